@@ -1,0 +1,71 @@
+// Command revertwatch detects MITRE ATT&CK T1578.004, Revert Cloud Instance,
+// in AWS CloudTrail and Azure Activity Log records.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// Exit codes (documented in README.md).
+const (
+	exitOK       = 0
+	exitUsage    = 2 // usage error, or nothing readable
+	exitRejected = 3 // some input rejected; the good part was processed
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func main() {
+	root := newRootCmd()
+	err := root.Execute()
+	if err == nil {
+		return
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "revertwatch:", ee.err)
+		}
+		os.Exit(ee.code)
+	}
+	fmt.Fprintln(os.Stderr, "revertwatch:", err)
+	os.Exit(exitUsage)
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "revertwatch",
+		Short: "Detect cloud instances rolled back to hide an intrusion (ATT&CK T1578.004)",
+		Long: `revertwatch reads AWS CloudTrail and Azure Activity Log records, in every
+delivery format, and finds instances and disks reverted to an earlier
+snapshot or image, or stop/started to wipe ephemeral storage.`,
+		Example: `  revertwatch cat testdata/sample
+  revertwatch cat --stats logs/AWSLogs/`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}
+	})
+	root.AddCommand(newCatCmd())
+	return root
+}

@@ -1,0 +1,12 @@
+module github.com/revertwatch/revertwatch
+
+go 1.26
+
+require (
+	github.com/klauspost/compress v1.20.4
+	github.com/spf13/cobra v1.10.2
+	github.com/spf13/pflag v1.0.9
+	github.com/valyala/fastjson v1.6.10
+)
+
+require github.com/inconshreveable/mousetrap v1.1.0 // indirect

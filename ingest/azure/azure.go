@@ -1,0 +1,240 @@
+// Package azure turns Azure Activity Log records into normalized events, in
+// each of the shapes telemetry.md §3.1 describes: the REST / portal JSON
+// (operationName as an object), the diagnostic-setting export to Event Hub
+// or Storage (operationName a string, no caller, properties perhaps a JSON
+// string), and Log Analytics AzureActivity rows.
+package azure
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/internal/jsonx"
+)
+
+// Shape is the flavour of an Azure Activity Log record.
+type Shape int
+
+// The shapes.
+const (
+	NotAzure Shape = iota
+	REST
+	Export
+	LogAnalytics
+)
+
+// Classify tells which shape of Activity Log record v is, or NotAzure.
+func Classify(v *fastjson.Value) Shape {
+	if v == nil || v.Type() != fastjson.TypeObject {
+		return NotAzure
+	}
+	if v.Get("OperationNameValue") != nil || (v.Get("TimeGenerated") != nil && v.Get("Caller") != nil) {
+		return LogAnalytics
+	}
+	op := v.Get("operationName")
+	if op == nil {
+		return NotAzure
+	}
+	if op.Type() == fastjson.TypeObject || v.Get("eventTimestamp") != nil {
+		return REST
+	}
+	if op.Type() == fastjson.TypeString && (v.Get("time") != nil || v.Get("resourceId") != nil || v.Get("resultType") != nil) {
+		return Export
+	}
+	return NotAzure
+}
+
+// Decoder decodes Azure records. It owns a parser for the JSON strings
+// nested in records, so one Decoder must not be used concurrently.
+type Decoder struct {
+	props, req, resp fastjson.Parser
+}
+
+// fields names where each concept lives in each shape.
+type fields struct {
+	time, logged, op, status, subStatus, caller, ip, claims, authz, props,
+	rg, sub, resourceID, corr, opID, dataID, category, tenant, provider string
+}
+
+var shapeFields = map[Shape]fields{
+	REST: {time: "eventTimestamp", logged: "submissionTimestamp", op: "operationName", status: "status",
+		subStatus: "subStatus", caller: "caller", ip: "httpRequest", claims: "claims", authz: "authorization",
+		props: "properties", rg: "resourceGroupName", sub: "subscriptionId", resourceID: "resourceId",
+		corr: "correlationId", opID: "operationId", dataID: "eventDataId", category: "category",
+		tenant: "tenantId", provider: "resourceProviderName"},
+	Export: {time: "time", op: "operationName", status: "resultType", subStatus: "resultSignature",
+		caller: "caller", ip: "callerIpAddress", claims: "identity.claims", authz: "identity.authorization",
+		props: "properties", rg: "resourceGroupName", sub: "subscriptionId", resourceID: "resourceId",
+		corr: "correlationId", opID: "operationId", dataID: "eventDataId", category: "category",
+		tenant: "tenantId", provider: "resourceProviderName"},
+	LogAnalytics: {time: "TimeGenerated", logged: "EventSubmissionTimestamp", op: "OperationNameValue",
+		status: "ActivityStatusValue", subStatus: "ActivitySubstatusValue", caller: "Caller",
+		ip: "CallerIpAddress", claims: "Claims_d", authz: "Authorization_d", props: "Properties_d",
+		rg: "ResourceGroup", sub: "SubscriptionId", resourceID: "ResourceId", corr: "CorrelationId",
+		opID: "OperationId", dataID: "EventDataId", category: "CategoryValue", tenant: "TenantId",
+		provider: "ResourceProviderValue"},
+}
+
+// get reads a possibly dotted member name; the value of a member given as
+// {value, localizedValue} (the REST shape) is its value.
+func get(v *fastjson.Value, name string) *fastjson.Value {
+	if name == "" {
+		return nil
+	}
+	m := jsonx.Path(v, strings.Split(name, ".")...)
+	if m != nil && m.Type() == fastjson.TypeObject {
+		if inner := m.Get("value"); inner != nil && inner.Type() == fastjson.TypeString {
+			return inner
+		}
+	}
+	return m
+}
+
+// Decode fills ev from record v of the given shape. It never fails: what
+// is missing stays empty, and guesses are noted on the event.
+func (d *Decoder) Decode(v *fastjson.Value, shape Shape, ev *event.Event) {
+	f := shapeFields[shape]
+	ev.Provider = event.Azure
+	if ev.Format == "" {
+		switch shape {
+		case REST:
+			ev.Format = event.FormatAzureREST
+		case LogAnalytics:
+			ev.Format = event.FormatAzureLogAnalytics
+		default:
+			ev.Format = event.FormatAzureStorage
+		}
+	}
+	if ev.Source.Category == "" {
+		ev.Source.Category = event.CategoryAzure
+	}
+
+	for _, tf := range [...]string{f.time, "time", "eventTimestamp", "TimeGenerated", "@timestamp"} {
+		if t, ok := jsonx.Time(get(v, tf)); ok {
+			ev.Time, ev.TimeField = t, tf
+			if tf != f.time {
+				ev.Note(f.time + " missing; used " + tf)
+			}
+			break
+		}
+	}
+	if ev.TimeField == "" {
+		ev.Note("no event time")
+	}
+	ev.LoggedTime, _ = jsonx.Time(get(v, f.logged))
+
+	ev.OperationName = jsonx.Str(get(v, f.op))
+	if ev.OperationName == "" && shape == LogAnalytics {
+		ev.OperationName = jsonx.Str(v.Get("OperationName"))
+	}
+	ev.Operation = strings.ToLower(ev.OperationName)
+	ev.ReadOnly = strings.HasSuffix(ev.Operation, "/read")
+	if ev.Operation == "" {
+		ev.Note("no operationName")
+	}
+	if p := jsonx.Str(get(v, f.provider)); p != "" {
+		ev.Service = p
+	} else if i := strings.IndexByte(ev.OperationName, '/'); i > 0 {
+		ev.Service = ev.OperationName[:i]
+	}
+	ev.EventType = jsonx.Str(get(v, f.category))
+
+	status := jsonx.Str(get(v, f.status))
+	if status == "" && shape == LogAnalytics {
+		status = jsonx.Str(v.Get("ActivityStatus"))
+	}
+	ev.Phase, ev.Outcome = phase(status)
+
+	props := jsonx.Embedded(&d.props, get(v, f.props))
+	if props == nil && shape == LogAnalytics {
+		props = jsonx.Embedded(&d.props, v.Get("Properties"))
+	}
+	ev.StatusCode = jsonx.Str(jsonx.Get(props, "statusCode"))
+	if ev.StatusCode == "" {
+		ev.StatusCode = jsonx.Str(get(v, f.subStatus))
+	}
+	if ev.Outcome == event.OutcomeFailure {
+		ev.ErrorCode = ev.StatusCode
+		ev.ErrorMessage = jsonx.Str(jsonx.Get(props, "statusMessage"))
+	}
+
+	ev.ResourceID = jsonx.Str(get(v, f.resourceID))
+	if ev.ResourceID == "" {
+		ev.ResourceID = jsonx.Str(v.Get("_ResourceId"))
+	}
+	if ev.ResourceID == "" {
+		ev.ResourceID = jsonx.Str(jsonx.Get(props, "entity"))
+	}
+	ev.Account = jsonx.Str(get(v, f.sub))
+	if ev.Account == "" {
+		ev.Account = armSegment(ev.ResourceID, "subscriptions")
+	}
+	ev.ResourceGroup = jsonx.Str(get(v, f.rg))
+	if ev.ResourceGroup == "" {
+		ev.ResourceGroup = armSegment(ev.ResourceID, "resourceGroups")
+	}
+	ev.Tenant = jsonx.Str(get(v, f.tenant))
+	if ev.Source.Host == "" {
+		ev.Source.Host = ev.Account
+	}
+
+	ev.CorrelationUID = jsonx.Str(get(v, f.corr))
+	ev.UID = jsonx.Str(get(v, f.dataID))
+	if ev.UID == "" {
+		ev.UID = syntheticUID(ev, status)
+	}
+
+	ip := get(v, f.ip)
+	if ip != nil && ip.Type() == fastjson.TypeObject {
+		ip = jsonx.Get(ip, "clientIpAddress")
+	}
+	ev.SrcIP = jsonx.Str(ip)
+
+	d.actor(v, f, shape, ev)
+	d.keys(props, ev)
+}
+
+// phase maps the status spellings of all shapes (Started/Start,
+// Accepted/Accept, Succeeded/Success, Failed/Failure) onto phase and
+// outcome.
+func phase(status string) (event.Phase, event.Outcome) {
+	switch strings.ToLower(strings.TrimSuffix(status, ".")) {
+	case "start", "started", "beginrequest":
+		return event.PhaseStart, event.OutcomePending
+	case "accept", "accepted":
+		return event.PhaseAccept, event.OutcomePending
+	case "success", "succeeded", "endrequest", "resolved":
+		return event.PhaseEnd, event.OutcomeSuccess
+	case "failure", "failed", "canceled", "cancelled":
+		return event.PhaseEnd, event.OutcomeFailure
+	}
+	return event.PhaseNone, event.OutcomeUnknown
+}
+
+// armSegment returns the path segment after name in an ARM id, matching the
+// name case-insensitively ("/subscriptions/S/resourceGroups/R/...").
+func armSegment(id, name string) string {
+	parts := strings.Split(id, "/")
+	for i := 0; i+1 < len(parts); i++ {
+		if strings.EqualFold(parts[i], name) {
+			return parts[i+1]
+		}
+	}
+	return ""
+}
+
+// syntheticUID stands in for eventDataId, which exports do not carry: a
+// hash of what identifies one phase record of one operation.
+func syntheticUID(ev *event.Event, status string) string {
+	h := sha256.New()
+	for _, s := range [...]string{ev.CorrelationUID, ev.Operation, strings.ToLower(status),
+		ev.Time.UTC().Format("2006-01-02T15:04:05.999999999Z"), strings.ToLower(ev.ResourceID)} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)[:16])
+}

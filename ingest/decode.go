@@ -1,0 +1,533 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/valyala/fastjson"
+
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/ingest/azure"
+	"github.com/revertwatch/revertwatch/ingest/cloudtrail"
+	"github.com/revertwatch/revertwatch/internal/jsonx"
+)
+
+// DefaultMaxRecordSize is the default cap on one record's size.
+const DefaultMaxRecordSize = 4 << 20
+
+// envelopeKeys name the arrays whose members are records: CloudTrail S3
+// files (Records), Azure Event Hub batches (records), Azure REST lists
+// (value), LookupEvents output (Events), CloudWatch Logs payloads
+// (logEvents).
+var envelopeKeys = map[string]bool{"Records": true, "records": true, "value": true, "Events": true, "logEvents": true}
+
+// fileDecoder reads one input stream into events.
+type fileDecoder struct {
+	name   string
+	opt    *Options
+	forced Format
+	emit   func(*event.Event)
+	diag   func(Diag)
+	stats  *FileStats
+
+	sc       *scanner
+	p, inner fastjson.Parser
+	az       azure.Decoder
+	cwSkip   bool // the payload being streamed is a CONTROL_MESSAGE
+	index    int
+}
+
+// recordPos is where a record starts.
+type recordPos struct {
+	offset int64
+	line   int
+}
+
+func (d *fileDecoder) report(sev Severity, pos recordPos, index int, reason, msg string) {
+	dg := Diag{File: d.name, Line: pos.line, Offset: pos.offset, Index: index, Severity: sev, Reason: reason, Msg: msg}
+	d.stats.count(dg)
+	d.diag(dg)
+}
+
+// run decodes the whole stream r.
+func (d *fileDecoder) run(r io.Reader) {
+	cr := &countingReader{r: r}
+	br := bufio.NewReaderSize(cr, 64<<10)
+	var src io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			d.report(FileErr, recordPos{}, -1, "gzip", fmt.Sprintf("gzip header unreadable: %v", err))
+			return
+		}
+		defer zr.Close()
+		d.stats.Gzip = true
+		src = zr
+	}
+	d.sc = newScanner(src, d.opt.maxRecord())
+	defer func() { d.stats.Bytes = d.sc.off }()
+
+	c, err := d.sc.peek()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			d.report(FileErr, recordPos{}, -1, "empty", "empty file: no JSON records")
+		} else {
+			d.damage(err)
+		}
+		return
+	}
+	if c != '{' && c != '[' {
+		d.report(FileErr, recordPos{d.sc.off, d.sc.line}, -1, "unknown format",
+			fmt.Sprintf("unknown format: not JSON (starts with %s); expected CloudTrail or Azure Activity Log records", quoteByte(c)))
+		return
+	}
+	d.top()
+}
+
+// damage reports an error that stops reading the stream, naming a
+// truncated gzip stream as such.
+func (d *fileDecoder) damage(err error) {
+	pos := recordPos{d.sc.off, d.sc.line}
+	var se *syntaxError
+	switch {
+	case errors.As(err, &se):
+		d.report(FileErr, recordPos{se.offset, se.line}, -1, "syntax", "malformed JSON structure: "+se.msg+"; the rest of the file is not read")
+	case errors.Is(err, io.ErrUnexpectedEOF) && d.stats.Gzip:
+		d.report(FileErr, pos, -1, "truncated", fmt.Sprintf("gzip stream truncated after %d bytes of JSON; records before the damage were kept", d.sc.off))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		d.report(FileErr, pos, -1, "truncated", "input ends inside a record (truncated or unbalanced JSON); records before the damage were kept")
+	case d.stats.Gzip:
+		d.report(FileErr, pos, -1, "gzip", fmt.Sprintf("gzip stream damaged after %d bytes of JSON: %v; records before the damage were kept", d.sc.off, err))
+	default:
+		d.report(FileErr, pos, -1, "read", fmt.Sprintf("read error: %v", err))
+	}
+}
+
+// top reads the top-level values of the stream.
+func (d *fileDecoder) top() {
+	sc := d.sc
+	first := true
+	lines := false
+	for {
+		c, err := sc.peek()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				d.damage(err)
+			}
+			return
+		}
+		pos := recordPos{sc.off, sc.line}
+		if lines {
+			raw, err := sc.readLine()
+			if err == errTooLarge {
+				d.tooLarge(pos)
+				continue
+			}
+			if err != nil {
+				d.damage(err)
+				return
+			}
+			if len(bytes.TrimSpace(raw)) > 0 {
+				d.record(raw, pos, "")
+			}
+			continue
+		}
+		switch {
+		case c == '[':
+			if err := d.array(""); err != nil {
+				d.damage(err)
+				return
+			}
+		case c == '{' && first:
+			if err := d.object(pos); err != nil {
+				d.damage(err)
+				return
+			}
+		default:
+			raw, err := sc.value()
+			if err == errTooLarge {
+				d.tooLarge(pos)
+				continue
+			}
+			if err != nil {
+				d.damage(err)
+				return
+			}
+			d.record(raw, pos, "")
+		}
+		// A first value that ended on the line it began on, followed by a
+		// new line, makes the file JSON lines: read it line by line from
+		// here, so that one damaged line cannot swallow the next.
+		if first && sc.line == pos.line {
+			if n, err := sc.peek(); err == nil && sc.line > pos.line && n == '{' {
+				lines = true
+			}
+		}
+		first = false
+	}
+}
+
+// array streams the members of the array that starts at the next byte.
+func (d *fileDecoder) array(envelope string) error {
+	sc := d.sc
+	if _, err := sc.expect("["); err != nil {
+		return err
+	}
+	if c, err := sc.peek(); err == nil && c == ']' {
+		sc.consume()
+		return nil
+	}
+	for {
+		pos := recordPos{sc.off, sc.line}
+		raw, err := sc.value()
+		switch {
+		case err == errTooLarge:
+			d.tooLarge(pos)
+		case err != nil:
+			return err
+		default:
+			d.record(raw, pos, envelope)
+		}
+		c, err := sc.expect(",]")
+		if err != nil {
+			return err
+		}
+		if c == ']' {
+			return nil
+		}
+	}
+}
+
+// object reads the first top-level object. When one of its members is an
+// envelope array, the members of that array are streamed as records one by
+// one, so a 1 GB {"Records":[...]} file never sits in memory; otherwise
+// the object is itself a record.
+func (d *fileDecoder) object(pos recordPos) error {
+	sc := d.sc
+	sc.consume() // {
+	captured := []byte{'{'}
+	over := false
+	streamed := false
+	capture := func(b []byte) {
+		if streamed || over {
+			return
+		}
+		if len(captured)+len(b) > d.opt.maxRecord() {
+			over = true
+			captured = nil
+			return
+		}
+		captured = append(captured, b...)
+	}
+	if c, err := sc.peek(); err == nil && c == '}' {
+		sc.consume()
+		d.record([]byte("{}"), pos, "")
+		return nil
+	}
+	for {
+		kpos := recordPos{sc.off, sc.line}
+		key, err := sc.value()
+		if err != nil && err != errTooLarge {
+			return err
+		}
+		if len(key) == 0 || key[0] != '"' {
+			return &syntaxError{kpos.offset, kpos.line, "expected a member name"}
+		}
+		name := string(key[1 : len(key)-1])
+		capture(key)
+		if _, err := sc.expect(":"); err != nil {
+			return err
+		}
+		capture([]byte{':'})
+		c, err := sc.peek()
+		if err != nil {
+			return io.ErrUnexpectedEOF
+		}
+		if c == '[' && envelopeKeys[name] && !streamed && !over {
+			// What came before the array is the envelope's header: a
+			// CloudWatch payload's messageType and owner, for instance.
+			header := append(captured, "[]}"...)
+			d.startEnvelope(name, header)
+			streamed = true
+			if err := d.array(name); err != nil {
+				return err
+			}
+		} else {
+			v, err := sc.value()
+			if err == errTooLarge {
+				over = true
+			} else if err != nil {
+				return err
+			}
+			capture(v)
+		}
+		c, err = sc.expect(",}")
+		if err != nil {
+			return err
+		}
+		if c == '}' {
+			break
+		}
+		capture([]byte{','})
+	}
+	switch {
+	case streamed:
+	case over:
+		d.tooLarge(pos)
+	default:
+		d.record(append(captured, '}'), pos, "")
+	}
+	return nil
+}
+
+// startEnvelope looks at the header of a streamed envelope.
+func (d *fileDecoder) startEnvelope(key string, header []byte) {
+	d.cwSkip = false
+	if key != "logEvents" {
+		return
+	}
+	if h, err := d.p.ParseBytes(header); err == nil {
+		d.cwSkip = jsonx.Str(h.Get("messageType")) == "CONTROL_MESSAGE"
+	}
+}
+
+func (d *fileDecoder) tooLarge(pos recordPos) {
+	d.stats.Records++
+	d.report(Rejected, pos, d.index, "record over the size cap",
+		fmt.Sprintf("record %d is larger than the %d-byte cap (--max-record-size); rejected", d.index, d.opt.maxRecord()))
+	d.index++
+}
+
+// record decodes one record. buf belongs to the scanner and is copied.
+func (d *fileDecoder) record(buf []byte, pos recordPos, envelope string) {
+	index := d.index
+	d.index++
+	d.stats.Records++
+	raw := append([]byte(nil), bytes.TrimSpace(buf)...)
+	v, err := d.p.ParseBytes(raw)
+	if err != nil {
+		d.report(Rejected, pos, index, "malformed JSON", fmt.Sprintf("malformed JSON in record %d: %s", index, shortErr(err)))
+		return
+	}
+	if v.Type() != fastjson.TypeObject {
+		d.report(Rejected, pos, index, "not a JSON object", fmt.Sprintf("record %d is a JSON %s, not an object", index, v.Type()))
+		return
+	}
+	d.dispatch(v, raw, pos, index, envelope)
+}
+
+// newEvent starts an event with its source position.
+func (d *fileDecoder) newEvent(raw []byte, pos recordPos, index, sub int, format event.Format) *event.Event {
+	ev := &event.Event{Raw: raw, Format: format}
+	ev.Source = event.Source{
+		Category: d.opt.SourceCategory, Host: d.opt.SourceHost, Name: d.name,
+		Offset: pos.offset, Line: pos.line, Index: index, Sub: sub,
+	}
+	return ev
+}
+
+func (d *fileDecoder) out(ev *event.Event) {
+	d.stats.Events++
+	d.stats.addFormat(string(ev.Format))
+	d.emit(ev)
+}
+
+// dispatch recognises what a record is and decodes it.
+func (d *fileDecoder) dispatch(v *fastjson.Value, raw []byte, pos recordPos, index int, envelope string) {
+	skip := func(reason, msg string) { d.report(Skipped, pos, index, reason, msg) }
+	reject := func(reason, msg string) { d.report(Rejected, pos, index, reason, msg) }
+
+	kind := d.forced
+	if kind == "" || kind == FormatAuto {
+		kind = classify(v, envelope)
+	}
+	switch kind {
+	case FormatCloudTrail:
+		f := event.FormatCloudTrailLines
+		if envelope == "Records" {
+			f = event.FormatCloudTrailRecords
+		}
+		ev := d.newEvent(raw, pos, index, 0, f)
+		cloudtrail.Decode(v, ev)
+		d.out(ev)
+
+	case FormatEventBridge:
+		detail, dt := cloudtrail.EventBridgeDetail(v)
+		if detail == nil {
+			skip("EventBridge detail-type "+dt, fmt.Sprintf("EventBridge event of detail-type %q carries no CloudTrail record; skipped", dt))
+			return
+		}
+		ev := d.newEvent(detail.MarshalTo(nil), pos, index, 0, event.FormatCloudTrailEventBridge)
+		cloudtrail.DecodeEventBridge(v, detail, ev)
+		d.out(ev)
+
+	case FormatCloudWatch:
+		switch {
+		case cloudtrail.IsCloudWatchLogEvent(v):
+			if d.cwSkip {
+				skip("CloudWatch CONTROL_MESSAGE", "CloudWatch Logs control message; skipped")
+				return
+			}
+			d.cloudWatchEvent(v, pos, index, 0, "")
+		case cloudtrail.IsCloudWatchPayload(v):
+			if jsonx.Str(v.Get("messageType")) == "CONTROL_MESSAGE" {
+				skip("CloudWatch CONTROL_MESSAGE", "CloudWatch Logs control message; skipped")
+				return
+			}
+			group := jsonx.Str(v.Get("logGroup"))
+			for i, le := range jsonx.Items(v.Get("logEvents")) {
+				d.cloudWatchEvent(le, pos, index, i, group)
+			}
+		case v.Get("awslogs") != nil:
+			d.awslogs(v, pos, index)
+		default:
+			reject("not a CloudWatch Logs payload", "record is not a CloudWatch Logs subscription payload")
+		}
+
+	case FormatLookupEvents:
+		s := v.Get("CloudTrailEvent")
+		if s == nil || s.Type() != fastjson.TypeString {
+			reject("LookupEvents entry without CloudTrailEvent", "LookupEvents entry has no CloudTrailEvent string; rejected")
+			return
+		}
+		inner := append([]byte(nil), s.GetStringBytes()...)
+		iv, err := d.inner.ParseBytes(inner)
+		if err != nil || iv.Type() != fastjson.TypeObject {
+			reject("malformed CloudTrailEvent", fmt.Sprintf("CloudTrailEvent of record %d is not a JSON object: %v", index, err))
+			return
+		}
+		ev := d.newEvent(inner, pos, index, 0, event.FormatCloudTrailLookup)
+		cloudtrail.Decode(iv, ev)
+		d.out(ev)
+
+	case FormatAzureREST, FormatAzureExport, FormatAzureLogAnalytics, FormatAzure:
+		shape := azure.Classify(v)
+		switch {
+		case kind == FormatAzureREST:
+			shape = azure.REST
+		case kind == FormatAzureExport:
+			shape = azure.Export
+		case kind == FormatAzureLogAnalytics:
+			shape = azure.LogAnalytics
+		case shape == azure.NotAzure:
+			shape = azure.Export
+		}
+		var f event.Format
+		switch {
+		case shape == azure.Export && envelope == "records":
+			f = event.FormatAzureEventHub
+		case shape == azure.Export:
+			f = event.FormatAzureStorage
+		}
+		ev := d.newEvent(raw, pos, index, 0, f)
+		d.az.Decode(v, shape, ev)
+		d.out(ev)
+
+	case kindDigest:
+		skip("CloudTrail-Digest file", "CloudTrail-Digest validation file (no events); skipped")
+	case kindInsight:
+		skip("CloudTrail Insights event", "CloudTrail Insights event (not an API call); skipped")
+	case kindNotification:
+		if v.Get("Message") == nil {
+			reject("notification without Message", "SNS/SQS notification without a Message member; rejected")
+			return
+		}
+		skip("S3 delivery notification", "SNS/SQS notification announcing log files (holds no events); skipped")
+	default:
+		reject("unrecognized record", fmt.Sprintf("record %d is neither a CloudTrail nor an Azure Activity Log record", index))
+	}
+}
+
+// cloudWatchEvent decodes one logEvents member, whose message is a
+// CloudTrail record as a JSON string.
+func (d *fileDecoder) cloudWatchEvent(le *fastjson.Value, pos recordPos, index, sub int, group string) {
+	msg := append([]byte(nil), le.GetStringBytes("message")...)
+	iv, err := d.inner.ParseBytes(msg)
+	if err != nil || !cloudtrail.IsRecord(iv) {
+		d.report(Rejected, pos, index, "CloudWatch message is not a CloudTrail record",
+			fmt.Sprintf("CloudWatch log event %d of record %d is not a CloudTrail record", sub, index))
+		return
+	}
+	ev := d.newEvent(msg, pos, index, sub, event.FormatCloudTrailCloudWatch)
+	ev.Source.Header = group
+	cloudtrail.Decode(iv, ev)
+	if t, ok := jsonx.Time(le.Get("timestamp")); ok {
+		ev.LoggedTime = t
+	}
+	d.out(ev)
+}
+
+// awslogs decodes the form a subscription payload takes when handed to a
+// Lambda function: {"awslogs":{"data":"<base64 of gzip of the payload>"}}.
+func (d *fileDecoder) awslogs(v *fastjson.Value, pos recordPos, index int) {
+	data := jsonx.PathStr(v, "awslogs", "data")
+	z, err := base64.StdEncoding.DecodeString(data)
+	if err == nil {
+		var zr *gzip.Reader
+		if zr, err = gzip.NewReader(bytes.NewReader(z)); err == nil {
+			var payload []byte
+			payload, err = io.ReadAll(io.LimitReader(zr, int64(d.opt.maxRecord())+1))
+			if err == nil && len(payload) > d.opt.maxRecord() {
+				err = errTooLarge
+			}
+			if err == nil {
+				var pv *fastjson.Value
+				if pv, err = d.p.ParseBytes(payload); err == nil {
+					d.dispatch(pv, payload, pos, index, "")
+					return
+				}
+			}
+		}
+	}
+	d.report(Rejected, pos, index, "undecodable awslogs.data", fmt.Sprintf("awslogs.data of record %d is not base64 gzip JSON: %v", index, err))
+}
+
+// classify recognises a record by its members.
+func classify(v *fastjson.Value, envelope string) Format {
+	switch envelope {
+	case "logEvents":
+		return FormatCloudWatch
+	case "Events":
+		return FormatLookupEvents
+	}
+	switch {
+	case cloudtrail.IsEventBridge(v):
+		return FormatEventBridge
+	case cloudtrail.IsCloudWatchPayload(v), v.Get("awslogs") != nil:
+		return FormatCloudWatch
+	case cloudtrail.IsLookupEvent(v):
+		return FormatLookupEvents
+	case v.Get("digestStartTime") != nil || v.Get("digestPublicKeyFingerprint") != nil:
+		return kindDigest
+	case jsonx.Str(v.Get("eventType")) == "AwsCloudTrailInsight":
+		return kindInsight
+	case cloudtrail.IsRecord(v):
+		return FormatCloudTrail
+	case azure.Classify(v) != azure.NotAzure:
+		return FormatAzure
+	case strings.EqualFold(jsonx.Str(v.Get("Type")), "Notification"):
+		return kindNotification
+	case envelope == "Records":
+		return FormatCloudTrail
+	}
+	return ""
+}
+
+// shortErr trims a parser error to its first clause: the parser quotes the
+// whole unparsed tail of the record, which can be megabytes.
+func shortErr(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "; unparsed tail"); i >= 0 {
+		msg = msg[:i]
+	}
+	if len(msg) > 200 {
+		msg = msg[:200] + "..."
+	}
+	return msg
+}

@@ -1,0 +1,350 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/revertwatch/revertwatch/event"
+)
+
+// Format is the --input-format value: how records are recognised.
+type Format string
+
+// The input formats a user can force. Auto recognises each record by its
+// members; the others decode every record as that kind.
+const (
+	FormatAuto              Format = "auto"
+	FormatCloudTrail        Format = "cloudtrail"             // a CloudTrail record (S3 file member, JSON line, array member)
+	FormatEventBridge       Format = "cloudtrail-eventbridge" // EventBridge envelope
+	FormatCloudWatch        Format = "cloudtrail-cloudwatch"  // CloudWatch Logs subscription payload
+	FormatLookupEvents      Format = "cloudtrail-lookupevents"
+	FormatAzure             Format = "azure" // any Azure shape, recognised per record
+	FormatAzureREST         Format = "azure-rest"
+	FormatAzureExport       Format = "azure-export" // Event Hub records or Storage PT1H.json
+	FormatAzureLogAnalytics Format = "azure-loganalytics"
+
+	kindDigest       Format = "digest"
+	kindInsight      Format = "insight"
+	kindNotification Format = "notification"
+)
+
+// InputFormats lists the values --input-format accepts.
+var InputFormats = []Format{FormatAuto, FormatCloudTrail, FormatEventBridge, FormatCloudWatch, FormatLookupEvents,
+	FormatAzure, FormatAzureREST, FormatAzureExport, FormatAzureLogAnalytics}
+
+// ParseFormat checks an --input-format value.
+func ParseFormat(s string) (Format, error) {
+	if s == "" {
+		return FormatAuto, nil
+	}
+	for _, f := range InputFormats {
+		if strings.EqualFold(s, string(f)) {
+			return f, nil
+		}
+	}
+	names := make([]string, len(InputFormats))
+	for i, f := range InputFormats {
+		names[i] = string(f)
+	}
+	return "", fmt.Errorf("unknown input format %q (want one of %s)", s, strings.Join(names, ", "))
+}
+
+// Options control reading.
+type Options struct {
+	Jobs           int    // files decoded at once; 0 means the number of CPUs
+	MaxRecordSize  int    // cap on one record; 0 means DefaultMaxRecordSize
+	Format         Format // forced input format; "" or auto to recognise
+	SourceCategory string // overrides _sourceCategory
+	SourceHost     string // overrides _sourceHost
+	Stdin          io.Reader
+}
+
+func (o *Options) maxRecord() int {
+	if o.MaxRecordSize > 0 {
+		return o.MaxRecordSize
+	}
+	return DefaultMaxRecordSize
+}
+
+func (o *Options) jobs() int {
+	if o.Jobs > 0 {
+		return o.Jobs
+	}
+	return runtime.NumCPU()
+}
+
+// Handlers receive what reading produces. All calls come from the goroutine
+// that called Read, in input order: file by file in the order of the
+// paths, record by record within a file.
+type Handlers struct {
+	Event func(*event.Event) error // an error stops reading and is returned by Read
+	Diag  func(Diag)
+	File  func(FileStats)
+}
+
+// Summary totals a run.
+type Summary struct {
+	Files      int
+	FilesOK    int // files that produced at least one event or were validly empty of events
+	FileErrors int
+	Records    int
+	Events     int
+	Skipped    int
+	Rejected   int
+	Bytes      int64
+}
+
+// ExitCode maps a summary to the documented exit codes: 0 when all input
+// was read, 3 when some input was rejected, 2 when nothing was readable.
+func (s Summary) ExitCode() int {
+	switch {
+	case s.Files > 0 && s.FileErrors == s.Files && s.Events == 0:
+		return 2
+	case s.FileErrors > 0 || s.Rejected > 0:
+		return 3
+	}
+	return 0
+}
+
+// Expand turns command-line paths into the list of inputs: "-" is standard
+// input, a directory gives its files recursively in lexical order (names
+// starting with a dot are left out), and a pattern with *, ? or [ is a
+// glob. Each path must match something.
+func Expand(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		if p == "-" {
+			out = append(out, p)
+			continue
+		}
+		if _, err := os.Stat(p); err != nil && strings.ContainsAny(p, "*?[") {
+			matches, gerr := filepath.Glob(p)
+			if gerr != nil {
+				return nil, fmt.Errorf("bad pattern %q: %w", p, gerr)
+			}
+			if len(matches) == 0 {
+				return nil, fmt.Errorf("%s: no files match", p)
+			}
+			sort.Strings(matches)
+			for _, m := range matches {
+				files, err := walk(m)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, files...)
+			}
+			continue
+		}
+		files, err := walk(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+func walk(root string) ([]string, error) {
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		return []string{root}, nil
+	}
+	var out []string
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path != root && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			out = append(out, path)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// item is what a decoding goroutine hands to the reader: an event, a
+// diagnostic, or the end of a file.
+type item struct {
+	ev    *event.Event
+	diag  *Diag
+	stats *FileStats
+}
+
+const batchSize = 256
+
+// Read decodes the inputs and hands events, diagnostics and file stats to h
+// in input order. Up to Options.Jobs files are decoded at once; memory
+// stays bounded because each file's decoder waits while its output is not
+// yet consumed.
+func Read(ctx context.Context, inputs []string, opt Options, h Handlers) (Summary, error) {
+	var sum Summary
+	jobs := opt.jobs()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// One channel of batches per input; inputs start in order, at most
+	// jobs at a time.
+	chans := make([]chan []item, len(inputs))
+	for i := range chans {
+		chans[i] = make(chan []item, 4)
+	}
+	sem := make(chan struct{}, jobs)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i, in := range inputs {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				for _, c := range chans[i:] {
+					close(c)
+				}
+				return
+			}
+			wg.Add(1)
+			go func(in string, out chan []item) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				decodeInput(ctx, in, &opt, out)
+			}(in, chans[i])
+		}
+	}()
+	defer wg.Wait()
+
+	var stopErr error
+	for _, c := range chans {
+		for batch := range c {
+			if stopErr != nil {
+				continue // drain so the producer can finish
+			}
+			for _, it := range batch {
+				switch {
+				case it.ev != nil:
+					sum.Events++
+					if h.Event != nil {
+						if err := h.Event(it.ev); err != nil {
+							stopErr = err
+							cancel()
+						}
+					}
+				case it.diag != nil:
+					if h.Diag != nil {
+						h.Diag(*it.diag)
+					}
+				case it.stats != nil:
+					st := it.stats
+					sum.Files++
+					sum.Records += st.Records
+					sum.Skipped += st.NSkipped()
+					sum.Rejected += st.NRejected()
+					sum.Bytes += st.Bytes
+					if st.Error != "" {
+						sum.FileErrors++
+					} else {
+						sum.FilesOK++
+					}
+					if h.File != nil {
+						h.File(*st)
+					}
+				}
+				if stopErr != nil {
+					break
+				}
+			}
+		}
+	}
+	return sum, stopErr
+}
+
+// decodeInput decodes one input and closes out when done.
+func decodeInput(ctx context.Context, in string, opt *Options, out chan<- []item) {
+	defer close(out)
+	stats := &FileStats{File: in}
+	batch := make([]item, 0, batchSize)
+	stopped := false
+	flush := func() {
+		if len(batch) == 0 || stopped {
+			return
+		}
+		select {
+		case out <- batch:
+		case <-ctx.Done():
+			stopped = true
+		}
+		batch = make([]item, 0, batchSize)
+	}
+	push := func(it item) {
+		batch = append(batch, it)
+		if len(batch) == cap(batch) {
+			flush()
+		}
+	}
+	d := &fileDecoder{
+		name: in, opt: opt, stats: stats, forced: opt.Format,
+		emit: func(ev *event.Event) { push(item{ev: ev}) },
+		diag: func(dg Diag) { push(item{diag: &dg}) },
+	}
+	var r io.Reader
+	if in == "-" {
+		r = opt.Stdin
+		if r == nil {
+			r = os.Stdin
+		}
+	} else {
+		f, err := os.Open(in)
+		if err != nil {
+			d.report(FileErr, recordPos{}, -1, "open", err.Error())
+			push(item{stats: stats})
+			flush()
+			return
+		}
+		defer f.Close()
+		r = f
+	}
+	d.run(&ctxReader{ctx: ctx, r: r})
+	push(item{stats: stats})
+	flush()
+}
+
+// ctxReader stops a read when the context is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

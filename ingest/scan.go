@@ -1,0 +1,270 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// errTooLarge marks a record longer than the size cap; the scanner has
+// skipped past it, so reading can go on.
+var errTooLarge = errors.New("record exceeds the size cap")
+
+// syntaxError is damage in the JSON structure between or around records.
+type syntaxError struct {
+	offset int64
+	line   int
+	msg    string
+}
+
+func (e *syntaxError) Error() string {
+	return fmt.Sprintf("line %d (byte %d): %s", e.line, e.offset, e.msg)
+}
+
+// scanner reads JSON values from a stream without loading the stream: it
+// balances brackets and strings to find where each value ends and copies
+// only that value. Parsing proper is left to the decoder.
+type scanner struct {
+	r    *bufio.Reader
+	off  int64 // offset of the next unread byte
+	line int   // line of the next unread byte (1-based)
+	max  int
+	buf  []byte
+}
+
+func newScanner(r io.Reader, max int) *scanner {
+	return &scanner{r: bufio.NewReaderSize(r, 256<<10), line: 1, max: max}
+}
+
+// peek returns the next byte that is not white space, without consuming it.
+func (s *scanner) peek() (byte, error) {
+	for {
+		chunk, err := s.fill()
+		if len(chunk) == 0 {
+			return 0, err
+		}
+		for i, c := range chunk {
+			if c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != 0xEF && c != 0xBB && c != 0xBF {
+				s.advance(chunk[:i])
+				return c, nil
+			}
+		}
+		s.advance(chunk)
+	}
+}
+
+// fill returns the buffered bytes, reading more when none are buffered.
+func (s *scanner) fill() ([]byte, error) {
+	if n := s.r.Buffered(); n > 0 {
+		b, _ := s.r.Peek(n)
+		return b, nil
+	}
+	_, err := s.r.Peek(1)
+	n := s.r.Buffered()
+	if n == 0 {
+		if err == nil {
+			err = io.EOF
+		}
+		return nil, err
+	}
+	b, _ := s.r.Peek(n)
+	return b, nil
+}
+
+// advance consumes b, which must be a prefix of the buffered bytes.
+func (s *scanner) advance(b []byte) {
+	s.line += bytes.Count(b, []byte{'\n'})
+	s.off += int64(len(b))
+	s.r.Discard(len(b))
+}
+
+// consume reads one byte known to be next.
+func (s *scanner) consume() {
+	c, _ := s.r.ReadByte()
+	s.off++
+	if c == '\n' {
+		s.line++
+	}
+}
+
+// keep appends b to the value being copied, unless the copy is already over
+// the cap, in which case it is dropped and only counted.
+func (s *scanner) keep(b []byte, size *int) {
+	*size += len(b)
+	if *size <= s.max {
+		s.buf = append(s.buf, b...)
+	}
+}
+
+// value reads the JSON value that starts at the next non-space byte into
+// s.buf (replacing its contents) and returns it. An object or array is read
+// to its matching close; a string to its closing quote; a number or literal
+// to the next delimiter. A value over the cap is consumed and errTooLarge
+// returned. A stream that ends inside the value gives io.ErrUnexpectedEOF
+// (or the stream's own error).
+func (s *scanner) value() ([]byte, error) {
+	s.buf = s.buf[:0]
+	c, err := s.peek()
+	if err != nil {
+		return nil, err
+	}
+	size := 0
+	depth := 0
+	inStr, esc := false, false
+	switch c {
+	case '{', '[', '"':
+	default:
+		return s.scalar()
+	}
+	for {
+		chunk, err := s.fill()
+		if len(chunk) == 0 {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		i := 0
+		done := false
+	scan:
+		for i < len(chunk) {
+			if inStr {
+				if esc {
+					esc = false
+					i++
+					continue
+				}
+				j := bytes.IndexAny(chunk[i:], "\"\\")
+				if j < 0 {
+					i = len(chunk)
+					break
+				}
+				i += j
+				if chunk[i] == '\\' {
+					esc = true
+					i++
+					continue
+				}
+				inStr = false
+				i++
+				if depth == 0 {
+					done = true
+					break scan
+				}
+				continue
+			}
+			switch chunk[i] {
+			case '"':
+				inStr = true
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					i++
+					done = true
+					break scan
+				}
+			}
+			i++
+		}
+		s.keep(chunk[:i], &size)
+		s.advance(chunk[:i])
+		if done {
+			if size > s.max {
+				return nil, errTooLarge
+			}
+			return s.buf, nil
+		}
+	}
+}
+
+// scalar reads a number or literal.
+func (s *scanner) scalar() ([]byte, error) {
+	size := 0
+	for {
+		chunk, err := s.fill()
+		if len(chunk) == 0 {
+			if size > 0 && (err == nil || err == io.EOF) {
+				return s.buf, nil
+			}
+			return nil, err
+		}
+		i := bytes.IndexAny(chunk, " \t\r\n,]}{[\"")
+		if i < 0 {
+			s.keep(chunk, &size)
+			s.advance(chunk)
+			continue
+		}
+		s.keep(chunk[:i], &size)
+		s.advance(chunk[:i])
+		if size > s.max {
+			return nil, errTooLarge
+		}
+		return s.buf, nil
+	}
+}
+
+// line reads the rest of the current line (without its newline) into
+// s.buf. A line over the cap is skipped and errTooLarge returned.
+func (s *scanner) readLine() ([]byte, error) {
+	s.buf = s.buf[:0]
+	size := 0
+	for {
+		chunk, err := s.fill()
+		if len(chunk) == 0 {
+			if size > 0 && (err == nil || err == io.EOF) {
+				break
+			}
+			return nil, err
+		}
+		if i := bytes.IndexByte(chunk, '\n'); i >= 0 {
+			s.keep(chunk[:i], &size)
+			s.advance(chunk[:i+1])
+			break
+		}
+		s.keep(chunk, &size)
+		s.advance(chunk)
+	}
+	if size > s.max {
+		return nil, errTooLarge
+	}
+	return bytes.TrimRight(s.buf, "\r"), nil
+}
+
+// expect consumes the next non-space byte if it is one of want and
+// returns it; otherwise it leaves it and reports a syntax error.
+func (s *scanner) expect(want string) (byte, error) {
+	c, err := s.peek()
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, err
+	}
+	if bytes.IndexByte([]byte(want), c) < 0 {
+		return c, &syntaxError{s.off, s.line, fmt.Sprintf("expected %s, found %s", quoteSet(want), quoteByte(c))}
+	}
+	s.consume()
+	return c, nil
+}
+
+func quoteSet(set string) string {
+	out := ""
+	for i := 0; i < len(set); i++ {
+		if i > 0 {
+			out += " or "
+		}
+		out += fmt.Sprintf("%q", set[i])
+	}
+	return out
+}
+
+func quoteByte(c byte) string {
+	if c >= 0x20 && c < 0x7f {
+		return fmt.Sprintf("%q", c)
+	}
+	return fmt.Sprintf("byte 0x%02x", c)
+}

@@ -1,0 +1,204 @@
+// Package jsonx holds the tolerant accessors the decoders use on parsed JSON:
+// case-insensitive keys, string-or-bool fields, the many list shapes of
+// CloudTrail (telemetry.md §2.1) and lenient timestamps.
+package jsonx
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fastjson"
+)
+
+// Get returns the member key of object v, trying the exact spelling first
+// and then a case-insensitive match. It returns nil when v is not an object
+// or has no such member.
+func Get(v *fastjson.Value, key string) *fastjson.Value {
+	if v == nil || v.Type() != fastjson.TypeObject {
+		return nil
+	}
+	if m := v.Get(key); m != nil {
+		return m
+	}
+	o, _ := v.Object()
+	var found *fastjson.Value
+	o.Visit(func(k []byte, m *fastjson.Value) {
+		if found == nil && bytes.EqualFold(k, []byte(key)) {
+			found = m
+		}
+	})
+	return found
+}
+
+// Path follows keys case-insensitively through nested objects.
+func Path(v *fastjson.Value, keys ...string) *fastjson.Value {
+	for _, k := range keys {
+		v = Get(v, k)
+		if v == nil {
+			return nil
+		}
+	}
+	return v
+}
+
+// Str returns v as a string: strings as they are, numbers and booleans in
+// their JSON spelling, and {content: x} members (the newer EC2 wrapper
+// family) unwrapped. null, objects and arrays give "".
+func Str(v *fastjson.Value) string {
+	if v == nil {
+		return ""
+	}
+	switch v.Type() {
+	case fastjson.TypeString:
+		return string(v.GetStringBytes())
+	case fastjson.TypeNumber:
+		return string(v.MarshalTo(nil))
+	case fastjson.TypeTrue:
+		return "true"
+	case fastjson.TypeFalse:
+		return "false"
+	case fastjson.TypeObject:
+		if c := Get(v, "content"); c != nil && c.Type() != fastjson.TypeObject {
+			return Str(c)
+		}
+	}
+	return ""
+}
+
+// PathStr is Str(Path(v, keys...)).
+func PathStr(v *fastjson.Value, keys ...string) string { return Str(Path(v, keys...)) }
+
+// Bool reads a bool that may be delivered as true or as the string "true".
+func Bool(v *fastjson.Value) bool {
+	if v == nil {
+		return false
+	}
+	switch v.Type() {
+	case fastjson.TypeTrue:
+		return true
+	case fastjson.TypeString:
+		return strings.EqualFold(string(v.GetStringBytes()), "true")
+	}
+	return false
+}
+
+// Items returns the members of a CloudTrail list in any of its shapes: a
+// JSON array; an object wrapping the list as "items" or "item" (either an
+// array or a single object); an empty object or "" for an empty list; or a
+// single object standing for a one-element list.
+func Items(v *fastjson.Value) []*fastjson.Value {
+	if v == nil {
+		return nil
+	}
+	switch v.Type() {
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		return a
+	case fastjson.TypeObject:
+		for _, k := range [...]string{"items", "item"} {
+			if m := Get(v, k); m != nil {
+				if m.Type() == fastjson.TypeArray {
+					a, _ := m.Array()
+					return a
+				}
+				if m.Type() == fastjson.TypeObject {
+					return []*fastjson.Value{m}
+				}
+				return nil
+			}
+		}
+		o, _ := v.Object()
+		if o.Len() == 0 {
+			return nil
+		}
+		return []*fastjson.Value{v}
+	}
+	return nil
+}
+
+// timeLayouts are the spellings of a timestamp seen in audit logs: RFC 3339
+// with or without fraction, and the space-separated form some re-exports use.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02 15:04:05",
+	"1/2/2006, 3:04:05.000 PM",
+	"1/2/2006 3:04:05 PM",
+}
+
+// Time reads a timestamp given as a string in one of the known layouts, or
+// as a number of epoch milliseconds (or seconds, when it is too small to be
+// milliseconds). The result is in UTC.
+func Time(v *fastjson.Value) (time.Time, bool) {
+	if v == nil {
+		return time.Time{}, false
+	}
+	switch v.Type() {
+	case fastjson.TypeNumber:
+		f, err := v.Float64()
+		if err != nil {
+			return time.Time{}, false
+		}
+		return epoch(f), true
+	case fastjson.TypeString:
+		return ParseTime(string(v.GetStringBytes()))
+	}
+	return time.Time{}, false
+}
+
+// ParseTime parses a timestamp string; see Time.
+func ParseTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	if s[0] >= '0' && s[0] <= '9' && !strings.ContainsAny(s, "-/:") {
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return epoch(f), true
+		}
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+func epoch(f float64) time.Time {
+	// Below 1e11 a number is seconds (1e11 s is the year 5138); above, milliseconds.
+	if f < 1e11 {
+		sec := int64(f)
+		return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
+	}
+	return time.UnixMilli(int64(f)).UTC()
+}
+
+// Embedded returns the JSON a member holds either as an object or as a JSON
+// string (Azure properties and bodies are often strings of JSON). The parser
+// p is used for the string case; the result lives until p is reused. It
+// returns nil when the member is absent, empty, or not JSON.
+func Embedded(p *fastjson.Parser, v *fastjson.Value) *fastjson.Value {
+	if v == nil {
+		return nil
+	}
+	switch v.Type() {
+	case fastjson.TypeObject, fastjson.TypeArray:
+		return v
+	case fastjson.TypeString:
+		s := bytes.TrimSpace(v.GetStringBytes())
+		if len(s) == 0 || (s[0] != '{' && s[0] != '[') {
+			return nil
+		}
+		parsed, err := p.ParseBytes(s)
+		if err != nil {
+			return nil
+		}
+		return parsed
+	}
+	return nil
+}
