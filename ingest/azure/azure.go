@@ -169,10 +169,13 @@ func (d *Decoder) Decode(v *fastjson.Value, shape Shape, ev *event.Event) {
 	if ev.ResourceID == "" {
 		ev.ResourceID = jsonx.Str(jsonx.Get(props, "entity"))
 	}
+	// Subscription ids are GUIDs, which Azure compares case-insensitively;
+	// exports often upper-case them with the rest of resourceId.
 	ev.Account = jsonx.Str(get(v, f.sub))
 	if ev.Account == "" {
 		ev.Account = armSegment(ev.ResourceID, "subscriptions")
 	}
+	ev.Account = strings.ToLower(ev.Account)
 	ev.ResourceGroup = jsonx.Str(get(v, f.rg))
 	if ev.ResourceGroup == "" {
 		ev.ResourceGroup = armSegment(ev.ResourceID, "resourceGroups")
