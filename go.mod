@@ -9,4 +9,7 @@ require (
 	github.com/valyala/fastjson v1.6.10
 )
 
-require github.com/inconshreveable/mousetrap v1.1.0 // indirect
+require (
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.4 // indirect
+)
