@@ -144,7 +144,9 @@ func (d *fileDecoder) top() {
 				d.damage(err)
 				return
 			}
-		case c == '{' && first:
+		case c == '{':
+			// Every top-level object goes member by member, so that a
+			// second concatenated {"Records":[...]} streams like the first.
 			if err := d.object(pos); err != nil {
 				d.damage(err)
 				return
