@@ -1,0 +1,194 @@
+// Package finding defines what a detection reports — the Finding — and
+// renders findings for people and machines: an aligned table, JSON lines,
+// OCSF Detection Finding (class 2004) and SARIF 2.1.0.
+package finding
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/revertwatch/revertwatch/event"
+)
+
+// ATT&CK identifiers of the technique revertwatch detects.
+const (
+	TacticID          = "TA0005"
+	Tactic            = "Defense Evasion"
+	TechniqueID       = "T1578"
+	Technique         = "Modify Cloud Compute Infrastructure"
+	SubTechniqueID    = "T1578.004"
+	SubTechnique      = "Revert Cloud Instance"
+	TechniqueURL      = "https://attack.mitre.org/techniques/T1578/004/"
+	ProductName       = "revertwatch"
+	ProductVendor     = "revertwatch"
+	ProductInfoURI    = "https://attack.mitre.org/techniques/T1578/004/"
+	attackVersion     = "v17"
+	ocsfSchemaVersion = "1.8.0"
+)
+
+// Severity levels, lowest first.
+const (
+	SeverityInfo     = "informational"
+	SeverityLow      = "low"
+	SeverityMedium   = "medium"
+	SeverityHigh     = "high"
+	SeverityCritical = "critical"
+)
+
+// Confidence levels, lowest first.
+const (
+	ConfidenceLow    = "low"
+	ConfidenceMedium = "medium"
+	ConfidenceHigh   = "high"
+)
+
+var severityRank = map[string]int{SeverityInfo: 1, SeverityLow: 2, SeverityMedium: 3, SeverityHigh: 4, SeverityCritical: 5}
+var confidenceRank = map[string]int{ConfidenceLow: 1, ConfidenceMedium: 2, ConfidenceHigh: 3}
+
+// SeverityRank orders severities (1 informational … 5 critical, 0 unknown).
+func SeverityRank(s string) int { return severityRank[s] }
+
+// ConfidenceRank orders confidences (1 low … 3 high, 0 unknown).
+func ConfidenceRank(s string) int { return confidenceRank[s] }
+
+// Actor is who did what a finding reports.
+type Actor struct {
+	Caller           string   `json:"caller,omitempty"`
+	UID              string   `json:"uid,omitempty"`
+	Name             string   `json:"name,omitempty"`
+	Type             string   `json:"type,omitempty"`
+	Role             string   `json:"role,omitempty"`
+	AppID            string   `json:"app_id,omitempty"`
+	InvokedBy        string   `json:"invoked_by,omitempty"`
+	ServiceInitiated bool     `json:"service_initiated"`
+	SrcIPs           []string `json:"src_ips,omitempty"`
+	UserAgents       []string `json:"user_agents,omitempty"`
+}
+
+// Evidence is one event behind a finding.
+type Evidence struct {
+	Step      string          `json:"step,omitempty"` // the rule step the event satisfied
+	UID       string          `json:"uid"`
+	Time      time.Time       `json:"time"`
+	Operation string          `json:"operation"`
+	Outcome   string          `json:"outcome"`
+	Caller    string          `json:"caller,omitempty"`
+	SrcIP     string          `json:"src_ip,omitempty"`
+	File      string          `json:"file,omitempty"`
+	Line      int             `json:"line,omitempty"`
+	Offset    int64           `json:"offset"`
+	Raw       json.RawMessage `json:"raw"`
+}
+
+// Finding is one detection: a revert sequence or a native revert call.
+type Finding struct {
+	ID                string           `json:"id"`
+	RuleID            string           `json:"rule_id"`
+	Title             string           `json:"title"`
+	Description       string           `json:"description,omitempty"`
+	Tactic            string           `json:"tactic"`
+	TacticID          string           `json:"tactic_id"`
+	Technique         string           `json:"technique"`
+	TechniqueName     string           `json:"technique_name"`
+	Severity          string           `json:"severity"`
+	Confidence        string           `json:"confidence"`
+	Reasons           []string         `json:"reasons,omitempty"` // why severity or confidence moved
+	Provider          string           `json:"provider"`
+	Account           string           `json:"account"`
+	Region            string           `json:"region,omitempty"`
+	Actor             Actor            `json:"actor"`
+	Resources         []event.Resource `json:"resources"`
+	FirstSeen         time.Time        `json:"first_seen"`
+	LastSeen          time.Time        `json:"last_seen"`
+	Evidence          []Evidence       `json:"evidence"`
+	Suppressed        bool             `json:"suppressed"`
+	SuppressionReason string           `json:"suppression_reason,omitempty"`
+	NextSteps         []string         `json:"next_steps"`
+}
+
+// StableID is a finding id that does not change between runs over the same
+// logs: a hash of the rule and the keys that identify the occurrence.
+func StableID(ruleID string, keys ...string) string {
+	h := sha256.New()
+	h.Write([]byte(ruleID))
+	for _, k := range keys {
+		h.Write([]byte{0})
+		h.Write([]byte(k))
+	}
+	return "rw-" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// NewEvidence records an event as evidence for step.
+func NewEvidence(step string, ev *event.Event) Evidence {
+	return Evidence{
+		Step: step, UID: ev.UID, Time: ev.Time, Operation: ev.OperationName, Outcome: ev.Outcome.String(),
+		Caller: ev.Caller, SrcIP: ev.SrcIP, File: ev.Source.Name, Line: ev.Source.Line, Offset: ev.Source.Offset,
+		Raw: ev.Raw,
+	}
+}
+
+// Sort orders findings for output: by first event time, then rule, then id.
+func Sort(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if !a.FirstSeen.Equal(b.FirstSeen) {
+			return a.FirstSeen.Before(b.FirstSeen)
+		}
+		if a.RuleID != b.RuleID {
+			return a.RuleID < b.RuleID
+		}
+		return a.ID < b.ID
+	})
+}
+
+// ActorOf summarises the actor of an event.
+func ActorOf(ev *event.Event) Actor {
+	a := Actor{
+		Caller: ev.Caller, UID: ev.Actor.UID, Name: ev.Actor.Name, Type: ev.Actor.Type, Role: ev.Actor.Role,
+		AppID: ev.Actor.AppID, InvokedBy: ev.Actor.InvokedBy, ServiceInitiated: ev.Actor.ServiceInitiated,
+	}
+	a.AddContext(ev)
+	return a
+}
+
+// AddContext adds the source IP and user agent of ev to the actor's lists.
+func (a *Actor) AddContext(ev *event.Event) {
+	ip := ev.SrcIP
+	if ip == "" {
+		ip = ev.SrcDomain
+	}
+	if ip != "" && !contains(a.SrcIPs, ip) {
+		a.SrcIPs = append(a.SrcIPs, ip)
+	}
+	if ev.UserAgent != "" && !contains(a.UserAgents, ev.UserAgent) {
+		a.UserAgents = append(a.UserAgents, ev.UserAgent)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// resourceSummary is a short list of the resources for a table cell.
+func (f *Finding) resourceSummary() string {
+	var ids []string
+	for _, r := range f.Resources {
+		id := r.UID
+		if i := strings.LastIndexByte(id, '/'); i >= 0 && f.Provider == event.Azure {
+			id = id[i+1:]
+		}
+		if !contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return strings.Join(ids, ",")
+}
