@@ -39,7 +39,8 @@ type fileDecoder struct {
 	sc       *scanner
 	p, inner fastjson.Parser
 	az       azure.Decoder
-	cwSkip   bool // the payload being streamed is a CONTROL_MESSAGE
+	cwSkip   bool   // the payload being streamed is a CONTROL_MESSAGE
+	cwGroup  string // the log group of the payload being streamed
 	index    int
 }
 
@@ -216,6 +217,7 @@ func (d *fileDecoder) object(pos recordPos) error {
 	captured := []byte{'{'}
 	over := false
 	streamed := false
+	cwHeader := false // messageType came before logEvents
 	capture := func(b []byte) {
 		if streamed || over {
 			return
@@ -242,6 +244,9 @@ func (d *fileDecoder) object(pos recordPos) error {
 			return &syntaxError{kpos.offset, kpos.line, "expected a member name"}
 		}
 		name := string(key[1 : len(key)-1])
+		if name == "messageType" {
+			cwHeader = true
+		}
 		capture(key)
 		if _, err := sc.expect(":"); err != nil {
 			return err
@@ -251,7 +256,11 @@ func (d *fileDecoder) object(pos recordPos) error {
 		if err != nil {
 			return io.ErrUnexpectedEOF
 		}
-		if c == '[' && envelopeKeys[name] && !streamed && !over {
+		// A CloudWatch payload is streamed only when its messageType came
+		// first, as AWS writes it: otherwise a CONTROL_MESSAGE would be
+		// known only after its members were decoded, so the payload is
+		// read whole, as one record.
+		if c == '[' && envelopeKeys[name] && !streamed && !over && (name != "logEvents" || cwHeader) {
 			// What came before the array is the envelope's header: a
 			// CloudWatch payload's messageType and owner, for instance.
 			header := append(captured, "[]}"...)
@@ -290,12 +299,13 @@ func (d *fileDecoder) object(pos recordPos) error {
 
 // startEnvelope looks at the header of a streamed envelope.
 func (d *fileDecoder) startEnvelope(key string, header []byte) {
-	d.cwSkip = false
+	d.cwSkip, d.cwGroup = false, ""
 	if key != "logEvents" {
 		return
 	}
 	if h, err := d.p.ParseBytes(header); err == nil {
 		d.cwSkip = jsonx.Str(h.Get("messageType")) == "CONTROL_MESSAGE"
+		d.cwGroup = jsonx.Str(h.Get("logGroup"))
 	}
 }
 
@@ -376,7 +386,7 @@ func (d *fileDecoder) dispatch(v *fastjson.Value, raw []byte, pos recordPos, ind
 				skip("CloudWatch CONTROL_MESSAGE", "CloudWatch Logs control message; skipped")
 				return
 			}
-			d.cloudWatchEvent(v, pos, index, 0, "")
+			d.cloudWatchEvent(v, pos, index, 0, d.cwGroup)
 		case cloudtrail.IsCloudWatchPayload(v):
 			if jsonx.Str(v.Get("messageType")) == "CONTROL_MESSAGE" {
 				skip("CloudWatch CONTROL_MESSAGE", "CloudWatch Logs control message; skipped")

@@ -1,6 +1,8 @@
 package cloudtrail
 
 import (
+	"strconv"
+
 	"github.com/valyala/fastjson"
 
 	"github.com/revertwatch/revertwatch/event"
@@ -24,11 +26,13 @@ func IsEventBridge(v *fastjson.Value) bool {
 
 // EventBridgeDetail returns the CloudTrail record inside an EventBridge
 // envelope, or nil and the detail-type when the envelope carries something
-// else (a Backup job state change, an EC2 state notification...).
+// else (a Backup job state change, an EC2 state notification...). A
+// detail-type it does not know is accepted when the detail is itself a
+// CloudTrail record: sanitized samples blank the detail-type.
 func EventBridgeDetail(v *fastjson.Value) (*fastjson.Value, string) {
 	dt := jsonx.Str(v.Get("detail-type"))
 	d := v.Get("detail")
-	if !bridgeTypes[dt] || d == nil || d.Type() != fastjson.TypeObject {
+	if d == nil || d.Type() != fastjson.TypeObject || !(bridgeTypes[dt] || IsRecord(d)) {
 		return nil, dt
 	}
 	return d, dt
@@ -40,6 +44,9 @@ func EventBridgeDetail(v *fastjson.Value) (*fastjson.Value, string) {
 func DecodeEventBridge(env, detail *fastjson.Value, ev *event.Event) {
 	ev.Format = event.FormatCloudTrailEventBridge
 	Decode(detail, ev)
+	if dt := jsonx.Str(env.Get("detail-type")); !bridgeTypes[dt] {
+		ev.Note("EventBridge detail-type " + strconv.Quote(dt) + " is not a CloudTrail one; decoded because its detail is a CloudTrail record")
+	}
 	if t, ok := jsonx.Time(env.Get("time")); ok {
 		ev.LoggedTime = t
 		if ev.Time.IsZero() {

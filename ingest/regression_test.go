@@ -1,0 +1,90 @@
+package ingest_test
+
+// Regression tests: each one failed before the decoder fix it names.
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/ingest"
+)
+
+const regressRecord = `{"eventVersion":"1.08","eventTime":"2024-03-01T10:00:00Z","eventSource":"ec2.amazonaws.com",` +
+	`"eventName":"AttachVolume","awsRegion":"eu-west-1","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/ops"},` +
+	`"recipientAccountId":"111122223333","eventID":"e-1"}`
+
+// An EventBridge envelope whose detail-type was blanked (as sanitized
+// samples do) around a CloudTrail record was skipped as "another
+// detail-type"; the record is now decoded, with a note. Fixed in
+// cloudtrail.EventBridgeDetail.
+func TestRegressEventBridgeUnknownDetailType(t *testing.T) {
+	in := `{"version":"0","id":"x","detail-type":"...","source":"aws.ec2","account":"111122223333","detail":` + regressRecord + "}\n" +
+		`{"version":"0","id":"y","detail-type":"Backup Job State Change","source":"aws.backup","detail":{"backupJobId":"b-1","state":"COMPLETED"}}` + "\n"
+	r := readBytes(t, []byte(in), ingest.Options{})
+	if len(r.events) != 1 || r.sum.Skipped != 1 || r.sum.Rejected != 0 {
+		t.Fatalf("want one event and one skip\n%s", r.describe())
+	}
+	ev := r.events[0]
+	if ev.Format != event.FormatCloudTrailEventBridge || ev.Operation != "AttachVolume" || !hasNote(ev, `detail-type "..."`) {
+		t.Errorf("got %s %s notes %q", ev.Format, ev.Operation, ev.Notes)
+	}
+	if d := r.diagsOf(ingest.Skipped)[0]; d.Reason != "EventBridge detail-type Backup Job State Change" {
+		t.Errorf("skip reason %q", d.Reason)
+	}
+}
+
+// A CloudWatch Logs payload whose messageType follows logEvents (as any
+// re-serializer that sorts keys writes it) was streamed member by member
+// before its messageType was known: a CONTROL_MESSAGE was rejected as "not
+// a CloudTrail record" instead of skipped, and every event lost its log
+// group. Fixed in fileDecoder.object and startEnvelope.
+func TestRegressCloudWatchKeyOrder(t *testing.T) {
+	quoted := strings.ReplaceAll(regressRecord, `"`, `\"`)
+	for _, tc := range []struct {
+		name, in       string
+		events, skips  int
+		wantLogGroup   string
+		wantSkipReason string
+	}{
+		{
+			name:           "control message, messageType last",
+			in:             `{"logEvents":[{"id":"1","timestamp":1700000000000,"message":"CWL CONTROL MESSAGE: Checking health of destination"}],"logGroup":"","messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs"}`,
+			skips:          1,
+			wantSkipReason: "CloudWatch CONTROL_MESSAGE",
+		},
+		{
+			name:         "data message, messageType last",
+			in:           `{"logEvents":[{"id":"1","timestamp":1700000000000,"message":"` + quoted + `"}],"logGroup":"trail/group","messageType":"DATA_MESSAGE","owner":"111122223333"}`,
+			events:       1,
+			wantLogGroup: "trail/group",
+		},
+		{
+			name:         "data message, AWS key order (streamed)",
+			in:           `{"messageType":"DATA_MESSAGE","owner":"111122223333","logGroup":"trail/group","logStream":"s","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1700000000000,"message":"` + quoted + `"},{"id":"2","timestamp":1700000000001,"message":"` + quoted + `"}]}`,
+			events:       2,
+			wantLogGroup: "trail/group",
+		},
+		{
+			name:           "control message, AWS key order (streamed)",
+			in:             `{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"1","timestamp":1700000000000,"message":"CWL CONTROL MESSAGE: Checking health of destination"}]}`,
+			skips:          1,
+			wantSkipReason: "CloudWatch CONTROL_MESSAGE",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := readBytes(t, []byte(tc.in), ingest.Options{})
+			if len(r.events) != tc.events || r.sum.Skipped != tc.skips || r.sum.Rejected != 0 || r.sum.FileErrors != 0 {
+				t.Fatalf("want %d events and %d skips\n%s", tc.events, tc.skips, r.describe())
+			}
+			for _, ev := range r.events {
+				if ev.Format != event.FormatCloudTrailCloudWatch || ev.Source.Header != tc.wantLogGroup || ev.Operation != "AttachVolume" {
+					t.Errorf("event %s %s from log group %q, want %q", ev.Format, ev.Operation, ev.Source.Header, tc.wantLogGroup)
+				}
+			}
+			if tc.skips > 0 && r.diagsOf(ingest.Skipped)[0].Reason != tc.wantSkipReason {
+				t.Errorf("skip reason %q", r.diagsOf(ingest.Skipped)[0].Reason)
+			}
+		})
+	}
+}
