@@ -99,6 +99,9 @@ func (d *fileDecoder) damage(err error) {
 	switch {
 	case errors.As(err, &se):
 		d.report(FileErr, recordPos{se.offset, se.line}, -1, "syntax", "malformed JSON structure: "+se.msg+"; the rest of the file is not read")
+	case errors.Is(err, io.EOF):
+		// The end came where the structure needed more.
+		d.damage(io.ErrUnexpectedEOF)
 	case errors.Is(err, io.ErrUnexpectedEOF) && d.stats.Gzip:
 		d.report(FileErr, pos, -1, "truncated", fmt.Sprintf("gzip stream truncated after %d bytes of JSON; records before the damage were kept", d.sc.off))
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -187,6 +190,11 @@ func (d *fileDecoder) array(envelope string) error {
 		return nil
 	}
 	for {
+		// A member's position is that of its first byte, past the white
+		// space after the comma.
+		if _, err := sc.peek(); err != nil {
+			return err
+		}
 		pos := recordPos{sc.off, sc.line}
 		raw, err := sc.value()
 		switch {
