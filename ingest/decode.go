@@ -58,7 +58,7 @@ func (d *fileDecoder) report(sev Severity, pos recordPos, index int, reason, msg
 
 // run decodes the whole stream r.
 func (d *fileDecoder) run(r io.Reader) {
-	cr := &countingReader{r: r}
+	cr := &countingReader{r: r, progress: d.opt.Progress}
 	br := bufio.NewReaderSize(cr, 64<<10)
 	var src io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {

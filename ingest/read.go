@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/revertwatch/revertwatch/event"
 )
@@ -65,6 +66,18 @@ type Options struct {
 	SourceCategory string // overrides _sourceCategory
 	SourceHost     string // overrides _sourceHost
 	Stdin          io.Reader
+	Progress       *Progress // if set, updated as reading goes on
+}
+
+// Progress counts how far a Read has got, for a progress display. Read
+// sets the totals before it starts; the counters may be read at any time
+// from any goroutine.
+type Progress struct {
+	FilesTotal int64
+	BytesTotal int64 // sum of the input files' sizes on disk (stdin counts 0)
+	FilesDone  atomic.Int64
+	BytesRead  atomic.Int64 // bytes read from disk so far (compressed)
+	Events     atomic.Int64
 }
 
 func (o *Options) maxRecord() int {
@@ -196,6 +209,14 @@ const batchSize = 256
 func Read(ctx context.Context, inputs []string, opt Options, h Handlers) (Summary, error) {
 	var sum Summary
 	jobs := opt.jobs()
+	if p := opt.Progress; p != nil {
+		p.FilesTotal = int64(len(inputs))
+		for _, in := range inputs {
+			if info, err := os.Stat(in); err == nil && in != "-" {
+				p.BytesTotal += info.Size()
+			}
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -239,6 +260,9 @@ func Read(ctx context.Context, inputs []string, opt Options, h Handlers) (Summar
 				switch {
 				case it.ev != nil:
 					sum.Events++
+					if opt.Progress != nil {
+						opt.Progress.Events.Add(1)
+					}
 					if h.Event != nil {
 						if err := h.Event(it.ev); err != nil {
 							stopErr = err
@@ -252,6 +276,9 @@ func Read(ctx context.Context, inputs []string, opt Options, h Handlers) (Summar
 				case it.stats != nil:
 					st := it.stats
 					sum.Files++
+					if opt.Progress != nil {
+						opt.Progress.FilesDone.Add(1)
+					}
 					sum.Records += st.Records
 					sum.Skipped += st.NSkipped()
 					sum.Rejected += st.NRejected()
@@ -337,14 +364,19 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it, into the progress
+// counters when there are some.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r        io.Reader
+	n        int64
+	progress *Progress
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.progress != nil {
+		c.progress.BytesRead.Add(int64(n))
+	}
 	return n, err
 }

@@ -38,7 +38,12 @@ prints one normalized event per line. The raw record is kept under "raw".`,
 			enc.SetEscapeHTML(false)
 			h := in.handlers()
 			h.Event = func(ev *event.Event) error { return enc.Encode(ev) }
+			stop := func() {}
+			if in.stats {
+				stop = startProgress(opt.Progress, in.quiet)
+			}
 			sum, err := ingest.Read(cmd.Context(), inputs, opt, h)
+			stop()
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}

@@ -17,6 +17,7 @@ type inputFlags struct {
 	sourceCategory string
 	sourceHost     string
 	stats          bool
+	quiet          bool
 }
 
 func (f *inputFlags) register(fs *pflag.FlagSet) {
@@ -26,6 +27,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.sourceCategory, "source-category", "", "set _sourceCategory on every event (default aws/cloudtrail or azure/activitylog)")
 	fs.StringVar(&f.sourceHost, "source-host", "", "set _sourceHost on every event (default the account or subscription)")
 	fs.BoolVar(&f.stats, "stats", false, "print per-file statistics to stderr")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar on a terminal")
 }
 
 // options checks the flags and resolves the paths.
@@ -47,6 +49,7 @@ func (f *inputFlags) options(args []string) (ingest.Options, []string, error) {
 	return ingest.Options{
 		Jobs: f.jobs, MaxRecordSize: f.maxRecordSize, Format: format,
 		SourceCategory: f.sourceCategory, SourceHost: f.sourceHost, Stdin: os.Stdin,
+		Progress: &ingest.Progress{},
 	}, inputs, nil
 }
 
