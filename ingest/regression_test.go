@@ -5,6 +5,7 @@ package ingest_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/ingest"
@@ -86,5 +87,35 @@ func TestRegressCloudWatchKeyOrder(t *testing.T) {
 				t.Errorf("skip reason %q", r.diagsOf(ingest.Skipped)[0].Reason)
 			}
 		})
+	}
+}
+
+// A closing bracket or comma where a value belongs ("{} }", "[1,]") made
+// the scanner return an empty value without moving: the top level then
+// rejected empty records forever, without reading on. It is now damage to
+// the structure, named, and reading stops. Fixed in scanner.value.
+func TestRegressMissingValueTerminates(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		events int
+	}{
+		{"{} }", 0},
+		{"{}\n]\n", 0},
+		{"[1,]", 0},
+		{`{"Records":[` + regressRecord + `,]}`, 1},
+		{`[` + regressRecord + `,,` + regressRecord + `]`, 1},
+		{`{"a":1,}`, 0},
+	} {
+		done := make(chan run, 1)
+		go func() { done <- readBytes(t, []byte(tc.in), ingest.Options{}) }()
+		select {
+		case r := <-done:
+			ferr := r.diagsOf(ingest.FileErr)
+			if len(r.events) != tc.events || len(ferr) != 1 || !strings.Contains(ferr[0].Msg, "expected a value") {
+				t.Errorf("%q: want %d events and one structure error\n%s", tc.in, tc.events, r.describe())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q: decoding does not end", tc.in)
+		}
 	}
 }

@@ -115,6 +115,10 @@ func (s *scanner) value() ([]byte, error) {
 	inStr, esc := false, false
 	switch c {
 	case '{', '[', '"':
+	case '}', ']', ',':
+		// A scalar would end before its first byte: the value is missing,
+		// and reading on from here would not move.
+		return nil, &syntaxError{s.off, s.line, "expected a value, found " + quoteByte(c)}
 	default:
 		return s.scalar()
 	}
