@@ -330,7 +330,7 @@ func (d *fileDecoder) record(buf []byte, pos recordPos, envelope string) {
 	d.index++
 	d.stats.Records++
 	raw := append([]byte(nil), bytes.TrimSpace(buf)...)
-	v, err := d.p.ParseBytes(raw)
+	v, err := parseStrict(&d.p, raw)
 	if err != nil {
 		d.report(Rejected, pos, index, "malformed JSON", fmt.Sprintf("malformed JSON in record %d: %s", index, shortErr(err)))
 		return
@@ -417,7 +417,7 @@ func (d *fileDecoder) dispatch(v *fastjson.Value, raw []byte, pos recordPos, ind
 			return
 		}
 		inner := append([]byte(nil), s.GetStringBytes()...)
-		iv, err := d.inner.ParseBytes(inner)
+		iv, err := parseStrict(&d.inner, inner)
 		if err != nil || iv.Type() != fastjson.TypeObject {
 			reject("malformed CloudTrailEvent", fmt.Sprintf("CloudTrailEvent of record %d is not a JSON object: %v", index, err))
 			return
@@ -468,7 +468,7 @@ func (d *fileDecoder) dispatch(v *fastjson.Value, raw []byte, pos recordPos, ind
 // CloudTrail record as a JSON string.
 func (d *fileDecoder) cloudWatchEvent(le *fastjson.Value, pos recordPos, index, sub int, group string) {
 	msg := append([]byte(nil), le.GetStringBytes("message")...)
-	iv, err := d.inner.ParseBytes(msg)
+	iv, err := parseStrict(&d.inner, msg)
 	if err != nil || !cloudtrail.IsRecord(iv) {
 		d.report(Rejected, pos, index, "CloudWatch message is not a CloudTrail record",
 			fmt.Sprintf("CloudWatch log event %d of record %d is not a CloudTrail record", sub, index))
@@ -498,7 +498,7 @@ func (d *fileDecoder) awslogs(v *fastjson.Value, pos recordPos, index int) {
 			}
 			if err == nil {
 				var pv *fastjson.Value
-				if pv, err = d.p.ParseBytes(payload); err == nil {
+				if pv, err = parseStrict(&d.p, payload); err == nil {
 					d.dispatch(pv, payload, pos, index, "")
 					return
 				}
@@ -537,6 +537,17 @@ func classify(v *fastjson.Value, envelope string) Format {
 		return FormatCloudTrail
 	}
 	return ""
+}
+
+// parseStrict parses b, refusing what the parser tolerates but JSON does
+// not (01, .5, nan, "\x", control characters in strings): the bytes of a
+// record are handed on as JSON (the raw record, request and response), so
+// they must be JSON.
+func parseStrict(p *fastjson.Parser, b []byte) (*fastjson.Value, error) {
+	if err := fastjson.ValidateBytes(b); err != nil {
+		return nil, err
+	}
+	return p.ParseBytes(b)
 }
 
 // shortErr trims a parser error to its first clause: the parser quotes the

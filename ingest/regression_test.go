@@ -3,6 +3,7 @@ package ingest_test
 // Regression tests: each one failed before the decoder fix it names.
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +118,41 @@ func TestRegressMissingValueTerminates(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%q: decoding does not end", tc.in)
 		}
+	}
+}
+
+// The JSON parser tolerates text that is not JSON (leading zeros, nan,
+// bad escapes, raw control characters): such a record became an event
+// whose raw bytes, request or response could not be written as JSON, and
+// `cat` stopped with an encoding error. They are now refused as malformed,
+// and a body string that is not JSON is treated as absent. Fixed in
+// parseStrict (ingest) and jsonx.Embedded.
+func TestRegressLenientJSONRefused(t *testing.T) {
+	bad := []string{
+		`{"eventVersion":"1.08","eventName":"X","eventSource":"s","n":00}`,
+		`{"eventVersion":"1.08","eventName":"X","eventSource":"s","n":nan}`,
+		`{"eventVersion":"1.08","eventName":"X","eventSource":"s","requestParameters":{"a":"\x"}}`,
+		"{\"eventVersion\":\"1.08\",\"eventName\":\"X\",\"eventSource\":\"s\",\"a\":\"\x01\"}",
+		`{"EventId":"e","EventName":"X","CloudTrailEvent":"{\"eventVersion\":\"1\",\"n\":.5}"}`,
+	}
+	in := regressRecord + "\n" + strings.Join(bad, "\n") + "\n" +
+		`{"time":"2024-03-01T10:00:00Z","operationName":"MICROSOFT.COMPUTE/DISKS/WRITE","resourceId":"/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/disks/d",` +
+		`"resultType":"Success","properties":{"responseBody":"{\"properties\":{\"creationData\":{\"createOption\":01}}}"}}` + "\n"
+	r := readBytes(t, []byte(in), ingest.Options{})
+	if len(r.events) != 2 || r.sum.Rejected != len(bad) {
+		t.Fatalf("want 2 events and %d rejected\n%s", len(bad), r.describe())
+	}
+	for _, d := range r.diagsOf(ingest.Rejected) {
+		if !strings.Contains(d.Reason, "malformed") {
+			t.Errorf("line %d rejected as %q", d.Line, d.Reason)
+		}
+	}
+	for _, ev := range r.events {
+		if _, err := json.Marshal(ev); err != nil {
+			t.Errorf("%s: %v", ev.Operation, err)
+		}
+	}
+	if az := r.events[1]; az.Response != nil || az.Keys.CreateOption != "" {
+		t.Errorf("a body that is not JSON was used: response %s, createOption %q", az.Response, az.Keys.CreateOption)
 	}
 }

@@ -191,6 +191,9 @@ func (s *scanner) scalar() ([]byte, error) {
 	for {
 		chunk, err := s.fill()
 		if len(chunk) == 0 {
+			if size > s.max {
+				return nil, errTooLarge
+			}
 			if size > 0 && (err == nil || err == io.EOF) {
 				return s.buf, nil
 			}

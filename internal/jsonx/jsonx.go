@@ -194,6 +194,11 @@ func Embedded(p *fastjson.Parser, v *fastjson.Value) *fastjson.Value {
 		if len(s) == 0 || (s[0] != '{' && s[0] != '[') {
 			return nil
 		}
+		// Validate first: the parser tolerates text that is not JSON
+		// (01, nan, "\x"), and bodies are handed on as JSON.
+		if fastjson.ValidateBytes(s) != nil {
+			return nil
+		}
 		parsed, err := p.ParseBytes(s)
 		if err != nil {
 			return nil
