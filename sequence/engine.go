@@ -115,7 +115,7 @@ type Engine struct {
 	pendQ   queue
 	index   map[string][]*partial
 	expiry  partialHeap
-	ctx     map[string][]ctxEntry
+	ctx     map[string]*ctxRing
 	ctxQ    queue
 	ctxN    int
 
@@ -169,6 +169,15 @@ type ctxEntry struct {
 	phases []*event.Event
 }
 
+// ctxRing is the latest few events of one context for one key value, in
+// time order.
+type ctxRing struct {
+	ctx     int // engine-wide context index
+	scope   string
+	value   string
+	entries []ctxEntry
+}
+
 type done struct {
 	m *Match
 	p *partial
@@ -183,7 +192,7 @@ func New(rules []Rule, opt Options) (*Engine, error) {
 		seen:    map[string]time.Time{},
 		pending: map[string][]*event.Event{},
 		index:   map[string][]*partial{},
-		ctx:     map[string][]ctxEntry{},
+		ctx:     map[string]*ctxRing{},
 	}
 	e.lateness = opt.Lateness
 	if e.lateness == 0 {
@@ -441,17 +450,18 @@ func (e *Engine) expire() {
 		}
 		e.ctxQ.pop()
 		ring := e.ctx[q.key]
-		if len(ring) > 0 && !ring[0].ev.Time.After(q.t) {
+		if ring == nil {
+			continue
+		}
+		if len(ring.entries) > 0 && !ring.entries[0].ev.Time.After(q.t) {
 			if !q.t.Before(cutoff) {
 				e.stats.EvictedContext++
 			}
-			ring = ring[1:]
+			ring.entries = ring.entries[1:]
 			e.ctxN--
 		}
-		if len(ring) == 0 {
+		if len(ring.entries) == 0 {
 			delete(e.ctx, q.key)
-		} else {
-			e.ctx[q.key] = ring
 		}
 	}
 }
@@ -851,24 +861,32 @@ func (e *Engine) addContext(gidx int, sc string, ev *event.Event, phases []*even
 	for _, v := range c.Field.values(ev, &e.ibuf) {
 		key := string(e.ctxKey(sc, gidx, v))
 		ring := e.ctx[key]
-		i := len(ring)
-		for i > 0 && ring[i-1].ev.Time.After(ev.Time) {
-			i--
+		if ring == nil {
+			ring = &ctxRing{ctx: gidx, scope: sc, value: v}
+			e.ctx[key] = ring
 		}
-		ring = append(ring, ctxEntry{})
-		copy(ring[i+1:], ring[i:])
-		ring[i] = ctxEntry{ev: ev, phases: phases}
+		ring.insert(ctxEntry{ev: ev, phases: phases})
 		e.ctxN++
-		if len(ring) > contextDepth {
-			ring = ring[1:]
+		if len(ring.entries) > contextDepth {
+			ring.entries = ring.entries[1:]
 			e.ctxN--
 		}
-		e.ctx[key] = ring
 		e.ctxQ.push(key, ev.Time)
 	}
 	if e.ctxN > e.opt.MaxContext {
 		e.expire()
 	}
+}
+
+// insert adds an entry in time order, after entries of the same time.
+func (r *ctxRing) insert(ce ctxEntry) {
+	i := len(r.entries)
+	for i > 0 && r.entries[i-1].ev.Time.After(ce.ev.Time) {
+		i--
+	}
+	r.entries = append(r.entries, ctxEntry{})
+	copy(r.entries[i+1:], r.entries[i:])
+	r.entries[i] = ce
 }
 
 // complete turns a finished sequence into a match, looking up its
@@ -939,8 +957,11 @@ func (e *Engine) findContext(c *cctx, p *partial) (ctxEntry, bool) {
 	at := p.evidence[c.before].ev.Time
 	from := at.Add(-p.rule.window)
 	ring := e.ctx[string(e.ctxKey(p.scope, c.gidx, v))]
-	for i := len(ring) - 1; i >= 0; i-- {
-		ce := ring[i]
+	if ring == nil {
+		return ctxEntry{}, false
+	}
+	for i := len(ring.entries) - 1; i >= 0; i-- {
+		ce := ring.entries[i]
 		t := ce.ev.Time
 		if t.After(at) || ce.ev.Time.Before(from) {
 			continue
