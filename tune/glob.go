@@ -1,0 +1,176 @@
+package tune
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Glob is a compiled shell-style pattern, matched case-insensitively
+// against the whole value: * matches any run of characters (slashes and
+// colons included, so one * spans an ARN segment or an ARM path), ? one
+// character, [abc], [a-z] and [!abc] one character of a set, and \ makes
+// the next character literal.
+type Glob struct {
+	src     string
+	literal string         // lower-cased pattern when it has no wildcard
+	re      *regexp.Regexp // otherwise
+}
+
+var errMatchAll = errors.New("matches every value; remove the attribute instead")
+
+// CompileGlob compiles a pattern. It refuses an empty pattern, a pattern
+// made only of * (it would match everything) and malformed sets or escapes.
+func CompileGlob(pattern string) (*Glob, error) {
+	if pattern == "" {
+		return nil, errors.New("empty pattern")
+	}
+	if strings.Trim(pattern, "*") == "" {
+		return nil, errMatchAll
+	}
+	if !utf8.ValidString(pattern) {
+		return nil, errors.New("pattern is not valid UTF-8")
+	}
+	var re strings.Builder
+	re.WriteString(`(?is)\A`)
+	wild := false
+	var lit strings.Builder
+	for i := 0; i < len(pattern); {
+		r, size := utf8.DecodeRuneInString(pattern[i:])
+		switch r {
+		case '*':
+			wild = true
+			re.WriteString(`.*`)
+			i += size
+		case '?':
+			wild = true
+			re.WriteString(`.`)
+			i += size
+		case '\\':
+			if i+size >= len(pattern) {
+				return nil, errors.New(`trailing \ escapes nothing`)
+			}
+			r2, size2 := utf8.DecodeRuneInString(pattern[i+size:])
+			re.WriteString(regexp.QuoteMeta(string(r2)))
+			lit.WriteRune(r2)
+			i += size + size2
+		case '[':
+			class, n, err := globClass(pattern[i:])
+			if err != nil {
+				return nil, err
+			}
+			wild = true
+			re.WriteString(class)
+			i += n
+		default:
+			re.WriteString(regexp.QuoteMeta(string(r)))
+			lit.WriteRune(r)
+			i += size
+		}
+	}
+	re.WriteString(`\z`)
+	g := &Glob{src: pattern}
+	if !wild {
+		g.literal = strings.ToLower(lit.String())
+		return g, nil
+	}
+	compiled, err := regexp.Compile(re.String())
+	if err != nil {
+		// globClass validates sets, so this is unreachable; report it
+		// rather than trust that.
+		return nil, err
+	}
+	g.re = compiled
+	return g, nil
+}
+
+// globClass translates the set at the start of s into a regexp class and
+// reports how many bytes of s it used.
+func globClass(s string) (string, int, error) {
+	var b strings.Builder
+	b.WriteByte('[')
+	i := 1
+	if i < len(s) && (s[i] == '!' || s[i] == '^') {
+		b.WriteByte('^')
+		i++
+	}
+	members := 0
+	var prev rune = -1
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == ']' && members > 0 {
+			b.WriteByte(']')
+			return b.String(), i + 1, nil
+		}
+		if r == '\\' {
+			if i+size >= len(s) {
+				return "", 0, errors.New(`trailing \ escapes nothing`)
+			}
+			i += size
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		if r == '-' && prev >= 0 && i+size < len(s) && s[i+size] != ']' {
+			hi, hsize := utf8.DecodeRuneInString(s[i+size:])
+			if hi == '\\' {
+				return "", 0, errors.New(`escaped range end in a set is not supported`)
+			}
+			if hi < prev {
+				return "", 0, errors.New("range " + string(prev) + "-" + string(hi) + " is backwards")
+			}
+			b.WriteByte('-')
+			b.WriteString(regexp.QuoteMeta(string(hi)))
+			i += size + hsize
+			prev = -1
+			members++
+			continue
+		}
+		b.WriteString(classEscape(r))
+		prev = r
+		members++
+		i += size
+	}
+	return "", 0, errors.New("unterminated [ set")
+}
+
+func classEscape(r rune) string {
+	switch r {
+	case '\\', ']', '[', '^', '-':
+		return `\` + string(r)
+	}
+	return string(r)
+}
+
+// Match reports whether s matches the whole pattern, ignoring case.
+func (g *Glob) Match(s string) bool {
+	if g.re == nil {
+		return strings.EqualFold(s, g.literal)
+	}
+	return g.re.MatchString(s)
+}
+
+// String returns the pattern as written.
+func (g *Glob) String() string { return g.src }
+
+// globs is an any-of list of patterns.
+type globs []*Glob
+
+func (gs globs) match(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, g := range gs {
+		if g.Match(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (gs globs) strings() []string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.src
+	}
+	return out
+}
