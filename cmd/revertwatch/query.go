@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/revertwatch/revertwatch/content"
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/query"
+	qsyntax "github.com/revertwatch/revertwatch/query/syntax"
+)
+
+func newQueryCmd() *cobra.Command {
+	var in inputFlags
+	var file, builtin, format, dialect, lookupDir string
+	var explain, nullDrop bool
+	cmd := &cobra.Command{
+		Use:   "query [flags] 'QUERY' PATH...",
+		Short: "Run a Sumo Logic pipeline query over the input",
+		Long: `query runs a Sumo Logic search query (scope, then | stages) over local
+CloudTrail and Azure Activity Log files. Fields resolve from the record
+(after json auto) first, then from the seed aliases operationName, caller,
+resourceGroup, _sourceHost and _sourceCategory, so one query works on every
+format. The compat dialect (default) also takes the Splunk forms of the seed
+detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
+		Example: `  revertwatch query --builtin t1578.004-sumo logs/
+  revertwatch query '| json auto | count by operationName' logs/
+  revertwatch query -f detect.sumo --format json logs/ > rows.ndjson
+  revertwatch query --explain --builtin t1578.004-sumo`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, args, err := querySource(file, builtin, args)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			d, ok := query.ParseDialect(dialect)
+			if !ok {
+				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --dialect %q (want compat or sumo)", dialect)}
+			}
+			switch format {
+			case "table", "json", "csv":
+			default:
+				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want table, json or csv)", format)}
+			}
+			opts := query.DefaultOptions()
+			opts.Dialect = d
+			opts.LookupDir = lookupDir
+			if nullDrop {
+				opts.Semantics.KeepNullGroups = false
+			}
+			prog, err := query.Compile(src, opts)
+			if err != nil {
+				var qe *qsyntax.Errors
+				if errors.As(err, &qe) {
+					fmt.Fprintln(os.Stderr, err)
+					return &exitError{code: exitUsage, err: fmt.Errorf("%d error(s) in the query", len(qe.List))}
+				}
+				return &exitError{code: exitUsage, err: err}
+			}
+			if explain {
+				fmt.Fprint(os.Stdout, prog.Explain())
+				if len(args) == 0 {
+					return nil
+				}
+			}
+			for _, w := range prog.Warnings() {
+				fmt.Fprintln(os.Stderr, "revertwatch: warning:", w)
+			}
+			opt, inputs, err := in.options(args)
+			if err != nil {
+				return err
+			}
+			run := prog.NewRunner()
+			h := in.handlers()
+			h.Event = func(ev *event.Event) error {
+				run.Push(ev)
+				return nil
+			}
+			sum, err := ingest.Read(cmd.Context(), inputs, opt, h)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			res := run.Finish()
+			w := bufio.NewWriterSize(os.Stdout, 256<<10)
+			switch format {
+			case "json":
+				err = res.WriteJSON(w)
+			case "csv":
+				err = res.WriteCSV(w)
+			default:
+				err = res.WriteTable(w)
+			}
+			if err == nil {
+				err = w.Flush()
+			}
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			for _, msg := range res.Warnings {
+				fmt.Fprintln(os.Stderr, "revertwatch: warning:", msg)
+			}
+			if res.Stats.BadRecords > 0 {
+				fmt.Fprintf(os.Stderr, "revertwatch: %d record(s) failed in the query engine and were skipped\n", res.Stats.BadRecords)
+			}
+			if in.stats {
+				fmt.Fprintf(os.Stderr, "query: events=%d in-scope=%d rows=%d bad-records=%d\n",
+					res.Stats.Events, res.Stats.InScope, res.Stats.Rows, res.Stats.BadRecords)
+			}
+			return finish(sum, in.stats)
+		},
+	}
+	in.register(cmd.Flags())
+	f := cmd.Flags()
+	f.StringVarP(&file, "file", "f", "", "read the query from `FILE`")
+	f.StringVar(&builtin, "builtin", "", "run the built-in query `ID` (see rules show)")
+	f.StringVar(&format, "format", "table", "output format: table, json (one object per row) or csv")
+	f.StringVar(&dialect, "dialect", "compat", "compat (Sumo plus the seed's Splunk forms) or sumo (Sumo only)")
+	f.BoolVar(&explain, "explain", false, "print the lowered plan and the seed aliases it may use")
+	f.StringVar(&lookupDir, "lookup-dir", ".", "directory that lookup table paths are relative to")
+	f.BoolVar(&nullDrop, "drop-null-groups", false, "drop rows whose group-by key is null (Splunk behaviour)")
+	return cmd
+}
+
+// querySource picks the query text from -f, --builtin or the first
+// argument, and returns the remaining arguments as paths.
+func querySource(file, builtin string, args []string) (string, []string, error) {
+	switch {
+	case file != "" && builtin != "":
+		return "", nil, fmt.Errorf("give either -f or --builtin, not both")
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", nil, err
+		}
+		return string(b), args, nil
+	case builtin != "":
+		q, ok := content.Query(builtin)
+		if !ok {
+			return "", nil, fmt.Errorf("no built-in query %q (have: %s)", builtin, builtinIDs())
+		}
+		return q.Text, args, nil
+	case len(args) == 0:
+		return "", nil, fmt.Errorf("no query: give it as the first argument, with -f FILE or with --builtin ID")
+	}
+	return args[0], args[1:], nil
+}
+
+func builtinIDs() string {
+	var ids []string
+	for _, q := range content.Queries() {
+		ids = append(ids, q.ID)
+	}
+	return strings.Join(ids, ", ")
+}

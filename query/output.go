@@ -1,0 +1,135 @@
+package query
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// cellText renders a value for text and CSV output: lists one value per
+// line (Sumo's display), Null as empty.
+func cellText(v Value) string {
+	if v.kind == KindList {
+		parts := make([]string, len(v.list))
+		for i, x := range v.list {
+			parts[i] = cellText(x)
+		}
+		return strings.Join(parts, "\n")
+	}
+	return v.String()
+}
+
+// WriteJSON writes one JSON object per row; keys are the column names in
+// column order, lists are arrays and Null is null.
+func (res *Result) WriteJSON(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	keys := make([][]byte, len(res.Columns))
+	for i, c := range res.Columns {
+		keys[i], _ = json.Marshal(c)
+	}
+	for _, row := range res.Rows {
+		bw.WriteByte('{')
+		for i, v := range row {
+			if i > 0 {
+				bw.WriteByte(',')
+			}
+			bw.Write(keys[i])
+			bw.WriteByte(':')
+			b, err := marshalNoEscape(v.jsonValue())
+			if err != nil {
+				return err
+			}
+			bw.Write(b)
+		}
+		bw.WriteString("}\n")
+	}
+	return bw.Flush()
+}
+
+func marshalNoEscape(v any) ([]byte, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return []byte(strings.TrimSuffix(b.String(), "\n")), nil
+}
+
+// WriteCSV writes a header row and one record per row.
+func (res *Result) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(res.Columns); err != nil {
+		return err
+	}
+	rec := make([]string, len(res.Columns))
+	for _, row := range res.Rows {
+		for i, v := range row {
+			rec[i] = cellText(v)
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteTable writes an aligned text table for a terminal. A cell holding a
+// list takes one line per value.
+func (res *Result) WriteTable(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	n := len(res.Columns)
+	width := make([]int, n)
+	cells := make([][][]string, len(res.Rows))
+	for i, c := range res.Columns {
+		width[i] = utf8.RuneCountInString(c)
+	}
+	for r, row := range res.Rows {
+		cells[r] = make([][]string, n)
+		for i, v := range row {
+			lines := strings.Split(strings.ReplaceAll(cellText(v), "\t", " "), "\n")
+			cells[r][i] = lines
+			for _, l := range lines {
+				width[i] = max(width[i], utf8.RuneCountInString(l))
+			}
+		}
+	}
+	line := func(texts []string) {
+		for i, t := range texts {
+			if i > 0 {
+				bw.WriteString("  ")
+			}
+			bw.WriteString(t)
+			if i < len(texts)-1 {
+				bw.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(t)))
+			}
+		}
+		bw.WriteByte('\n')
+	}
+	line(res.Columns)
+	rule := make([]string, n)
+	for i := range rule {
+		rule[i] = strings.Repeat("-", width[i])
+	}
+	line(rule)
+	for _, row := range cells {
+		height := 1
+		for _, c := range row {
+			height = max(height, len(c))
+		}
+		for h := 0; h < height; h++ {
+			texts := make([]string, n)
+			for i, c := range row {
+				if h < len(c) {
+					texts[i] = c[h]
+				}
+			}
+			line(texts)
+		}
+	}
+	return bw.Flush()
+}

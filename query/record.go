@@ -1,0 +1,550 @@
+package query
+
+import (
+	"strings"
+	"unsafe"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/revertwatch/revertwatch/event"
+)
+
+// field is one field written by a stage: extracted by parse or json, or
+// assigned. A removed field (assigned Null) stays as a tombstone so that
+// it also hides older JSON layers and aliases.
+type field struct {
+	name string
+	v    Value
+	seq  int32
+	gone bool
+}
+
+// jsonLayer is the output of one json auto stage, resolved lazily: the
+// JSON is parsed on the first lookup that reaches it, and field names are
+// found by walking the tree instead of flattening every key.
+type jsonLayer struct {
+	st     *jsonAutoStage
+	p      *fastjson.Parser
+	text   string
+	root   *fastjson.Value // an object, or nil when there is no JSON
+	parsed bool
+	seq    int32
+}
+
+// record is one message, or one row after an aggregation. Records on the
+// hot path are reused from event to event; materialize makes a copy that
+// can be kept.
+type record struct {
+	ev     *event.Event
+	raw    string
+	fields []field
+	layers []jsonLayer
+	seq    int32
+	nodrop bool  // kept by a nodrop parse (spec §5.4)
+	time   int64 // _messageTime in ms
+	ord    int64 // input order
+	mat    bool  // fields hold every column; no layers, no implicit metadata columns
+
+	exact      bool   // field names must match exactly (Semantics.FoldFieldNames off)
+	sourceHost string // _sourceHost when the event has none
+}
+
+func (r *record) reset(ev *event.Event, ord int64) {
+	r.ev = ev
+	r.raw = ""
+	if ev != nil && len(ev.Raw) > 0 {
+		r.raw = unsafe.String(&ev.Raw[0], len(ev.Raw))
+	}
+	r.fields = r.fields[:0]
+	r.layers = r.layers[:0]
+	r.seq = 0
+	r.nodrop = false
+	r.time = 0
+	if ev != nil && !ev.Time.IsZero() {
+		r.time = ev.Time.UnixMilli()
+	}
+	r.ord = ord
+	r.mat = false
+}
+
+// accessor is a compiled field reference: the name as written plus what
+// the planner learned about it.
+type accessor struct {
+	name  string
+	meta  metaField // a metadata name handled by the engine, or metaNone
+	alias string    // the lower-case alias name for event.Alias, or ""
+}
+
+type metaField uint8
+
+const (
+	metaNone metaField = iota
+	metaRaw
+	metaMessageTime
+	metaSize
+	metaOther // other _-prefixed names: never taken from JSON
+)
+
+func newAccessor(name string) *accessor {
+	a := &accessor{name: name}
+	switch strings.ToLower(name) {
+	case "_raw":
+		a.meta = metaRaw
+	case "_messagetime":
+		a.meta = metaMessageTime
+	case "_size":
+		a.meta = metaSize
+	default:
+		if isMetadataName(name) {
+			a.meta = metaOther
+		}
+	}
+	for _, n := range event.AliasNames {
+		if strings.EqualFold(n, name) {
+			a.alias = strings.ToLower(n)
+		}
+	}
+	return a
+}
+
+// metadataNames are Sumo's built-in metadata fields (spec §1). json auto
+// never overwrites them.
+var metadataNames = []string{"_raw", "_messagetime", "_receipttime", "_size", "_sourcecategory", "_sourcehost",
+	"_sourcename", "_source", "_collector", "_messagecount", "_format", "_view"}
+
+func isMetadataName(name string) bool {
+	if !strings.HasPrefix(name, "_") {
+		return false
+	}
+	for _, m := range metadataNames {
+		if strings.EqualFold(m, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// findField returns the index of the field written as name, preferring an
+// exact spelling, or -1.
+func (r *record) findField(name string) int {
+	fold := -1
+	for i := range r.fields {
+		n := r.fields[i].name
+		if n == name {
+			return i
+		}
+		if fold < 0 && !r.exact && len(n) == len(name) && strings.EqualFold(n, name) {
+			fold = i
+		}
+	}
+	return fold
+}
+
+// get resolves a field (spec §1, DESIGN.md §4): the newest write among
+// fields and json auto layers, then the engine's metadata, then the seed
+// aliases. Names compare case-insensitively; an exact spelling wins.
+func (r *record) get(a *accessor) Value {
+	fi := r.findField(a.name)
+	var fseq int32 = -1
+	if fi >= 0 {
+		fseq = r.fields[fi].seq
+	}
+	if a.meta == metaNone {
+		for i := len(r.layers) - 1; i >= 0; i-- {
+			ly := &r.layers[i]
+			if ly.seq < fseq {
+				break
+			}
+			if v, ok := ly.find(a.name); ok {
+				return v
+			}
+		}
+	}
+	if fi >= 0 {
+		return r.fields[fi].v
+	}
+	if r.mat && r.ev == nil {
+		return Null
+	}
+	switch a.meta {
+	case metaRaw:
+		if r.ev != nil {
+			return Str(r.raw)
+		}
+		return Null
+	case metaMessageTime:
+		if r.ev != nil && !r.ev.Time.IsZero() {
+			return Int(r.time)
+		}
+		return Null
+	case metaSize:
+		if r.ev != nil {
+			return Int(int64(len(r.raw)))
+		}
+		return Null
+	}
+	if a.alias != "" && r.ev != nil {
+		if s, ok := r.ev.Alias(a.alias); ok {
+			return Str(s)
+		}
+		if a.alias == "_sourcehost" && r.sourceHost != "" {
+			return Str(r.sourceHost)
+		}
+	}
+	return Null
+}
+
+// set writes a field; Null removes it (spec §5.6). A field of the same
+// name in another case is replaced, taking the new spelling.
+func (r *record) set(name string, v Value) {
+	r.seq++
+	i := r.findField(name)
+	if i < 0 {
+		r.fields = append(r.fields, field{name: name, v: v, seq: r.seq, gone: v.IsNull()})
+		return
+	}
+	f := &r.fields[i]
+	f.name, f.v, f.seq, f.gone = name, v, r.seq, v.IsNull()
+}
+
+func (r *record) addLayer(st *jsonAutoStage, p *fastjson.Parser, text string) {
+	r.seq++
+	r.layers = append(r.layers, jsonLayer{st: st, p: p, text: text, seq: r.seq})
+}
+
+// find resolves a flattened name (a.b, a[0].c, spaces written as _) in
+// the layer's JSON.
+func (ly *jsonLayer) find(name string) (Value, bool) {
+	if !ly.parsed {
+		ly.parsed = true
+		ly.root = parseEmbeddedJSON(ly.p, ly.text)
+	}
+	if ly.root == nil {
+		return Null, false
+	}
+	o, _ := ly.root.Object()
+	if o == nil {
+		return Null, false
+	}
+	return ly.st.findIn(o, name, 1)
+}
+
+// parseEmbeddedJSON finds the JSON object in text (spec §5.1): the whole
+// text, or else the last balanced {…} in it. It returns nil when there is
+// none.
+func parseEmbeddedJSON(p *fastjson.Parser, text string) *fastjson.Value {
+	t := strings.TrimSpace(text)
+	if strings.HasPrefix(t, "{") {
+		if v, err := p.Parse(t); err == nil && v.Type() == fastjson.TypeObject {
+			return v
+		}
+	}
+	end := strings.LastIndexByte(t, '}')
+	for end >= 0 {
+		depth := 0
+		for i := end; i >= 0; i-- {
+			switch t[i] {
+			case '}':
+				depth++
+			case '{':
+				depth--
+				if depth == 0 {
+					if v, err := p.Parse(t[i : end+1]); err == nil && v.Type() == fastjson.TypeObject {
+						return v
+					}
+					i = -1
+				}
+			}
+		}
+		end = strings.LastIndexByte(t[:end], '}')
+	}
+	return nil
+}
+
+// keyMatch reports whether JSON key k (spaces read as '_') equals
+// name[:len(k)], exactly or ignoring ASCII case, with name continuing at
+// a path separator or ending there.
+func keyMatch(k []byte, name string, fold bool) bool {
+	if len(k) > len(name) {
+		return false
+	}
+	if len(k) < len(name) && name[len(k)] != '.' && name[len(k)] != '[' {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c, d := k[i], name[i]
+		if c == ' ' {
+			c = '_'
+		}
+		if c == d {
+			continue
+		}
+		if !fold {
+			return false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
+// findIn resolves name below object o at the given depth (top level is 1).
+// Exact key spellings are tried before case-insensitive ones.
+func (st *jsonAutoStage) findIn(o *fastjson.Object, name string, depth int) (Value, bool) {
+	passes := 2
+	if !st.fold {
+		passes = 1
+	}
+	for pass := 0; pass < passes; pass++ {
+		fold := pass == 1
+		var out Value
+		found := false
+		o.Visit(func(k []byte, v *fastjson.Value) {
+			if found || !keyMatch(k, name, fold) {
+				return
+			}
+			out, found = st.descend(v, name[len(k):], depth)
+		})
+		if found {
+			return out, true
+		}
+	}
+	return Null, false
+}
+
+// descend resolves the rest of a name (empty, .x or [n]…) below v.
+func (st *jsonAutoStage) descend(v *fastjson.Value, rest string, depth int) (Value, bool) {
+	deep := st.maxDepth > 0 && depth >= st.maxDepth
+	switch {
+	case rest == "":
+		switch v.Type() {
+		case fastjson.TypeObject:
+			if deep {
+				return Str(string(v.MarshalTo(nil))), true
+			}
+			return Null, false
+		case fastjson.TypeArray:
+			if deep || !st.arrayExpanded(v) {
+				return Str(string(v.MarshalTo(nil))), true
+			}
+			return Null, false
+		}
+		return jsonScalar(v), true
+	case deep:
+		return Null, false
+	case rest[0] == '.':
+		if v.Type() != fastjson.TypeObject {
+			return Null, false
+		}
+		o, _ := v.Object()
+		return st.findIn(o, rest[1:], depth+1)
+	case rest[0] == '[':
+		if v.Type() != fastjson.TypeArray || !st.arrayExpanded(v) {
+			return Null, false
+		}
+		end := strings.IndexByte(rest, ']')
+		if end < 2 {
+			return Null, false
+		}
+		n := 0
+		for _, c := range rest[1:end] {
+			if c < '0' || c > '9' || n > 1<<24 {
+				return Null, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		items, _ := v.Array()
+		if n >= len(items) {
+			return Null, false
+		}
+		return st.descend(items[n], rest[end+1:], depth+1)
+	}
+	return Null, false
+}
+
+// arrayExpanded reports whether an array's elements become fields of their
+// own (a[0], a[0].k): always for arrays holding objects or arrays, and for
+// flat arrays with extractarrays.
+func (st *jsonAutoStage) arrayExpanded(v *fastjson.Value) bool {
+	if st.extractArrays {
+		return true
+	}
+	items, _ := v.Array()
+	for _, it := range items {
+		if t := it.Type(); t == fastjson.TypeObject || t == fastjson.TypeArray {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonScalar converts a JSON scalar without copying strings: the Value
+// lives as long as the parser's buffer.
+func jsonScalar(v *fastjson.Value) Value {
+	switch v.Type() {
+	case fastjson.TypeString:
+		b := v.GetStringBytes()
+		if len(b) == 0 {
+			return Str("")
+		}
+		return Str(unsafe.String(&b[0], len(b)))
+	case fastjson.TypeNumber:
+		if i, err := v.Int64(); err == nil {
+			return Int(i)
+		}
+		f, _ := v.Float64()
+		return Value{kind: KindNumber, f: f}
+	case fastjson.TypeTrue:
+		return Bool(true)
+	case fastjson.TypeFalse:
+		return Bool(false)
+	}
+	return Null
+}
+
+// flatten appends every leaf of the layer as a field, in document order.
+func (ly *jsonLayer) flatten(emit func(name string, v Value)) {
+	if !ly.parsed {
+		ly.parsed = true
+		ly.root = parseEmbeddedJSON(ly.p, ly.text)
+	}
+	if ly.root == nil || ly.root.Type() != fastjson.TypeObject {
+		return
+	}
+	ly.st.flattenValue(ly.root, "", 0, emit)
+}
+
+func (st *jsonAutoStage) flattenValue(v *fastjson.Value, prefix string, depth int, emit func(string, Value)) {
+	deep := st.maxDepth > 0 && depth >= st.maxDepth
+	switch v.Type() {
+	case fastjson.TypeObject:
+		if deep && depth > 0 {
+			emit(prefix, Str(string(v.MarshalTo(nil))))
+			return
+		}
+		o, _ := v.Object()
+		o.Visit(func(k []byte, m *fastjson.Value) {
+			name := strings.ReplaceAll(string(k), " ", "_")
+			if prefix != "" {
+				name = prefix + "." + name
+			} else if isMetadataName(name) {
+				return
+			}
+			st.flattenValue(m, name, depth+1, emit)
+		})
+	case fastjson.TypeArray:
+		if deep || !st.arrayExpanded(v) {
+			emit(prefix, Str(string(v.MarshalTo(nil))))
+			return
+		}
+		items, _ := v.Array()
+		for i, it := range items {
+			st.flattenValue(it, prefix+"["+itoa(i)+"]", depth+1, emit)
+		}
+	default:
+		emit(prefix, jsonScalar(v).clone())
+	}
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// columns lists the record's fields in first-written order with their
+// current values: json auto leaves and written fields, newest write
+// winning, removed fields left out. Strings are copied.
+func (r *record) columns() []field {
+	if r.mat {
+		out := make([]field, 0, len(r.fields))
+		for _, f := range r.fields {
+			if !f.gone {
+				out = append(out, field{name: f.name, v: f.v.clone()})
+			}
+		}
+		return out
+	}
+	var out []field
+	index := map[string]int{}
+	put := func(name string, v Value, gone bool) {
+		k := strings.ToLower(name)
+		if i, ok := index[k]; ok {
+			out[i].v, out[i].gone = v, gone
+			if !gone {
+				out[i].name = name
+			}
+			return
+		}
+		index[k] = len(out)
+		out = append(out, field{name: name, v: v, gone: gone})
+	}
+	li, fi := 0, 0
+	order := make([]field, len(r.fields))
+	copy(order, r.fields)
+	sortFieldsBySeq(order)
+	for li < len(r.layers) || fi < len(order) {
+		if fi >= len(order) || li < len(r.layers) && r.layers[li].seq < order[fi].seq {
+			r.layers[li].flatten(func(n string, v Value) { put(n, v, false) })
+			li++
+			continue
+		}
+		f := order[fi]
+		put(f.name, f.v.clone(), f.gone)
+		fi++
+	}
+	kept := out[:0]
+	for _, f := range out {
+		if !f.gone {
+			kept = append(kept, f)
+		}
+	}
+	return kept
+}
+
+func sortFieldsBySeq(fs []field) {
+	for i := 1; i < len(fs); i++ {
+		for j := i; j > 0 && fs[j].seq < fs[j-1].seq; j-- {
+			fs[j], fs[j-1] = fs[j-1], fs[j]
+		}
+	}
+}
+
+// materialize returns a copy of r that can be kept after the next event:
+// every field resolved and copied. When withMeta is set, _messageTime leads
+// and _raw ends the columns, as a message view shows them.
+func (r *record) materialize(withMeta bool) *record {
+	m := &record{ev: r.ev, raw: r.raw, time: r.time, ord: r.ord, nodrop: r.nodrop, mat: true, exact: r.exact, sourceHost: r.sourceHost}
+	if r.ev != nil {
+		m.raw = string(r.ev.Raw)
+	}
+	cols := r.columns()
+	if withMeta && !r.mat {
+		if r.ev != nil && !r.ev.Time.IsZero() {
+			m.fields = append(m.fields, field{name: "_messageTime", v: Int(r.time)})
+		}
+		for _, c := range cols {
+			if !strings.EqualFold(c.name, "_messageTime") && !strings.EqualFold(c.name, "_raw") {
+				m.fields = append(m.fields, c)
+			}
+		}
+		if r.ev != nil {
+			m.fields = append(m.fields, field{name: "_raw", v: Str(m.raw)})
+		}
+	} else {
+		m.fields = cols
+	}
+	for i := range m.fields {
+		m.fields[i].seq = int32(i + 1)
+	}
+	m.seq = int32(len(m.fields))
+	return m
+}

@@ -1,0 +1,273 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/revertwatch/revertwatch/event"
+)
+
+// warning kinds counted during a run.
+type warnKind uint8
+
+const (
+	warnNoJSON warnKind = iota
+	warnNonBool
+	warnValuesCap
+	warnPanic
+	numWarn
+)
+
+var warnText = [numWarn]string{
+	warnNoJSON:    "messages without JSON for json auto keys",
+	warnNonBool:   "where conditions that were not boolean (message dropped)",
+	warnValuesCap: "values() lists truncated to the cap",
+	warnPanic:     "records that made the engine fail (skipped)",
+}
+
+// warnings counts run-time problems. A bad record is counted, never fatal.
+type warnings struct{ n [numWarn]int64 }
+
+func (w *warnings) add(k warnKind) {
+	if w != nil {
+		w.n[k]++
+	}
+}
+
+// Stats totals one run.
+type Stats struct {
+	Events     int64 // events pushed
+	InScope    int64 // events the search scope kept
+	BadRecords int64 // records that failed in the engine and were skipped
+	Rows       int   // output rows
+}
+
+// Result is the output of a run: columns in a stable order and one row of
+// values per output row (Null where a row has no such column).
+type Result struct {
+	Columns  []string
+	Rows     [][]Value
+	Stats    Stats
+	Warnings []string
+}
+
+type segment struct {
+	rows    []any // rowStage or multiStage
+	barrier barrier
+}
+
+// Runner feeds events through a Program. It is not safe for concurrent
+// use; make one per goroutine with NewRunner.
+type Runner struct {
+	prog  *Program
+	segs  []segment
+	rec   record
+	warn  warnings
+	stats Stats
+	out   []*record
+	sem   Semantics
+}
+
+// NewRunner returns a fresh run of the program.
+func (p *Program) NewRunner() *Runner {
+	r := &Runner{prog: p, sem: p.opts.Semantics}
+	seg := segment{}
+	for _, s := range p.stages {
+		inst := s.make(&r.warn)
+		if b, ok := inst.(barrier); ok {
+			seg.barrier = b
+			r.segs = append(r.segs, seg)
+			seg = segment{}
+			continue
+		}
+		seg.rows = append(seg.rows, inst)
+	}
+	r.segs = append(r.segs, seg)
+	r.rec.exact = !p.opts.Semantics.FoldFieldNames
+	r.rec.sourceHost = p.opts.Semantics.DefaultSourceHost
+	return r
+}
+
+// Push runs one event through the pipeline. A record that makes the
+// engine fail is counted in Stats.BadRecords and skipped.
+func (r *Runner) Push(ev *event.Event) {
+	defer func() {
+		if x := recover(); x != nil {
+			r.stats.BadRecords++
+			r.warn.add(warnPanic)
+		}
+	}()
+	r.stats.Events++
+	rec := &r.rec
+	rec.reset(ev, r.stats.Events-1)
+	if r.prog.scope != nil && !r.prog.scope(rec) {
+		return
+	}
+	r.stats.InScope++
+	r.run(0, 0, rec)
+}
+
+func (r *Runner) run(si, i int, rec *record) {
+	seg := &r.segs[si]
+	for ; i < len(seg.rows); i++ {
+		switch st := seg.rows[i].(type) {
+		case rowStage:
+			if !st.process(rec) {
+				return
+			}
+		case multiStage:
+			next := i + 1
+			st.expand(rec, func(x *record) { r.run(si, next, x) })
+			return
+		}
+	}
+	if seg.barrier != nil {
+		seg.barrier.add(rec)
+		return
+	}
+	if rec.mat {
+		r.out = append(r.out, rec.materialize(false))
+	} else {
+		r.out = append(r.out, rec.materialize(true))
+	}
+}
+
+// Finish flushes the barriers in order and returns the result.
+func (r *Runner) Finish() *Result {
+	for si := range r.segs {
+		if b := r.segs[si].barrier; b != nil {
+			next := si + 1
+			b.flush(func(x *record) { r.run(next, 0, x) })
+		}
+	}
+	res := &Result{Stats: r.stats}
+	index := map[string]int{}
+	for _, rec := range r.out {
+		for _, f := range rec.fields {
+			k := strings.ToLower(f.name)
+			if _, ok := index[k]; !ok {
+				index[k] = len(res.Columns)
+				res.Columns = append(res.Columns, f.name)
+			}
+		}
+	}
+	// Raw message rows: _raw goes last, as in a message view.
+	if i, ok := index["_raw"]; ok && !r.prog.hasAgg && i != len(res.Columns)-1 {
+		res.Columns = append(append(res.Columns[:i:i], res.Columns[i+1:]...), "_raw")
+		for j, c := range res.Columns {
+			index[strings.ToLower(c)] = j
+		}
+	}
+	for _, rec := range r.out {
+		row := make([]Value, len(res.Columns))
+		for _, f := range rec.fields {
+			if !f.gone {
+				row[index[strings.ToLower(f.name)]] = f.v
+			}
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	res.Stats.Rows = len(res.Rows)
+	res.Stats.BadRecords = r.warn.n[warnPanic]
+	for k := warnKind(0); k < numWarn; k++ {
+		if n := r.warn.n[k]; n > 0 && k != warnPanic {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %d", warnText[k], n))
+		}
+	}
+	r.out = nil
+	return res
+}
+
+// Run pushes every event of a sequence and finishes. next returns false
+// at the end; it is called until then or until ctx is done.
+func (p *Program) Run(ctx context.Context, next func() (*event.Event, bool)) (*Result, error) {
+	r := p.NewRunner()
+	for n := 0; ; n++ {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		ev, ok := next()
+		if !ok {
+			break
+		}
+		r.Push(ev)
+	}
+	return r.Finish(), nil
+}
+
+// RunEvents runs the program over a slice of events.
+func (p *Program) RunEvents(evs []*event.Event) *Result {
+	r := p.NewRunner()
+	for _, ev := range evs {
+		r.Push(ev)
+	}
+	return r.Finish()
+}
+
+// aliasNames lists event.AliasNames in their stable order.
+func aliasNames() []string { return event.AliasNames }
+
+// Explain describes the lowered plan: the canonical text of each stage,
+// the Splunk forms that were rewritten, stages removed as dead code, the
+// seed aliases the query may resolve, and compile warnings.
+func (p *Program) Explain() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dialect: %s\n", p.opts.Dialect)
+	b.WriteString("plan:\n")
+	if p.scopeTx != "" {
+		fmt.Fprintf(&b, "  scope  %s\n", p.scopeTx)
+	} else {
+		b.WriteString("  scope  * (every message)\n")
+	}
+	for _, s := range p.stages {
+		kind := "row"
+		if s.barrier {
+			kind = "barrier"
+		}
+		fmt.Fprintf(&b, "  | %s", s.text)
+		if s.origin != "" {
+			fmt.Fprintf(&b, "    // %s from: %s", kind, s.origin)
+		} else if s.barrier {
+			fmt.Fprintf(&b, "    // %s", kind)
+		}
+		b.WriteByte('\n')
+	}
+	if len(p.removed) > 0 {
+		b.WriteString("removed (the field is never read before an aggregation drops it):\n")
+		for _, s := range p.removed {
+			fmt.Fprintf(&b, "  %s\n", s)
+		}
+	}
+	b.WriteString("semantics:\n")
+	b.WriteString("  matches(x, re)   unanchored RE2 search (Splunk match)\n")
+	if p.opts.Semantics.RegexMatchAnchored {
+		b.WriteString("  x matches /re/   RE2 match of the whole value\n")
+	} else {
+		b.WriteString("  x matches /re/   unanchored RE2 search\n")
+	}
+	b.WriteString("  x matches \"g*\"   glob over the whole value, case-sensitive, only * is a wildcard\n")
+	b.WriteString("  null logic       three-valued; where keeps only true\n")
+	if len(p.aliases) > 0 {
+		b.WriteString("aliases (used when the record has no such field):\n")
+		w := 0
+		for _, a := range p.aliases {
+			w = max(w, len(a))
+		}
+		for _, a := range p.aliases {
+			fmt.Fprintf(&b, "  %-*s  %s\n", w, a, event.AliasSource[a])
+		}
+	}
+	if len(p.warns) > 0 {
+		b.WriteString("warnings:\n")
+		ws := append([]string(nil), p.warns...)
+		sort.Strings(ws)
+		for _, w := range ws {
+			fmt.Fprintf(&b, "  %s\n", w)
+		}
+	}
+	return b.String()
+}
