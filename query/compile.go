@@ -31,6 +31,9 @@ func (c *compiler) errorf(sp qs.Span, help, format string, args ...any) {
 
 func (c *compiler) accessor(f *qs.FieldRef) *accessor {
 	a := newAccessor(f.Name)
+	if c.opts.NoSeedAliases && !strings.HasPrefix(a.alias, "_") {
+		a.alias = ""
+	}
 	if a.alias != "" && c.aliases != nil {
 		for _, n := range aliasNames() {
 			if strings.EqualFold(n, f.Name) {

@@ -132,6 +132,11 @@ type Options struct {
 	// path://"x.csv" or "x.csv" names LookupDir/x.csv. Absolute paths are
 	// used as they are.
 	LookupDir string
+	// NoSeedAliases turns off the seed aliases of DESIGN.md §4
+	// (operationName, caller, resourceGroup): a field is then only what the
+	// record holds, as in Sumo without CSE normalisation. Metadata
+	// (_sourceHost, _sourceCategory, _sourceName, _messageTime) stays.
+	NoSeedAliases bool
 }
 
 // DefaultOptions returns the compat dialect with the spec's semantics.
