@@ -103,20 +103,15 @@ type Engine struct {
 	ctxRule   []*rule
 	ops       map[uint64][]*opGroup
 
-	maxTime  time.Time // latest event time seen
-	frontier time.Time // every buffered event at or before it is released
-	seq      uint64    // arrival counter: the tie-break of equal times
-	nextID   uint64    // partial sequence ids
+	seq    uint64 // arrival counter: the tie-break of equal times
+	nextID uint64 // partial sequence ids
 
-	buf     itemHeap
+	scopes  map[scopeKey]*scopeState
+	nbuf    int // events buffered in all scopes
 	seen    map[string]time.Time
-	seenQ   queue
 	pending map[string][]*event.Event
-	pendQ   queue
 	index   map[string][]*partial
-	expiry  partialHeap
 	ctx     map[string]*ctxRing
-	ctxQ    queue
 	ctxN    int
 
 	stats Stats
@@ -125,6 +120,29 @@ type Engine struct {
 	keyBuf           []byte
 	ibuf, jbuf, vbuf [1]string
 	cands            []*partial
+}
+
+// scopeKey names what keys are unique within: provider, account and region
+// for AWS; provider and subscription for Azure, whose ARM ids are global
+// and whose records carry no reliable region. Steps of different scopes
+// never join.
+type scopeKey struct{ provider, account, region string }
+
+// scopeState is one scope's event time and the state ordered by it. Each
+// scope has its own watermark: logs at rest are laid out per account and
+// region (AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/...), so a
+// directory walk reads one scope's months before the next scope's, and a
+// shared watermark would make every later scope late.
+type scopeState struct {
+	key      scopeKey
+	name     string    // the scope's part of index keys
+	maxTime  time.Time // latest event time seen
+	frontier time.Time // every buffered event at or before it is released
+	buf      itemHeap
+	expiry   partialHeap
+	seenQ    queue
+	pendQ    queue
+	ctxQ     queue
 }
 
 type opGroup struct {
@@ -154,7 +172,7 @@ type partial struct {
 	id       uint64
 	rule     *rule
 	next     int
-	scope    string
+	sc       *scopeState
 	vals     []string
 	evidence []evid
 	first    time.Time
@@ -173,7 +191,7 @@ type ctxEntry struct {
 // time order.
 type ctxRing struct {
 	ctx     int // engine-wide context index
-	scope   string
+	sc      *scopeState
 	value   string
 	entries []ctxEntry
 }
@@ -189,6 +207,7 @@ func New(rules []Rule, opt Options) (*Engine, error) {
 		opt:     opt,
 		byID:    map[string]*rule{},
 		ops:     map[uint64][]*opGroup{},
+		scopes:  map[scopeKey]*scopeState{},
 		seen:    map[string]time.Time{},
 		pending: map[string][]*event.Event{},
 		index:   map[string][]*partial{},
@@ -312,16 +331,45 @@ func (e *Engine) lookup(ev *event.Event) []opRef {
 // Stats returns the counters and the current state size.
 func (e *Engine) Stats() Stats {
 	s := e.stats
-	s.Buffered = len(e.buf)
+	s.Buffered = e.nbuf
 	s.Contexts = e.ctxN
 	s.Pending = len(e.pending)
 	s.Seen = len(e.seen)
 	return s
 }
 
-// Watermark returns the event time up to which events have been released
-// in order; an event older than it is late.
-func (e *Engine) Watermark() time.Time { return e.frontier }
+// Watermark returns the event time up to which a scope's events have been
+// released in order; an older event of that scope is late. Azure scopes
+// have no region.
+func (e *Engine) Watermark(provider, account, region string) time.Time {
+	if s := e.scopes[scopeKey{provider, account, region}]; s != nil {
+		return s.frontier
+	}
+	return time.Time{}
+}
+
+func (e *Engine) scopeOf(ev *event.Event) *scopeState {
+	k := canonicalScope(scopeKey{provider: ev.Provider, account: ev.Account, region: ev.Region})
+	if s := e.scopes[k]; s != nil {
+		return s
+	}
+	return e.newScope(k)
+}
+
+// canonicalScope lower-cases Azure subscriptions, which exports write in
+// upper case, and drops the Azure region.
+func canonicalScope(k scopeKey) scopeKey {
+	if k.provider == event.Azure {
+		k.account, k.region = strings.ToLower(k.account), ""
+	}
+	return k
+}
+
+func (e *Engine) newScope(k scopeKey) *scopeState {
+	s := &scopeState{key: k, name: k.provider + "\x00" + k.account + "\x00" + k.region}
+	e.scopes[k] = s
+	return s
+}
 
 // Process takes one event. Events of operations no rule uses only move the
 // watermark. The engine keeps ev (as evidence) if a rule uses it; the
@@ -331,143 +379,217 @@ func (e *Engine) Process(ev *event.Event) {
 		return
 	}
 	e.stats.Events++
+	sc := e.scopeOf(ev)
 	if e.lookup(ev) == nil {
-		e.advance(ev.Time)
+		e.advance(sc, ev.Time)
 		return
 	}
 	e.stats.Relevant++
-	if e.duplicate(ev) {
+	if e.duplicate(sc, ev) {
 		e.stats.Duplicates++
 		return
 	}
 	switch {
 	case ev.Time.IsZero():
 		e.stats.NoTime++
-		e.late(ev)
+		e.late(sc, ev)
 		return
-	case ev.Time.Before(e.frontier):
+	case ev.Time.Before(sc.frontier):
 		e.stats.Late++
-		e.late(ev)
+		e.late(sc, ev)
 		return
 	}
 	e.seq++
-	heap.Push(&e.buf, item{ev: ev, seq: e.seq})
-	if len(e.buf) > e.stats.PeakBuffered {
-		e.stats.PeakBuffered = len(e.buf)
+	heap.Push(&sc.buf, item{ev: ev, seq: e.seq})
+	e.nbuf++
+	if e.nbuf > e.stats.PeakBuffered {
+		e.stats.PeakBuffered = e.nbuf
 	}
-	e.advance(ev.Time)
-	for len(e.buf) > e.opt.MaxBuffered {
-		it := heap.Pop(&e.buf).(item)
-		e.stats.ForcedReleases++
-		if it.ev.Time.After(e.frontier) {
-			e.frontier = it.ev.Time
+	e.advance(sc, ev.Time)
+	for e.nbuf > e.opt.MaxBuffered {
+		victim := sc
+		if len(victim.buf) == 0 {
+			victim = e.earliestBuffer()
 		}
-		e.release(it.ev, false)
+		it := heap.Pop(&victim.buf).(item)
+		e.nbuf--
+		e.stats.ForcedReleases++
+		if it.ev.Time.After(victim.frontier) {
+			victim.frontier = it.ev.Time
+		}
+		e.release(victim, it.ev, false)
 	}
 }
 
-// Flush ends the input: every buffered event is released in order and the
-// watermark moves to the latest event time. Partial sequences stay until
-// their window closes, so that a later Process (or a restored state) can
-// still complete them.
+// earliestBuffer returns the scope whose next buffered event comes first.
+func (e *Engine) earliestBuffer() *scopeState {
+	var best *scopeState
+	for _, s := range e.scopes {
+		if len(s.buf) > 0 && (best == nil || itemBefore(s.buf[0], best.buf[0])) {
+			best = s
+		}
+	}
+	return best
+}
+
+// Flush ends the input: every buffered event is released in event-time
+// order and each scope's watermark moves to its latest event time.
+// Partial sequences stay until their window closes, so that a later
+// Process (or a restored state) can still complete them.
 func (e *Engine) Flush() {
-	for len(e.buf) > 0 {
-		it := heap.Pop(&e.buf).(item)
-		e.release(it.ev, false)
+	type scoped struct {
+		sc *scopeState
+		it item
 	}
-	if e.maxTime.After(e.frontier) {
-		e.frontier = e.maxTime
+	var all []scoped
+	for _, s := range e.scopes {
+		for _, it := range s.buf {
+			all = append(all, scoped{s, it})
+		}
+		s.buf = nil
 	}
-	e.expire()
+	sort.Slice(all, func(i, j int) bool { return itemBefore(all[i].it, all[j].it) })
+	e.nbuf = 0
+	for _, x := range all {
+		e.release(x.sc, x.it.ev, false)
+	}
+	for _, s := range e.sortedScopes() {
+		if s.maxTime.After(s.frontier) {
+			s.frontier = s.maxTime
+		}
+		e.expire(s)
+	}
+}
+
+func (e *Engine) sortedScopes() []*scopeState {
+	out := make([]*scopeState, 0, len(e.scopes))
+	for _, s := range e.scopes {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
 }
 
 // late reports an event that cannot take its place in order and runs the
 // single-event rules on it.
-func (e *Engine) late(ev *event.Event) {
+func (e *Engine) late(sc *scopeState, ev *event.Event) {
 	if e.opt.OnLate != nil {
 		e.opt.OnLate(ev)
 	}
-	e.release(ev, true)
+	e.release(sc, ev, true)
 }
 
-// advance moves the watermark with a new event time and releases what it
-// passes.
-func (e *Engine) advance(t time.Time) {
-	if !t.After(e.maxTime) {
+// advance moves a scope's watermark with a new event time and releases
+// what it passes.
+func (e *Engine) advance(sc *scopeState, t time.Time) {
+	if !t.After(sc.maxTime) {
 		return
 	}
-	e.maxTime = t
+	sc.maxTime = t
 	w := t.Add(-e.lateness)
-	if !w.After(e.frontier) {
+	if !w.After(sc.frontier) {
 		return
 	}
-	for len(e.buf) > 0 && !e.buf[0].ev.Time.After(w) {
-		it := heap.Pop(&e.buf).(item)
-		e.release(it.ev, false)
+	for len(sc.buf) > 0 && !sc.buf[0].ev.Time.After(w) {
+		it := heap.Pop(&sc.buf).(item)
+		e.nbuf--
+		e.release(sc, it.ev, false)
 	}
-	e.frontier = w
-	e.expire()
+	sc.frontier = w
+	e.expire(sc)
 }
 
-// expire closes partial sequences whose window the watermark has passed
-// and forgets what no window can need any more.
-func (e *Engine) expire() {
-	for len(e.expiry) > 0 && e.expiry[0].deadline.Before(e.frontier) {
-		e.remove(e.expiry[0])
+// expire closes a scope's partial sequences whose window its watermark
+// has passed and forgets what no window can need any more.
+func (e *Engine) expire(sc *scopeState) {
+	for len(sc.expiry) > 0 && sc.expiry[0].deadline.Before(sc.frontier) {
+		e.remove(sc.expiry[0])
 		e.stats.Expired++
 	}
-	cutoff := e.frontier.Add(-e.maxWindow)
-	for e.seenQ.len() > 0 {
-		q := e.seenQ.front()
-		if !q.t.Before(cutoff) && len(e.seen) <= e.opt.MaxSeen {
-			break
-		}
-		e.seenQ.pop()
-		if t, ok := e.seen[q.key]; ok && !t.After(q.t) {
-			delete(e.seen, q.key)
-			if !q.t.Before(cutoff) {
-				e.stats.EvictedSeen++
-			}
-		}
+	e.trimSeen(sc)
+	e.trimPending(sc)
+	e.trimContext(sc)
+}
+
+// trim forgets a scope's queued state older than every window, then, while
+// over a cap, the oldest state of the scope (or of the scope holding the
+// oldest, when this one has none).
+func (e *Engine) trim(sc *scopeState, get func(*scopeState) *queue, over func() bool, drop func(q queued, forced bool)) {
+	cutoff := sc.frontier.Add(-e.maxWindow)
+	for q := get(sc); q.len() > 0 && q.front().t.Before(cutoff); {
+		it := q.front()
+		q.pop()
+		drop(it, false)
 	}
-	for e.pendQ.len() > 0 {
-		q := e.pendQ.front()
-		if !q.t.Before(cutoff) && len(e.pending) <= e.opt.MaxPending {
-			break
-		}
-		e.pendQ.pop()
-		if g, ok := e.pending[q.key]; ok && !g[len(g)-1].Time.After(q.t) {
-			delete(e.pending, q.key)
-			if !q.t.Before(cutoff) {
-				e.stats.EvictedPending++
+	for over() {
+		q := get(sc)
+		if q.len() == 0 {
+			var best *queue
+			for _, s := range e.sortedScopes() {
+				if o := get(s); o.len() > 0 && (best == nil || o.front().t.Before(best.front().t)) {
+					best = o
+				}
 			}
-		}
-	}
-	for e.ctxQ.len() > 0 {
-		q := e.ctxQ.front()
-		if !q.t.Before(cutoff) && e.ctxN <= e.opt.MaxContext {
-			break
-		}
-		e.ctxQ.pop()
-		ring := e.ctx[q.key]
-		if ring == nil {
-			continue
-		}
-		if len(ring.entries) > 0 && !ring.entries[0].ev.Time.After(q.t) {
-			if !q.t.Before(cutoff) {
-				e.stats.EvictedContext++
+			if best == nil {
+				return
 			}
-			ring.entries = ring.entries[1:]
-			e.ctxN--
+			q = best
 		}
-		if len(ring.entries) == 0 {
-			delete(e.ctx, q.key)
-		}
+		it := q.front()
+		q.pop()
+		drop(it, true)
 	}
+}
+
+func (e *Engine) trimSeen(sc *scopeState) {
+	e.trim(sc, func(s *scopeState) *queue { return &s.seenQ },
+		func() bool { return len(e.seen) > e.opt.MaxSeen },
+		func(q queued, forced bool) {
+			if t, ok := e.seen[q.key]; ok && !t.After(q.t) {
+				delete(e.seen, q.key)
+				if forced {
+					e.stats.EvictedSeen++
+				}
+			}
+		})
+}
+
+func (e *Engine) trimPending(sc *scopeState) {
+	e.trim(sc, func(s *scopeState) *queue { return &s.pendQ },
+		func() bool { return len(e.pending) > e.opt.MaxPending },
+		func(q queued, forced bool) {
+			if g, ok := e.pending[q.key]; ok && !g[len(g)-1].Time.After(q.t) {
+				delete(e.pending, q.key)
+				if forced {
+					e.stats.EvictedPending++
+				}
+			}
+		})
+}
+
+func (e *Engine) trimContext(sc *scopeState) {
+	e.trim(sc, func(s *scopeState) *queue { return &s.ctxQ },
+		func() bool { return e.ctxN > e.opt.MaxContext },
+		func(q queued, forced bool) {
+			ring := e.ctx[q.key]
+			if ring == nil {
+				return
+			}
+			if len(ring.entries) > 0 && !ring.entries[0].ev.Time.After(q.t) {
+				if forced {
+					e.stats.EvictedContext++
+				}
+				ring.entries = ring.entries[1:]
+				e.ctxN--
+			}
+			if len(ring.entries) == 0 {
+				delete(e.ctx, q.key)
+			}
+		})
 }
 
 // duplicate remembers the event's ids and reports whether one was seen.
-func (e *Engine) duplicate(ev *event.Event) bool {
+func (e *Engine) duplicate(sc *scopeState, ev *event.Event) bool {
 	if ev.UID == "" {
 		return false
 	}
@@ -482,29 +604,19 @@ func (e *Engine) duplicate(ev *event.Event) bool {
 			return true
 		}
 	}
-	e.remember(uid, ev.Time)
+	e.remember(sc, uid, ev.Time)
 	if orig != "" {
-		e.remember(orig, ev.Time)
+		e.remember(sc, orig, ev.Time)
 	}
 	return false
 }
 
-func (e *Engine) remember(key string, t time.Time) {
+func (e *Engine) remember(sc *scopeState, key string, t time.Time) {
 	e.seen[key] = t
-	e.seenQ.push(key, t)
+	sc.seenQ.push(key, t)
 	if len(e.seen) > e.opt.MaxSeen {
-		e.expire()
+		e.trimSeen(sc)
 	}
-}
-
-// scope is what keys are unique within: provider, account and region for
-// AWS; provider and subscription for Azure, whose ARM ids are global and
-// whose records carry no reliable region.
-func scope(ev *event.Event) string {
-	if ev.Provider == event.Azure {
-		return ev.Provider + "\x00" + strings.ToLower(ev.Account) + "\x00"
-	}
-	return ev.Provider + "\x00" + ev.Account + "\x00" + ev.Region
 }
 
 func (e *Engine) indexKey(scope string, rule, step int, value string) []byte {
@@ -523,16 +635,16 @@ func (e *Engine) ctxKey(scope string, ctx int, value string) []byte {
 	return b
 }
 
-func phaseKey(ev *event.Event) string {
-	return scope(ev) + "\x00" + ev.CorrelationUID + "\x00" + ev.Operation + "\x00" + strings.ToLower(ev.ResourceID)
+func phaseKey(sc *scopeState, ev *event.Event) string {
+	return sc.name + "\x00" + ev.CorrelationUID + "\x00" + ev.Operation + "\x00" + strings.ToLower(ev.ResourceID)
 }
 
 // release hands one event, in order, to the rules. lateOnly is set for an
 // event past the watermark: it feeds single-event rules and contexts only.
-func (e *Engine) release(ev *event.Event, lateOnly bool) {
+func (e *Engine) release(sc *scopeState, ev *event.Event, lateOnly bool) {
 	var phases []*event.Event
 	if ev.Provider == event.Azure {
-		key := phaseKey(ev)
+		key := phaseKey(sc, ev)
 		if ev.Outcome == event.OutcomePending {
 			e.stats.Phases++
 			g := e.pending[key]
@@ -544,9 +656,9 @@ func (e *Engine) release(ev *event.Event, lateOnly bool) {
 			copy(g[i+1:], g[i:])
 			g[i] = ev
 			e.pending[key] = g
-			e.pendQ.push(key, ev.Time)
+			sc.pendQ.push(key, ev.Time)
 			if len(e.pending) > e.opt.MaxPending {
-				e.expire()
+				e.trimPending(sc)
 			}
 			return
 		}
@@ -562,7 +674,7 @@ func (e *Engine) release(ev *event.Event, lateOnly bool) {
 	if len(phases) > 0 {
 		ev = mergePhases(ev, phases)
 	}
-	e.match(ev, phases, lateOnly)
+	e.match(sc, ev, phases, lateOnly)
 }
 
 // mergePhases returns a copy of the terminal record of an Azure operation
@@ -630,12 +742,11 @@ func hasResource(list []event.Resource, r event.Resource) bool {
 
 // match runs one released, successful event through the rules using its
 // operation.
-func (e *Engine) match(ev *event.Event, phases []*event.Event, lateOnly bool) {
+func (e *Engine) match(sc *scopeState, ev *event.Event, phases []*event.Event, lateOnly bool) {
 	refs := e.lookup(ev)
 	if refs == nil {
 		return
 	}
-	sc := scope(ev)
 	e.done = e.done[:0]
 	for _, ref := range refs {
 		if ref.ctx >= 0 {
@@ -703,10 +814,10 @@ func (e *Engine) combos(r *rule, base []string, news []cbind, ev *event.Event) [
 }
 
 // start begins sequences at their first step.
-func (e *Engine) start(r *rule, sc string, ev *event.Event, phases []*event.Event) {
+func (e *Engine) start(r *rule, sc *scopeState, ev *event.Event, phases []*event.Event) {
 	for _, vals := range e.combos(r, nil, r.steps[0].news, ev) {
 		e.nextID++
-		p := &partial{id: e.nextID, rule: r, next: 1, scope: sc, vals: vals,
+		p := &partial{id: e.nextID, rule: r, next: 1, sc: sc, vals: vals,
 			evidence: []evid{{step: 0, ev: ev, phases: phases}},
 			first:    ev.Time, last: ev.Time, deadline: ev.Time.Add(r.window), hidx: -1}
 		if len(r.steps) == 1 {
@@ -718,10 +829,10 @@ func (e *Engine) start(r *rule, sc string, ev *event.Event, phases []*event.Even
 }
 
 // step advances the sequences waiting for step j that ev joins.
-func (e *Engine) step(r *rule, j int, sc string, ev *event.Event, phases []*event.Event) {
+func (e *Engine) step(r *rule, j int, sc *scopeState, ev *event.Event, phases []*event.Event) {
 	st := &r.steps[j]
 	for _, v := range st.index.field.values(ev, &e.ibuf) {
-		list := e.index[string(e.indexKey(sc, r.idx, j, v))]
+		list := e.index[string(e.indexKey(sc.name, r.idx, j, v))]
 		if len(list) == 0 {
 			continue
 		}
@@ -777,7 +888,7 @@ func (e *Engine) advanceTo(p *partial, j int, ev *event.Event, phases []*event.E
 		e.nextID++
 		ev2 := make([]evid, len(p.evidence), len(p.evidence)+1)
 		copy(ev2, p.evidence)
-		np := &partial{id: e.nextID, rule: r, next: j + 1, scope: p.scope, vals: vals,
+		np := &partial{id: e.nextID, rule: r, next: j + 1, sc: p.sc, vals: vals,
 			evidence: append(ev2, add), first: p.first, last: ev.Time, deadline: p.deadline, hidx: -1}
 		if np.next == len(r.steps) {
 			e.complete(np)
@@ -795,7 +906,7 @@ func (e *Engine) insert(p *partial) {
 	if v == "" {
 		return
 	}
-	key := string(e.indexKey(p.scope, r.idx, p.next, v))
+	key := string(e.indexKey(p.sc.name, r.idx, p.next, v))
 	for _, q := range e.index[key] {
 		if q.next == p.next && equal(q.vals, p.vals) {
 			e.remove(q)
@@ -808,13 +919,23 @@ func (e *Engine) insert(p *partial) {
 	}
 	p.key = key
 	e.index[key] = append(e.index[key], p)
-	heap.Push(&e.expiry, p)
+	heap.Push(&p.sc.expiry, p)
 	e.stats.Partials++
 	if e.stats.Partials > e.stats.PeakPartials {
 		e.stats.PeakPartials = e.stats.Partials
 	}
 	for e.stats.Partials > e.opt.MaxPartials {
-		e.remove(e.expiry[0])
+		// The sequence nearest its deadline goes first: in this scope, or
+		// anywhere when this scope holds none.
+		h := p.sc.expiry
+		if len(h) == 0 {
+			for _, s := range e.scopes {
+				if len(s.expiry) > 0 && (len(h) == 0 || partialBefore(s.expiry[0], h[0])) {
+					h = s.expiry
+				}
+			}
+		}
+		e.remove(h[0])
 		e.stats.EvictedTotal++
 	}
 }
@@ -835,7 +956,7 @@ func (e *Engine) remove(p *partial) {
 	} else {
 		e.index[p.key] = list
 	}
-	heap.Remove(&e.expiry, p.hidx)
+	heap.Remove(&p.sc.expiry, p.hidx)
 	p.hidx = -1
 	e.stats.Partials--
 }
@@ -853,16 +974,16 @@ func equal(a, b []string) bool {
 }
 
 // addContext remembers a context event under each of its key values.
-func (e *Engine) addContext(gidx int, sc string, ev *event.Event, phases []*event.Event) {
+func (e *Engine) addContext(gidx int, sc *scopeState, ev *event.Event, phases []*event.Event) {
 	c := e.contexts[gidx]
 	if !e.where(c.Where, ev) {
 		return
 	}
 	for _, v := range c.Field.values(ev, &e.ibuf) {
-		key := string(e.ctxKey(sc, gidx, v))
+		key := string(e.ctxKey(sc.name, gidx, v))
 		ring := e.ctx[key]
 		if ring == nil {
-			ring = &ctxRing{ctx: gidx, scope: sc, value: v}
+			ring = &ctxRing{ctx: gidx, sc: sc, value: v}
 			e.ctx[key] = ring
 		}
 		ring.insert(ctxEntry{ev: ev, phases: phases})
@@ -871,10 +992,10 @@ func (e *Engine) addContext(gidx int, sc string, ev *event.Event, phases []*even
 			ring.entries = ring.entries[1:]
 			e.ctxN--
 		}
-		e.ctxQ.push(key, ev.Time)
+		sc.ctxQ.push(key, ev.Time)
 	}
 	if e.ctxN > e.opt.MaxContext {
-		e.expire()
+		e.trimContext(sc)
 	}
 }
 
@@ -956,7 +1077,7 @@ func (e *Engine) findContext(c *cctx, p *partial) (ctxEntry, bool) {
 	}
 	at := p.evidence[c.before].ev.Time
 	from := at.Add(-p.rule.window)
-	ring := e.ctx[string(e.ctxKey(p.scope, c.gidx, v))]
+	ring := e.ctx[string(e.ctxKey(p.sc.name, c.gidx, v))]
 	if ring == nil {
 		return ctxEntry{}, false
 	}
@@ -1044,12 +1165,14 @@ func (e *Engine) supersededBy(d done, i int) bool {
 // itemHeap orders buffered events by time, then arrival.
 type itemHeap []item
 
-func (h itemHeap) Len() int { return len(h) }
-func (h itemHeap) Less(i, j int) bool {
-	if !h[i].ev.Time.Equal(h[j].ev.Time) {
-		return h[i].ev.Time.Before(h[j].ev.Time)
+func (h itemHeap) Len() int           { return len(h) }
+func (h itemHeap) Less(i, j int) bool { return itemBefore(h[i], h[j]) }
+
+func itemBefore(a, b item) bool {
+	if !a.ev.Time.Equal(b.ev.Time) {
+		return a.ev.Time.Before(b.ev.Time)
 	}
-	return h[i].seq < h[j].seq
+	return a.seq < b.seq
 }
 func (h itemHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *itemHeap) Push(x any)   { *h = append(*h, x.(item)) }
@@ -1064,12 +1187,14 @@ func (h *itemHeap) Pop() any {
 // partialHeap orders partial sequences by deadline, then id.
 type partialHeap []*partial
 
-func (h partialHeap) Len() int { return len(h) }
-func (h partialHeap) Less(i, j int) bool {
-	if !h[i].deadline.Equal(h[j].deadline) {
-		return h[i].deadline.Before(h[j].deadline)
+func (h partialHeap) Len() int           { return len(h) }
+func (h partialHeap) Less(i, j int) bool { return partialBefore(h[i], h[j]) }
+
+func partialBefore(a, b *partial) bool {
+	if !a.deadline.Equal(b.deadline) {
+		return a.deadline.Before(b.deadline)
 	}
-	return h[i].id < h[j].id
+	return a.id < b.id
 }
 func (h partialHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
@@ -1107,6 +1232,10 @@ func (q *queue) front() queued { return q.items[q.head] }
 func (q *queue) push(key string, t time.Time) {
 	q.items = append(q.items, queued{key, t})
 }
+
+// live returns the entries not yet popped.
+func (q *queue) live() []queued { return q.items[q.head:] }
+
 func (q *queue) pop() {
 	q.items[q.head] = queued{}
 	q.head++

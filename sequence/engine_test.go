@@ -372,7 +372,7 @@ func TestSnapshotRestore(t *testing.T) {
 	if other.e.Stats().Partials != 0 {
 		t.Error("partials of unknown rules kept")
 	}
-	for _, bad := range []string{"", "{", `{"version":9}`, `{"version":1,"buffer":[{"event":3}]}`, `{"version":1,"events":[null]}`} {
+	for _, bad := range []string{"", "{", `{"version":9}`, `{"version":1,"scopes":[{"provider":"AWS","buffer":[{"event":3}]}]}`, `{"version":1,"scopes":[{"provider":"Azure","account":"ABC"}]}`, `{"version":1,"events":[null]}`} {
 		if err := other.e.Restore([]byte(bad)); err == nil {
 			t.Errorf("Restore(%q) accepted", bad)
 		}
@@ -445,4 +445,22 @@ func FuzzProcess(f *testing.F) {
 		e.Flush()
 		e.Process(nil)
 	})
+}
+
+// TestWatermarkPerScope: a walk of AWSLogs/<account>/CloudTrail/<region>/
+// reads one account's days before the next account's; the second account's
+// events are not late for it.
+func TestWatermarkPerScope(t *testing.T) {
+	inOther := func(e *event.Event) *event.Event { e.Account = "999999999999"; return e }
+	r := newRun(t, Options{}, abc).feed(
+		ev("a1", 0, "A", "i-1"), ev("b1", 1, "B", "i-1"), ev("c1", 2, "C", "i-1"), ev("x", 3*24*60, "Z"),
+		inOther(ev("a2", 0, "A", "i-1")), inOther(ev("b2", 1, "B", "i-1")), inOther(ev("c2", 2, "C", "i-1")),
+	).flush()
+	r.expect("abc(i-1): a1 b1 c1", "abc(i-1): a2 b2 c2")
+	if s := r.e.Stats(); s.Late != 0 {
+		t.Errorf("late %d", s.Late)
+	}
+	if w := r.e.Watermark(event.AWS, "999999999999", "us-east-1"); !w.Equal(t0.Add(2 * time.Minute)) {
+		t.Errorf("watermark %v", w)
+	}
 }

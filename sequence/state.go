@@ -16,25 +16,33 @@ import (
 const stateVersion = 1
 
 // state is the engine's persisted form. Everything is in a deterministic
-// order and refers to events by their position in Events, so that a
-// snapshot of a restored engine equals the snapshot it was restored from,
-// byte for byte. Rules are referred to by id and contexts by rule id and
-// name, never by position, so a state survives rules being added.
+// order and refers to events by their position in Events and to scopes by
+// their position in Scopes, so that a snapshot of a restored engine equals
+// the snapshot it was restored from, byte for byte. Rules are referred to
+// by id and contexts by rule id and name, never by position, so a state
+// survives rules being added.
 type state struct {
 	Version  int            `json:"version"`
-	MaxTime  time.Time      `json:"max_time"`
-	Frontier time.Time      `json:"frontier"`
 	Seq      uint64         `json:"seq"`
 	NextID   uint64         `json:"next_id"`
 	Stats    Stats          `json:"stats"`
 	Events   []*event.Event `json:"events"`
-	Buffer   []stateItem    `json:"buffer"`
-	Seen     []stateSeen    `json:"seen"`
-	Pending  [][]int        `json:"pending"`
-	PendingQ []stateQ       `json:"pending_queue"`
+	Scopes   []stateScope   `json:"scopes"`
+	Pending  []stateGroup   `json:"pending"`
 	Partials []statePartial `json:"partials"`
 	Contexts []stateContext `json:"contexts"`
-	ContextQ []stateQ       `json:"context_queue"`
+}
+
+type stateScope struct {
+	Provider string      `json:"provider"`
+	Account  string      `json:"account"`
+	Region   string      `json:"region"`
+	MaxTime  time.Time   `json:"max_time"`
+	Frontier time.Time   `json:"frontier"`
+	Buffer   []stateItem `json:"buffer"`
+	Seen     []stateSeen `json:"seen"`
+	PendingQ []stateQ    `json:"pending_queue"`
+	ContextQ []stateQ    `json:"context_queue"`
 }
 
 type stateItem struct {
@@ -54,11 +62,16 @@ type stateQ struct {
 	Time time.Time `json:"time"`
 }
 
+type stateGroup struct {
+	Scope  int   `json:"scope"`
+	Events []int `json:"events"`
+}
+
 type statePartial struct {
 	ID       uint64      `json:"id"`
 	Rule     string      `json:"rule"`
 	Next     int         `json:"next"`
-	Scope    string      `json:"scope"`
+	Scope    int         `json:"scope"`
 	Values   []string    `json:"values"`
 	Evidence []stateEvid `json:"evidence"`
 	First    time.Time   `json:"first"`
@@ -75,16 +88,16 @@ type stateEvid struct {
 type stateContext struct {
 	Rule    string      `json:"rule"`
 	Context string      `json:"context"`
-	Scope   string      `json:"scope"`
+	Scope   int         `json:"scope"`
 	Value   string      `json:"value"`
 	Entries []stateEvid `json:"entries"`
 }
 
-// Snapshot encodes the engine's state: buffered events, partial
-// sequences, contexts, pending Azure operations, remembered event ids and
-// the counters. The encoding is deterministic.
+// Snapshot encodes the engine's state: each scope's watermark and
+// buffered events, partial sequences, contexts, pending Azure operations,
+// remembered event ids and the counters. The encoding is deterministic.
 func (e *Engine) Snapshot() ([]byte, error) {
-	s := state{Version: stateVersion, MaxTime: e.maxTime, Frontier: e.frontier, Seq: e.seq, NextID: e.nextID, Stats: e.Stats()}
+	s := state{Version: stateVersion, Seq: e.seq, NextID: e.nextID, Stats: e.Stats()}
 	ids := map[*event.Event]int{}
 	ref := func(ev *event.Event) int {
 		if i, ok := ids[ev]; ok {
@@ -101,35 +114,55 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		}
 		return out
 	}
-
-	buf := append(itemHeap(nil), e.buf...)
-	sort.Sort(buf)
-	for _, it := range buf {
-		s.Buffer = append(s.Buffer, stateItem{Event: ref(it.ev), Seq: it.seq})
-	}
-
-	for i := e.seenQ.head; i < len(e.seenQ.items); i++ {
-		q := e.seenQ.items[i]
-		if t, ok := e.seen[q.key]; ok && t.Equal(q.t) {
-			s.Seen = append(s.Seen, stateSeen{Key: q.key, Time: q.t})
+	scopes := e.sortedScopes()
+	spos := map[*scopeState]int{}
+	for i, sc := range scopes {
+		spos[sc] = i
+		ss := stateScope{Provider: sc.key.provider, Account: sc.key.account, Region: sc.key.region,
+			MaxTime: sc.maxTime, Frontier: sc.frontier}
+		buf := append(itemHeap(nil), sc.buf...)
+		sort.Sort(buf)
+		for _, it := range buf {
+			ss.Buffer = append(ss.Buffer, stateItem{Event: ref(it.ev), Seq: it.seq})
 		}
+		for _, q := range sc.seenQ.live() {
+			if t, ok := e.seen[q.key]; ok && t.Equal(q.t) {
+				ss.Seen = append(ss.Seen, stateSeen{Key: q.key, Time: q.t})
+			}
+		}
+		s.Scopes = append(s.Scopes, ss)
 	}
 
 	pkeys := sortedKeys(e.pending)
 	ppos := map[string]int{}
 	for i, k := range pkeys {
 		ppos[k] = i
-		s.Pending = append(s.Pending, refs(e.pending[k]))
 	}
-	for i := e.pendQ.head; i < len(e.pendQ.items); i++ {
-		if p, ok := ppos[e.pendQ.items[i].key]; ok {
-			s.PendingQ = append(s.PendingQ, stateQ{Ref: p, Time: e.pendQ.items[i].t})
+	ckeys := sortedKeys(e.ctx)
+	cpos := map[string]int{}
+	for i, k := range ckeys {
+		cpos[k] = i
+	}
+	for i, sc := range scopes {
+		for _, q := range sc.pendQ.live() {
+			if p, ok := ppos[q.key]; ok {
+				s.Scopes[i].PendingQ = append(s.Scopes[i].PendingQ, stateQ{Ref: p, Time: q.t})
+			}
 		}
+		for _, q := range sc.ctxQ.live() {
+			if p, ok := cpos[q.key]; ok {
+				s.Scopes[i].ContextQ = append(s.Scopes[i].ContextQ, stateQ{Ref: p, Time: q.t})
+			}
+		}
+	}
+	for _, k := range pkeys {
+		g := e.pending[k]
+		s.Pending = append(s.Pending, stateGroup{Scope: spos[e.scopeOf(g[0])], Events: refs(g)})
 	}
 
 	for _, k := range sortedKeys(e.index) {
 		for _, p := range e.index[k] {
-			sp := statePartial{ID: p.id, Rule: p.rule.ID, Next: p.next, Scope: p.scope, Values: p.vals,
+			sp := statePartial{ID: p.id, Rule: p.rule.ID, Next: p.next, Scope: spos[p.sc], Values: p.vals,
 				First: p.first, Last: p.last, Deadline: p.deadline}
 			for _, x := range p.evidence {
 				sp.Evidence = append(sp.Evidence, stateEvid{Step: x.step, Event: ref(x.ev), Phases: refs(x.phases)})
@@ -138,22 +171,14 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		}
 	}
 
-	ckeys := sortedKeys(e.ctx)
-	cpos := map[string]int{}
-	for i, k := range ckeys {
+	for _, k := range ckeys {
 		ring := e.ctx[k]
-		cpos[k] = i
 		c := e.contexts[ring.ctx]
-		sc := stateContext{Rule: e.ctxRule[ring.ctx].ID, Context: c.Name, Scope: ring.scope, Value: ring.value}
+		sc := stateContext{Rule: e.ctxRule[ring.ctx].ID, Context: c.Name, Scope: spos[ring.sc], Value: ring.value}
 		for _, ce := range ring.entries {
 			sc.Entries = append(sc.Entries, stateEvid{Event: ref(ce.ev), Phases: refs(ce.phases)})
 		}
 		s.Contexts = append(s.Contexts, sc)
-	}
-	for i := e.ctxQ.head; i < len(e.ctxQ.items); i++ {
-		if p, ok := cpos[e.ctxQ.items[i].key]; ok {
-			s.ContextQ = append(s.ContextQ, stateQ{Ref: p, Time: e.ctxQ.items[i].t})
-		}
 	}
 
 	var b bytes.Buffer
@@ -175,13 +200,12 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // Restore replaces the engine's state with a snapshot taken by Snapshot.
-// The engine must have been made by New with the rules of the snapshot;
-// partial sequences and contexts of rules it does not have are dropped.
-// On error the engine is left as it was.
+// The engine must have been made by New; partial sequences and contexts of
+// rules it does not have are dropped. On error the engine is left as it
+// was.
 func (e *Engine) Restore(data []byte) error {
 	var s state
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&s); err != nil {
+	if err := json.Unmarshal(data, &s); err != nil {
 		return fmt.Errorf("decoding sequence state: %w", err)
 	}
 	if s.Version != stateVersion {
@@ -210,45 +234,61 @@ func (e *Engine) Restore(data []byte) error {
 		return out, nil
 	}
 
-	n, err := New(nil, e.opt) // a fresh state with the same options
-	if err != nil {
-		return err
-	}
-	n.rules, n.byID, n.contexts, n.ctxRule, n.ops, n.maxWindow = e.rules, e.byID, e.contexts, e.ctxRule, e.ops, e.maxWindow
-	n.maxTime, n.frontier, n.seq, n.nextID, n.stats = s.MaxTime, s.Frontier, s.Seq, s.NextID, s.Stats
+	n := *e // same rules and options, fresh state
+	n.scopes = map[scopeKey]*scopeState{}
+	n.seen = map[string]time.Time{}
+	n.pending = map[string][]*event.Event{}
+	n.index = map[string][]*partial{}
+	n.ctx = map[string]*ctxRing{}
+	n.ctxN, n.nbuf, n.done, n.keyBuf = 0, 0, nil, nil
+	n.seq, n.nextID, n.stats = s.Seq, s.NextID, s.Stats
 	n.stats.Partials = 0
 
-	for _, it := range s.Buffer {
-		ev, err := evAt(it.Event)
-		if err != nil {
-			return err
+	scopes := make([]*scopeState, len(s.Scopes))
+	scopeAt := func(i int) (*scopeState, error) {
+		if i < 0 || i >= len(scopes) {
+			return nil, fmt.Errorf("sequence state: scope reference %d out of range", i)
 		}
-		n.buf = append(n.buf, item{ev: ev, seq: it.Seq})
+		return scopes[i], nil
 	}
-	heap.Init(&n.buf)
-
-	for _, x := range s.Seen {
-		n.seen[x.Key] = x.Time
-		n.seenQ.push(x.Key, x.Time)
+	for i, ss := range s.Scopes {
+		k := scopeKey{ss.Provider, ss.Account, ss.Region}
+		if k != canonicalScope(k) || n.scopes[k] != nil {
+			return fmt.Errorf("sequence state: scope %d (%s %s %s) is not canonical or repeated", i, ss.Provider, ss.Account, ss.Region)
+		}
+		sc := n.newScope(k)
+		sc.maxTime, sc.frontier = ss.MaxTime, ss.Frontier
+		for _, it := range ss.Buffer {
+			ev, err := evAt(it.Event)
+			if err != nil {
+				return err
+			}
+			sc.buf = append(sc.buf, item{ev: ev, seq: it.Seq})
+			n.nbuf++
+		}
+		heap.Init(&sc.buf)
+		for _, x := range ss.Seen {
+			n.seen[x.Key] = x.Time
+			sc.seenQ.push(x.Key, x.Time)
+		}
+		scopes[i] = sc
 	}
 
 	pkeys := make([]string, len(s.Pending))
 	for i, g := range s.Pending {
-		evs, err := evsAt(g)
+		evs, err := evsAt(g.Events)
+		if err != nil {
+			return err
+		}
+		sc, err := scopeAt(g.Scope)
 		if err != nil {
 			return err
 		}
 		if len(evs) == 0 {
 			return errors.New("sequence state: empty pending operation")
 		}
-		pkeys[i] = phaseKey(evs[0])
+		pkeys[i] = phaseKey(sc, evs[0])
 		n.pending[pkeys[i]] = evs
-	}
-	for _, q := range s.PendingQ {
-		if q.Ref < 0 || q.Ref >= len(pkeys) {
-			return fmt.Errorf("sequence state: pending reference %d out of range", q.Ref)
-		}
-		n.pendQ.push(pkeys[q.Ref], q.Time)
 	}
 
 	for _, sp := range s.Partials {
@@ -259,7 +299,11 @@ func (e *Engine) Restore(data []byte) error {
 		if sp.Next <= 0 || sp.Next >= len(r.steps) || len(sp.Values) != len(r.names) || len(sp.Evidence) != sp.Next {
 			return fmt.Errorf("sequence state: partial %d does not fit rule %s", sp.ID, sp.Rule)
 		}
-		p := &partial{id: sp.ID, rule: r, next: sp.Next, scope: sp.Scope, vals: sp.Values,
+		sc, err := scopeAt(sp.Scope)
+		if err != nil {
+			return err
+		}
+		p := &partial{id: sp.ID, rule: r, next: sp.Next, sc: sc, vals: sp.Values,
 			first: sp.First, last: sp.Last, deadline: sp.Deadline, hidx: -1}
 		for _, x := range sp.Evidence {
 			ev, err := evAt(x.Event)
@@ -279,23 +323,23 @@ func (e *Engine) Restore(data []byte) error {
 		if v == "" {
 			continue
 		}
-		p.key = string(n.indexKey(p.scope, r.idx, p.next, v))
+		p.key = string(n.indexKey(sc.name, r.idx, p.next, v))
 		n.index[p.key] = append(n.index[p.key], p)
-		n.expiry = append(n.expiry, p)
+		p.hidx = len(sc.expiry)
+		sc.expiry = append(sc.expiry, p)
 		n.stats.Partials++
 	}
-	for i, p := range n.expiry {
-		p.hidx = i
+	for _, sc := range scopes {
+		heap.Init(&sc.expiry)
 	}
-	heap.Init(&n.expiry)
 
 	ckeys := make([]string, len(s.Contexts))
-	for i, sc := range s.Contexts {
-		r := n.byID[sc.Rule]
+	for i, x := range s.Contexts {
+		r := n.byID[x.Rule]
 		gidx := -1
 		if r != nil {
 			for ci := range r.ctx {
-				if r.ctx[ci].Name == sc.Context {
+				if r.ctx[ci].Name == x.Context {
 					gidx = r.ctx[ci].gidx
 				}
 			}
@@ -303,33 +347,44 @@ func (e *Engine) Restore(data []byte) error {
 		if gidx < 0 {
 			continue
 		}
-		ring := &ctxRing{ctx: gidx, scope: sc.Scope, value: sc.Value}
-		for _, x := range sc.Entries {
-			ev, err := evAt(x.Event)
+		sc, err := scopeAt(x.Scope)
+		if err != nil {
+			return err
+		}
+		ring := &ctxRing{ctx: gidx, sc: sc, value: x.Value}
+		for _, y := range x.Entries {
+			ev, err := evAt(y.Event)
 			if err != nil {
 				return err
 			}
-			ph, err := evsAt(x.Phases)
+			ph, err := evsAt(y.Phases)
 			if err != nil {
 				return err
 			}
 			ring.entries = append(ring.entries, ctxEntry{ev: ev, phases: ph})
 		}
-		ckeys[i] = string(n.ctxKey(sc.Scope, gidx, sc.Value))
+		ckeys[i] = string(n.ctxKey(sc.name, gidx, x.Value))
 		n.ctx[ckeys[i]] = ring
 		n.ctxN += len(ring.entries)
 	}
-	for _, q := range s.ContextQ {
-		if q.Ref < 0 || q.Ref >= len(ckeys) {
-			return fmt.Errorf("sequence state: context reference %d out of range", q.Ref)
+
+	for i, ss := range s.Scopes {
+		sc := scopes[i]
+		for _, q := range ss.PendingQ {
+			if q.Ref < 0 || q.Ref >= len(pkeys) {
+				return fmt.Errorf("sequence state: pending reference %d out of range", q.Ref)
+			}
+			sc.pendQ.push(pkeys[q.Ref], q.Time)
 		}
-		if ckeys[q.Ref] != "" {
-			n.ctxQ.push(ckeys[q.Ref], q.Time)
+		for _, q := range ss.ContextQ {
+			if q.Ref < 0 || q.Ref >= len(ckeys) {
+				return fmt.Errorf("sequence state: context reference %d out of range", q.Ref)
+			}
+			if ckeys[q.Ref] != "" {
+				sc.ctxQ.push(ckeys[q.Ref], q.Time)
+			}
 		}
 	}
-
-	n.opt = e.opt
-	n.lateness = e.lateness
-	*e = *n
+	*e = n
 	return nil
 }
