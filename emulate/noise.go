@@ -1,0 +1,3 @@
+package emulate
+
+func (c *Corpus) noise(opt *Options) {}
