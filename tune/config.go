@@ -399,8 +399,14 @@ func (c *Config) warnExpiry(d *decoder, e *Entry, at *yaml.Node) {
 		d.warnf(at, "allow entry %q expired on %s; it no longer applies (renew it or remove it)", e.Name, expiryText(e.Expires))
 		return
 	}
-	if left := e.Expires.Sub(now); left < expirySoon {
-		d.warnf(at, "allow entry %q expires on %s, in %d day(s)", e.Name, expiryText(e.Expires), int(left.Hours()/24)+1)
+	if e.Expires.Sub(now) < expirySoon {
+		last := e.Expires.Add(-time.Nanosecond).UTC().Truncate(24 * time.Hour)
+		days := int(last.Sub(now.UTC().Truncate(24*time.Hour)).Hours() / 24)
+		when := fmt.Sprintf("in %d day(s)", days)
+		if days == 0 {
+			when = "today"
+		}
+		d.warnf(at, "allow entry %q expires on %s, %s", e.Name, expiryText(e.Expires), when)
 	}
 }
 

@@ -26,7 +26,18 @@ type decoder struct {
 	nodes int
 }
 
+// maxDiagnostics caps what one file can report: a generated or pasted file
+// with thousands of problems needs its first few fixed, not all listed.
+const maxDiagnostics = 100
+
 func (d *decoder) at(n *yaml.Node, warning bool, format string, args ...any) {
+	if len(d.diags) >= maxDiagnostics {
+		if len(d.diags) == maxDiagnostics {
+			last := d.diags[len(d.diags)-1]
+			d.diags = append(d.diags, Diagnostic{File: d.file, Line: last.Line, Column: last.Column, Message: "too many problems; stopped reporting"})
+		}
+		return
+	}
 	line, col := 1, 1
 	if n != nil && n.Line > 0 {
 		line, col = n.Line, n.Column
@@ -76,7 +87,7 @@ func (d *decoder) parseDocument(data []byte) (root *yaml.Node) {
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		d.syntaxError(err)
+		d.syntaxError(data, err)
 		return nil
 	}
 	var next yaml.Node
@@ -84,7 +95,7 @@ func (d *decoder) parseDocument(data []byte) (root *yaml.Node) {
 		d.errorf(&next, "a config file holds one YAML document; found another here")
 		return nil
 	} else if !errors.Is(err, io.EOF) {
-		d.syntaxError(err)
+		d.syntaxError(data, err)
 		return nil
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
@@ -95,20 +106,60 @@ func (d *decoder) parseDocument(data []byte) (root *yaml.Node) {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// maxLocateLines bounds the re-parsing syntaxError does to find the line.
+const (
+	maxLocateLines = 2000
+	maxLocateBytes = 64 << 10
+)
+
 // syntaxError turns a YAML library error into a diagnostic. The library
-// gives a line but no column for syntax errors; column 1 stands in.
-func (d *decoder) syntaxError(err error) {
+// reports the line where the enclosing construct began (for a bad list
+// item, the line of the list's key), and no column. To point at the line a
+// person must fix, the document is re-parsed one line longer at a time: the
+// first prefix that fails with the same message ends on the culprit line.
+// The column is that line's first non-blank character.
+func (d *decoder) syntaxError(data []byte, err error) {
+	line, msg := splitYAMLError(err)
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) <= maxLocateLines && len(data) <= maxLocateBytes {
+		var prefix []byte
+		for i, l := range lines {
+			prefix = append(prefix, l...)
+			var n yaml.Node
+			if perr := safeUnmarshal(prefix, &n); perr != nil {
+				if _, m := splitYAMLError(perr); m == msg {
+					line = i + 1
+					break
+				}
+			}
+		}
+	}
+	col := 1
+	if line >= 1 && line <= len(lines) {
+		l := lines[line-1]
+		col = len(l) - len(bytes.TrimLeft(l, " \t")) + 1
+	}
+	d.diags = append(d.diags, Diagnostic{File: d.file, Line: line, Column: col, Message: "YAML syntax: " + msg})
+}
+
+func splitYAMLError(err error) (int, string) {
 	msg := err.Error()
-	line := 1
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		if n, convErr := strconv.Atoi(m[1]); convErr == nil {
-			line = n
+			return n, m[2]
 		}
-		msg = m[2]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	d.diags = append(d.diags, Diagnostic{File: d.file, Line: line, Column: 1, Message: "YAML syntax: " + msg})
+	return 1, strings.TrimPrefix(msg, "yaml: ")
+}
+
+// safeUnmarshal parses YAML, turning a panic of the library into an error.
+func safeUnmarshal(data []byte, n *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: parser failed: %v", r)
+		}
+	}()
+	return yaml.Unmarshal(data, n)
 }
 
 // field is one key: value pair of a mapping.

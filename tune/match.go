@@ -197,6 +197,7 @@ var matchKeys = []string{
 // not refer to benign actors.
 func decodeMatch(d *decoder, n *yaml.Node, known *BenignSet) *Match {
 	m := &Match{}
+	before := d.diags.Errors()
 	fields := d.mapping(n, "match", matchKeys)
 	for _, f := range fields {
 		switch f.key {
@@ -240,7 +241,10 @@ func decodeMatch(d *decoder, n *yaml.Node, known *BenignSet) *Match {
 			}
 		}
 	}
-	if len(fields) == 0 && !d.failed() {
+	if d.diags.Errors() > before {
+		return nil // the strength check would only repeat the problem
+	}
+	if len(fields) == 0 {
 		d.errorf(d.resolve(n), "match names no attribute")
 		return nil
 	}
@@ -289,6 +293,7 @@ var timeKeys = []string{"timezone", "days", "hours"}
 
 func decodeTimeWindow(d *decoder, n *yaml.Node) *TimeWindow {
 	w := &TimeWindow{Zone: time.UTC}
+	before := d.diags.Errors()
 	fields := d.mapping(n, "time", timeKeys)
 	daysSet := false
 	for _, f := range fields {
@@ -327,7 +332,7 @@ func decodeTimeWindow(d *decoder, n *yaml.Node) *TimeWindow {
 	if !daysSet {
 		w.Days = [7]bool{true, true, true, true, true, true, true}
 	}
-	if !daysSet && len(w.Ranges) == 0 {
+	if !daysSet && len(w.Ranges) == 0 && d.diags.Errors() == before {
 		d.errorf(d.resolve(n), "time needs days, hours or both (timezone alone matches every moment)")
 		return nil
 	}
