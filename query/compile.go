@@ -118,7 +118,11 @@ func (c *compiler) lowerQuery(q *qs.Query, p *Program) {
 	var specs []*stageSpec
 	sortBefore := false
 	for i, st := range q.Stages {
-		specs = append(specs, c.stage(st, sortBefore, q.Stages[i+1:])...)
+		for _, s := range c.stage(st, sortBefore, q.Stages[i+1:]) {
+			if s != nil {
+				specs = append(specs, s)
+			}
+		}
 		switch st.(type) {
 		case *qs.Sort:
 			sortBefore = true

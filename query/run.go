@@ -113,14 +113,14 @@ func (r *Runner) run(si, i int, rec *record) {
 	seg := &r.segs[si]
 	for ; i < len(seg.rows); i++ {
 		switch st := seg.rows[i].(type) {
-		case rowStage:
-			if !st.process(rec) {
-				return
-			}
 		case multiStage:
 			next := i + 1
 			st.expand(rec, func(x *record) { r.run(si, next, x) })
 			return
+		case rowStage:
+			if !st.process(rec) {
+				return
+			}
 		}
 	}
 	if seg.barrier != nil {

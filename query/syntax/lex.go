@@ -85,7 +85,15 @@ type lexer struct {
 	depth   int  // parentheses open in scope mode
 	operand bool // the last token ends an operand: '%' is then the modulo operator
 	regexOK bool // the parser accepts a /regex/ literal as the next token
+	// afterKeyword: the last token is a word after which a field name is
+	// expected (fields, as, by, …), so %name is a field, not modulo.
+	afterKeyword bool
 }
+
+// fieldKeywords are the words a field name may follow directly.
+var fieldKeywords = map[string]bool{"fields": true, "as": true, "by": true, "group": true, "sort": true,
+	"order": true, "count": true, "top": true, "on": true, "and": true, "or": true, "not": true, "where": true,
+	"eval": true, "lookup": true, "in": true, "matches": true, "contains": true}
 
 func newLexer(src string) *lexer {
 	return &lexer{src: src, state: lexScope}
@@ -104,6 +112,7 @@ func (l *lexer) Next() Token {
 func (l *lexer) emit(k TokenKind, text string) {
 	l.out = Token{Kind: k, Span: Span{l.start, l.pos}, Text: text}
 	l.emitted = true
+	l.afterKeyword = k == Ident && fieldKeywords[strings.ToLower(text)]
 	switch k {
 	case Ident, Field, String, Number, RParen, Regex:
 		l.operand = true
@@ -354,7 +363,9 @@ func lexPipeline(l *lexer) stateFn {
 		return lexRegex
 	case c == '/':
 		return one(Slash, "/")
-	case c == '%' && !l.operand && (n1 == '"' || isIdentStart(n1)):
+	case c == '%' && (n1 == '"' || isIdentStart(n1) && (!l.operand || l.afterKeyword)):
+		// %"name" is always a field; %name is one unless it follows an
+		// operand (a %b is the modulo operator).
 		return lexField
 	case c == '%':
 		return one(Percent, "%")
