@@ -328,10 +328,11 @@ func (c *compiler) jsonAuto(s *qs.JSONAuto) *stageSpec {
 		spec.assigns = ""
 	}
 	spec.text = s.String()
-	fold := c.sem.FoldFieldNames
+	sem := c.sem
 	ea := s.ExtractArrays
 	spec.make = func(w *warnings) any {
-		return &jsonAutoStage{field: field, maxDepth: depth, extractArrays: ea, keys: keys, as: as, fold: fold, warn: w}
+		return &jsonAutoStage{field: field, maxDepth: depth, extractArrays: ea, keys: keys, as: as,
+			fold: sem.FoldFieldNames, asStrings: !sem.JSONNativeTypes, fieldCap: sem.JSONFieldCap, warn: w}
 	}
 	return spec
 }

@@ -336,7 +336,7 @@ func (st *jsonAutoStage) descend(v *fastjson.Value, rest string, depth int) (Val
 			}
 			return Null, false
 		}
-		return jsonScalar(v), true
+		return st.scalar(v), true
 	case deep:
 		return Null, false
 	case rest[0] == '.':
@@ -418,7 +418,14 @@ func (ly *jsonLayer) flatten(emit func(name string, v Value)) {
 	if ly.root == nil || ly.root.Type() != fastjson.TypeObject {
 		return
 	}
-	ly.st.flattenValue(ly.root, "", 0, emit)
+	n := 0
+	ly.st.flattenValue(ly.root, "", 0, func(name string, v Value) {
+		n++
+		if ly.st.fieldCap > 0 && n > ly.st.fieldCap {
+			return
+		}
+		emit(name, v)
+	})
 }
 
 func (st *jsonAutoStage) flattenValue(v *fastjson.Value, prefix string, depth int, emit func(string, Value)) {
@@ -449,8 +456,17 @@ func (st *jsonAutoStage) flattenValue(v *fastjson.Value, prefix string, depth in
 			st.flattenValue(it, prefix+"["+itoa(i)+"]", depth+1, emit)
 		}
 	default:
-		emit(prefix, jsonScalar(v).clone())
+		emit(prefix, st.scalar(v).clone())
 	}
+}
+
+// scalar converts a JSON scalar, as a string when native types are off.
+func (st *jsonAutoStage) scalar(v *fastjson.Value) Value {
+	x := jsonScalar(v)
+	if st.asStrings && (x.kind == KindNumber || x.kind == KindBool) {
+		return Str(string(v.MarshalTo(nil)))
+	}
+	return x
 }
 
 func itoa(i int) string {

@@ -33,6 +33,8 @@ type jsonAutoStage struct {
 	maxDepth      int
 	extractArrays bool
 	fold          bool
+	asStrings     bool // Semantics.JSONNativeTypes off
+	fieldCap      int  // Semantics.JSONFieldCap
 	keys          []string
 	as            []string
 	p             fastjson.Parser

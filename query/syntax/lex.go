@@ -259,7 +259,7 @@ func (l *lexer) badQuote(next stateFn) stateFn {
 	}
 	name := strings.Trim(l.src[l.start:l.pos], "'")
 	l.state = next
-	return l.errorf(`strings use double quotes; a field name with special characters is written %"`+name+`"`,
+	return l.errorf(`write the string as "`+name+`"; a field name with special characters is written %"`+name+`"`,
 		"single quotes are not Sumo syntax")
 }
 
