@@ -16,13 +16,18 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/revertwatch/revertwatch/event"
 )
+
+// hangLimit is how long decoding one fuzz input may take.
+const hangLimit = 3 * time.Second
 
 // fuzzRecord is a CloudTrail record used to build the seeds.
 const fuzzRecord = `{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:ops","arn":"arn:aws:sts::111122223333:assumed-role/Ops/ops",` +
@@ -92,6 +97,10 @@ func fuzzSeeds() [][]byte {
 
 // fuzzDecode runs the file decoder over data and checks the invariants.
 func fuzzDecode(t *testing.T, data []byte, opt Options) {
+	// A hang is a failure too: panic from the watchdog so that the fuzzer
+	// keeps the input.
+	watchdog := time.AfterFunc(hangLimit, func() { panic(fmt.Sprintf("decoding %q does not end", data)) })
+	defer watchdog.Stop()
 	var events []*event.Event
 	var diags []Diag
 	stats := &FileStats{File: "fuzz"}

@@ -1,0 +1,79 @@
+package jsonx
+
+// Fuzz targets for the tolerant accessors. Run with
+//
+//	go test -run='^$' -fuzz=FuzzAccessors -fuzztime=45s ./internal/jsonx/
+//
+// Invariants: no panic on any value; times come back in UTC; Items never
+// yields nil members; Embedded yields an object, an array or nil.
+
+import (
+	"testing"
+	"time"
+
+	"github.com/valyala/fastjson"
+)
+
+// FuzzParseTime parses arbitrary timestamp text.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2023-07-19T21:14:20Z", "2021-10-29 23:50:09", "2024-03-01T10:00:00.1234567Z", "1643590371083", "1700000000.5",
+		"1/2/2006, 3:04:05.000 PM", "99999999999999999999999", "1e308", "0", "-5", " ", "2024-13-45T99:99:99Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tm, ok := ParseTime(s)
+		if ok && tm.Location() != time.UTC {
+			t.Fatalf("%q parsed to %v, not UTC", s, tm)
+		}
+		if !ok && !tm.IsZero() {
+			t.Fatalf("%q refused but gave %v", s, tm)
+		}
+	})
+}
+
+// FuzzAccessors parses arbitrary JSON and applies every accessor, with an
+// arbitrary key, to every value in it.
+func FuzzAccessors(f *testing.F) {
+	f.Add([]byte(`{"instancesSet":{"items":[{"instanceId":"i-1"}]},"x":{"item":{"a":1}},"e":{},"s":"","c":{"content":"snap-1","tag":1}}`), "items")
+	f.Add([]byte(`{"properties":"{\"responseBody\":\"{\\\"a\\\":[1]}\"}","t":1643590371083,"b":"TRUE"}`), "PROPERTIES")
+	f.Add([]byte(`[{"Content":{"content":"x"}},"  [1] ",null,true,1e400]`), "content")
+	f.Fuzz(func(t *testing.T, data []byte, key string) {
+		var p, emb fastjson.Parser
+		v, err := p.ParseBytes(data)
+		if err != nil {
+			return
+		}
+		var walk func(v *fastjson.Value, depth int)
+		walk = func(v *fastjson.Value, depth int) {
+			if v == nil || depth > 64 {
+				return
+			}
+			Get(v, key)
+			Path(v, key, key)
+			Str(v)
+			Bool(v)
+			if tm, ok := Time(v); ok && tm.Location() != time.UTC {
+				t.Fatalf("time %v not UTC", tm)
+			}
+			for _, it := range Items(v) {
+				if it == nil {
+					t.Fatal("Items yielded nil")
+				}
+			}
+			if e := Embedded(&emb, v); e != nil && e.Type() != fastjson.TypeObject && e.Type() != fastjson.TypeArray {
+				t.Fatalf("Embedded yielded a %s", e.Type())
+			}
+			switch v.Type() {
+			case fastjson.TypeObject:
+				o, _ := v.Object()
+				o.Visit(func(_ []byte, m *fastjson.Value) { walk(m, depth+1) })
+			case fastjson.TypeArray:
+				a, _ := v.Array()
+				for _, m := range a {
+					walk(m, depth+1)
+				}
+			}
+		}
+		walk(v, 0)
+	})
+}
