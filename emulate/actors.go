@@ -102,7 +102,11 @@ func (a awsActor) userIdentity(g idSource, account, created string) obj {
 		{"accountId", account},
 	}
 	if a.InvokedBy == "" {
-		u = u.set("accessKeyId", "ASIA"+g.upper(16, "session", account, a.Name, a.Session, created))
+		if isHole(created) {
+			u = u.set("accessKeyId", "ASIA"+holeString('A'))
+		} else {
+			u = u.set("accessKeyId", "ASIA"+g.upper(16, "session", account, a.Name, a.Session, created))
+		}
 	}
 	u = u.set("sessionContext", sc)
 	if a.InvokedBy != "" {

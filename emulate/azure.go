@@ -21,7 +21,8 @@ type azOp struct {
 	localized string
 	method    string // PUT, POST, DELETE
 	// accept is the status of the Accept phase: Created (201, a new
-	// resource), OK (200, an update) or Accepted (202, an async action).
+	// resource), OK (200, an update) or Accepted (202, an async action);
+	// "" for a synchronous call, logged as Start and Success only.
 	accept string
 	// resource returns the resource id the records are about.
 	resource func(x *azCtx) string
@@ -243,6 +244,14 @@ func init() {
 					{"encryptionDetails", obj{{"encryptionEnabled", false}}},
 				}}}, nil
 			}},
+		{"Microsoft.Resources/deployments/write", "Create Deployment", "PUT", "Created",
+			func(x *azCtx) string { return x.armID("Microsoft.Resources", "deployments", x.c.VM) }, noBodies},
+		{"Microsoft.Compute/virtualMachines/extensions/write", "Create or Update Virtual Machine Extension", "PUT", "OK",
+			func(x *azCtx) string { return x.vmID() + "/extensions/AzureMonitorLinuxAgent" }, noBodies},
+		{"Microsoft.Network/networkSecurityGroups/write", "Create or Update Network Security Group", "PUT", "OK",
+			func(x *azCtx) string { return x.armID("Microsoft.Network", "networkSecurityGroups", x.c.VM) }, noBodies},
+		{"Microsoft.Storage/storageAccounts/listKeys/action", "List Storage Account Keys", "POST", "",
+			func(x *azCtx) string { return x.armID("Microsoft.Storage", "storageAccounts", x.c.VM) }, noBodies},
 	}
 	azOps = map[string]azOp{}
 	for _, o := range list {
@@ -313,6 +322,9 @@ func azPhases(g idSource, c *Call, t time.Time, sub string) []azPhase {
 	done.submitted = done.time.Add(lag("done"))
 	done.dataID = g.guid("event-data", corr, "done")
 	done.serviceReq = g.guid("service-request", corr, "done")
+	if op.accept == "" {
+		return []azPhase{start, done}
+	}
 	return []azPhase{start, accept, done}
 }
 

@@ -34,6 +34,11 @@ type hole byte
 
 const holeMark = 0x01
 
+// holeString is a hole inside a JSON string value.
+func holeString(code byte) string { return string([]byte{holeMark, code}) }
+
+func isHole(s string) bool { return len(s) == 2 && s[0] == holeMark }
+
 // appendJSON appends the compact encoding of v. Strings are escaped as
 // the providers do: quotes, backslashes and control characters only, so
 // "<sensitiveDataRemoved>" stays readable.
@@ -107,6 +112,12 @@ func appendString(b []byte, s string) []byte {
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++
+			continue
+		}
+		if c == holeMark && i+1 < len(s) {
+			// A template hole inside a string (or a string inside a
+			// string) passes through unescaped.
+			i += 2
 			continue
 		}
 		if c >= utf8.RuneSelf {

@@ -1,32 +1,32 @@
 package emulate
 
+import "github.com/revertwatch/revertwatch/content"
+
 // Rule names a detection a scenario expects to fire.
 //
-// The ids are descriptive: when this table was written the built-in
-// content (content/revert*.go) had no rule ids yet. This is the one place
-// to align them: change ID here (or set Content) and truth.json follows.
+// This is the one table of rule ids the scenarios use. The ids are the
+// built-in content's (content/revert.go), referenced by name so that a
+// renamed rule fails to compile here instead of drifting from truth.json.
 type Rule struct {
-	ID      string `json:"id"`
-	Title   string `json:"title"`
-	Content string `json:"content,omitempty"` // the content/ rule id, once aligned
+	ID    string `json:"id"`
+	Title string `json:"title"`
 }
 
 // Rule ids.
 const (
-	RuleStopStart          = "aws-stop-start"
-	RuleVolumeFromSnapshot = "aws-volume-from-snapshot"
-	RuleSnapshotVolume     = "aws-snapshot-volume-chain"
-	RuleImageFromSnapshot  = "aws-image-from-snapshot"
-	RuleSnapshotImage      = "aws-snapshot-image-chain"
-	RuleReplaceRootVolume  = "aws-replace-root-volume"
-	RuleBackupRestore      = "aws-backup-restore"
-	RuleRDSRestore         = "aws-rds-restore"
-	RuleAzureDiskSwap      = "azure-disk-swap"
-	RuleAzureDiskBodyless  = "azure-disk-swap-bodyless"
-	RuleAzureReimage       = "azure-vm-reimage"
-	RuleAzureBackupRestore = "azure-backup-restore"
+	RuleStopStart          = content.RuleStopStart
+	RuleVolumeFromSnapshot = content.RuleVolumeFromSnapshot
+	RuleSnapshotVolume     = content.RuleSnapshotVolumeAttach
+	RuleImageFromSnapshot  = content.RuleImageFromSnapshot
+	RuleSnapshotImage      = content.RuleSnapshotImageLaunch
+	RuleReplaceRootVolume  = content.RuleReplaceRootVolume
+	RuleBackupRestore      = content.RuleBackupRestore
+	RuleRDSRestore         = content.RuleRDSRestore
+	RuleAzureDiskSwap      = content.RuleAzureDiskSwap
+	RuleAzureDiskBodyless  = content.RuleAzureDiskSwapBodyless
+	RuleAzureReimage       = content.RuleAzureReimage
+	RuleAzureBackupRestore = content.RuleAzureBackupRestore
 )
-
 // Rules is the table of rule ids the scenarios use.
 var Rules = []Rule{
 	{ID: RuleStopStart, Title: "EC2 instance stopped then started (ephemeral storage reset)"},
