@@ -27,6 +27,7 @@ const (
 	RuleAzureReimage       = content.RuleAzureReimage
 	RuleAzureBackupRestore = content.RuleAzureBackupRestore
 )
+
 // Rules is the table of rule ids the scenarios use.
 var Rules = []Rule{
 	{ID: RuleStopStart, Title: "EC2 instance stopped then started (ephemeral storage reset)"},
