@@ -181,10 +181,18 @@ func contains(list []string, s string) bool {
 // resourceSummary is a short list of the resources for a table cell.
 func (f *Finding) resourceSummary() string {
 	var ids []string
+	seen := map[string]bool{}
 	for _, r := range f.Resources {
 		id := r.UID
-		if i := strings.LastIndexByte(id, '/'); i >= 0 && f.Provider == event.Azure {
-			id = id[i+1:]
+		if f.Provider == event.Azure {
+			// ARM ids are long and case-insensitive: show the name once.
+			if i := strings.LastIndexByte(id, '/'); i >= 0 {
+				id = id[i+1:]
+			}
+			if seen[strings.ToLower(id)] {
+				continue
+			}
+			seen[strings.ToLower(id)] = true
 		}
 		if !contains(ids, id) {
 			ids = append(ids, id)

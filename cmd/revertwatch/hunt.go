@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/revertwatch/revertwatch/detect"
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/tune"
+)
+
+// exitFindings is hunt's exit code for findings with --fail-on-findings.
+const exitFindings = 1
+
+// maxLateReports caps the late events named one by one on stderr; the
+// rest are counted in the summary.
+const maxLateReports = 20
+
+func newHuntCmd() *cobra.Command {
+	var in inputFlags
+	var configPath string
+	var format string
+	var lateness time.Duration
+	var failOnFindings, showSuppressed bool
+	cmd := &cobra.Command{
+		Use:   "hunt [flags] PATH...",
+		Short: "Find reverted instances and disks in CloudTrail and Azure Activity Logs",
+		Long: `hunt reads the input once and reports every revert it finds: an EC2 stop and
+start, a volume restored from a snapshot and attached, an Azure disk copied
+from a snapshot and swapped into a VM, an image registered from a snapshot
+and launched, the chains that start at the snapshot, and the native restore
+APIs (replace root volume, AWS Backup, RDS, Azure reimage and Backup).
+
+Events are ordered by event time, not by arrival; an event may arrive up to
+--lateness behind the newest one and still complete its sequence. Later
+ones are counted and named on stderr.`,
+		Example: `  revertwatch hunt testdata/formats
+  revertwatch hunt --format sarif -o findings.sarif logs/
+  revertwatch hunt --config revertwatch.yaml --format ndjson 'exports/*.json.gz'`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format == "" {
+				format = finding.FormatNDJSON
+				if term.IsTerminal(int(os.Stdout.Fd())) {
+					format = finding.FormatTable
+				}
+			}
+			if !validFormat(format) {
+				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want %s)", format, strings.Join(finding.Formats, ", "))}
+			}
+			conf, err := loadTuneConfig(configPath)
+			if err != nil {
+				return err
+			}
+			opt, inputs, err := in.options(args)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			lateSeen := 0
+			det, err := detect.New(detect.Options{
+				Lateness: lateness, Config: conf,
+				OnLate: func(ev *event.Event) {
+					lateSeen++
+					if lateSeen <= maxLateReports {
+						fmt.Fprintf(os.Stderr, "%s:%d: late: %s %s at %s arrived beyond the allowed lateness; it completes no sequence\n",
+							ev.Source.Name, ev.Source.Line, ev.OperationName, ev.UID, ev.Time.UTC().Format(time.RFC3339))
+					}
+				},
+			})
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			h := in.handlers()
+			h.Event = func(ev *event.Event) error { det.Process(ev); return nil }
+			stop := startProgress(opt.Progress, in.quiet)
+			sum, err := ingest.Read(cmd.Context(), inputs, opt, h)
+			stop()
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			det.Flush()
+
+			fs := det.Findings()
+			shown := fs
+			if format == finding.FormatTable && !showSuppressed {
+				shown = nil
+				for _, f := range fs {
+					if !f.Suppressed {
+						shown = append(shown, f)
+					}
+				}
+			}
+			w := bufio.NewWriter(cmd.OutOrStdout())
+			if err := finding.Write(w, format, shown, det.Rules(), version); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			if err := w.Flush(); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			writeHuntSummary(os.Stderr, sum, det.Summary(), conf, time.Since(start))
+			if in.stats {
+				fmt.Fprintf(os.Stderr, "total: files=%d records=%d events=%d skipped=%d rejected=%d file-errors=%d bytes=%d\n",
+					sum.Files, sum.Records, sum.Events, sum.Skipped, sum.Rejected, sum.FileErrors, sum.Bytes)
+			}
+			if failOnFindings && len(fs) > 0 {
+				return &exitError{code: exitFindings}
+			}
+			return finish(sum, false)
+		},
+	}
+	in.register(cmd.Flags())
+	cmd.Flags().StringVar(&configPath, "config", "", "tuning configuration (YAML); default $REVERTWATCH_CONFIG")
+	cmd.Flags().StringVarP(&format, "format", "f", "", "output: table, ndjson, ocsf or sarif (default table on a terminal, else ndjson)")
+	cmd.Flags().DurationVar(&lateness, "lateness", 0, "how late an event may arrive and still complete a sequence (default 15m, or the config's)")
+	cmd.Flags().BoolVar(&failOnFindings, "fail-on-findings", false, "exit 1 when there are findings")
+	cmd.Flags().BoolVar(&showSuppressed, "show-suppressed", false, "show suppressed findings in the table (ndjson, ocsf and sarif always carry them)")
+	return cmd
+}
+
+func validFormat(f string) bool {
+	for _, x := range finding.Formats {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// writeHuntSummary prints what the hunt read and found, on stderr.
+func writeHuntSummary(w io.Writer, in ingest.Summary, d detect.Summary, conf *tune.Config, elapsed time.Duration) {
+	fmt.Fprintf(w, "hunt: %d files, %d events in %s; %d findings", in.Files, in.Events, elapsed.Round(time.Millisecond), d.Findings)
+	if d.Suppressed > 0 || d.Dropped > 0 {
+		fmt.Fprintf(w, " (%d suppressed, %d dropped)", d.Suppressed, d.Dropped)
+	}
+	fmt.Fprintf(w, "; %d late, %d duplicates, %d rejected records\n", d.Engine.Late, d.Engine.Duplicates, in.Rejected)
+	rules := make([]string, 0, len(d.ByRule))
+	for r := range d.ByRule {
+		rules = append(rules, r)
+	}
+	sort.Strings(rules)
+	for _, r := range rules {
+		fmt.Fprintf(w, "  %-40s %d\n", r, d.ByRule[r])
+	}
+	if conf != nil {
+		conf.Summary().Write(w)
+	}
+}
+
+// loadTuneConfig reads the tuning configuration named by --config, or by
+// REVERTWATCH_CONFIG when the flag is empty; no file means no allow
+// entries (the built-in benign actors still apply).
+func loadTuneConfig(path string) (*tune.Config, error) {
+	if path == "" {
+		path = os.Getenv("REVERTWATCH_CONFIG")
+	}
+	if path == "" {
+		return nil, nil
+	}
+	c, err := tune.Load(path)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	return c, nil
+}

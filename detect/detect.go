@@ -1,0 +1,225 @@
+// Package detect is the detection pipeline shared by hunt, watch and
+// serve: events go through the sequence engine with the built-in revert
+// content, each match becomes a finding, and tuning decides what is
+// reported.
+package detect
+
+import (
+	"sort"
+	"time"
+
+	"github.com/revertwatch/revertwatch/content"
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/sequence"
+	"github.com/revertwatch/revertwatch/tune"
+)
+
+// Options configure a Detector.
+type Options struct {
+	// Lateness overrides the configuration's allowed lateness when non-zero.
+	Lateness time.Duration
+	// Config is the tuning; nil applies the built-in benign actors only.
+	Config *tune.Config
+	// OnFinding, when set, receives each finding as its sequence closes,
+	// with the tuning decision (dropped findings included, for counting).
+	OnFinding func(finding.Finding, tune.Decision)
+	// OnLate receives each relevant event that arrived beyond the allowed
+	// lateness: it still feeds single-event rules, but no sequence.
+	OnLate func(*event.Event)
+}
+
+// Summary counts what a Detector did.
+type Summary struct {
+	Findings   int            `json:"findings"`   // emitted (suppressed ones included)
+	ByRule     map[string]int `json:"by_rule"`    // emitted findings per rule
+	Suppressed int            `json:"suppressed"` // emitted but downgraded by an allow entry
+	Dropped    int            `json:"dropped"`    // not emitted: an allow entry said drop
+	Engine     sequence.Stats `json:"engine"`
+}
+
+// Detector runs the built-in revert detections over events. It is not
+// safe for concurrent use.
+type Detector struct {
+	opt      Options
+	eng      *sequence.Engine
+	byID     map[string]content.Detection
+	order    []content.Detection
+	findings []finding.Finding
+	sum      Summary
+}
+
+// New builds a Detector over the built-in revert content.
+func New(opt Options) (*Detector, error) {
+	d := &Detector{opt: opt, byID: map[string]content.Detection{}, sum: Summary{ByRule: map[string]int{}}}
+	d.order = content.Reverts()
+	rules := make([]sequence.Rule, len(d.order))
+	for i, det := range d.order {
+		rules[i] = det.Rule
+		d.byID[det.ID()] = det
+	}
+	lateness := opt.Lateness
+	if lateness == 0 && opt.Config != nil {
+		lateness = opt.Config.Lateness
+	}
+	eng, err := sequence.New(rules, sequence.Options{Lateness: lateness, OnMatch: d.match, OnLate: opt.OnLate})
+	if err != nil {
+		return nil, err
+	}
+	d.eng = eng
+	return d, nil
+}
+
+// Process takes one event, in any order; the engine orders by event time.
+func (d *Detector) Process(ev *event.Event) { d.eng.Process(ev) }
+
+// Flush ends the input and releases every buffered event, so that the
+// sequences the data completes are reported.
+func (d *Detector) Flush() { d.eng.Flush() }
+
+// Findings returns the emitted findings in output order (first event time,
+// rule, id).
+func (d *Detector) Findings() []finding.Finding {
+	out := append([]finding.Finding(nil), d.findings...)
+	finding.Sort(out)
+	return out
+}
+
+// Summary returns the counters so far.
+func (d *Detector) Summary() Summary {
+	s := d.sum
+	s.ByRule = make(map[string]int, len(d.sum.ByRule))
+	for k, v := range d.sum.ByRule {
+		s.ByRule[k] = v
+	}
+	s.Engine = d.eng.Stats()
+	return s
+}
+
+// Rules describes the built-in rules, in their declaration order.
+func (d *Detector) Rules() []finding.RuleInfo {
+	out := make([]finding.RuleInfo, len(d.order))
+	for i, det := range d.order {
+		out[i] = finding.RuleInfo{ID: det.ID(), Title: det.Title, Description: det.Description, Severity: severityName(det.Severity)}
+	}
+	return out
+}
+
+func (d *Detector) match(m *sequence.Match) {
+	det, ok := d.byID[m.Rule]
+	if !ok {
+		return
+	}
+	f := FromMatch(det, m)
+	var evs []*event.Event
+	for _, e := range m.Evidence {
+		evs = append(evs, e.Event)
+	}
+	dec := d.opt.Config.Apply(&f, evs)
+	if finding.ConfidenceRank(f.Confidence) == 0 {
+		f.Confidence = finding.ConfidenceLow
+	}
+	if dec.Emit() {
+		d.findings = append(d.findings, f)
+		d.sum.Findings++
+		d.sum.ByRule[f.RuleID]++
+		if f.Suppressed {
+			d.sum.Suppressed++
+		}
+	} else {
+		d.sum.Dropped++
+	}
+	if d.opt.OnFinding != nil {
+		d.opt.OnFinding(f, dec)
+	}
+}
+
+// severityName maps a content level onto the finding severity names.
+func severityName(l content.Level) string {
+	switch l {
+	case content.Info:
+		return finding.SeverityInfo
+	case content.Low:
+		return finding.SeverityLow
+	case content.Medium:
+		return finding.SeverityMedium
+	case content.High:
+		return finding.SeverityHigh
+	}
+	return finding.SeverityCritical
+}
+
+// confidenceName maps a content level onto the confidence names, which
+// stop at low and high.
+func confidenceName(l content.Level) string {
+	switch {
+	case l <= content.Low:
+		return finding.ConfidenceLow
+	case l == content.Medium:
+		return finding.ConfidenceMedium
+	}
+	return finding.ConfidenceHigh
+}
+
+// FromMatch turns an engine match into a finding: the detection's text and
+// ATT&CK mapping, severity and confidence moved by the match's
+// adjustments, every step and context event as evidence, and a stable id
+// from the rule and the bound keys.
+func FromMatch(det content.Detection, m *sequence.Match) finding.Finding {
+	sev, conf := det.Assess(m)
+	f := finding.Finding{
+		RuleID: det.ID(), Title: det.Title, Description: det.Description,
+		Tactic: det.Attack.Tactic, TacticID: det.Attack.TacticID,
+		Technique: det.Attack.SubTechniqueID, TechniqueName: det.Attack.SubTechnique,
+		Severity: severityName(sev), Confidence: confidenceName(conf),
+		Provider: m.Provider, Account: m.Account, Region: m.Region,
+		Resources: append([]event.Resource(nil), m.Resources...),
+		FirstSeen: m.First, LastSeen: m.Last,
+		NextSteps: append([]string(nil), det.NextSteps...),
+	}
+	if f.Tactic == "" {
+		f.Tactic, f.TacticID = finding.Tactic, finding.TacticID
+		f.Technique, f.TechniqueName = finding.SubTechniqueID, finding.SubTechnique
+	}
+	for _, a := range m.Adjustments {
+		f.Reasons = append(f.Reasons, a.Reason)
+	}
+	keys := []string{m.Provider, m.Account, m.Region}
+	for _, b := range m.Bindings {
+		keys = append(keys, b.Name+"="+b.Value)
+	}
+	f.ID = finding.StableID(det.ID(), keys...)
+
+	// The actor is whoever made the first step; the others' addresses and
+	// agents are added as context.
+	var actorSet bool
+	for _, e := range m.Evidence {
+		if e.Event == nil {
+			continue
+		}
+		name := e.Step
+		if e.Context {
+			name = "context:" + e.Step
+		}
+		f.Evidence = append(f.Evidence, finding.NewEvidence(name, e.Event))
+		if !e.Context {
+			if !actorSet {
+				f.Actor, actorSet = finding.ActorOf(e.Event), true
+			} else {
+				f.Actor.AddContext(e.Event)
+			}
+		}
+	}
+	sort.SliceStable(f.Evidence, func(i, j int) bool { return f.Evidence[i].Time.Before(f.Evidence[j].Time) })
+	return f
+}
+
+// RuleIDs lists the built-in rule ids, for checking a configuration.
+func RuleIDs() []string {
+	var ids []string
+	for _, d := range content.Reverts() {
+		ids = append(ids, d.ID())
+	}
+	sort.Strings(ids)
+	return ids
+}
