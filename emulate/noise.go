@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"time"
+
+	"github.com/revertwatch/revertwatch/event"
 )
 
 // Background noise.
@@ -378,7 +380,7 @@ func (c *Corpus) noise(opt *Options) {
 		}
 	}
 	if opt.wantsAny(AzureShapes) {
-		items := azNoise(seed, opt.Noise, opt.start(), 24*time.Hour)
+		items := azNoise(seed, opt.Noise, opt.start(), 24*time.Hour, opt.wants)
 		for _, shape := range AzureShapes {
 			if opt.wants(shape) {
 				files, events := writeAzure(shape, string(shape)+"/background", items)
@@ -417,9 +419,9 @@ var azNoiseCalls = []Call{
 	{Op: "Microsoft.Compute/snapshots/write", Actor: "backup-service", NoBody: true, Args: Args{RG: "AzureBackupRG_westeurope_1", Snapshot: "erp-2-snap", SourceDisk: "erp-2_OsDisk_1"}},
 }
 
-// azNoise renders n Azure records: operations of the mix, each with its
-// phases, spread over span from start.
-func azNoise(seed uint64, n int, start time.Time, span time.Duration) []azItem {
+// azNoise renders n Azure records, in the shapes wanted: operations of
+// the mix, each with its phases, spread over span from start.
+func azNoise(seed uint64, n int, start time.Time, span time.Duration, wants func(Shape) bool) []azItem {
 	r := rand.New(rand.NewPCG(seed, 2))
 	var items []azItem
 	for k := 0; len(items) < n; k++ {
@@ -428,7 +430,7 @@ func azNoise(seed uint64, n int, start time.Time, span time.Duration) []azItem {
 		suffix := itoa(r.IntN(90) + 10)
 		call.VM += suffix
 		call.Snapshot += suffix
-		t := start.Add(time.Duration(int64(k) * int64(span) / int64(n/3+1)))
+		t := start.Add(time.Duration(int64(len(items)) * int64(span) / int64(n)))
 		g := idSource{seed: seed, scope: "background/" + itoa(k)}
 		sub := subProd
 		if r.IntN(4) == 0 {
@@ -438,9 +440,20 @@ func azNoise(seed uint64, n int, start time.Time, span time.Duration) []azItem {
 			if len(items) == n {
 				break
 			}
-			items = append(items, azItem{sub: sub, time: p.time, submitted: p.submitted, seq: len(items),
-				rest: appendJSON(nil, p.rest()), storage: appendJSON(nil, p.export(false)),
-				eventHub: appendJSON(nil, p.export(true)), la: appendJSON(nil, p.logAnalytics())})
+			it := azItem{sub: sub, time: p.time, submitted: p.submitted, seq: len(items)}
+			if wants(event.FormatAzureREST) {
+				it.rest = appendJSON(nil, p.rest())
+			}
+			if wants(event.FormatAzureStorage) {
+				it.storage = appendJSON(nil, p.export(false))
+			}
+			if wants(event.FormatAzureEventHub) {
+				it.eventHub = appendJSON(nil, p.export(true))
+			}
+			if wants(event.FormatAzureLogAnalytics) {
+				it.la = appendJSON(nil, p.logAnalytics())
+			}
+			items = append(items, it)
 		}
 	}
 	return items
