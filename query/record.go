@@ -45,6 +45,8 @@ type record struct {
 	ord    int64 // input order
 	mat    bool  // fields hold every column; no layers, no implicit metadata columns
 
+	cache []cached // lookups since the last write
+
 	exact      bool   // field names must match exactly (Semantics.FoldFieldNames off)
 	sourceHost string // _sourceHost when the event has none
 }
@@ -57,6 +59,7 @@ func (r *record) reset(ev *event.Event, ord int64) {
 	}
 	r.fields = r.fields[:0]
 	r.layers = r.layers[:0]
+	r.cache = r.cache[:0]
 	r.seq = 0
 	r.nodrop = false
 	r.time = 0
@@ -66,6 +69,15 @@ func (r *record) reset(ev *event.Event, ord int64) {
 	r.ord = ord
 	r.mat = false
 }
+
+// cached is one memoised lookup. The seed reads operationName up to four
+// times per record; each JSON lookup walks the object's keys.
+type cached struct {
+	a *accessor
+	v Value
+}
+
+const maxCached = 8
 
 // accessor is a compiled field reference: the name as written plus what
 // the planner learned about it.
@@ -144,6 +156,19 @@ func (r *record) findField(name string) int {
 // fields and json auto layers, then the engine's metadata, then the seed
 // aliases. Names compare case-insensitively; an exact spelling wins.
 func (r *record) get(a *accessor) Value {
+	for i := range r.cache {
+		if r.cache[i].a == a {
+			return r.cache[i].v
+		}
+	}
+	v := r.lookup(a)
+	if len(r.cache) < maxCached {
+		r.cache = append(r.cache, cached{a: a, v: v})
+	}
+	return v
+}
+
+func (r *record) lookup(a *accessor) Value {
 	fi := r.findField(a.name)
 	var fseq int32 = -1
 	if fi >= 0 {
@@ -198,6 +223,7 @@ func (r *record) get(a *accessor) Value {
 // name in another case is replaced, taking the new spelling.
 func (r *record) set(name string, v Value) {
 	r.seq++
+	r.cache = r.cache[:0]
 	i := r.findField(name)
 	if i < 0 {
 		r.fields = append(r.fields, field{name: name, v: v, seq: r.seq, gone: v.IsNull()})
@@ -209,6 +235,7 @@ func (r *record) set(name string, v Value) {
 
 func (r *record) addLayer(st *jsonAutoStage, p *fastjson.Parser, text string) {
 	r.seq++
+	r.cache = r.cache[:0]
 	r.layers = append(r.layers, jsonLayer{st: st, p: p, text: text, seq: r.seq})
 }
 

@@ -224,15 +224,17 @@ func (p *Program) Explain() string {
 		b.WriteString("  scope  * (every message)\n")
 	}
 	for _, s := range p.stages {
-		kind := "row"
-		if s.barrier {
-			kind = "barrier"
-		}
+		kind := "barrier: needs all input"
 		fmt.Fprintf(&b, "  | %s", s.text)
+		var notes []string
+		if s.barrier {
+			notes = append(notes, kind)
+		}
 		if s.origin != "" {
-			fmt.Fprintf(&b, "    // %s from: %s", kind, s.origin)
-		} else if s.barrier {
-			fmt.Fprintf(&b, "    // %s", kind)
+			notes = append(notes, "lowered from: "+s.origin)
+		}
+		if len(notes) > 0 {
+			fmt.Fprintf(&b, "    // %s", strings.Join(notes, "; "))
 		}
 		b.WriteByte('\n')
 	}

@@ -362,6 +362,7 @@ func (r *record) copy() *record {
 	c := *r
 	c.fields = append([]field(nil), r.fields...)
 	c.layers = nil
+	c.cache = nil
 	return &c
 }
 
@@ -400,6 +401,7 @@ func (s *assignStage) process(r *record) bool {
 	v := s.fn(r)
 	if v.kind == KindNull && !s.remove {
 		r.seq++
+		r.cache = r.cache[:0]
 		i := r.findField(s.name)
 		if i < 0 {
 			r.fields = append(r.fields, field{name: s.name, seq: r.seq})
@@ -430,6 +432,7 @@ type fieldsStage struct {
 
 func (s *fieldsStage) process(r *record) bool {
 	cols := r.materializeInPlace()
+	defer func() { r.cache = r.cache[:0] }()
 	if s.deny {
 		kept := cols[:0]
 		for _, f := range cols {
@@ -481,6 +484,7 @@ func (r *record) materializeInPlace() []field {
 	}
 	m := r.materialize(true)
 	r.fields, r.layers, r.mat, r.seq = m.fields, nil, true, m.seq
+	r.cache = r.cache[:0]
 	return r.fields
 }
 
@@ -492,7 +496,7 @@ func (r *record) getOutside(a *accessor) Value {
 	r.layers = nil
 	mat := r.mat
 	r.mat = false
-	v := r.get(a)
+	v := r.lookup(a)
 	r.fields, r.layers, r.mat = save, saveLayers, mat
 	return v
 }

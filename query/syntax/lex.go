@@ -80,6 +80,7 @@ type lexer struct {
 	start   int
 	pos     int
 	state   stateFn
+	mode    stateFn // lexScope or lexPipeline: where to go on after an error
 	out     Token
 	emitted bool
 	depth   int  // parentheses open in scope mode
@@ -96,7 +97,7 @@ var fieldKeywords = map[string]bool{"fields": true, "as": true, "by": true, "gro
 	"eval": true, "lookup": true, "in": true, "matches": true, "contains": true}
 
 func newLexer(src string) *lexer {
-	return &lexer{src: src, state: lexScope}
+	return &lexer{src: src, state: lexScope, mode: lexScope}
 }
 
 // Next returns the next token.
@@ -126,7 +127,7 @@ func (l *lexer) errorf(help, msg string) stateFn {
 	l.out = Token{Kind: Illegal, Span: Span{l.start, l.pos}, Text: msg, Help: help}
 	l.emitted = true
 	l.start = l.pos
-	return l.state
+	return l.mode
 }
 
 func (l *lexer) peekByte(off int) byte {
@@ -197,6 +198,7 @@ func lexScope(l *lexer) stateFn {
 			return l.errorf("close the parentheses before the first '|'", "'|' inside parentheses in the search scope")
 		}
 		l.emit(Pipe, "|")
+		l.mode = lexPipeline
 		return lexPipeline
 	case '(':
 		l.pos++
@@ -258,7 +260,6 @@ func (l *lexer) badQuote(next stateFn) stateFn {
 		l.pos += i + 1
 	}
 	name := strings.Trim(l.src[l.start:l.pos], "'")
-	l.state = next
 	return l.errorf(`write the string as "`+name+`"; a field name with special characters is written %"`+name+`"`,
 		"single quotes are not Sumo syntax")
 }
@@ -295,7 +296,6 @@ func lexString(l *lexer, next stateFn) stateFn {
 			l.pos++
 		}
 	}
-	l.state = next
 	return l.errorf(`close the string with "`, "unterminated string")
 }
 
@@ -414,7 +414,6 @@ func lexField(l *lexer) stateFn {
 		st := lexString(l, lexPipeline)
 		if l.out.Kind == String {
 			l.out.Kind = Field
-			l.out.Span.Start--
 			l.operand = true
 		}
 		return st
