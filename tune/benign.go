@@ -118,6 +118,9 @@ func parseBenign(name string, data []byte) (*BenignSet, error) {
 		if set.Version == "" {
 			d.errorf(root, "benign actors have no version")
 		}
+		if len(set.Actors) == 0 && !d.failed() {
+			d.errorf(root, "no benign actors")
+		}
 	}
 	if d.failed() {
 		d.diags.sort()

@@ -243,3 +243,18 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// The YAML library names the line where the enclosing list began; the
+// diagnostic names the line to fix.
+func TestSyntaxErrorLine(t *testing.T) {
+	src := "lateness: 15m\nallow:\n  - name: a\n    reason: r\n    match:\n      principal: p\n      account: \"1\"\n  - name: b\n    reason: 'unterminated\n    match: {}\n"
+	_, err := Parse("s.yaml", []byte(src))
+	if err == nil || !strings.HasPrefix(err.Error(), "s.yaml:") {
+		t.Fatalf("%v", err)
+	}
+	src = "allow:\n  - name: a\n    reason: r\n    match:\n      principal: p\n      account: \"1\"\n  - name: b\n     reason: r\n"
+	_, err = Parse("s.yaml", []byte(src))
+	if err == nil || !strings.HasPrefix(err.Error(), "s.yaml:8:6: YAML syntax:") {
+		t.Fatalf("%v", err)
+	}
+}

@@ -106,33 +106,41 @@ func (d *decoder) parseDocument(data []byte) (root *yaml.Node) {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// maxLocateLines bounds the re-parsing syntaxError does to find the line.
-const (
-	maxLocateLines = 2000
-	maxLocateBytes = 64 << 10
-)
+// maxLocateBytes bounds the input syntaxError re-parses to find the line.
+const maxLocateBytes = 64 << 10
 
 // syntaxError turns a YAML library error into a diagnostic. The library
 // reports the line where the enclosing construct began (for a bad list
 // item, the line of the list's key), and no column. To point at the line a
-// person must fix, the document is re-parsed one line longer at a time: the
-// first prefix that fails with the same message ends on the culprit line.
-// The column is that line's first non-blank character.
+// person must fix, prefixes of the document are re-parsed: the shortest
+// prefix, from that line on, that fails with the same message ends on the
+// culprit line. A binary search keeps this to a handful of parses; it
+// assumes that a prefix which fails keeps failing as lines are added, which
+// holds for block-style YAML (a config file) and at worst lands on a later
+// line of the same construct. The column is the line's first non-blank.
 func (d *decoder) syntaxError(data []byte, err error) {
 	line, msg := splitYAMLError(err)
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) <= maxLocateLines && len(data) <= maxLocateBytes {
-		var prefix []byte
-		for i, l := range lines {
-			prefix = append(prefix, l...)
-			var n yaml.Node
-			if perr := safeUnmarshal(prefix, &n); perr != nil {
-				if _, m := splitYAMLError(perr); m == msg {
-					line = i + 1
-					break
-				}
+	fails := func(i int) bool { // prefix of lines[0..i] fails with msg
+		var n yaml.Node
+		perr := safeUnmarshal(bytes.Join(lines[:i+1], nil), &n)
+		if perr == nil {
+			return false
+		}
+		_, m := splitYAMLError(perr)
+		return m == msg
+	}
+	if line >= 1 && line <= len(lines) && len(data) <= maxLocateBytes && fails(len(lines)-1) {
+		lo, hi := line-1, len(lines)-1
+		for lo < hi {
+			mid := lo + (hi-lo)/2
+			if fails(mid) {
+				hi = mid
+			} else {
+				lo = mid + 1
 			}
 		}
+		line = lo + 1
 	}
 	col := 1
 	if line >= 1 && line <= len(lines) {
