@@ -67,6 +67,7 @@ snapshot or image, or stop/started to wipe ephemeral storage.`,
 		return &exitError{code: exitUsage, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}
 	})
 	root.AddCommand(newCatCmd())
+	root.AddCommand(newEmulateCmd())
 	root.AddCommand(newHuntCmd())
 	root.AddCommand(newQueryCmd())
 	root.AddCommand(newRulesCmd())
