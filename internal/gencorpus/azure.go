@@ -50,14 +50,14 @@ type azOperation struct {
 
 // azRecord is one phase record waiting to be written.
 type azRecord struct {
-	op                          *azOperation
-	phase                       int // 0 start, 1 accept, 2 end
-	failed                      bool
-	corr, id, group, name       string
-	caller                      azCaller
-	at                          time.Time
-	eventDataID, opID, reqID    string
-	statusCode, subStatus, body string
+	op                       *azOperation
+	phase                    int // 0 start, 1 accept, 2 end
+	failed                   bool
+	corr, id, group          string
+	caller                   azCaller
+	at                       time.Time
+	eventDataID, opID, reqID string
+	body                     string // request or response body, JSON
 }
 
 // azOperations is the traffic mix: deployments, VM power actions and
