@@ -106,8 +106,9 @@ type Engine struct {
 	seq    uint64 // arrival counter: the tie-break of equal times
 	nextID uint64 // partial sequence ids
 
-	scopes  map[scopeKey]*scopeState
-	nbuf    int // events buffered in all scopes
+	scopes  map[string]*scopeState // by scopeState.name
+	last    *scopeState            // the scope of the previous event: logs come in runs of one scope
+	nbuf    int                    // events buffered in all scopes
 	seen    map[string]time.Time
 	pending map[string][]*event.Event
 	index   map[string][]*partial
@@ -138,6 +139,7 @@ type scopeState struct {
 	name     string    // the scope's part of index keys
 	maxTime  time.Time // latest event time seen
 	frontier time.Time // every buffered event at or before it is released
+	swept    time.Time // the frontier when state was last expired
 	buf      itemHeap
 	expiry   partialHeap
 	seenQ    queue
@@ -207,7 +209,7 @@ func New(rules []Rule, opt Options) (*Engine, error) {
 		opt:     opt,
 		byID:    map[string]*rule{},
 		ops:     map[uint64][]*opGroup{},
-		scopes:  map[scopeKey]*scopeState{},
+		scopes:  map[string]*scopeState{},
 		seen:    map[string]time.Time{},
 		pending: map[string][]*event.Event{},
 		index:   map[string][]*partial{},
@@ -258,12 +260,23 @@ func New(rules []Rule, opt Options) (*Engine, error) {
 			r.supersedes[o.idx] = true
 		}
 		for ci := range r.ctx {
+			// Rules that declare the same context share its memory.
 			c := &r.ctx[ci]
+			sig := c.signature()
+			c.gidx = -1
+			for g, o := range e.contexts {
+				if o.signature() == sig {
+					c.gidx = g
+				}
+			}
+			if c.gidx >= 0 {
+				continue
+			}
 			c.gidx = len(e.contexts)
 			e.contexts = append(e.contexts, c)
 			e.ctxRule = append(e.ctxRule, r)
 			for _, op := range c.Operations {
-				e.addOp(c.Provider, op, opRef{rule: r, step: -1, ctx: c.gidx})
+				e.addOp(c.Provider, op, opRef{step: -1, ctx: c.gidx})
 			}
 		}
 		// Later steps first, so that an event never advances the same
@@ -292,6 +305,9 @@ func (e *Engine) addOp(provider, op string, ref opRef) {
 				ra, rb := g.refs[a], g.refs[b]
 				if (ra.ctx >= 0) != (rb.ctx >= 0) {
 					return ra.ctx >= 0
+				}
+				if ra.ctx >= 0 {
+					return ra.ctx < rb.ctx
 				}
 				return ra.rule.idx < rb.rule.idx
 			})
@@ -342,18 +358,48 @@ func (e *Engine) Stats() Stats {
 // released in order; an older event of that scope is late. Azure scopes
 // have no region.
 func (e *Engine) Watermark(provider, account, region string) time.Time {
-	if s := e.scopes[scopeKey{provider, account, region}]; s != nil {
+	k := canonicalScope(scopeKey{provider, account, region})
+	if s := e.scopes[k.name()]; s != nil {
 		return s.frontier
 	}
 	return time.Time{}
 }
 
+func (k scopeKey) name() string { return k.provider + "\x00" + k.account + "\x00" + k.region }
+
+// scopeOf returns the event's scope without allocating for a scope seen
+// before.
 func (e *Engine) scopeOf(ev *event.Event) *scopeState {
-	k := canonicalScope(scopeKey{provider: ev.Provider, account: ev.Account, region: ev.Region})
-	if s := e.scopes[k]; s != nil {
-		return s
+	region := ev.Region
+	if ev.Provider == event.Azure {
+		region = ""
 	}
-	return e.newScope(k)
+	if l := e.last; l != nil && l.key.provider == ev.Provider && l.key.region == region &&
+		(l.key.account == ev.Account || ev.Provider == event.Azure && strings.EqualFold(l.key.account, ev.Account)) {
+		return l
+	}
+	b := append(e.keyBuf[:0], ev.Provider...)
+	b = append(b, 0)
+	if ev.Provider == event.Azure {
+		for i := 0; i < len(ev.Account); i++ {
+			c := ev.Account[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+		}
+	} else {
+		b = append(b, ev.Account...)
+	}
+	b = append(b, 0)
+	b = append(b, region...)
+	e.keyBuf = b
+	s := e.scopes[string(b)]
+	if s == nil {
+		s = e.newScope(canonicalScope(scopeKey{provider: ev.Provider, account: ev.Account, region: ev.Region}))
+	}
+	e.last = s
+	return s
 }
 
 // canonicalScope lower-cases Azure subscriptions, which exports write in
@@ -366,8 +412,8 @@ func canonicalScope(k scopeKey) scopeKey {
 }
 
 func (e *Engine) newScope(k scopeKey) *scopeState {
-	s := &scopeState{key: k, name: k.provider + "\x00" + k.account + "\x00" + k.region}
-	e.scopes[k] = s
+	s := &scopeState{key: k, name: k.name()}
+	e.scopes[s.name] = s
 	return s
 }
 
@@ -496,12 +542,17 @@ func (e *Engine) advance(sc *scopeState, t time.Time) {
 		e.release(sc, it.ev, false)
 	}
 	sc.frontier = w
-	e.expire(sc)
+	// Expiring once per second of event time is as good as per event (a
+	// completion checks its deadline itself) and much cheaper.
+	if w.Sub(sc.swept) >= time.Second {
+		e.expire(sc)
+	}
 }
 
 // expire closes a scope's partial sequences whose window its watermark
 // has passed and forgets what no window can need any more.
 func (e *Engine) expire(sc *scopeState) {
+	sc.swept = sc.frontier
 	for len(sc.expiry) > 0 && sc.expiry[0].deadline.Before(sc.frontier) {
 		e.remove(sc.expiry[0])
 		e.stats.Expired++
@@ -590,23 +641,22 @@ func (e *Engine) trimContext(sc *scopeState) {
 
 // duplicate remembers the event's ids and reports whether one was seen.
 func (e *Engine) duplicate(sc *scopeState, ev *event.Event) bool {
+	// Event ids are GUIDs (CloudTrail eventID, Azure eventDataId) or
+	// hashes: unique without a provider prefix.
 	if ev.UID == "" {
 		return false
 	}
-	uid := ev.Provider + "\x00" + ev.UID
-	if _, ok := e.seen[uid]; ok {
+	if _, ok := e.seen[ev.UID]; ok {
 		return true
 	}
-	var orig string
 	if ev.OriginalUID != "" {
-		orig = ev.Provider + "\x00" + ev.OriginalUID
-		if _, ok := e.seen[orig]; ok {
+		if _, ok := e.seen[ev.OriginalUID]; ok {
 			return true
 		}
 	}
-	e.remember(sc, uid, ev.Time)
-	if orig != "" {
-		e.remember(sc, orig, ev.Time)
+	e.remember(sc, ev.UID, ev.Time)
+	if ev.OriginalUID != "" {
+		e.remember(sc, ev.OriginalUID, ev.Time)
 	}
 	return false
 }

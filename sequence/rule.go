@@ -3,6 +3,7 @@ package sequence
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -174,6 +175,17 @@ type cadjust struct {
 	Adjust
 	step int // -1 when not a step trigger
 	ctx  int // -1 when not a context trigger
+}
+
+// signature identifies what a context remembers: two rules declaring the
+// same events under the same key share one memory.
+func (c *cctx) signature() string {
+	ops := make([]string, len(c.Operations))
+	for i, op := range c.Operations {
+		ops[i] = strings.ToLower(op)
+	}
+	sort.Strings(ops)
+	return fmt.Sprint(c.Provider, ops, c.Where, c.Field)
 }
 
 func (r *rule) slot(name string) int {

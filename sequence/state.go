@@ -39,6 +39,7 @@ type stateScope struct {
 	Region   string      `json:"region"`
 	MaxTime  time.Time   `json:"max_time"`
 	Frontier time.Time   `json:"frontier"`
+	Swept    time.Time   `json:"swept"`
 	Buffer   []stateItem `json:"buffer"`
 	Seen     []stateSeen `json:"seen"`
 	PendingQ []stateQ    `json:"pending_queue"`
@@ -119,7 +120,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	for i, sc := range scopes {
 		spos[sc] = i
 		ss := stateScope{Provider: sc.key.provider, Account: sc.key.account, Region: sc.key.region,
-			MaxTime: sc.maxTime, Frontier: sc.frontier}
+			MaxTime: sc.maxTime, Frontier: sc.frontier, Swept: sc.swept}
 		buf := append(itemHeap(nil), sc.buf...)
 		sort.Sort(buf)
 		for _, it := range buf {
@@ -235,7 +236,8 @@ func (e *Engine) Restore(data []byte) error {
 	}
 
 	n := *e // same rules and options, fresh state
-	n.scopes = map[scopeKey]*scopeState{}
+	n.scopes = map[string]*scopeState{}
+	n.last = nil
 	n.seen = map[string]time.Time{}
 	n.pending = map[string][]*event.Event{}
 	n.index = map[string][]*partial{}
@@ -253,11 +255,11 @@ func (e *Engine) Restore(data []byte) error {
 	}
 	for i, ss := range s.Scopes {
 		k := scopeKey{ss.Provider, ss.Account, ss.Region}
-		if k != canonicalScope(k) || n.scopes[k] != nil {
+		if k != canonicalScope(k) || n.scopes[k.name()] != nil {
 			return fmt.Errorf("sequence state: scope %d (%s %s %s) is not canonical or repeated", i, ss.Provider, ss.Account, ss.Region)
 		}
 		sc := n.newScope(k)
-		sc.maxTime, sc.frontier = ss.MaxTime, ss.Frontier
+		sc.maxTime, sc.frontier, sc.swept = ss.MaxTime, ss.Frontier, ss.Swept
 		for _, it := range ss.Buffer {
 			ev, err := evAt(it.Event)
 			if err != nil {
