@@ -223,7 +223,7 @@ func (r *record) lookup(a *accessor) Value {
 // name in another case is replaced, taking the new spelling.
 func (r *record) set(name string, v Value) {
 	r.seq++
-	r.cache = r.cache[:0]
+	r.forget(name)
 	i := r.findField(name)
 	if i < 0 {
 		r.fields = append(r.fields, field{name: name, v: v, seq: r.seq, gone: v.IsNull()})
@@ -231,6 +231,17 @@ func (r *record) set(name string, v Value) {
 	}
 	f := &r.fields[i]
 	f.name, f.v, f.seq, f.gone = name, v, r.seq, v.IsNull()
+}
+
+// forget drops the memoised lookups a write to name can change.
+func (r *record) forget(name string) {
+	kept := r.cache[:0]
+	for _, c := range r.cache {
+		if len(c.a.name) != len(name) || !strings.EqualFold(c.a.name, name) {
+			kept = append(kept, c)
+		}
+	}
+	r.cache = kept
 }
 
 func (r *record) addLayer(st *jsonAutoStage, p *fastjson.Parser, text string) {
@@ -325,25 +336,26 @@ func keyMatch(k []byte, name string, fold bool) bool {
 // findIn resolves name below object o at the given depth (top level is 1).
 // Exact key spellings are tried before case-insensitive ones.
 func (st *jsonAutoStage) findIn(o *fastjson.Object, name string, depth int) (Value, bool) {
-	passes := 2
-	if !st.fold {
-		passes = 1
-	}
-	for pass := 0; pass < passes; pass++ {
-		fold := pass == 1
-		var out Value
-		found := false
-		o.Visit(func(k []byte, v *fastjson.Value) {
-			if found || !keyMatch(k, name, fold) {
-				return
-			}
-			out, found = st.descend(v, name[len(k):], depth)
-		})
-		if found {
-			return out, true
+	// One pass: an exact spelling that resolves wins at once; the first
+	// case-insensitive one is kept in case there is none.
+	var out, foldOut Value
+	found, foldFound := false, false
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if found || len(k) > len(name) {
+			return
 		}
+		if keyMatch(k, name, false) {
+			out, found = st.descend(v, name[len(k):], depth)
+			return
+		}
+		if st.fold && !foldFound && keyMatch(k, name, true) {
+			foldOut, foldFound = st.descend(v, name[len(k):], depth)
+		}
+	})
+	if found {
+		return out, true
 	}
-	return Null, false
+	return foldOut, foldFound
 }
 
 // descend resolves the rest of a name (empty, .x or [n]…) below v.

@@ -401,7 +401,7 @@ func (s *assignStage) process(r *record) bool {
 	v := s.fn(r)
 	if v.kind == KindNull && !s.remove {
 		r.seq++
-		r.cache = r.cache[:0]
+		r.forget(s.name)
 		i := r.findField(s.name)
 		if i < 0 {
 			r.fields = append(r.fields, field{name: s.name, seq: r.seq})
