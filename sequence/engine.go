@@ -150,6 +150,11 @@ type scopeState struct {
 type opGroup struct {
 	provider, op string
 	refs         []opRef
+	// rank is the latest step position the operation takes in any rule.
+	// CloudTrail times have one-second precision, so a stop and a start,
+	// or a CreateVolume and its AttachVolume, may share a time; releasing
+	// equal times by rank puts them in causal order whatever their arrival.
+	rank int
 }
 
 // opRef is a use of an operation: a step of a rule, or a context.
@@ -160,8 +165,9 @@ type opRef struct {
 }
 
 type item struct {
-	ev  *event.Event
-	seq uint64
+	ev   *event.Event
+	seq  uint64
+	rank int // tie-break of equal times: see opGroup.rank
 }
 
 type evid struct {
@@ -300,6 +306,7 @@ func (e *Engine) addOp(provider, op string, ref opRef) {
 				}
 			}
 			g.refs = append(g.refs, ref)
+			g.rank = max(g.rank, ref.step)
 			// Contexts first, then rules in order: deterministic output.
 			sort.SliceStable(g.refs, func(a, b int) bool {
 				ra, rb := g.refs[a], g.refs[b]
@@ -314,7 +321,7 @@ func (e *Engine) addOp(provider, op string, ref opRef) {
 			return
 		}
 	}
-	e.ops[h] = append(e.ops[h], &opGroup{provider: provider, op: op, refs: []opRef{ref}})
+	e.ops[h] = append(e.ops[h], &opGroup{provider: provider, op: op, refs: []opRef{ref}, rank: max(0, ref.step)})
 }
 
 // hashOp is FNV-1a over the provider and the ASCII-lower-cased operation,
@@ -336,12 +343,27 @@ func hashOp(provider, op string) uint64 {
 }
 
 func (e *Engine) lookup(ev *event.Event) []opRef {
+	if g := e.group(ev); g != nil {
+		return g.refs
+	}
+	return nil
+}
+
+func (e *Engine) group(ev *event.Event) *opGroup {
 	for _, g := range e.ops[hashOp(ev.Provider, ev.Operation)] {
 		if g.provider == ev.Provider && strings.EqualFold(g.op, ev.Operation) {
-			return g.refs
+			return g
 		}
 	}
 	return nil
+}
+
+// rank returns the tie-break of an event's operation.
+func (e *Engine) rank(ev *event.Event) int {
+	if g := e.group(ev); g != nil {
+		return g.rank
+	}
+	return 0
 }
 
 // Stats returns the counters and the current state size.
@@ -426,7 +448,8 @@ func (e *Engine) Process(ev *event.Event) {
 	}
 	e.stats.Events++
 	sc := e.scopeOf(ev)
-	if e.lookup(ev) == nil {
+	g := e.group(ev)
+	if g == nil {
 		e.advance(sc, ev.Time)
 		return
 	}
@@ -446,7 +469,7 @@ func (e *Engine) Process(ev *event.Event) {
 		return
 	}
 	e.seq++
-	heap.Push(&sc.buf, item{ev: ev, seq: e.seq})
+	heap.Push(&sc.buf, item{ev: ev, seq: e.seq, rank: g.rank})
 	e.nbuf++
 	if e.nbuf > e.stats.PeakBuffered {
 		e.stats.PeakBuffered = e.nbuf
@@ -1221,6 +1244,9 @@ func (h itemHeap) Less(i, j int) bool { return itemBefore(h[i], h[j]) }
 func itemBefore(a, b item) bool {
 	if !a.ev.Time.Equal(b.ev.Time) {
 		return a.ev.Time.Before(b.ev.Time)
+	}
+	if a.rank != b.rank {
+		return a.rank < b.rank
 	}
 	return a.seq < b.seq
 }

@@ -464,3 +464,12 @@ func TestWatermarkPerScope(t *testing.T) {
 		t.Errorf("watermark %v", w)
 	}
 }
+
+// TestSameSecond: CloudTrail times have one-second precision; steps that
+// share a second are taken in rule order whatever their arrival order.
+func TestSameSecond(t *testing.T) {
+	newRun(t, Options{}, abc).feed(ev("c", 1, "C", "i-1"), ev("b", 1, "B", "i-1"), ev("a", 1, "A", "i-1")).flush().
+		expect("abc(i-1): a b c")
+	newRun(t, Options{}, abc).feed(ev("b", 1, "B", "i-1"), ev("a", 1, "A", "i-1"), ev("c", 2, "C", "i-1")).flush().
+		expect("abc(i-1): a b c")
+}

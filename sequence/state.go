@@ -265,7 +265,7 @@ func (e *Engine) Restore(data []byte) error {
 			if err != nil {
 				return err
 			}
-			sc.buf = append(sc.buf, item{ev: ev, seq: it.Seq})
+			sc.buf = append(sc.buf, item{ev: ev, seq: it.Seq, rank: n.rank(ev)})
 			n.nbuf++
 		}
 		heap.Init(&sc.buf)
