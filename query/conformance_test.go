@@ -349,3 +349,22 @@ func TestConformanceFunctions(t *testing.T) {
 		})
 	}
 }
+
+func TestContainsFoldASCII(t *testing.T) {
+	cases := []struct {
+		s, n string
+		want bool
+	}{
+		{`{"OperationName":"x"}`, "operationname", true},
+		{`{"OPERATIONNAME":"x"}`, "operationname", true},
+		{`{"eventName":"x"}`, "operationname", false},
+		{`pppp operationnam`, "operationname", false},
+		{`ab`, "abc", false},
+		{`xcaller`, "caller", true},
+	}
+	for _, c := range cases {
+		if got := containsFoldASCII(c.s, c.n); got != c.want {
+			t.Errorf("containsFoldASCII(%q, %q) = %v", c.s, c.n, got)
+		}
+	}
+}

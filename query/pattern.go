@@ -29,6 +29,9 @@ type glob struct {
 // match reports whether s matches the whole pattern. It backtracks only to
 // the most recent '*', so it runs in O(len(s)·len(pat)) at worst.
 func (g *glob) match(s string) bool {
+	if isASCII(s) && isASCII(g.pat) {
+		return g.matchASCII(s)
+	}
 	p := g.pat
 	pi, si := 0, 0
 	star, mark := -1, 0
@@ -204,4 +207,48 @@ func containsEmpty(lits []string) bool {
 		}
 	}
 	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// matchASCII is match for ASCII text, byte by byte.
+func (g *glob) matchASCII(s string) bool {
+	p := g.pat
+	pi, si := 0, 0
+	star, mark := -1, 0
+	for si < len(s) {
+		if pi < len(p) {
+			pc, sc := p[pi], s[si]
+			switch {
+			case pc == '*':
+				star, mark = pi, si
+				pi++
+				continue
+			case g.question && pc == '?':
+				pi++
+				si++
+				continue
+			case pc == sc || g.fold && lowerASCII(pc) == lowerASCII(sc):
+				pi++
+				si++
+				continue
+			}
+		}
+		if star < 0 {
+			return false
+		}
+		mark++
+		pi, si = star+1, mark
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
 }

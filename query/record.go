@@ -27,6 +27,7 @@ type jsonLayer struct {
 	p      *fastjson.Parser
 	text   string
 	root   *fastjson.Value // an object, or nil when there is no JSON
+	keys   []member        // top-level members, indexed on first lookup
 	parsed bool
 	seq    int32
 }
@@ -82,7 +83,8 @@ const maxCached = 8
 // accessor is a compiled field reference: the name as written plus what
 // the planner learned about it.
 type accessor struct {
-	name  string
+	name   string
+	needle string // lower-case name, when absence from the text proves absence from the JSON
 	meta  metaField // a metadata name handled by the engine, or metaNone
 	alias string    // the lower-case alias name for event.Alias, or ""
 }
@@ -99,6 +101,9 @@ const (
 
 func newAccessor(name string) *accessor {
 	a := &accessor{name: name}
+	if name != "" && !strings.ContainsAny(name, "._[]* ") && isASCII(name) {
+		a.needle = strings.ToLower(name)
+	}
 	switch strings.ToLower(name) {
 	case "_raw":
 		a.meta = metaRaw
@@ -179,6 +184,10 @@ func (r *record) lookup(a *accessor) Value {
 			ly := &r.layers[i]
 			if ly.seq < fseq {
 				break
+			}
+			if !ly.parsed && a.needle != "" && !containsFoldASCII(ly.text, a.needle) && !strings.Contains(ly.text, `\u`) {
+				// The key is not in the text: no need to parse it.
+				continue
 			}
 			if v, ok := ly.find(a.name); ok {
 				return v
@@ -264,7 +273,53 @@ func (ly *jsonLayer) find(name string) (Value, bool) {
 	if o == nil {
 		return Null, false
 	}
-	return ly.st.findIn(o, name, 1)
+	if ly.keys == nil {
+		// Index the top-level members once per record: most lookups are
+		// top-level names, and several per record miss.
+		st := ly.st
+		st.index = st.index[:0]
+		o.Visit(func(k []byte, v *fastjson.Value) {
+			st.index = append(st.index, member{key: k, v: v})
+		})
+		ly.keys = st.index
+	}
+	return ly.st.findTop(ly.keys, name)
+}
+
+// member is one top-level key of a parsed record.
+type member struct {
+	key []byte
+	v   *fastjson.Value
+}
+
+// findTop is findIn over the top-level index.
+func (st *jsonAutoStage) findTop(keys []member, name string) (Value, bool) {
+	var foldOut Value
+	foldFound := false
+	c0 := lowerASCII(name[0])
+	for i := range keys {
+		k := keys[i].key
+		if len(k) == 0 || len(k) > len(name) || lowerASCII(k[0]) != c0 && !(k[0] == ' ' && c0 == '_') {
+			continue
+		}
+		if keyMatch(k, name, false) {
+			if v, ok := st.descend(keys[i].v, name[len(k):], 1); ok {
+				return v, true
+			}
+			continue
+		}
+		if st.fold && !foldFound && keyMatch(k, name, true) {
+			foldOut, foldFound = st.descend(keys[i].v, name[len(k):], 1)
+		}
+	}
+	return foldOut, foldFound
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // parseEmbeddedJSON finds the JSON object in text (spec §5.1): the whole
@@ -602,4 +657,52 @@ func (r *record) materialize(withMeta bool) *record {
 	}
 	m.seq = int32(len(m.fields))
 	return m
+}
+
+// containsFoldASCII reports whether s contains the lower-case ASCII needle
+// in any letter case. It scans for the needle's rarest letter, which keeps
+// the SIMD byte search doing the work.
+func containsFoldASCII(s, needle string) bool {
+	if len(needle) == 0 {
+		return true
+	}
+	pick := 0
+	for i := 1; i < len(needle); i++ {
+		if letterRank(needle[i]) < letterRank(needle[pick]) {
+			pick = i
+		}
+	}
+	lo := needle[pick]
+	up := lo
+	if 'a' <= lo && lo <= 'z' {
+		up = lo - 'a' + 'A'
+	}
+	for from := pick; from < len(s); {
+		rest := s[from:]
+		i := strings.IndexByte(rest, lo)
+		if up != lo {
+			if j := strings.IndexByte(rest, up); j >= 0 && (i < 0 || j < i) {
+				i = j
+			}
+		}
+		if i < 0 {
+			return false
+		}
+		at := from + i - pick
+		if at+len(needle) <= len(s) && strings.EqualFold(s[at:at+len(needle)], needle) {
+			return true
+		}
+		from += i + 1
+	}
+	return false
+}
+
+// letterRank orders bytes by how rarely they appear in English text and
+// JSON: rare first.
+func letterRank(c byte) int {
+	const order = "qjzxkvwyfbgphmucdlsnrtioae"
+	if i := strings.IndexByte(order, c); i >= 0 {
+		return i
+	}
+	return -1 // digits and punctuation are rarer still
 }

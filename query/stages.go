@@ -38,6 +38,7 @@ type jsonAutoStage struct {
 	keys          []string
 	as            []string
 	p             fastjson.Parser
+	index         []member // reused top-level index of the current record
 	warn          *warnings
 }
 
