@@ -84,9 +84,9 @@ const maxCached = 8
 // the planner learned about it.
 type accessor struct {
 	name   string
-	needle string // lower-case name, when absence from the text proves absence from the JSON
-	meta  metaField // a metadata name handled by the engine, or metaNone
-	alias string    // the lower-case alias name for event.Alias, or ""
+	needle string    // lower-case name, when absence from the text proves absence from the JSON
+	meta   metaField // a metadata name handled by the engine, or metaNone
+	alias  string    // the lower-case alias name for event.Alias, or ""
 }
 
 type metaField uint8
