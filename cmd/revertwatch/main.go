@@ -71,5 +71,6 @@ snapshot or image, or stop/started to wipe ephemeral storage.`,
 	root.AddCommand(newHuntCmd())
 	root.AddCommand(newQueryCmd())
 	root.AddCommand(newRulesCmd())
+	root.AddCommand(newConfigCmd())
 	return root
 }
