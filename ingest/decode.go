@@ -539,15 +539,19 @@ func classify(v *fastjson.Value, envelope string) Format {
 	return ""
 }
 
+// errNotJSON is a record the parser took but JSON does not allow.
+var errNotJSON = errors.New("not JSON: a number, literal, escape or control character outside JSON's grammar")
+
 // parseStrict parses b, refusing what the parser tolerates but JSON does
 // not (01, .5, nan, "\x", control characters in strings): the bytes of a
 // record are handed on as JSON (the raw record, request and response), so
 // they must be JSON.
 func parseStrict(p *fastjson.Parser, b []byte) (*fastjson.Value, error) {
-	if err := fastjson.ValidateBytes(b); err != nil {
-		return nil, err
+	v, err := p.ParseBytes(b)
+	if err == nil && !jsonx.ValidTokens(b) {
+		return nil, errNotJSON
 	}
-	return p.ParseBytes(b)
+	return v, err
 }
 
 // shortErr trims a parser error to its first clause: the parser quotes the

@@ -133,6 +133,7 @@ func TestRegressLenientJSONRefused(t *testing.T) {
 		`{"eventVersion":"1.08","eventName":"X","eventSource":"s","n":nan}`,
 		`{"eventVersion":"1.08","eventName":"X","eventSource":"s","requestParameters":{"a":"\x"}}`,
 		"{\"eventVersion\":\"1.08\",\"eventName\":\"X\",\"eventSource\":\"s\",\"a\":\"\x01\"}",
+		"{\"eventVersion\":\"1.08\",\"eventName\":\"X\",\"eventSource\":\"s\",\"a\":\"\x00\\b\"}", // fastjson.Validate misses this one
 		`{"EventId":"e","EventName":"X","CloudTrailEvent":"{\"eventVersion\":\"1\",\"n\":.5}"}`,
 	}
 	in := regressRecord + "\n" + strings.Join(bad, "\n") + "\n" +

@@ -8,6 +8,7 @@ package jsonx
 // yields nil members; Embedded yields an object, an array or nil.
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -75,5 +76,22 @@ func FuzzAccessors(f *testing.F) {
 			}
 		}
 		walk(v, 0)
+	})
+}
+
+// FuzzValidTokens checks ValidTokens against encoding/json on everything
+// fastjson parses: the two must agree on what is JSON.
+func FuzzValidTokens(f *testing.F) {
+	for _, s := range validTokenCases {
+		f.Add([]byte(s.in))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p fastjson.Parser
+		if _, err := p.ParseBytes(data); err != nil {
+			return
+		}
+		if got, want := ValidTokens(data), json.Valid(data); got != want {
+			t.Fatalf("ValidTokens(%q) = %v, encoding/json says %v", data, got, want)
+		}
 	})
 }

