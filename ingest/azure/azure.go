@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"time"
 
 	"github.com/valyala/fastjson"
 
@@ -187,8 +188,9 @@ func (d *Decoder) Decode(v *fastjson.Value, shape Shape, ev *event.Event) {
 
 	ev.CorrelationUID = jsonx.Str(get(v, f.corr))
 	ev.UID = jsonx.Str(get(v, f.dataID))
+	ev.OriginalUID = recordUID(ev)
 	if ev.UID == "" {
-		ev.UID = syntheticUID(ev, status)
+		ev.UID = ev.OriginalUID
 	}
 
 	ip := get(v, f.ip)
@@ -230,12 +232,16 @@ func armSegment(id, name string) string {
 	return ""
 }
 
-// syntheticUID stands in for eventDataId, which exports do not carry: a
-// hash of what identifies one phase record of one operation.
-func syntheticUID(ev *event.Event, status string) string {
+// recordUID identifies one phase record of one operation by its content:
+// correlation id, operation, phase and outcome, time to the second, and
+// resource, all in a spelling every shape shares. It stands in for
+// eventDataId, which exports do not carry, and it is the same for the same
+// record delivered in two shapes (an Event Hub export and Log Analytics),
+// so that the record is de-duplicated across them.
+func recordUID(ev *event.Event) string {
 	h := sha256.New()
-	for _, s := range [...]string{ev.CorrelationUID, ev.Operation, strings.ToLower(status),
-		ev.Time.UTC().Format("2006-01-02T15:04:05.999999999Z"), strings.ToLower(ev.ResourceID)} {
+	for _, s := range [...]string{strings.ToLower(ev.CorrelationUID), ev.Operation, string(ev.Phase), ev.Outcome.String(),
+		ev.Time.UTC().Truncate(time.Second).Format(time.RFC3339), strings.ToLower(ev.ResourceID)} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
