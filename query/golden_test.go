@@ -115,7 +115,7 @@ func (a *archive) opts() map[string]string {
 
 // readEvents decodes input files with the real ingest path, so that the
 // seed aliases are those a user gets.
-func readEvents(t testing.TB, dir string, names []string, opt ingest.Options) []*event.Event {
+func readEvents(t testing.TB, _ string, names []string, opt ingest.Options) []*event.Event {
 	t.Helper()
 	var evs []*event.Event
 	opt.Jobs = 1

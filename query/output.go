@@ -81,6 +81,9 @@ func (res *Result) WriteCSV(w io.Writer) error {
 // WriteTable writes an aligned text table for a terminal. A cell holding a
 // list takes one line per value.
 func (res *Result) WriteTable(w io.Writer) error {
+	if len(res.Columns) == 0 {
+		return nil
+	}
 	bw := bufio.NewWriter(w)
 	n := len(res.Columns)
 	width := make([]int, n)

@@ -57,13 +57,13 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 			if err != nil {
 				var qe *qsyntax.Errors
 				if errors.As(err, &qe) {
-					fmt.Fprintln(os.Stderr, err)
+					fmt.Fprintln(cmd.ErrOrStderr(), err)
 					return &exitError{code: exitUsage, err: fmt.Errorf("%d error(s) in the query", len(qe.List))}
 				}
 				return &exitError{code: exitUsage, err: err}
 			}
 			if explain {
-				fmt.Fprint(os.Stdout, prog.Explain())
+				fmt.Fprint(cmd.OutOrStdout(), prog.Explain())
 				if len(args) == 0 {
 					return nil
 				}
@@ -86,7 +86,7 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 				return &exitError{code: exitUsage, err: err}
 			}
 			res := run.Finish()
-			w := bufio.NewWriterSize(os.Stdout, 256<<10)
+			w := bufio.NewWriterSize(cmd.OutOrStdout(), 256<<10)
 			switch format {
 			case "json":
 				err = res.WriteJSON(w)
@@ -100,6 +100,9 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 			}
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
+			}
+			if len(res.Rows) == 0 && format == "table" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "revertwatch: no rows")
 			}
 			for _, msg := range res.Warnings {
 				fmt.Fprintln(os.Stderr, "revertwatch: warning:", msg)

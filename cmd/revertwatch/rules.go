@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -14,13 +13,14 @@ func newRulesCmd() *cobra.Command {
 		Use:   "rules",
 		Short: "List and show the built-in detection content",
 	}
+	cmd.AddCommand(newRulesBenignCmd())
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List the built-in queries",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(c *cobra.Command, _ []string) error {
 			for _, q := range content.Queries() {
-				fmt.Fprintf(os.Stdout, "%s\t%s\t%s\n", q.ID, q.Language, q.Title)
+				fmt.Fprintf(c.OutOrStdout(), "%s\t%s\t%s\n", q.ID, q.Language, q.Title)
 			}
 			return nil
 		},
@@ -29,12 +29,12 @@ func newRulesCmd() *cobra.Command {
 		Use:   "show ID",
 		Short: "Print a built-in query exactly as published",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(c *cobra.Command, args []string) error {
 			q, ok := content.Query(args[0])
 			if !ok {
 				return &exitError{code: exitUsage, err: fmt.Errorf("no built-in query %q (have: %s)", args[0], builtinIDs())}
 			}
-			_, err := fmt.Fprint(os.Stdout, q.Text)
+			_, err := fmt.Fprint(c.OutOrStdout(), q.Text)
 			return err
 		},
 	})
