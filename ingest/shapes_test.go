@@ -189,7 +189,7 @@ func TestAzureShapes(t *testing.T) {
 		})
 	}
 
-	const pt1h = "azure/insights-activity-logs/resourceId=/SUBSCRIPTIONS/0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d/RESOURCEGROUPS/PROD-WEB-RG/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/WEB-01/y=2026/m=11/d=02/h=14/m=00/PT1H.json"
+	const pt1h = "azure/insights-activity-logs/resourceId=/SUBSCRIPTIONS/0B1C2D3E-4F50-4A6B-8C7D-9E0F1A2B3C4D/y=2026/m=11/d=02/h=14/m=00/PT1H.json"
 	evs, _ := fixture(t, pt1h)
 	eq(t, "PT1H events", len(evs), 9)
 	vm := find(t, evs, "microsoft.compute/virtualmachines/write", 0)
