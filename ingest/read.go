@@ -67,6 +67,9 @@ type Options struct {
 	SourceHost     string // overrides _sourceHost
 	Stdin          io.Reader
 	Progress       *Progress // if set, updated as reading goes on
+	// Open opens an input by name; nil means os.Open. It lets a caller
+	// feed inputs that are not files (validate's in-memory emulation).
+	Open func(name string) (io.ReadCloser, error)
 }
 
 // Progress counts how far a Read has got, for a progress display. Read
@@ -336,7 +339,11 @@ func decodeInput(ctx context.Context, in string, opt *Options, out chan<- []item
 			r = os.Stdin
 		}
 	} else {
-		f, err := os.Open(in)
+		open := opt.Open
+		if open == nil {
+			open = func(name string) (io.ReadCloser, error) { return os.Open(name) }
+		}
+		f, err := open(in)
 		if err != nil {
 			d.report(FileErr, recordPos{}, -1, "open", err.Error())
 			push(item{stats: stats})

@@ -1,0 +1,96 @@
+package validate_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/revertwatch/revertwatch/emulate"
+	"github.com/revertwatch/revertwatch/tune"
+	"github.com/revertwatch/revertwatch/validate"
+)
+
+// TestAllScenariosPass is the product's promise: every revert of the
+// catalog found in every shape, nothing else firing, noise silent.
+func TestAllScenariosPass(t *testing.T) {
+	rep, err := validate.Run(context.Background(), validate.Options{Emulate: emulate.Options{Seed: 1, Noise: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		var buf bytes.Buffer
+		rep.WriteTable(&buf)
+		t.Fatalf("validation failed:\n%s", buf.String())
+	}
+	seen := map[validate.Status]int{}
+	for _, c := range rep.Cells {
+		seen[c.Status]++
+		if c.Events == 0 {
+			t.Errorf("%s/%s: no events decoded", c.Scenario, c.Shape)
+		}
+	}
+	if seen[validate.Detected] == 0 || seen[validate.Silent] == 0 {
+		t.Errorf("expected both detections and silent near-misses, got %v", seen)
+	}
+	for _, id := range []string{"aws-seed1-stop-start", "aws-seed2-volume-from-snapshot", "azure-seed3-disk-from-snapshot", "aws-seed4-image-from-snapshot"} {
+		n := 0
+		for _, c := range rep.Cells {
+			if c.Scenario == id {
+				n++
+				if c.Status != validate.Detected {
+					t.Errorf("seed scenario %s in %s: %s", id, c.Shape, c.Status)
+				}
+			}
+		}
+		if n < 3 {
+			t.Errorf("seed scenario %s validated in %d shapes", id, n)
+		}
+	}
+	if len(rep.Background) == 0 {
+		t.Error("background noise not hunted")
+	}
+
+	var buf bytes.Buffer
+	if err := rep.WriteTable(&buf); err != nil || !strings.Contains(buf.String(), "PASS:") {
+		t.Errorf("table: %v\n%s", err, buf.String())
+	}
+	buf.Reset()
+	if err := rep.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var back validate.Report
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil || len(back.Cells) != len(rep.Cells) {
+		t.Errorf("json round trip: %v", err)
+	}
+}
+
+// TestTuningThatHidesARevertFails: an allow entry broad enough to cover a
+// real revert is a blind spot, and validate must say so.
+func TestTuningThatHidesARevertFails(t *testing.T) {
+	cfg, err := tune.Parse("broad.yaml", []byte(`
+allow:
+  - name: too-broad
+    reason: every stop/start in the account
+    match:
+      account: "111122223333"
+      region: us-east-1
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := validate.Run(context.Background(), validate.Options{Config: cfg,
+		Emulate: emulate.Options{Seed: 1, Scenarios: []string{"aws-seed1-stop-start"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || rep.Missed == 0 {
+		t.Fatalf("a revert hidden by tuning passed: %+v", rep.Cells)
+	}
+	for _, c := range rep.Cells {
+		if c.Status != validate.Missed || len(c.Suppressed) == 0 {
+			t.Errorf("%s: status %s, suppressed %v", c.Shape, c.Status, c.Suppressed)
+		}
+	}
+}
