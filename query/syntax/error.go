@@ -46,6 +46,7 @@ func (e *Errors) Err() error {
 	return e
 }
 
+// Error renders every diagnostic.
 func (e *Errors) Error() string {
 	var b strings.Builder
 	for i, d := range e.List {

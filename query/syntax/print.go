@@ -56,8 +56,10 @@ func (q *Query) String() string {
 	return b.String()
 }
 
+// String prints the node as query text that parses back to it.
 func (n *ScopeOr) String() string { return n.L.String() + " OR " + n.R.String() }
 
+// String prints the node as query text that parses back to it.
 func (n *ScopeAnd) String() string {
 	if n.Explicit {
 		return n.L.String() + " AND " + n.R.String()
@@ -65,6 +67,7 @@ func (n *ScopeAnd) String() string {
 	return n.L.String() + " " + n.R.String()
 }
 
+// String prints the node as query text that parses back to it.
 func (n *ScopeNot) String() string {
 	if n.Bang {
 		return "!" + n.X.String()
@@ -72,8 +75,10 @@ func (n *ScopeNot) String() string {
 	return "NOT " + n.X.String()
 }
 
+// String prints the node as query text that parses back to it.
 func (n *ScopeParen) String() string { return "(" + n.X.String() + ")" }
 
+// String prints the node as query text that parses back to it.
 func (n *ScopeField) String() string {
 	if n.Quoted {
 		return n.Name + "=" + Quote(n.Value)
@@ -81,6 +86,7 @@ func (n *ScopeField) String() string {
 	return n.Name + "=" + n.Value
 }
 
+// String prints the node as query text that parses back to it.
 func (n *ScopeTerm) String() string {
 	if n.Quoted {
 		return Quote(n.Text)
@@ -88,6 +94,7 @@ func (n *ScopeTerm) String() string {
 	return n.Text
 }
 
+// String prints the node as query text that parses back to it.
 func (n *FieldRef) String() string {
 	switch n.Form {
 	case QuotedName:
@@ -98,9 +105,13 @@ func (n *FieldRef) String() string {
 	return n.Name
 }
 
+// String prints the node as query text that parses back to it.
 func (n *StringLit) String() string { return Quote(n.Value) }
+
+// String prints the node as query text that parses back to it.
 func (n *NumberLit) String() string { return n.Text }
 
+// String prints the node as query text that parses back to it.
 func (n *BoolLit) String() string {
 	if n.Value {
 		return "true"
@@ -108,8 +119,10 @@ func (n *BoolLit) String() string {
 	return "false"
 }
 
+// String prints the node as query text that parses back to it.
 func (n *RegexLit) String() string { return "/" + n.Pattern + "/" }
 
+// String prints the node as query text that parses back to it.
 func (n *Unary) String() string {
 	if n.Op == OpNot && n.Text != "!" {
 		return n.Text + " " + n.X.String()
@@ -117,6 +130,7 @@ func (n *Unary) String() string {
 	return n.Text + n.X.String()
 }
 
+// String prints the node as query text that parses back to it.
 func (n *Binary) String() string { return n.L.String() + " " + n.Text + " " + n.R.String() }
 
 func not(b bool) string {
@@ -126,22 +140,30 @@ func not(b bool) string {
 	return ""
 }
 
+// String prints the node as query text that parses back to it.
 func (n *In) String() string {
 	return n.X.String() + not(n.Not) + " in (" + join(n.List, ", ") + ")"
 }
 
+// String prints the node as query text that parses back to it.
 func (n *Matches) String() string {
 	return n.X.String() + not(n.Not) + " matches " + n.Pattern.String()
 }
 
+// String prints the node as query text that parses back to it.
 func (n *Contains) String() string {
 	return n.X.String() + not(n.Not) + " contains " + n.Y.String()
 }
 
+// String prints the node as query text that parses back to it.
 func (n *Call) String() string { return n.Name + "(" + join(n.Args, ", ") + ")" }
+
+// String prints the node as query text that parses back to it.
 func (n *Cond) String() string {
 	return n.C.String() + " ? " + n.A.String() + " : " + n.B.String()
 }
+
+// String prints the node as query text that parses back to it.
 func (n *Paren) String() string { return "(" + n.X.String() + ")" }
 
 func asList(as []*FieldRef) string {
@@ -158,6 +180,7 @@ func fieldOpt(f *FieldRef) string {
 	return " field=" + f.String()
 }
 
+// String prints the node as query text that parses back to it.
 func (n *JSONAuto) String() string {
 	s := "json auto" + fieldOpt(n.Field)
 	if n.MaxDepth != nil {
@@ -176,6 +199,7 @@ func (n *JSONAuto) String() string {
 	return s
 }
 
+// String prints the node as query text that parses back to it.
 func (n *JSONPath) String() string {
 	s := "json" + fieldOpt(n.Field) + " " + join(n.Paths, ", ") + asList(n.As)
 	if n.NoDrop {
@@ -184,6 +208,7 @@ func (n *JSONPath) String() string {
 	return s
 }
 
+// String prints the node as query text that parses back to it.
 func (n *ParseStage) String() string {
 	var s string
 	switch {
@@ -204,8 +229,10 @@ func (n *ParseStage) String() string {
 	return s
 }
 
+// String prints the node as query text that parses back to it.
 func (n *Where) String() string { return "where " + n.X.String() }
 
+// String prints the node as query text that parses back to it.
 func (n *AssignStage) String() string {
 	if n.As == nil {
 		return n.X.String()
@@ -213,6 +240,7 @@ func (n *AssignStage) String() string {
 	return n.X.String() + " as " + n.As.String()
 }
 
+// String prints the node as query text that parses back to it.
 func (n *Eval) String() string {
 	var b strings.Builder
 	b.WriteString("eval ")
@@ -247,6 +275,7 @@ func (n *AggItem) String() string {
 // Pos returns the aggregate's span.
 func (n *AggItem) Pos() Span { return n.Span }
 
+// String prints the node as query text that parses back to it.
 func (n *Aggregate) String() string {
 	if n.Shorthand {
 		return "count " + join(n.By, ", ")
@@ -262,6 +291,7 @@ func (n *Aggregate) String() string {
 	return s
 }
 
+// String prints the node as query text that parses back to it.
 func (n *Sort) String() string {
 	s := n.Word
 	if n.By {
@@ -283,6 +313,7 @@ func (n *Sort) String() string {
 	return s
 }
 
+// String prints the node as query text that parses back to it.
 func (n *Top) String() string {
 	s := "top " + n.N.String() + " " + join(n.Fields, ", ")
 	if n.By != nil {
@@ -291,8 +322,10 @@ func (n *Top) String() string {
 	return s
 }
 
+// String prints the node as query text that parses back to it.
 func (n *Limit) String() string { return "limit " + n.N.String() }
 
+// String prints the node as query text that parses back to it.
 func (n *Fields) String() string {
 	s := "fields "
 	if n.Sign != 0 {
@@ -301,6 +334,7 @@ func (n *Fields) String() string {
 	return s + join(n.Names, ", ")
 }
 
+// String prints the node as query text that parses back to it.
 func (n *Timeslice) String() string {
 	s := "timeslice " + n.Width.String()
 	if n.Buckets {
@@ -312,6 +346,7 @@ func (n *Timeslice) String() string {
 	return s
 }
 
+// String prints the node as query text that parses back to it.
 func (n *Lookup) String() string {
 	s := "lookup "
 	if n.Star {
