@@ -368,3 +368,41 @@ func TestContainsFoldASCII(t *testing.T) {
 		}
 	}
 }
+
+func TestStagesMore(t *testing.T) {
+	evs := []*event.Event{msg(`{"k":"a"}`, "t=0"), msg(`{"k":"b"}`, "t=61"), msg(`{"k":"a"}`, "t=125"), msg(`{"k":"a"}`, "t=130")}
+	cases := []struct{ name, q, want string }{
+		{"timeslice", `| json auto | timeslice 1m | count by _timeslice`,
+			`{"_timeslice":1699999980000,"_count":1}` + "\n" + `{"_timeslice":1700000040000,"_count":1}` + "\n" + `{"_timeslice":1700000100000,"_count":2}`},
+		{"timeslice as", `| json auto | timeslice 1h as hour | count by hour`, `{"hour":1699999200000,"_count":4}`},
+		{"timeslice buckets", `| json auto | timeslice 2 buckets | count by _timeslice`, `{"_timeslice":1699999800000,"_count":2}` + "\n" + `{"_timeslice":1700000100000,"_count":2}`}, // 130 s / 2 → 5 m buckets
+		{"top", `| json auto | top 1 k`, `{"k":"a","_count":3}`},
+		{"fields -", `| json auto | count by k | fields - _count`, `{"k":"a"}` + "\n" + `{"k":"b"}`},
+		{"limit on aggregate rows", `| json auto | count by k | limit 1`, `{"k":"a","_count":3}`},
+		{"sort then first", `| json auto | sort by k asc | first(k) as f, last(k) as l`, `{"f":"a","l":"b"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			check(t, c.q, run(t, c.q, evs...), c.want)
+		})
+	}
+}
+
+func TestAliasUse(t *testing.T) {
+	ev := msg(`{"eventName":"TerminateInstances"}`)
+	ev.OperationName = "TerminateInstances"
+	ev2 := msg(`{"operationName":"x/delete"}`)
+	ev2.OperationName = "x/delete"
+	p, err := Compile(`| json auto | count by operationName`, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := p.RunEvents([]*event.Event{ev, ev2})
+	if len(res.AliasUse) != 1 || res.AliasUse[0] != (AliasUse{Name: "operationName", Count: 1}) {
+		t.Errorf("alias use: %+v", res.AliasUse)
+	}
+	opts := DefaultOptions()
+	opts.NoSeedAliases = true
+	got := runQ(t, opts, `| json auto | count by operationName`, ev, ev2)
+	check(t, "no aliases", got, `{"operationName":"x/delete","_count":1}`+"\n"+`{"operationName":null,"_count":1}`)
+}

@@ -48,6 +48,8 @@ type record struct {
 
 	cache []cached // lookups since the last write
 
+	aliasUse []int64 // lookups answered by each seed alias (by event.AliasNames index)
+
 	exact      bool   // field names must match exactly (Semantics.FoldFieldNames off)
 	sourceHost string // _sourceHost when the event has none
 }
@@ -87,6 +89,7 @@ type accessor struct {
 	needle string    // lower-case name, when absence from the text proves absence from the JSON
 	meta   metaField // a metadata name handled by the engine, or metaNone
 	alias  string    // the lower-case alias name for event.Alias, or ""
+	ai     int       // index of the alias in event.AliasNames
 }
 
 type metaField uint8
@@ -116,9 +119,9 @@ func newAccessor(name string) *accessor {
 			a.meta = metaOther
 		}
 	}
-	for _, n := range event.AliasNames {
+	for i, n := range event.AliasNames {
 		if strings.EqualFold(n, name) {
-			a.alias = strings.ToLower(n)
+			a.alias, a.ai = strings.ToLower(n), i
 		}
 	}
 	return a
@@ -219,6 +222,9 @@ func (r *record) lookup(a *accessor) Value {
 	}
 	if a.alias != "" && r.ev != nil {
 		if s, ok := r.ev.Alias(a.alias); ok {
+			if r.aliasUse != nil {
+				r.aliasUse[a.ai]++
+			}
 			return Str(s)
 		}
 		if a.alias == "_sourcehost" && r.sourceHost != "" {
@@ -632,7 +638,7 @@ func sortFieldsBySeq(fs []field) {
 // every field resolved and copied. When withMeta is set, _messageTime leads
 // and _raw ends the columns, as a message view shows them.
 func (r *record) materialize(withMeta bool) *record {
-	m := &record{ev: r.ev, raw: r.raw, time: r.time, ord: r.ord, nodrop: r.nodrop, mat: true, exact: r.exact, sourceHost: r.sourceHost}
+	m := &record{ev: r.ev, raw: r.raw, time: r.time, ord: r.ord, nodrop: r.nodrop, mat: true, exact: r.exact, sourceHost: r.sourceHost, aliasUse: r.aliasUse}
 	if r.ev != nil {
 		m.raw = string(r.ev.Raw)
 	}

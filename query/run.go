@@ -51,6 +51,16 @@ type Result struct {
 	Rows     [][]Value
 	Stats    Stats
 	Warnings []string
+	// AliasUse counts the field lookups each seed alias answered because
+	// the record had no such field, in event.AliasNames order; names
+	// never used are left out.
+	AliasUse []AliasUse
+}
+
+// AliasUse is how often one seed alias answered a lookup.
+type AliasUse struct {
+	Name  string
+	Count int64
 }
 
 type segment struct {
@@ -86,6 +96,7 @@ func (p *Program) NewRunner() *Runner {
 	}
 	r.segs = append(r.segs, seg)
 	r.rec.exact = !p.opts.Semantics.FoldFieldNames
+	r.rec.aliasUse = make([]int64, len(event.AliasNames))
 	r.rec.sourceHost = p.opts.Semantics.DefaultSourceHost
 	return r
 }
@@ -170,6 +181,11 @@ func (r *Runner) Finish() *Result {
 		res.Rows = append(res.Rows, row)
 	}
 	res.Stats.Rows = len(res.Rows)
+	for i, n := range r.rec.aliasUse {
+		if n > 0 {
+			res.AliasUse = append(res.AliasUse, AliasUse{Name: event.AliasNames[i], Count: n})
+		}
+	}
 	res.Stats.BadRecords = r.warn.n[warnPanic]
 	for k := warnKind(0); k < numWarn; k++ {
 		if n := r.warn.n[k]; n > 0 && k != warnPanic {

@@ -101,6 +101,15 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
+			if explain {
+				fmt.Fprintln(cmd.ErrOrStderr(), "aliases used in this run (lookups answered by an alias):")
+				if len(res.AliasUse) == 0 {
+					fmt.Fprintln(cmd.ErrOrStderr(), "  none")
+				}
+				for _, u := range res.AliasUse {
+					fmt.Fprintf(cmd.ErrOrStderr(), "  %-15s %d\n", u.Name, u.Count)
+				}
+			}
 			if len(res.Rows) == 0 && format == "table" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "revertwatch: no rows")
 			}
