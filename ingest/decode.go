@@ -453,6 +453,8 @@ func (d *fileDecoder) dispatch(v *fastjson.Value, raw []byte, pos recordPos, ind
 		skip("CloudTrail-Digest file", "CloudTrail-Digest validation file (no events); skipped")
 	case kindInsight:
 		skip("CloudTrail Insights event", "CloudTrail Insights event (not an API call); skipped")
+	case kindTruth:
+		skip("revertwatch emulation ground truth", "truth.json of revertwatch emulate (ground truth, not events); skipped")
 	case kindNotification:
 		if v.Get("Message") == nil {
 			reject("notification without Message", "SNS/SQS notification without a Message member; rejected")
@@ -527,6 +529,8 @@ func classify(v *fastjson.Value, envelope string) Format {
 		return kindDigest
 	case jsonx.Str(v.Get("eventType")) == "AwsCloudTrailInsight":
 		return kindInsight
+	case strings.HasPrefix(jsonx.Str(v.Get("generator")), "revertwatch emulate"):
+		return kindTruth
 	case cloudtrail.IsRecord(v):
 		return FormatCloudTrail
 	case azure.Classify(v) != azure.NotAzure:

@@ -35,6 +35,7 @@ const (
 	kindDigest       Format = "digest"
 	kindInsight      Format = "insight"
 	kindNotification Format = "notification"
+	kindTruth        Format = "truth" // revertwatch emulate's truth.json
 )
 
 // InputFormats lists the values --input-format accepts.
@@ -341,7 +342,7 @@ func decodeInput(ctx context.Context, in string, opt *Options, out chan<- []item
 	} else {
 		open := opt.Open
 		if open == nil {
-			open = func(name string) (io.ReadCloser, error) { return os.Open(name) }
+			open = openFile
 		}
 		f, err := open(in)
 		if err != nil {
@@ -387,3 +388,5 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+func openFile(name string) (io.ReadCloser, error) { return os.Open(name) }

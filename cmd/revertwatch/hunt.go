@@ -22,6 +22,14 @@ import (
 // exitFindings is hunt's exit code for findings with --fail-on-findings.
 const exitFindings = 1
 
+// huntLateness is hunt's allowed lateness unless --lateness or the config
+// says otherwise. Logs at rest are not in time order — an export holds one
+// directory per subscription, per region, per day — so hunt waits up to
+// the longest sequence window for a late event; only the relevant events
+// (the operations some rule uses) are held. watch and serve follow live
+// deliveries and keep the engine's 15 minutes.
+const huntLateness = 24 * time.Hour
+
 // maxLateReports caps the late events named one by one on stderr; the
 // rest are counted in the summary.
 const maxLateReports = 20
@@ -41,9 +49,11 @@ from a snapshot and swapped into a VM, an image registered from a snapshot
 and launched, the chains that start at the snapshot, and the native restore
 APIs (replace root volume, AWS Backup, RDS, Azure reimage and Backup).
 
-Events are ordered by event time, not by arrival; an event may arrive up to
---lateness behind the newest one and still complete its sequence. Later
-ones are counted and named on stderr.`,
+Events are ordered by event time, not by arrival: files are read in the
+order of their first event, and an event may arrive up to --lateness behind
+the newest one and still complete its sequence (24h by default, since
+exported logs at rest come in no particular order; use 15m to reproduce the
+live daemon). Later ones are counted and named on stderr.`,
 		Example: `  revertwatch hunt testdata/formats
   revertwatch hunt --format sarif -o findings.sarif logs/
   revertwatch hunt --config revertwatch.yaml --format ndjson 'exports/*.json.gz'`,
@@ -65,6 +75,9 @@ ones are counted and named on stderr.`,
 			if err != nil {
 				return err
 			}
+			if !cmd.Flags().Changed("lateness") && !conf.IsSet("lateness") {
+				lateness = huntLateness
+			}
 			start := time.Now()
 			lateSeen := 0
 			det, err := detect.New(detect.Options{
@@ -80,6 +93,9 @@ ones are counted and named on stderr.`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
+			// The watermark follows the input: read the files in the order
+			// of their first event, not of their names.
+			inputs = ingest.SortByTime(cmd.Context(), inputs, opt)
 			h := in.handlers()
 			h.Event = func(ev *event.Event) error { det.Process(ev); return nil }
 			stop := startProgress(opt.Progress, in.quiet)
@@ -121,7 +137,7 @@ ones are counted and named on stderr.`,
 	in.register(cmd.Flags())
 	cmd.Flags().StringVar(&configPath, "config", "", "tuning configuration (YAML); default $REVERTWATCH_CONFIG")
 	cmd.Flags().StringVarP(&format, "format", "f", "", "output: table, ndjson, ocsf or sarif (default table on a terminal, else ndjson)")
-	cmd.Flags().DurationVar(&lateness, "lateness", 0, "how late an event may arrive and still complete a sequence (default 15m, or the config's)")
+	cmd.Flags().DurationVar(&lateness, "lateness", huntLateness, "how far behind the newest event an event may arrive and still complete a sequence (default 24h for logs at rest, or the config's)")
 	cmd.Flags().BoolVar(&failOnFindings, "fail-on-findings", false, "exit 1 when there are findings")
 	cmd.Flags().BoolVar(&showSuppressed, "show-suppressed", false, "show suppressed findings in the table (ndjson, ocsf and sarif always carry them)")
 	return cmd
