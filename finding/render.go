@@ -1,6 +1,7 @@
 package finding
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,30 +57,63 @@ func WriteNDJSON(w io.Writer, fs []Finding) error {
 	return nil
 }
 
-// WriteTable writes an aligned table for a terminal, one finding a row and
-// its evidence beneath it.
+// WriteTable writes an aligned table for a terminal: one row a finding,
+// and under it the chain of calls that made it.
 func WriteTable(w io.Writer, fs []Finding) error {
 	if len(fs) == 0 {
 		_, err := fmt.Fprintln(w, "no findings")
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEVERITY\tCONFIDENCE\tRULE\tACCOUNT\tREGION\tACTOR\tRESOURCES\tFIRST SEEN\tSTATUS")
+	var rows bytes.Buffer
+	tw := tabwriter.NewWriter(&rows, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEVERITY\tCONFIDENCE\tRULE\tACCOUNT/REGION\tACTOR\tRESOURCES\tFIRST SEEN\tSTATUS")
 	for i := range fs {
 		f := &fs[i]
 		status := "open"
 		if f.Suppressed {
-			status = "suppressed: " + f.SuppressionReason
+			status = "suppressed by " + f.SuppressionReason
 		}
-		region := f.Region
-		if region == "" {
-			region = "-"
+		where := f.Account
+		if f.Region != "" {
+			where += "/" + f.Region
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Confidence, f.RuleID, f.Account, region,
-			f.Actor.Caller, f.resourceSummary(), f.FirstSeen.UTC().Format(time.RFC3339), status)
-		for _, e := range f.Evidence {
-			fmt.Fprintf(tw, "\t\t  %s %s\t\t\t\t\t%s\t%s\t\n", "└", e.Operation, e.UID, e.Time.UTC().Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Confidence, f.RuleID, where,
+			shorten(shortActor(f.Actor.Caller), 48), shorten(f.resourceSummary(), 56), f.FirstSeen.UTC().Format(time.RFC3339), status)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	lines := strings.Split(strings.TrimSuffix(rows.String(), "\n"), "\n")
+	fmt.Fprintln(w, lines[0])
+	for i, line := range lines[1:] {
+		fmt.Fprintln(w, line)
+		var steps []string
+		for _, e := range fs[i].Evidence {
+			steps = append(steps, e.Operation+" "+e.Time.UTC().Format("15:04:05"))
+		}
+		if _, err := fmt.Fprintf(w, "    %s\n", strings.Join(steps, " → ")); err != nil {
+			return err
 		}
 	}
-	return tw.Flush()
+	return nil
+}
+
+// shorten cuts s to n runes, marking the cut.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// shortActor drops the "arn:aws:sts::<account>:" part of an ARN, which the
+// account column already shows.
+func shortActor(caller string) string {
+	if strings.HasPrefix(caller, "arn:") {
+		if parts := strings.SplitN(caller, ":", 6); len(parts) == 6 {
+			return parts[5]
+		}
+	}
+	return caller
 }
