@@ -157,15 +157,15 @@ func containsStr(list []string, s string) bool {
 func TestApplyWithoutEvents(t *testing.T) {
 	c := loadExample(t)
 	evs := []*event.Event{
-		awsCall{when: at(t, "Europe/Berlin", "2026-11-16 19:00"), op: "StopInstances", account: "444455556666", role: "InstanceSchedulerRole", resources: []string{"i-0dev"}}.event(),
-		awsCall{when: at(t, "Europe/Berlin", "2026-11-17 07:00"), op: "StartInstances", account: "444455556666", role: "InstanceSchedulerRole", resources: []string{"i-0dev"}}.event(),
+		awsCall{when: at(t, "Europe/Berlin", "2026-11-10 01:30"), op: "CreateVolume", role: "BackupVerifier", resources: []string{"vol-1"}}.event(),
+		awsCall{when: at(t, "Europe/Berlin", "2026-11-10 01:40"), op: "AttachVolume", role: "BackupVerifier", resources: []string{"vol-1", "i-0scratch"}}.event(),
 	}
-	f := findingOf("revert.aws.stop-start", evs...)
-	if d := c.Apply(f, nil); d.Action != Downgrade || d.Entry != "nightly-instance-scheduler" {
+	f := findingOf("revert.aws.snapshot-volume-instance", evs...)
+	if d := c.Apply(f, nil); d.Action != Downgrade || d.Entry != "backup-verification-job" {
 		t.Fatalf("finding-only: %+v", d)
 	}
-	evs[1].Time = at(t, "Europe/Berlin", "2026-11-17 12:00")
-	f = findingOf("revert.aws.stop-start", evs...)
+	evs[1].Time = at(t, "Europe/Berlin", "2026-11-10 12:00")
+	f = findingOf("revert.aws.snapshot-volume-instance", evs...)
 	if d := c.Apply(f, nil); d.Action != Keep {
 		t.Fatalf("finding-only outside window: %+v", d)
 	}

@@ -67,13 +67,15 @@ func TestRecipeBackupSnapshots(t *testing.T) {
 			awsCall{when: at(t, "Europe/Berlin", zoneTime).Add(4 * 60e9), op: "AttachVolume", role: role, resources: []string{"vol-1", "i-0scratch"}}.event(),
 		}
 	}
-	humanAttach := awsCall{when: at(t, "UTC", "2026-11-10 02:05"), op: "AttachVolume", role: "Admin", resources: []string{"i-0aaa"}}.event()
-	otherAccount := awsCall{when: at(t, "UTC", "2026-11-10 02:00"), op: "CreateVolume", account: "999988887777", role: "AWSBackupDefaultServiceRole",
-		invokedBy: "backup.amazonaws.com", resources: []string{"vol-9"}}.event()
+	person := awsCall{when: at(t, "UTC", "2026-11-10 02:00"), op: "StartRestoreJob", role: "BackupOperator", resources: []string{"i-0aaa"}}.event()
+	otherAccount := awsCall{when: at(t, "UTC", "2026-11-10 02:00"), op: "StartRestoreJob", account: "999988887777", role: "AWSBackupDefaultServiceRole",
+		invokedBy: "backup.amazonaws.com", resources: []string{"i-0aaa"}}.event()
 	runRecipes(t, c, []recipeCase{
-		{"aws-backup-service", "revert.aws.snapshot-volume-instance", []*event.Event{backup("CreateVolume", "02:00"), backup("AttachVolume", "02:03")}, Downgrade, "backup-service-restores"},
-		{"backup-then-human-attach", "revert.aws.snapshot-volume-instance", []*event.Event{backup("CreateVolume", "02:00"), humanAttach}, Keep, ""},
-		{"backup-service-other-account", "revert.aws.volume-from-snapshot", []*event.Event{otherAccount}, Keep, ""},
+		{"restore-testing-job", "revert.aws.backup-restore", []*event.Event{backup("StartRestoreJob", "02:00")}, Downgrade, "backup-restore-testing"},
+		// The service's own volume and attach are lowered in confidence, not hidden.
+		{"service-volume-attach", "revert.aws.snapshot-volume-instance", []*event.Event{backup("CreateVolume", "02:00"), backup("AttachVolume", "02:03")}, Keep, ""},
+		{"restore-started-by-a-person", "revert.aws.backup-restore", []*event.Event{person}, Keep, ""},
+		{"restore-testing-other-account", "revert.aws.backup-restore", []*event.Event{otherAccount}, Keep, ""},
 		{"verifier-in-window", "revert.aws.snapshot-volume-instance", verifier("BackupVerifier", "2026-11-10 01:30"), Downgrade, "backup-verification-job"},
 		{"verifier-outside-window", "revert.aws.snapshot-volume-instance", verifier("BackupVerifier", "2026-11-10 14:30"), Keep, ""},
 		{"other-principal-in-window", "revert.aws.snapshot-volume-instance", verifier("Developer", "2026-11-10 01:30"), Keep, ""},
@@ -153,16 +155,18 @@ func TestRecipeMigration(t *testing.T) {
 // The seed's stop/start scenario run by a scheduler on purpose.
 func TestRecipeScheduler(t *testing.T) {
 	c := loadExample(t)
-	stopStart := func(role, stop, start string) []*event.Event {
+	stopStart := func(account, role string) []*event.Event {
 		return []*event.Event{
-			awsCall{when: at(t, "Europe/Berlin", stop), op: "StopInstances", account: "444455556666", role: role, resources: []string{"i-0dev"}}.event(),
-			awsCall{when: at(t, "Europe/Berlin", start), op: "StartInstances", account: "444455556666", role: role, resources: []string{"i-0dev"}}.event(),
+			awsCall{when: at(t, "Europe/Berlin", "2026-11-16 19:00"), op: "StopInstances", account: account, role: role, resources: []string{"i-0dev"}}.event(),
+			awsCall{when: at(t, "Europe/Berlin", "2026-11-17 07:00"), op: "StartInstances", account: account, role: role, resources: []string{"i-0dev"}}.event(),
 		}
 	}
+	mixed := stopStart("111122223333", "InstanceSchedulerRole")
+	mixed[1] = stopStart("111122223333", "Intruder")[1]
 	runRecipes(t, c, []recipeCase{
-		{"weekday-schedule", "revert.aws.stop-start", stopStart("InstanceSchedulerRole", "2026-11-16 19:00", "2026-11-17 07:00"), Downgrade, "nightly-instance-scheduler"},
-		{"start-at-noon", "revert.aws.stop-start", stopStart("InstanceSchedulerRole", "2026-11-16 19:00", "2026-11-17 12:00"), Keep, ""},
-		{"weekend", "revert.aws.stop-start", stopStart("InstanceSchedulerRole", "2026-11-21 19:00", "2026-11-22 07:00"), Keep, ""},
-		{"other-principal", "revert.aws.stop-start", stopStart("Intruder", "2026-11-16 19:00", "2026-11-17 07:00"), Keep, ""},
+		{"scheduler", "revert.aws.stop-start", stopStart("111122223333", "InstanceSchedulerRole"), Downgrade, "nightly-instance-scheduler"},
+		{"scheduler-role-in-another-account", "revert.aws.stop-start", stopStart("999988887777", "InstanceSchedulerRole"), Keep, ""},
+		{"other-principal", "revert.aws.stop-start", stopStart("111122223333", "Intruder"), Keep, ""},
+		{"scheduler-stops-intruder-starts", "revert.aws.stop-start", mixed, Keep, ""},
 	})
 }
