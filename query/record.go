@@ -87,6 +87,7 @@ const maxCached = 8
 type accessor struct {
 	name   string
 	needle string    // lower-case name, when absence from the text proves absence from the JSON
+	pick   int       // index of the needle's rarest letter
 	meta   metaField // a metadata name handled by the engine, or metaNone
 	alias  string    // the lower-case alias name for event.Alias, or ""
 	ai     int       // index of the alias in event.AliasNames
@@ -106,6 +107,7 @@ func newAccessor(name string) *accessor {
 	a := &accessor{name: name}
 	if name != "" && !strings.ContainsAny(name, "._[]* ") && isASCII(name) {
 		a.needle = strings.ToLower(name)
+		a.pick = rarest(a.needle)
 	}
 	switch strings.ToLower(name) {
 	case "_raw":
@@ -188,7 +190,7 @@ func (r *record) lookup(a *accessor) Value {
 			if ly.seq < fseq {
 				break
 			}
-			if !ly.parsed && a.needle != "" && !containsFoldASCII(ly.text, a.needle) && !strings.Contains(ly.text, `\u`) {
+			if !ly.parsed && a.needle != "" && !containsFoldAt(ly.text, a.needle, a.pick) && !strings.Contains(ly.text, `\u`) {
 				// The key is not in the text: no need to parse it.
 				continue
 			}
@@ -672,12 +674,21 @@ func containsFoldASCII(s, needle string) bool {
 	if len(needle) == 0 {
 		return true
 	}
+	return containsFoldAt(s, needle, rarest(needle))
+}
+
+// rarest returns the index of the needle's rarest letter.
+func rarest(needle string) int {
 	pick := 0
 	for i := 1; i < len(needle); i++ {
 		if letterRank(needle[i]) < letterRank(needle[pick]) {
 			pick = i
 		}
 	}
+	return pick
+}
+
+func containsFoldAt(s, needle string, pick int) bool {
 	lo := needle[pick]
 	up := lo
 	if 'a' <= lo && lo <= 'z' {
