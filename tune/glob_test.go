@@ -1,6 +1,7 @@
 package tune
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -107,5 +108,25 @@ func TestTimeWindow(t *testing.T) {
 	}
 	if _, err := loadZone("Local"); err == nil {
 		t.Error("Local accepted")
+	}
+}
+
+func TestTimeWindowString(t *testing.T) {
+	for days, want := range map[string]string{
+		"mon-fri":     "mon-fri 01:00-02:00 UTC",
+		"sat,sun":     "sat-sun 01:00-02:00 UTC",
+		"mon,wed-thu": "mon,wed-thu 01:00-02:00 UTC",
+		"sun":         "sun 01:00-02:00 UTC",
+		"mon-sun":     "01:00-02:00 UTC",
+	} {
+		w := &TimeWindow{Zone: time.UTC, Ranges: []HourRange{{60, 120}}}
+		for _, part := range strings.Split(days, ",") {
+			if err := parseDays(part, &w.Days); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := w.String(); got != want {
+			t.Errorf("%s: %q, want %q", days, got, want)
+		}
 	}
 }

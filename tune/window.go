@@ -63,21 +63,31 @@ func (w *TimeWindow) Contains(t time.Time) bool {
 	return false
 }
 
-// String describes the window, for listings and reasons.
+// String describes the window, for listings and reasons: days Monday
+// first, consecutive days as a range (mon-fri), then the hour ranges and
+// the zone.
 func (w *TimeWindow) String() string {
 	var parts []string
-	var days []string
-	all := true
-	for d := time.Sunday; d <= time.Saturday; d++ {
-		wd := (d + 1) % 7 // Monday first
-		if w.Days[wd] {
-			days = append(days, dayNames[wd])
-		} else {
-			all = false
+	if w.Days != [7]bool{true, true, true, true, true, true, true} {
+		var runs []string
+		for i := 0; i < 7; {
+			d := time.Weekday((i + 1) % 7) // Monday first
+			if !w.Days[d] {
+				i++
+				continue
+			}
+			j := i
+			for j+1 < 7 && w.Days[time.Weekday((j+2)%7)] {
+				j++
+			}
+			run := dayNames[d]
+			if j > i {
+				run += "-" + dayNames[(j+1)%7]
+			}
+			runs = append(runs, run)
+			i = j + 1
 		}
-	}
-	if !all {
-		parts = append(parts, strings.Join(days, ","))
+		parts = append(parts, strings.Join(runs, ","))
 	}
 	for _, r := range w.Ranges {
 		parts = append(parts, r.String())
