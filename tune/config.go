@@ -106,6 +106,16 @@ func (e *Entry) Expired(now time.Time) bool {
 	return !e.Expires.IsZero() && !now.Before(e.Expires)
 }
 
+// ExpiresText prints the expiry as a person wrote it: the last day the
+// entry applies (YYYY-MM-DD) for a date, else the RFC 3339 instant; "" for
+// an entry that does not expire.
+func (e *Entry) ExpiresText() string {
+	if e.Expires.IsZero() {
+		return ""
+	}
+	return expiryText(e.Expires)
+}
+
 // appliesToRule reports whether the entry covers rule id.
 func (e *Entry) appliesToRule(id string) bool {
 	return len(e.rules) == 0 || e.rules.match(id)

@@ -152,7 +152,7 @@ func writeConfig(w io.Writer, cfg *tune.Config) {
 		if e.Expired(now) {
 			state += ", expired"
 		} else if !e.Expires.IsZero() {
-			state += ", until " + e.Expires.UTC().Format("2006-01-02 15:04Z")
+			state += ", through " + e.ExpiresText()
 		}
 		rules := "all rules"
 		if len(e.Rules) > 0 {
