@@ -36,7 +36,7 @@ const maxLateReports = 20
 
 func newHuntCmd() *cobra.Command {
 	var in inputFlags
-	var configPath string
+	var cfg configFlag
 	var format string
 	var lateness time.Duration
 	var failOnFindings, showSuppressed bool
@@ -67,7 +67,7 @@ live daemon). Later ones are counted and named on stderr.`,
 			if !validFormat(format) {
 				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want %s)", format, strings.Join(finding.Formats, ", "))}
 			}
-			conf, err := loadTuneConfig(configPath)
+			conf, err := cfg.load(os.Stderr)
 			if err != nil {
 				return err
 			}
@@ -135,7 +135,7 @@ live daemon). Later ones are counted and named on stderr.`,
 		},
 	}
 	in.register(cmd.Flags())
-	cmd.Flags().StringVar(&configPath, "config", "", "tuning configuration (YAML); default $REVERTWATCH_CONFIG")
+	cfg.register(cmd.Flags())
 	cmd.Flags().StringVarP(&format, "format", "f", "", "output: table, ndjson, ocsf or sarif (default table on a terminal, else ndjson)")
 	cmd.Flags().DurationVar(&lateness, "lateness", huntLateness, "how far behind the newest event an event may arrive and still complete a sequence (default 24h for logs at rest, or the config's)")
 	cmd.Flags().BoolVar(&failOnFindings, "fail-on-findings", false, "exit 1 when there are findings")
@@ -168,23 +168,8 @@ func writeHuntSummary(w io.Writer, in ingest.Summary, d detect.Summary, conf *tu
 		fmt.Fprintf(w, "  %-40s %d\n", r, d.ByRule[r])
 	}
 	if conf != nil {
-		conf.Summary().Write(w)
+		if ts := conf.Summary(); conf.File != "" || len(ts.Benign) > 0 {
+			ts.Write(w)
+		}
 	}
-}
-
-// loadTuneConfig reads the tuning configuration named by --config, or by
-// REVERTWATCH_CONFIG when the flag is empty; no file means no allow
-// entries (the built-in benign actors still apply).
-func loadTuneConfig(path string) (*tune.Config, error) {
-	if path == "" {
-		path = os.Getenv("REVERTWATCH_CONFIG")
-	}
-	if path == "" {
-		return nil, nil
-	}
-	c, err := tune.Load(path)
-	if err != nil {
-		return nil, &exitError{code: exitUsage, err: err}
-	}
-	return c, nil
 }

@@ -16,7 +16,8 @@ import (
 const exitValidation = 1
 
 func newValidateCmd() *cobra.Command {
-	var configPath, format, scenarios, shapes string
+	var cfg configFlag
+	var format, scenarios, shapes string
 	var seed int64
 	var noise int
 	var lateness time.Duration
@@ -39,7 +40,7 @@ false alarm. A tuning entry that hides a real revert counts as a miss.`,
 			if format != "table" && format != "json" {
 				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want table or json)", format)}
 			}
-			conf, err := loadTuneConfig(configPath)
+			conf, err := cfg.load(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -73,7 +74,7 @@ false alarm. A tuning entry that hides a real revert counts as a miss.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "tuning configuration (YAML); default $REVERTWATCH_CONFIG")
+	cfg.register(f)
 	f.StringVar(&format, "format", "table", "output: table or json")
 	f.StringVar(&scenarios, "scenarios", "", "comma-separated scenario ids or globs (default all)")
 	f.StringVar(&shapes, "shapes", "", "comma-separated shapes (default all)")
