@@ -100,18 +100,18 @@ const (
 
 // Rule ids of the revert detections.
 const (
-	RuleStopStart             = "revert.aws.stop-start"
-	RuleVolumeFromSnapshot    = "revert.aws.volume-from-snapshot"
-	RuleSnapshotVolumeAttach  = "revert.aws.snapshot-volume-instance"
-	RuleImageFromSnapshot     = "revert.aws.image-from-snapshot"
-	RuleSnapshotImageLaunch   = "revert.aws.snapshot-image-instance"
-	RuleAzureDiskSwap         = "revert.azure.disk-swap"
-	RuleAzureDiskSwapBodyless = "revert.azure.disk-swap-bodyless"
-	RuleReplaceRootVolume     = "revert.aws.replace-root-volume"
-	RuleBackupRestore         = "revert.aws.backup-restore"
-	RuleRDSRestore            = "revert.aws.rds-restore"
-	RuleAzureReimage          = "revert.azure.reimage"
-	RuleAzureBackupRestore    = "revert.azure.backup-restore"
+	RuleStopStart             = "aws-stop-start"
+	RuleVolumeFromSnapshot    = "aws-volume-from-snapshot"
+	RuleSnapshotVolumeAttach  = "aws-snapshot-volume-instance"
+	RuleImageFromSnapshot     = "aws-image-from-snapshot"
+	RuleSnapshotImageLaunch   = "aws-snapshot-image-instance"
+	RuleAzureDiskSwap         = "azure-disk-swap"
+	RuleAzureDiskSwapBodyless = "azure-disk-swap-bodyless"
+	RuleReplaceRootVolume     = "aws-replace-root-volume"
+	RuleBackupRestore         = "aws-backup-restore"
+	RuleRDSRestore            = "aws-rds-restore"
+	RuleAzureReimage          = "azure-reimage"
+	RuleAzureBackupRestore    = "azure-backup-restore"
 )
 
 // Azure operations, lower-cased as event.Event carries them.

@@ -31,19 +31,19 @@ func TestSpoofedUserAgentSuppressesNothing(t *testing.T) {
 		}
 	}
 	evs := mk("StolenAdmin")
-	f := findingOf("revert.aws.stop-start", evs...)
+	f := findingOf("aws-stop-start", evs...)
 	if d := c.Apply(f, evs); d.Action != Keep || f.Suppressed {
 		t.Fatalf("spoofed user agent suppressed the finding: %+v", d)
 	}
 	evs = mk("TerraformDeploy")
-	f = findingOf("revert.aws.stop-start", evs...)
+	f = findingOf("aws-stop-start", evs...)
 	if d := c.Apply(f, evs); d.Action != Downgrade || d.Entry != "terraform-deploys" {
 		t.Fatalf("deploy role with its user agent: %+v", d)
 	}
 	// The deploy role from a shell (another user agent) still fires.
 	evs = mk("TerraformDeploy")
 	evs[1].UserAgent = "aws-cli/2.15.0"
-	f = findingOf("revert.aws.stop-start", evs...)
+	f = findingOf("aws-stop-start", evs...)
 	if d := c.Apply(f, evs); d.Action != Keep {
 		t.Fatalf("one event with another user agent: %+v", d)
 	}
@@ -70,14 +70,14 @@ func TestExpiredEntrySuppressesNothing(t *testing.T) {
 		t.Fatalf("warnings = %v", c.Warnings)
 	}
 	evs := []*event.Event{awsCall{when: at(t, "UTC", "2026-11-28 10:00"), op: "CreateReplaceRootVolumeTask", role: "Mig", resources: []string{"i-1"}}.event()}
-	f := findingOf("revert.aws.replace-root-volume", evs...)
+	f := findingOf("aws-replace-root-volume", evs...)
 	if d := c.Apply(f, evs); d.Action != Downgrade {
 		t.Fatalf("before expiry: %+v", d)
 	}
 	// A long-running process crosses the expiry: the entry stops applying
 	// at the end of the day, whatever the events' time.
 	now = now.Add(2 * time.Minute)
-	f = findingOf("revert.aws.replace-root-volume", evs...)
+	f = findingOf("aws-replace-root-volume", evs...)
 	if d := c.Apply(f, evs); d.Action != Keep || f.Suppressed {
 		t.Fatalf("after expiry: %+v", d)
 	}
@@ -90,7 +90,7 @@ func TestExpiredEntrySuppressesNothing(t *testing.T) {
 	if len(c.Warnings) != 1 || c.Warnings[0].String() != `test.yaml:4:14: warning: allow entry "finished-migration" expired on 2026-11-28; it no longer applies (renew it or remove it)` {
 		t.Fatalf("warnings = %v", c.Warnings)
 	}
-	f = findingOf("revert.aws.replace-root-volume", evs...)
+	f = findingOf("aws-replace-root-volume", evs...)
 	if d := c.Apply(f, evs); d.Action != Keep {
 		t.Fatalf("expired entry applied: %+v", d)
 	}
@@ -101,7 +101,7 @@ func TestDropIsCountedAndFirstMatchWins(t *testing.T) {
   - name: ci-drop
     reason: pipeline
     action: drop
-    rules: ["revert.aws.*-instance"]
+    rules: ["aws-*-instance"]
     match: {principal: "arn:aws:sts::*:assumed-role/CI/*", account: "111122223333"}
   - name: ci-downgrade
     reason: pipeline, other rules
@@ -114,14 +114,14 @@ func TestDropIsCountedAndFirstMatchWins(t *testing.T) {
 	}
 	for i := 0; i < 3; i++ {
 		evs := ev()
-		f := findingOf("revert.aws.snapshot-image-instance", evs...)
+		f := findingOf("aws-snapshot-image-instance", evs...)
 		d := c.Apply(f, evs)
 		if d.Action != Drop || d.Emit() || d.Entry != "ci-drop" || !f.Suppressed || !strings.HasPrefix(f.SuppressionReason, `allow entry "ci-drop": pipeline`) {
 			t.Fatalf("drop: %+v %q", d, f.SuppressionReason)
 		}
 	}
 	evs := ev()
-	f := findingOf("revert.aws.stop-start", evs...)
+	f := findingOf("aws-stop-start", evs...)
 	d := c.Apply(f, evs)
 	if d.Action != Downgrade || !d.Emit() || d.Entry != "ci-downgrade" || f.Severity != finding.SeverityMedium {
 		t.Fatalf("downgrade: %+v severity %s", d, f.Severity)
@@ -160,19 +160,19 @@ func TestApplyWithoutEvents(t *testing.T) {
 		awsCall{when: at(t, "Europe/Berlin", "2026-11-10 01:30"), op: "CreateVolume", role: "BackupVerifier", resources: []string{"vol-1"}}.event(),
 		awsCall{when: at(t, "Europe/Berlin", "2026-11-10 01:40"), op: "AttachVolume", role: "BackupVerifier", resources: []string{"vol-1", "i-0scratch"}}.event(),
 	}
-	f := findingOf("revert.aws.snapshot-volume-instance", evs...)
+	f := findingOf("aws-snapshot-volume-instance", evs...)
 	if d := c.Apply(f, nil); d.Action != Downgrade || d.Entry != "backup-verification-job" {
 		t.Fatalf("finding-only: %+v", d)
 	}
 	evs[1].Time = at(t, "Europe/Berlin", "2026-11-10 12:00")
-	f = findingOf("revert.aws.snapshot-volume-instance", evs...)
+	f = findingOf("aws-snapshot-volume-instance", evs...)
 	if d := c.Apply(f, nil); d.Action != Keep {
 		t.Fatalf("finding-only outside window: %+v", d)
 	}
 	// Azure resource group comes from the resource ids.
 	az := []*event.Event{azureCall{when: at(t, "UTC", "2026-11-13 11:00"), op: "Microsoft.Compute/disks/write", group: "ci-web",
 		appID: "5b0c6c1e-1111-4a4a-9c9c-0123456789ab", caller: "5b0c6c1e-1111-4a4a-9c9c-0123456789ab", resource: "Microsoft.Compute/disks/d"}.event()}
-	f = findingOf("revert.azure.disk-swap", az...)
+	f = findingOf("azure-disk-swap", az...)
 	if d := c.Apply(f, nil); d.Action != Downgrade || d.Entry != "ci-azure-test-env" {
 		t.Fatalf("finding-only azure: %+v", d)
 	}
@@ -201,7 +201,7 @@ func TestResourceAndSourceMatching(t *testing.T) {
 	}
 	for _, tc := range cases {
 		evs := []*event.Event{awsCall{when: at(t, "UTC", "2026-11-10 10:00"), op: "StartInstances", role: "Ops", ip: tc.ip, resources: tc.res}.event()}
-		f := findingOf("revert.aws.stop-start", evs...)
+		f := findingOf("aws-stop-start", evs...)
 		if d := c.Apply(f, evs); d.Action != tc.want {
 			t.Errorf("%s %v: %v, want %v", tc.ip, tc.res, d.Action, tc.want)
 		}
@@ -227,7 +227,7 @@ func TestRequestValue(t *testing.T) {
 		`not json`:                             Keep,
 	} {
 		evs := mk(req)
-		f := findingOf("revert.aws.snapshot-image-instance", evs...)
+		f := findingOf("aws-snapshot-image-instance", evs...)
 		if d := c.Apply(f, evs); d.Action != want {
 			t.Errorf("%s: %v, want %v", req, d.Action, want)
 		}
@@ -238,7 +238,7 @@ func TestNilConfigAppliesBenignOnly(t *testing.T) {
 	var c *Config
 	evs := []*event.Event{awsCall{when: at(t, "UTC", "2026-11-10 10:00"), op: "RunInstances", role: "AWSServiceRoleForAutoScaling",
 		invokedBy: "autoscaling.amazonaws.com", resources: []string{"i-1"}}.event()}
-	f := findingOf("revert.aws.snapshot-image-instance", evs...)
+	f := findingOf("aws-snapshot-image-instance", evs...)
 	d := c.Apply(f, evs)
 	if d.Action != Keep || !d.AllBenign || f.Confidence != finding.ConfidenceLow || !f.Actor.ServiceInitiated || f.Suppressed {
 		t.Fatalf("nil config: %+v confidence %s", d, f.Confidence)
@@ -260,7 +260,7 @@ func TestApplyConcurrent(t *testing.T) {
 				evs := []*event.Event{
 					awsCall{when: time.Date(2026, 11, 13, 10, 0, 0, 0, time.UTC), op: "RegisterImage", account: "222233334444", role: "GitHubActionsImageBuild", resources: []string{"ami-1"}}.event(),
 				}
-				c.Apply(findingOf("revert.aws.image-from-snapshot", evs...), evs)
+				c.Apply(findingOf("aws-image-from-snapshot", evs...), evs)
 			}
 		}()
 	}

@@ -72,7 +72,7 @@ func TestBenignRecognition(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := findingOf("revert.aws.volume-from-snapshot", tc.ev)
+			f := findingOf("aws-volume-from-snapshot", tc.ev)
 			f.Actor.ServiceInitiated = false
 			d := (*Config)(nil).Apply(f, []*event.Event{tc.ev})
 			got := strings.Join(d.Benign, ",")
@@ -99,7 +99,7 @@ func TestBenignPartial(t *testing.T) {
 		awsCall{when: ts, op: "CreateVolume", role: "AWSBackupDefaultServiceRole", invokedBy: "backup.amazonaws.com", resources: []string{"vol-1"}}.event(),
 		awsCall{when: ts.Add(60e9), op: "AttachVolume", role: "Admin", resources: []string{"vol-1", "i-1"}}.event(),
 	}
-	f := findingOf("revert.aws.snapshot-volume-instance", evs...)
+	f := findingOf("aws-snapshot-volume-instance", evs...)
 	d := Default().Apply(f, evs)
 	if d.AllBenign || f.Confidence != finding.ConfidenceMedium || len(f.Reasons) != 1 || !strings.HasPrefix(f.Reasons[0], "1 of 2 events were made by AWS Backup") {
 		t.Fatalf("%+v %s %q", d, f.Confidence, f.Reasons)
@@ -120,7 +120,7 @@ func TestBenignInEntry(t *testing.T) {
 	const ua = "APN/1.0 HashiCorp/1.0 packer-plugin-amazon/1.3.2 (+https://www.packer.io/docs/builders/amazon) Packer/1.11.2 (+https://www.packer.io)"
 	for role, want := range map[string]Action{"ImageTeam": Downgrade, "Intruder": Keep} {
 		evs := []*event.Event{awsCall{when: at(t, "UTC", "2026-11-10 10:00"), op: "RegisterImage", role: role, ua: ua, resources: []string{"ami-1"}}.event()}
-		f := findingOf("revert.aws.image-from-snapshot", evs...)
+		f := findingOf("aws-image-from-snapshot", evs...)
 		d := c.Apply(f, evs)
 		if d.Action != want || f.Confidence != finding.ConfidenceMedium {
 			t.Errorf("%s: %+v confidence %s", role, d, f.Confidence)
@@ -128,7 +128,7 @@ func TestBenignInEntry(t *testing.T) {
 	}
 	// Without the Packer marks the same principal is not covered.
 	evs := []*event.Event{awsCall{when: at(t, "UTC", "2026-11-10 10:00"), op: "RegisterImage", role: "ImageTeam", resources: []string{"ami-1"}}.event()}
-	if d := c.Apply(findingOf("revert.aws.image-from-snapshot", evs...), evs); d.Action != Keep {
+	if d := c.Apply(findingOf("aws-image-from-snapshot", evs...), evs); d.Action != Keep {
 		t.Errorf("no packer marks: %+v", d)
 	}
 	if s := c.Summary(); len(s.Benign) != 1 || s.Benign[0].ID != "packer" || s.Benign[0].Findings != 2 {

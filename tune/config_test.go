@@ -48,7 +48,11 @@ func TestIssueExampleVerbatim(t *testing.T) {
 	if len(c.Warnings) != 0 {
 		t.Fatalf("warnings: %v", c.Warnings)
 	}
-	ds := c.CheckRules([]string{"revert.aws.stop-start", "revert.aws.backup-restore"})
+	// The issue's example names a real built-in rule.
+	if ds := c.CheckRules([]string{"aws-stop-start", "aws-backup-restore"}); len(ds) != 0 {
+		t.Fatalf("CheckRules = %v", ds)
+	}
+	ds := c.CheckRules([]string{"aws-backup-restore"})
 	if len(ds) != 1 || !ds[0].Warning || !strings.HasPrefix(ds[0].String(), `test.yaml:3:5: warning: allow entry "nightly-instance-scheduler": rule "aws-stop-start" matches no rule`) {
 		t.Fatalf("CheckRules = %v", ds)
 	}

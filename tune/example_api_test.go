@@ -18,7 +18,7 @@ func ExampleConfig_Apply() {
 allow:
   - name: nightly-instance-scheduler
     reason: stops dev instances at 19:00 and starts them at 07:00
-    rules: [revert.aws.stop-start]
+    rules: [aws-stop-start]
     match:
       principal: "arn:aws:sts::*:assumed-role/InstanceSchedulerRole/*"
       account: "444455556666"
@@ -33,7 +33,7 @@ allow:
 	}
 	t0 := time.Date(2026, 11, 16, 18, 0, 0, 0, time.UTC)
 	evs := []*event.Event{call("StopInstances", t0), call("StartInstances", t0.Add(12*time.Hour))}
-	f := &finding.Finding{ID: "rw-1", RuleID: "revert.aws.stop-start", Severity: finding.SeverityHigh, Confidence: finding.ConfidenceMedium}
+	f := &finding.Finding{ID: "rw-1", RuleID: "aws-stop-start", Severity: finding.SeverityHigh, Confidence: finding.ConfidenceMedium}
 
 	d := cfg.Apply(f, evs)
 	fmt.Println(d.Action, d.Emit(), f.Suppressed, f.Severity)

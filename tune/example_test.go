@@ -71,15 +71,15 @@ func TestRecipeBackupSnapshots(t *testing.T) {
 	otherAccount := awsCall{when: at(t, "UTC", "2026-11-10 02:00"), op: "StartRestoreJob", account: "999988887777", role: "AWSBackupDefaultServiceRole",
 		invokedBy: "backup.amazonaws.com", resources: []string{"i-0aaa"}}.event()
 	runRecipes(t, c, []recipeCase{
-		{"restore-testing-job", "revert.aws.backup-restore", []*event.Event{backup("StartRestoreJob", "02:00")}, Downgrade, "backup-restore-testing"},
+		{"restore-testing-job", "aws-backup-restore", []*event.Event{backup("StartRestoreJob", "02:00")}, Downgrade, "backup-restore-testing"},
 		// The service's own volume and attach are lowered in confidence, not hidden.
-		{"service-volume-attach", "revert.aws.snapshot-volume-instance", []*event.Event{backup("CreateVolume", "02:00"), backup("AttachVolume", "02:03")}, Keep, ""},
-		{"restore-started-by-a-person", "revert.aws.backup-restore", []*event.Event{person}, Keep, ""},
-		{"restore-testing-other-account", "revert.aws.backup-restore", []*event.Event{otherAccount}, Keep, ""},
-		{"verifier-in-window", "revert.aws.snapshot-volume-instance", verifier("BackupVerifier", "2026-11-10 01:30"), Downgrade, "backup-verification-job"},
-		{"verifier-outside-window", "revert.aws.snapshot-volume-instance", verifier("BackupVerifier", "2026-11-10 14:30"), Keep, ""},
-		{"other-principal-in-window", "revert.aws.snapshot-volume-instance", verifier("Developer", "2026-11-10 01:30"), Keep, ""},
-		{"verifier-other-rule", "revert.aws.stop-start", verifier("BackupVerifier", "2026-11-10 01:30"), Keep, ""},
+		{"service-volume-attach", "aws-snapshot-volume-instance", []*event.Event{backup("CreateVolume", "02:00"), backup("AttachVolume", "02:03")}, Keep, ""},
+		{"restore-started-by-a-person", "aws-backup-restore", []*event.Event{person}, Keep, ""},
+		{"restore-testing-other-account", "aws-backup-restore", []*event.Event{otherAccount}, Keep, ""},
+		{"verifier-in-window", "aws-snapshot-volume-instance", verifier("BackupVerifier", "2026-11-10 01:30"), Downgrade, "backup-verification-job"},
+		{"verifier-outside-window", "aws-snapshot-volume-instance", verifier("BackupVerifier", "2026-11-10 14:30"), Keep, ""},
+		{"other-principal-in-window", "aws-snapshot-volume-instance", verifier("Developer", "2026-11-10 01:30"), Keep, ""},
+		{"verifier-other-rule", "aws-stop-start", verifier("BackupVerifier", "2026-11-10 01:30"), Keep, ""},
 	})
 }
 
@@ -96,9 +96,9 @@ func TestRecipeDisasterRecovery(t *testing.T) {
 	}
 	const asrApp = "b8340c3b-9267-498f-b21a-15d5547fd85e"
 	runRecipes(t, c, []recipeCase{
-		{"asr-in-dr-group", "revert.azure.disk-swap", asr("web-asr", asrApp, asrApp), Downgrade, "asr-dr-drills"},
-		{"asr-in-production-group", "revert.azure.disk-swap", asr("web-prod", asrApp, asrApp), Keep, ""},
-		{"person-in-dr-group", "revert.azure.disk-swap", asr("web-asr", "c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "mallory@example.com"), Keep, ""},
+		{"asr-in-dr-group", "azure-disk-swap", asr("web-asr", asrApp, asrApp), Downgrade, "asr-dr-drills"},
+		{"asr-in-production-group", "azure-disk-swap", asr("web-prod", asrApp, asrApp), Keep, ""},
+		{"person-in-dr-group", "azure-disk-swap", asr("web-asr", "c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "mallory@example.com"), Keep, ""},
 	})
 }
 
@@ -119,12 +119,12 @@ func TestRecipeCICD(t *testing.T) {
 	}
 	const ciApp = "5b0c6c1e-1111-4a4a-9c9c-0123456789ab"
 	runRecipes(t, c, []recipeCase{
-		{"pipeline-image-launch", "revert.aws.snapshot-image-instance", pipeline("GitHubActionsImageBuild", "eu-west-1"), Drop, "ci-image-pipeline"},
-		{"pipeline-other-region", "revert.aws.snapshot-image-instance", pipeline("GitHubActionsImageBuild", "us-east-1"), Keep, ""},
-		{"other-principal", "revert.aws.snapshot-image-instance", pipeline("Developer", "eu-west-1"), Keep, ""},
-		{"azure-pipeline", "revert.azure.disk-swap", azure(ciApp, "ci-web"), Downgrade, "ci-azure-test-env"},
-		{"azure-pipeline-prod-group", "revert.azure.disk-swap", azure(ciApp, "prod-web"), Keep, ""},
-		{"azure-other-app", "revert.azure.disk-swap-bodyless", azure("04b07795-8ddb-461a-bbee-02f9e1bf7b46", "ci-web"), Keep, ""},
+		{"pipeline-image-launch", "aws-snapshot-image-instance", pipeline("GitHubActionsImageBuild", "eu-west-1"), Drop, "ci-image-pipeline"},
+		{"pipeline-other-region", "aws-snapshot-image-instance", pipeline("GitHubActionsImageBuild", "us-east-1"), Keep, ""},
+		{"other-principal", "aws-snapshot-image-instance", pipeline("Developer", "eu-west-1"), Keep, ""},
+		{"azure-pipeline", "azure-disk-swap", azure(ciApp, "ci-web"), Downgrade, "ci-azure-test-env"},
+		{"azure-pipeline-prod-group", "azure-disk-swap", azure(ciApp, "prod-web"), Keep, ""},
+		{"azure-other-app", "azure-disk-swap-bodyless", azure("04b07795-8ddb-461a-bbee-02f9e1bf7b46", "ci-web"), Keep, ""},
 	})
 	s := c.Summary()
 	if s.Dropped != 1 || s.Entries[3].Name != "ci-image-pipeline" || s.Entries[3].Dropped != 1 {
@@ -143,12 +143,12 @@ func TestRecipeMigration(t *testing.T) {
 		}
 	}
 	runRecipes(t, c, []recipeCase{
-		{"saturday-night", "revert.aws.snapshot-volume-instance", move("MigrationOperator", "198.51.100.20", "2026-11-14 23:00"), Downgrade, "migration-chg-4711"},
-		{"past-midnight-into-sunday", "revert.aws.snapshot-volume-instance", move("MigrationOperator", "198.51.100.20", "2026-11-15 04:00"), Downgrade, "migration-chg-4711"},
-		{"sunday-night-outside-window", "revert.aws.snapshot-volume-instance", move("MigrationOperator", "198.51.100.20", "2026-11-15 23:00"), Keep, ""},
-		{"wednesday", "revert.aws.snapshot-volume-instance", move("MigrationOperator", "198.51.100.20", "2026-11-11 23:00"), Keep, ""},
-		{"other-network", "revert.aws.snapshot-volume-instance", move("MigrationOperator", "203.0.113.9", "2026-11-14 23:00"), Keep, ""},
-		{"other-principal", "revert.aws.snapshot-volume-instance", move("Contractor", "198.51.100.20", "2026-11-14 23:00"), Keep, ""},
+		{"saturday-night", "aws-snapshot-volume-instance", move("MigrationOperator", "198.51.100.20", "2026-11-14 23:00"), Downgrade, "migration-chg-4711"},
+		{"past-midnight-into-sunday", "aws-snapshot-volume-instance", move("MigrationOperator", "198.51.100.20", "2026-11-15 04:00"), Downgrade, "migration-chg-4711"},
+		{"sunday-night-outside-window", "aws-snapshot-volume-instance", move("MigrationOperator", "198.51.100.20", "2026-11-15 23:00"), Keep, ""},
+		{"wednesday", "aws-snapshot-volume-instance", move("MigrationOperator", "198.51.100.20", "2026-11-11 23:00"), Keep, ""},
+		{"other-network", "aws-snapshot-volume-instance", move("MigrationOperator", "203.0.113.9", "2026-11-14 23:00"), Keep, ""},
+		{"other-principal", "aws-snapshot-volume-instance", move("Contractor", "198.51.100.20", "2026-11-14 23:00"), Keep, ""},
 	})
 }
 
@@ -164,9 +164,9 @@ func TestRecipeScheduler(t *testing.T) {
 	mixed := stopStart("111122223333", "InstanceSchedulerRole")
 	mixed[1] = stopStart("111122223333", "Intruder")[1]
 	runRecipes(t, c, []recipeCase{
-		{"scheduler", "revert.aws.stop-start", stopStart("111122223333", "InstanceSchedulerRole"), Downgrade, "nightly-instance-scheduler"},
-		{"scheduler-role-in-another-account", "revert.aws.stop-start", stopStart("999988887777", "InstanceSchedulerRole"), Keep, ""},
-		{"other-principal", "revert.aws.stop-start", stopStart("111122223333", "Intruder"), Keep, ""},
-		{"scheduler-stops-intruder-starts", "revert.aws.stop-start", mixed, Keep, ""},
+		{"scheduler", "aws-stop-start", stopStart("111122223333", "InstanceSchedulerRole"), Downgrade, "nightly-instance-scheduler"},
+		{"scheduler-role-in-another-account", "aws-stop-start", stopStart("999988887777", "InstanceSchedulerRole"), Keep, ""},
+		{"other-principal", "aws-stop-start", stopStart("111122223333", "Intruder"), Keep, ""},
+		{"scheduler-stops-intruder-starts", "aws-stop-start", mixed, Keep, ""},
 	})
 }

@@ -33,7 +33,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		f := findingOf("revert.aws.stop-start", awsCall{when: clock(), op: "StopInstances", role: "r", resources: []string{"i-1"}}.event())
+		f := findingOf("aws-stop-start", awsCall{when: clock(), op: "StopInstances", role: "r", resources: []string{"i-1"}}.event())
 		c.Apply(f, nil)
 		_ = c.Summary()
 	})

@@ -98,7 +98,7 @@ func TestConfigCheckWarningsAndStrict(t *testing.T) {
   - name: y2k-migration
     reason: long done
     expires: 2000-01-31
-    rules: [aws-stop-start]
+    rules: [aws-no-such-rule]
     match:
       principal: "arn:aws:sts::*:assumed-role/Mig/*"
       account: "111122223333"
@@ -108,7 +108,7 @@ func TestConfigCheckWarningsAndStrict(t *testing.T) {
 		t.Fatalf("err %v stdout %q", err, out)
 	}
 	if !strings.Contains(errOut, path+`:4:14: warning: allow entry "y2k-migration" expired on 2000-01-31`) ||
-		!strings.Contains(errOut, path+`:2:5: warning: allow entry "y2k-migration": rule "aws-stop-start" matches no rule`) {
+		!strings.Contains(errOut, path+`:2:5: warning: allow entry "y2k-migration": rule "aws-no-such-rule" matches no rule`) {
 		t.Fatalf("stderr:\n%s", errOut)
 	}
 	_, _, err = runCmd(t, newRootCmd(), "config", "check", "--strict", path)

@@ -35,8 +35,8 @@ func TestHuntFixtures(t *testing.T) {
 		}
 		rules[f.RuleID]++
 	}
-	for _, want := range []string{"revert.aws.stop-start", "revert.aws.volume-from-snapshot", "revert.aws.image-from-snapshot",
-		"revert.aws.replace-root-volume", "revert.azure.disk-swap"} {
+	for _, want := range []string{"aws-stop-start", "aws-volume-from-snapshot", "aws-image-from-snapshot",
+		"aws-replace-root-volume", "azure-disk-swap"} {
 		if rules[want] != 1 {
 			t.Errorf("rule %s fired %d times, want once (all: %v)", want, rules[want], rules)
 		}

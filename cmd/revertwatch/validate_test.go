@@ -11,7 +11,7 @@ func TestValidateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("validate failed: %v\n%s", err, out)
 	}
-	for _, want := range []string{"aws-seed1-stop-start", "azure-seed3-disk-from-snapshot", "✓ stop-start", "· silent", "PASS:"} {
+	for _, want := range []string{"aws-seed1-stop-start", "azure-seed3-disk-from-snapshot", "✓ aws-stop-start", "· silent", "PASS:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
