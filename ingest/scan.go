@@ -140,7 +140,7 @@ func (s *scanner) value() ([]byte, error) {
 					i++
 					continue
 				}
-				j := bytes.IndexAny(chunk[i:], "\"\\")
+				j := quoteOrBackslash(chunk[i:])
 				if j < 0 {
 					i = len(chunk)
 					break
@@ -183,6 +183,20 @@ func (s *scanner) value() ([]byte, error) {
 			return s.buf, nil
 		}
 	}
+}
+
+// quoteOrBackslash is bytes.IndexAny(b, `"\`) without building a byte set
+// on every call: two IndexByte scans, the second only up to the quote.
+func quoteOrBackslash(b []byte) int {
+	q := bytes.IndexByte(b, '"')
+	end := q
+	if q < 0 {
+		end = len(b)
+	}
+	if k := bytes.IndexByte(b[:end], '\\'); k >= 0 {
+		return k
+	}
+	return q
 }
 
 // scalar reads a number or literal.

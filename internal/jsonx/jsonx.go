@@ -5,6 +5,7 @@ package jsonx
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"time"
@@ -213,6 +214,16 @@ var strPlain = func() (t [256]bool) {
 	return t
 }()
 
+// plain8 reports whether none of the eight bytes of w is a quote, a
+// backslash or a control character (the usual "has zero byte" and "has
+// byte less than" word tricks).
+func plain8(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	less := (w - 0x20*ones) & ^w & highs
+	return zero(w^('"'*ones))|zero(w^('\\'*ones))|less == 0
+}
+
 func isHex(c byte) bool { return c-'0' < 10 || (c|0x20)-'a' < 6 }
 
 // ValidTokens reports whether the tokens of b are JSON's: strings without
@@ -229,6 +240,11 @@ func ValidTokens(b []byte) bool {
 		case '"':
 			i++
 			for {
+				// Eight plain bytes at a time, then byte by byte up to
+				// the quote, backslash or control character.
+				for i+8 <= n && plain8(binary.LittleEndian.Uint64(b[i:])) {
+					i += 8
+				}
 				for i < n && strPlain[b[i]] {
 					i++
 				}

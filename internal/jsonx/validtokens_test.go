@@ -43,3 +43,17 @@ func TestValidTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestValidTokensEveryPosition puts a byte JSON forbids in a string at every
+// position of an eight-byte word, and bytes it allows next to them.
+func TestValidTokensEveryPosition(t *testing.T) {
+	for _, c := range []byte{0x00, 0x01, 0x1f, 0x20, 0x7f, 0x80, 0xff, '\\'} {
+		for pos := range 24 {
+			s := []byte(`{"k":"` + "abcdefghijklmnopqrstuvwx" + `"}`)
+			s[6+pos] = c
+			if got, want := ValidTokens(s), json.Valid(s); got != want {
+				t.Errorf("byte 0x%02x at %d: ValidTokens %v, encoding/json %v", c, pos, got, want)
+			}
+		}
+	}
+}
