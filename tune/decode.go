@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	textsuggest "github.com/revertwatch/revertwatch/internal/suggest"
 )
 
 // maxNodes bounds the work of walking a document, so that aliases that
@@ -343,12 +345,7 @@ func contains(list []string, s string) bool {
 
 // suggest names the closest known key when a typo is likely.
 func suggest(s string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		if dist := editDistance(s, k); dist < bestDist {
-			best, bestDist = k, dist
-		}
-	}
+	best := textsuggest.Closest(s, known)
 	keys := append([]string(nil), known...)
 	sort.Strings(keys)
 	list := "; known keys: " + strings.Join(keys, ", ")
@@ -356,27 +353,4 @@ func suggest(s string, known []string) string {
 		return fmt.Sprintf(" (did you mean %q?)%s", best, list)
 	}
 	return list
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

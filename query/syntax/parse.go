@@ -3,6 +3,8 @@ package syntax
 import (
 	"strconv"
 	"strings"
+
+	"github.com/revertwatch/revertwatch/internal/suggest"
 )
 
 // Limits that keep a hostile query from exhausting the stack, memory or
@@ -1062,38 +1064,5 @@ func IsDuration(text string) bool {
 }
 
 // DidYouMean returns the candidate closest to name (case-insensitive edit
-// distance at most 2, or a prefix), or "".
-func DidYouMean(name string, candidates []string) string {
-	best, bestD := "", 3
-	ln := strings.ToLower(name)
-	for _, c := range candidates {
-		d := editDistance(ln, strings.ToLower(c))
-		if d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// distance at most 2), or "".
+func DidYouMean(name string, candidates []string) string { return suggest.Closest(name, candidates) }
