@@ -1,0 +1,29 @@
+// Package sigma loads Sigma rules — detection rules, correlation rules and
+// filters, as the Sigma specification v2.1 defines them — runs them over
+// revertwatch's events in event time, lints rule files, and exports the
+// built-in revert content as Sigma.
+//
+// Detection rules are matched against the record each event was decoded
+// from (event.Event.Raw) by field path: a dotted path walks nested
+// objects, fans out over arrays (CloudTrail's "items" lists), and descends
+// into JSON carried as a string (Azure's requestbody and responseBody). A
+// key is looked up as written first, then ignoring case. Values compare
+// case-insensitively unless the cased modifier says otherwise. Azure
+// records come in four shapes with different names for the same thing;
+// built-in aliases let a rule written for the diagnostic-export shape
+// (the one SigmaHQ's rules use) read the REST and Log Analytics shapes
+// too, and a mapping file (Config) adds names of the user's own.
+//
+// Correlation rules (event_count, value_count, temporal, temporal_ordered,
+// with aliases, group-by, timespan and generate) run in event time with the
+// sequence engine's semantics: events are released in time order per
+// scope (provider, account, region) once the watermark — the newest event
+// time minus the allowed lateness — has passed them; an older event is
+// reported as late and completes no correlation, though single-event rules
+// still fire on it. Correlation state is scoped like the engine's keys: a
+// correlation never joins events of different accounts or regions.
+//
+// What a rule uses and this package does not support is reported per rule,
+// with its file, line, column and the construct; that rule is not run and
+// every other rule is. Nothing is skipped silently.
+package sigma

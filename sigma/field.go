@@ -1,0 +1,232 @@
+package sigma
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fastjson"
+)
+
+// leafKind is the JSON type of a field value.
+type leafKind uint8
+
+const (
+	leafString leafKind = iota + 1
+	leafNumber
+	leafBool
+	leafNull
+	leafObject // an object or array, compared by its JSON text
+)
+
+// leaf is one value a field path reaches.
+type leaf struct {
+	kind leafKind
+	s    string          // the string; the JSON text of a number, bool or object
+	v    *fastjson.Value // leafObject: the value, valid while its record is
+}
+
+// maxJSONDepth bounds descent into JSON carried in strings, which may nest.
+const maxJSONDepth = 4
+
+// maxLeaves bounds the values one path collects from one record.
+const maxLeaves = 4096
+
+// normalizePath turns the bracket forms a rule may use (items[].id,
+// items[0].id) into the dotted form.
+func normalizePath(p string) string {
+	if !strings.ContainsRune(p, '[') {
+		return p
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c != '[' {
+			b.WriteByte(c)
+			continue
+		}
+		j := strings.IndexByte(p[i:], ']')
+		if j < 0 {
+			b.WriteString(p[i:])
+			break
+		}
+		idx := p[i+1 : i+j]
+		if idx != "" {
+			b.WriteByte('.')
+			b.WriteString(idx)
+		}
+		i += j
+	}
+	return b.String()
+}
+
+// doc is one record as rules see it.
+type doc struct {
+	root *fastjson.Value
+	// inner parses JSON found in strings; one parser per depth keeps the
+	// values of an outer level valid while an inner one is walked.
+	inner [maxJSONDepth]fastjson.Parser
+}
+
+// lookup collects the values at p. present reports whether the path
+// exists at all (a JSON null included).
+func (d *doc) lookup(p string, out []leaf) (vals []leaf, present bool) {
+	if d == nil || d.root == nil {
+		return out, false
+	}
+	return d.collect(d.root, p, out, 0, false)
+}
+
+func (d *doc) collect(v *fastjson.Value, p string, out []leaf, depth int, fold bool) ([]leaf, bool) {
+	if len(out) >= maxLeaves {
+		return out, true
+	}
+	if p == "" {
+		return appendLeaves(v, out), true
+	}
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		found := false
+		o.Visit(func(k []byte, child *fastjson.Value) {
+			if rest, ok := keyPrefix(p, k, false); ok {
+				var f bool
+				out, f = d.collect(child, rest, out, depth, fold)
+				found = found || f
+			}
+		})
+		if !found {
+			// Keys written in another case: Azure request bodies carry the
+			// client's casing, Log Analytics capitalises column names.
+			o.Visit(func(k []byte, child *fastjson.Value) {
+				if _, exact := keyPrefix(p, k, false); exact {
+					return
+				}
+				if rest, ok := keyPrefix(p, k, true); ok {
+					var f bool
+					out, f = d.collect(child, rest, out, depth, true)
+					found = found || f
+				}
+			})
+		}
+		return out, found
+	case fastjson.TypeArray:
+		arr, _ := v.Array()
+		seg, rest := p, ""
+		if i := strings.IndexByte(p, '.'); i >= 0 {
+			seg, rest = p[:i], p[i+1:]
+		}
+		if idx, err := strconv.Atoi(seg); err == nil && idx >= 0 {
+			if idx < len(arr) {
+				return d.collect(arr[idx], rest, out, depth, fold)
+			}
+			return out, false
+		}
+		found := false
+		for _, el := range arr {
+			var f bool
+			out, f = d.collect(el, p, out, depth, fold)
+			found = found || f
+		}
+		return out, found
+	case fastjson.TypeString:
+		if depth >= maxJSONDepth {
+			return out, false
+		}
+		s := v.GetStringBytes()
+		t := strings.TrimLeft(string(s), " \t\r\n")
+		if t == "" || (t[0] != '{' && t[0] != '[') {
+			return out, false
+		}
+		iv, err := d.inner[depth].Parse(t)
+		if err != nil {
+			return out, false
+		}
+		return d.collect(iv, p, out, depth+1, fold)
+	}
+	return out, false
+}
+
+// keyPrefix reports whether key k is the whole of p or its first dotted
+// part, and returns what follows.
+func keyPrefix(p string, k []byte, fold bool) (string, bool) {
+	if len(k) > len(p) {
+		return "", false
+	}
+	head := p[:len(k)]
+	if fold {
+		if !strings.EqualFold(head, string(k)) {
+			return "", false
+		}
+	} else if head != string(k) {
+		return "", false
+	}
+	if len(k) == len(p) {
+		return "", true
+	}
+	if p[len(k)] == '.' {
+		return p[len(k)+1:], true
+	}
+	return "", false
+}
+
+// appendLeaves adds v's values: an array contributes its elements (and,
+// for matching an array as a whole, nothing else).
+func appendLeaves(v *fastjson.Value, out []leaf) []leaf {
+	switch v.Type() {
+	case fastjson.TypeString:
+		return append(out, leaf{kind: leafString, s: string(v.GetStringBytes())})
+	case fastjson.TypeNumber:
+		return append(out, leaf{kind: leafNumber, s: string(v.MarshalTo(nil))})
+	case fastjson.TypeTrue:
+		return append(out, leaf{kind: leafBool, s: "true"})
+	case fastjson.TypeFalse:
+		return append(out, leaf{kind: leafBool, s: "false"})
+	case fastjson.TypeNull:
+		return append(out, leaf{kind: leafNull})
+	case fastjson.TypeArray:
+		arr, _ := v.Array()
+		if len(arr) == 0 {
+			return append(out, leaf{kind: leafObject, s: "[]"})
+		}
+		for _, el := range arr {
+			if len(out) >= maxLeaves {
+				break
+			}
+			if el.Type() == fastjson.TypeArray {
+				out = append(out, leaf{kind: leafObject, s: string(el.MarshalTo(nil)), v: el})
+				continue
+			}
+			out = appendLeaves(el, out)
+		}
+		return out
+	}
+	return append(out, leaf{kind: leafObject, s: string(v.MarshalTo(nil)), v: v})
+}
+
+// walkStrings calls f with every string and number in v, and the keys of
+// its objects, until f returns true. It is how keywords search a record.
+func walkStrings(v *fastjson.Value, f func(string) bool) bool {
+	switch v.Type() {
+	case fastjson.TypeString:
+		return f(string(v.GetStringBytes()))
+	case fastjson.TypeNumber:
+		return f(string(v.MarshalTo(nil)))
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		hit := false
+		o.Visit(func(_ []byte, c *fastjson.Value) {
+			if !hit {
+				hit = walkStrings(c, f)
+			}
+		})
+		return hit
+	case fastjson.TypeArray:
+		arr, _ := v.Array()
+		for _, el := range arr {
+			if walkStrings(el, f) {
+				return true
+			}
+		}
+	}
+	return false
+}
