@@ -244,7 +244,7 @@ func (e *Event) Alias(name string) (string, bool) {
 // taken from for each provider.
 var AliasSource = map[string]string{
 	"operationName":   "CloudTrail eventName; Azure operationName, operationName.value or OperationNameValue",
-	"caller":          "CloudTrail userIdentity.arn, else invokedBy, else principalId; Azure caller, else claim upn, appid, objectidentifier",
+	"caller":          "CloudTrail userIdentity.arn, else invokedBy, else principalId; Azure caller, else claim upn, the UPN-form name claim, appid, objectidentifier",
 	"resourceGroup":   "CloudTrail awsRegion; Azure resourceGroupName, ResourceGroup, else parsed from resourceId",
 	"_sourceHost":     "CloudTrail recipientAccountId; Azure subscription id",
 	"_sourceCategory": "aws/cloudtrail or azure/activitylog (or --source-category)",

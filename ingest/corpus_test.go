@@ -669,7 +669,7 @@ func TestCorpusAzureEventHub(t *testing.T) {
 		t.Errorf("otel: %s %s %s at %v", o.Operation, o.Phase, o.Outcome, o.Time)
 	}
 	// No top-level caller in an export: the person is in the claims.
-	if o.Actor.Name != "user@example.com" || o.Actor.UID != "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb" || o.Caller == "" ||
+	if o.Actor.Name != "user@example.com" || o.Actor.UID != "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb" || o.Caller != "user@example.com" ||
 		o.SrcIP != "203.0.113.10" || o.Account != "11111111-1111-1111-1111-111111111111" {
 		t.Errorf("otel actor %+v caller %q ip %q account %q", o.Actor, o.Caller, o.SrcIP, o.Account)
 	}

@@ -74,7 +74,7 @@ func (d *Decoder) actor(v *fastjson.Value, f fields, shape Shape, ev *event.Even
 	case caller != "":
 		ev.Caller = caller
 	default:
-		ev.Caller = claim(claims, claimUPN, "upn", claimAppID, claimOID)
+		ev.Caller = claim(claims, claimUPN, "upn", claimName, "unique_name", claimAppID, claimOID)
 	}
 	if ev.Caller == "" && a.UID != "" {
 		ev.Caller = a.UID
