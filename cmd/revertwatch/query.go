@@ -81,7 +81,9 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 				run.Push(ev)
 				return nil
 			}
+			stop := startProgress(opt.Progress, in.quiet)
 			sum, err := ingest.Read(cmd.Context(), inputs, opt, h)
+			stop()
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
