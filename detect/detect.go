@@ -12,6 +12,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/sequence"
+	"github.com/revertwatch/revertwatch/sigma"
 	"github.com/revertwatch/revertwatch/tune"
 )
 
@@ -27,6 +28,11 @@ type Options struct {
 	// OnLate receives each relevant event that arrived beyond the allowed
 	// lateness: it still feeds single-event rules, but no sequence.
 	OnLate func(*event.Event)
+	// Rules are Sigma rules run beside the built-in content; their
+	// findings go through the same tuning.
+	Rules *sigma.Ruleset
+	// NoBuiltin runs only Rules, not the built-in revert content.
+	NoBuiltin bool
 }
 
 // Summary counts what a Detector did.
@@ -46,13 +52,16 @@ type Detector struct {
 	byID     map[string]content.Detection
 	order    []content.Detection
 	findings []finding.Finding
+	sig      *sigma.Runner
 	sum      Summary
 }
 
 // New builds a Detector over the built-in revert content.
 func New(opt Options) (*Detector, error) {
 	d := &Detector{opt: opt, byID: map[string]content.Detection{}, sum: Summary{ByRule: map[string]int{}}}
-	d.order = content.Reverts()
+	if !opt.NoBuiltin {
+		d.order = content.Reverts()
+	}
 	rules := make([]sequence.Rule, len(d.order))
 	for i, det := range d.order {
 		rules[i] = det.Rule
@@ -67,15 +76,26 @@ func New(opt Options) (*Detector, error) {
 		return nil, err
 	}
 	d.eng = eng
+	d.newSigma()
 	return d, nil
 }
 
 // Process takes one event, in any order; the engine orders by event time.
-func (d *Detector) Process(ev *event.Event) { d.eng.Process(ev) }
+func (d *Detector) Process(ev *event.Event) {
+	d.eng.Process(ev)
+	if d.sig != nil {
+		d.sig.Process(ev)
+	}
+}
 
 // Flush ends the input and releases every buffered event, so that the
 // sequences the data completes are reported.
-func (d *Detector) Flush() { d.eng.Flush() }
+func (d *Detector) Flush() {
+	d.eng.Flush()
+	if d.sig != nil {
+		d.sig.Flush()
+	}
+}
 
 // Findings returns the emitted findings in output order (first event time,
 // rule, id).
@@ -96,13 +116,14 @@ func (d *Detector) Summary() Summary {
 	return s
 }
 
-// Rules describes the built-in rules, in their declaration order.
+// Rules describes the built-in rules, in their declaration order, then
+// the loaded Sigma rules.
 func (d *Detector) Rules() []finding.RuleInfo {
 	out := make([]finding.RuleInfo, len(d.order))
 	for i, det := range d.order {
 		out[i] = finding.RuleInfo{ID: det.ID(), Title: det.Title, Description: det.Description, Severity: severityName(det.Severity)}
 	}
-	return out
+	return append(out, d.sigmaRules()...)
 }
 
 func (d *Detector) match(m *sequence.Match) {

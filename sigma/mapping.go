@@ -185,8 +185,8 @@ func newResolver(c *Config) *resolver {
 }
 
 // paths returns the paths for field, in the order they are tried: the
-// user's mapping when it names the field, else the field itself, then the
-// built-in aliases of the record's shape.
+// user's mapping when it names the field, else the built-in aliases of
+// the record's shape, then the field itself.
 func (r *resolver) paths(format event.Format, field string) []string {
 	k := resolveKey{format, field}
 	if p, ok := r.cache[k]; ok {
@@ -198,8 +198,11 @@ func (r *resolver) paths(format event.Format, field string) []string {
 			out = append(out, normalizePath(p))
 		}
 	} else {
+		// The shape's own name first: a Log Analytics row has both
+		// OperationName (the localized text) and OperationNameValue (the
+		// operation), and the first would answer for operationName when
+		// keys are compared ignoring case.
 		f := normalizePath(field)
-		out = append(out, f)
 		for _, a := range shapeAliases[format] {
 			switch {
 			case strings.EqualFold(f, a.from):
@@ -208,6 +211,7 @@ func (r *resolver) paths(format event.Format, field string) []string {
 				out = append(out, a.to+f[len(a.from):])
 			}
 		}
+		out = append(out, f)
 	}
 	r.cache[k] = out
 	return out

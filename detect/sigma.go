@@ -1,0 +1,182 @@
+package detect
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/sigma"
+)
+
+// newSigma starts the Sigma runner over the loaded rules, if any.
+func (d *Detector) newSigma() {
+	if d.opt.Rules == nil {
+		return
+	}
+	lateness := d.opt.Lateness
+	if lateness == 0 && d.opt.Config != nil {
+		lateness = d.opt.Config.Lateness
+	}
+	onLate := d.opt.OnLate
+	if !d.opt.NoBuiltin {
+		// The engine already names late events; say it once.
+		onLate = nil
+	}
+	d.sig = sigma.NewRunner(d.opt.Rules, sigma.RunOptions{Lateness: lateness, OnHit: d.sigmaHit, OnLate: onLate})
+}
+
+// sigmaHit turns a Sigma hit into a finding and reports it through the
+// same tuning as the built-in content.
+func (d *Detector) sigmaHit(h *sigma.Hit) {
+	f := FromHit(h)
+	evs := make([]*event.Event, len(h.Events))
+	for i, e := range h.Events {
+		evs[i] = e.Event
+	}
+	dec := d.opt.Config.Apply(&f, evs)
+	if finding.ConfidenceRank(f.Confidence) == 0 {
+		f.Confidence = finding.ConfidenceLow
+	}
+	if dec.Emit() {
+		d.findings = append(d.findings, f)
+		d.sum.Findings++
+		d.sum.ByRule[f.RuleID]++
+		if f.Suppressed {
+			d.sum.Suppressed++
+		}
+	} else {
+		d.sum.Dropped++
+	}
+	if d.opt.OnFinding != nil {
+		d.opt.OnFinding(f, dec)
+	}
+}
+
+// sigmaRules describes the loaded Sigma rules that report on their own.
+func (d *Detector) sigmaRules() []finding.RuleInfo {
+	if d.opt.Rules == nil {
+		return nil
+	}
+	var out []finding.RuleInfo
+	for _, r := range d.opt.Rules.Rules {
+		if r.Kind == sigma.KindFilter {
+			continue
+		}
+		out = append(out, finding.RuleInfo{ID: r.Ref(), Title: r.Title, Description: r.Description, Severity: SigmaSeverity(r.Level)})
+	}
+	return out
+}
+
+// SigmaSeverity maps a Sigma level onto a finding severity; no level is
+// medium.
+func SigmaSeverity(level string) string {
+	switch strings.ToLower(level) {
+	case "informational":
+		return finding.SeverityInfo
+	case "low":
+		return finding.SeverityLow
+	case "high":
+		return finding.SeverityHigh
+	case "critical":
+		return finding.SeverityCritical
+	}
+	return finding.SeverityMedium
+}
+
+// attackTactics maps the ATT&CK tactic tags of Sigma to tactic ids.
+var attackTactics = map[string][2]string{
+	"reconnaissance":       {"TA0043", "Reconnaissance"},
+	"resource-development": {"TA0042", "Resource Development"},
+	"initial-access":       {"TA0001", "Initial Access"},
+	"execution":            {"TA0002", "Execution"},
+	"persistence":          {"TA0003", "Persistence"},
+	"privilege-escalation": {"TA0004", "Privilege Escalation"},
+	"defense-evasion":      {"TA0005", "Defense Evasion"},
+	"stealth":              {"TA0005", "Defense Evasion"},
+	"credential-access":    {"TA0006", "Credential Access"},
+	"discovery":            {"TA0007", "Discovery"},
+	"lateral-movement":     {"TA0008", "Lateral Movement"},
+	"collection":           {"TA0009", "Collection"},
+	"command-and-control":  {"TA0011", "Command and Control"},
+	"exfiltration":         {"TA0010", "Exfiltration"},
+	"impact":               {"TA0040", "Impact"},
+}
+
+// FromHit turns a Sigma hit into a finding: the rule's title and
+// description, its level as the severity, its ATT&CK tags as the tactic
+// and technique, every event as evidence, and a stable id from the rule,
+// the group-by values and the events.
+func FromHit(h *sigma.Hit) finding.Finding {
+	r := h.Rule
+	f := finding.Finding{
+		RuleID: r.Ref(), Title: r.Title, Description: r.Description,
+		Severity: SigmaSeverity(r.Level), Confidence: finding.ConfidenceMedium,
+		FirstSeen: h.First, LastSeen: h.Last, NextSteps: []string{},
+	}
+	for _, t := range r.Tags {
+		t = strings.ToLower(t)
+		name, ok := strings.CutPrefix(t, "attack.")
+		if !ok {
+			continue
+		}
+		if tac, ok := attackTactics[name]; ok && f.TacticID == "" {
+			f.TacticID, f.Tactic = tac[0], tac[1]
+		}
+		if len(name) > 1 && name[0] == 't' && name[1] >= '0' && name[1] <= '9' {
+			id := strings.ToUpper(name)
+			// The most specific technique wins: T1578.004 over T1578.
+			if len(id) > len(f.Technique) {
+				f.Technique = id
+			}
+		}
+	}
+	if f.Technique == finding.SubTechniqueID {
+		f.TechniqueName = finding.SubTechnique
+	}
+	f.Reasons = append(f.Reasons, fmt.Sprintf("Sigma %s rule %s (%s)", r.Kind, r.Ref(), r.Pos()))
+	if len(r.Tags) > 0 {
+		f.Reasons = append(f.Reasons, "tags: "+strings.Join(r.Tags, ", "))
+	}
+	keys := []string{}
+	for _, g := range h.Group {
+		f.Reasons = append(f.Reasons, fmt.Sprintf("grouped by %s = %s", g.Field, g.Value))
+		keys = append(keys, g.Field+"="+g.Value)
+	}
+	for _, fp := range r.FalsePositives {
+		f.NextSteps = append(f.NextSteps, "Rule out a known false positive: "+fp)
+	}
+	var actorSet bool
+	for _, e := range h.Events {
+		ev := e.Event
+		if !actorSet {
+			f.Provider, f.Account, f.Region = ev.Provider, ev.Account, ev.Region
+			f.Actor, actorSet = finding.ActorOf(ev), true
+		} else {
+			f.Actor.AddContext(ev)
+		}
+		f.Evidence = append(f.Evidence, finding.NewEvidence(e.Rule, ev))
+		for _, res := range ev.Resources {
+			if !hasResource(f.Resources, res) {
+				f.Resources = append(f.Resources, res)
+			}
+		}
+		keys = append(keys, ev.UID)
+	}
+	if f.Resources == nil {
+		f.Resources = []event.Resource{}
+	}
+	sort.SliceStable(f.Evidence, func(i, j int) bool { return f.Evidence[i].Time.Before(f.Evidence[j].Time) })
+	f.ID = finding.StableID(r.Ref(), append([]string{f.Provider, f.Account, f.Region}, keys...)...)
+	return f
+}
+
+func hasResource(list []event.Resource, r event.Resource) bool {
+	for _, x := range list {
+		if x.UID == r.UID && x.Type == r.Type && x.Role == r.Role {
+			return true
+		}
+	}
+	return false
+}
