@@ -14,6 +14,7 @@ import (
 
 	"github.com/revertwatch/revertwatch/detect"
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/explain"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/tune"
@@ -40,6 +41,7 @@ func newHuntCmd() *cobra.Command {
 	var format string
 	var lateness time.Duration
 	var failOnFindings, showSuppressed bool
+	var explainFormat string
 	cmd := &cobra.Command{
 		Use:   "hunt [flags] PATH...",
 		Short: "Find reverted instances and disks in CloudTrail and Azure Activity Logs",
@@ -96,8 +98,18 @@ live daemon). Later ones are counted and named on stderr.`,
 			// The watermark follows the input: read the files in the order
 			// of their first event, not of their names.
 			inputs = ingest.SortByTime(cmd.Context(), inputs, opt)
+			idx, err := huntExplainIndex(explainFormat)
+			if err != nil {
+				return err
+			}
 			h := in.handlers()
-			h.Event = func(ev *event.Event) error { det.Process(ev); return nil }
+			h.Event = func(ev *event.Event) error {
+				det.Process(ev)
+				if idx != nil {
+					idx.Add(ev)
+				}
+				return nil
+			}
 			stop := startProgress(opt.Progress, in.quiet)
 			sum, err := ingest.Read(cmd.Context(), inputs, opt, h)
 			stop()
@@ -117,7 +129,12 @@ live daemon). Later ones are counted and named on stderr.`,
 				}
 			}
 			w := bufio.NewWriter(cmd.OutOrStdout())
-			if err := finding.Write(w, format, shown, det.Rules(), version); err != nil {
+			if idx != nil {
+				err = explainHunt(w, explainFormat, fs, showSuppressed, idx)
+			} else {
+				err = finding.Write(w, format, shown, det.Rules(), version)
+			}
+			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
 			if err := w.Flush(); err != nil {
@@ -140,6 +157,8 @@ live daemon). Later ones are counted and named on stderr.`,
 	cmd.Flags().DurationVar(&lateness, "lateness", huntLateness, "how far behind the newest event an event may arrive and still complete a sequence (default 24h for logs at rest, or the config's)")
 	cmd.Flags().BoolVar(&failOnFindings, "fail-on-findings", false, "exit 1 when there are findings")
 	cmd.Flags().BoolVar(&showSuppressed, "show-suppressed", false, "show suppressed findings in the table (ndjson, ocsf and sarif always carry them)")
+	cmd.Flags().StringVar(&explainFormat, "explain", "", "write each finding's investigation bundle instead of the list: markdown (the default), json or html")
+	cmd.Flags().Lookup("explain").NoOptDefVal = explain.FormatMarkdown
 	return cmd
 }
 

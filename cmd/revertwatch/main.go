@@ -69,6 +69,7 @@ snapshot or image, or stop/started to wipe ephemeral storage.`,
 	root.AddCommand(newCatCmd())
 	root.AddCommand(newEmulateCmd())
 	root.AddCommand(newHuntCmd())
+	root.AddCommand(newExplainCmd())
 	root.AddCommand(newValidateCmd())
 	root.AddCommand(newQueryCmd())
 	root.AddCommand(newRulesCmd())

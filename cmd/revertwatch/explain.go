@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/revertwatch/revertwatch/detect"
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/explain"
+	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/ingest"
+)
+
+func newExplainCmd() *cobra.Command {
+	var in inputFlags
+	var inputs []string
+	var format, output string
+	var window time.Duration
+	cmd := &cobra.Command{
+		Use:   "explain [flags] FINDING_ID... | -",
+		Short: "Build the investigation bundle of a finding: timeline, lineage, playbook",
+		Long: `explain re-reads the logs a finding came from and builds what a responder
+needs first: the actor's calls from --window before the first step to
+--window after the last, grouped and with the steps marked; where every
+snapshot, image, volume and disk came from, when and by whom, and what was
+deleted afterwards; the volume, disk or instance the revert replaced; other
+principals on the same resources; source addresses and user agents and
+whether they are new for the principal; and the rule's response playbook
+with the finding's ids filled in.
+
+Name findings by id (a unique prefix will do): explain hunts the --input logs
+to find them. Or give - and pipe findings in as ndjson from hunt.`,
+		Example: `  revertwatch explain rw-1f1c79a39f20 --input logs/
+  revertwatch hunt --format ndjson logs/ | revertwatch explain --input logs/ -
+  revertwatch explain --format html -o finding.html rw-1f1c79a39f20 --input logs/`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !validExplainFormat(format) {
+				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want %s)", format, strings.Join(explain.Formats, ", "))}
+			}
+			fromStdin := len(args) == 1 && args[0] == "-"
+			if len(inputs) == 0 {
+				return &exitError{code: exitUsage, err: fmt.Errorf("no logs: give the files the findings came from with --input")}
+			}
+			for _, p := range inputs {
+				if p == "-" && fromStdin {
+					return &exitError{code: exitUsage, err: fmt.Errorf("standard input carries the findings; --input must name files")}
+				}
+			}
+			var given []finding.Finding
+			if fromStdin {
+				fs, err := readFindings(cmd.InOrStdin())
+				if err != nil {
+					return &exitError{code: exitUsage, err: err}
+				}
+				if len(fs) == 0 {
+					return &exitError{code: exitUsage, err: fmt.Errorf("no findings on standard input")}
+				}
+				given = fs
+			}
+			opt, files, err := in.options(inputs)
+			if err != nil {
+				return err
+			}
+			idx, fs, sum, err := indexAndHunt(cmd, files, opt, in, !fromStdin)
+			if err != nil {
+				return err
+			}
+			if !fromStdin {
+				given, err = pickFindings(fs, args)
+				if err != nil {
+					return &exitError{code: exitUsage, err: err}
+				}
+			}
+			if err := writeExplained(cmd.OutOrStdout(), output, format, given, idx, window); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			return finish(sum, false)
+		},
+	}
+	in.register(cmd.Flags())
+	cmd.Flags().StringSliceVarP(&inputs, "input", "i", nil, "logs the findings came from: files, directories or globs (repeatable)")
+	cmd.Flags().StringVarP(&format, "format", "f", explain.FormatMarkdown, "output: markdown, json or html")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
+	cmd.Flags().DurationVar(&window, "window", explain.DefaultWindow, "timeline reach before the first step and after the last")
+	return cmd
+}
+
+func validExplainFormat(f string) bool {
+	for _, x := range explain.Formats {
+		if x == f {
+			return true
+		}
+	}
+	return f == "md"
+}
+
+// indexAndHunt reads the logs once into an explain index and, when asked,
+// through the detector too (to find findings named by id).
+func indexAndHunt(cmd *cobra.Command, files []string, opt ingest.Options, in inputFlags, hunt bool) (*explain.Index, []finding.Finding, ingest.Summary, error) {
+	idx := explain.NewIndex()
+	var det *detect.Detector
+	if hunt {
+		var err error
+		det, err = detect.New(detect.Options{Lateness: huntLateness})
+		if err != nil {
+			return nil, nil, ingest.Summary{}, &exitError{code: exitUsage, err: err}
+		}
+		files = ingest.SortByTime(cmd.Context(), files, opt)
+	}
+	h := in.handlers()
+	h.Event = func(ev *event.Event) error {
+		idx.Add(ev)
+		if det != nil {
+			det.Process(ev)
+		}
+		return nil
+	}
+	stop := startProgress(opt.Progress, in.quiet)
+	sum, err := ingest.Read(cmd.Context(), files, opt, h)
+	stop()
+	if err != nil {
+		return nil, nil, sum, &exitError{code: exitUsage, err: err}
+	}
+	var fs []finding.Finding
+	if det != nil {
+		det.Flush()
+		fs = det.Findings()
+	}
+	return idx, fs, sum, nil
+}
+
+// readFindings decodes findings written by 'hunt --format ndjson'.
+func readFindings(r io.Reader) ([]finding.Finding, error) {
+	var out []finding.Finding
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		var f finding.Finding
+		if err := json.Unmarshal([]byte(text), &f); err != nil {
+			return nil, fmt.Errorf("stdin:%d: not a finding (want 'hunt --format ndjson' output): %w", line, err)
+		}
+		if f.ID == "" || f.RuleID == "" {
+			return nil, fmt.Errorf("stdin:%d: not a finding: no id or rule_id", line)
+		}
+		out = append(out, f)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("stdin: %w", err)
+	}
+	return out, nil
+}
+
+// pickFindings returns the findings named by id or unique id prefix, in
+// the order named.
+func pickFindings(fs []finding.Finding, ids []string) ([]finding.Finding, error) {
+	var out []finding.Finding
+	for _, id := range ids {
+		var hits []finding.Finding
+		for _, f := range fs {
+			if f.ID == id {
+				hits = []finding.Finding{f}
+				break
+			}
+			if strings.HasPrefix(f.ID, id) {
+				hits = append(hits, f)
+			}
+		}
+		switch len(hits) {
+		case 0:
+			return nil, fmt.Errorf("no finding %s in the input (%d findings there; list them with 'revertwatch hunt')", id, len(fs))
+		case 1:
+			out = append(out, hits[0])
+		default:
+			return nil, fmt.Errorf("%s names %d findings; give more of the id", id, len(hits))
+		}
+	}
+	return out, nil
+}
+
+// writeExplained builds the bundles and writes them to stdout or a file.
+func writeExplained(stdout io.Writer, output, format string, fs []finding.Finding, idx *explain.Index, window time.Duration) error {
+	bs := make([]*explain.Bundle, 0, len(fs))
+	for _, f := range fs {
+		bs = append(bs, idx.Explain(f, explain.Options{Window: window}))
+	}
+	w := stdout
+	var file *os.File
+	if output != "" && output != "-" {
+		var err error
+		if file, err = os.Create(output); err != nil {
+			return err
+		}
+		w = file
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	err := explain.Write(bw, format, bs)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if file != nil {
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// huntExplainIndex returns the index 'hunt --explain' fills, or nil
+// without --explain.
+func huntExplainIndex(format string) (*explain.Index, error) {
+	if format == "" {
+		return nil, nil
+	}
+	if !validExplainFormat(format) {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("unknown --explain format %q (want %s)", format, strings.Join(explain.Formats, ", "))}
+	}
+	return explain.NewIndex(), nil
+}
+
+// explainHunt writes the bundles of hunt's findings; suppressed findings
+// only with --show-suppressed.
+func explainHunt(w io.Writer, format string, fs []finding.Finding, showSuppressed bool, idx *explain.Index) error {
+	var shown []finding.Finding
+	for _, f := range fs {
+		if showSuppressed || !f.Suppressed {
+			shown = append(shown, f)
+		}
+	}
+	bs := make([]*explain.Bundle, 0, len(shown))
+	for _, f := range shown {
+		bs = append(bs, idx.Explain(f, explain.Options{}))
+	}
+	return explain.Write(w, format, bs)
+}

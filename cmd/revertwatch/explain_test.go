@@ -1,0 +1,100 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/revertwatch/revertwatch/emulate"
+	"github.com/revertwatch/revertwatch/event"
+)
+
+// emulated writes the chain scenario as S3 CloudTrail files under a temp
+// directory.
+func emulated(t *testing.T) string {
+	t.Helper()
+	c, err := emulate.Generate(emulate.Options{Seed: 3, Noise: 50, Scenarios: []string{"aws-chain-snapshot-volume-attach"},
+		Shapes: []emulate.Shape{event.FormatCloudTrailRecords}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, string(event.FormatCloudTrailRecords))
+}
+
+func TestExplainByIDAndFromStdin(t *testing.T) {
+	logs := emulated(t)
+	out, err := run(t, "hunt", "--quiet", "--format", "ndjson", logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var f struct {
+			ID     string `json:"id"`
+			RuleID string `json:"rule_id"`
+		}
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatal(err)
+		}
+		if f.RuleID == "aws-snapshot-volume-instance" {
+			id = f.ID
+		}
+	}
+	if id == "" {
+		t.Fatalf("no chain finding in %s", out)
+	}
+
+	md, err := run(t, "explain", "--quiet", "--input", logs, id[:12])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# EBS snapshot restored", "## Lineage", "## Replaced by the revert", "DeleteVolume", "## Response playbook"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+
+	// The same finding piped in as ndjson.
+	stdin, err := os.CreateTemp(t.TempDir(), "findings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin.WriteString(out)
+	stdin.Seek(0, 0)
+	root := newRootCmd()
+	root.SetIn(stdin)
+	var buf strings.Builder
+	root.SetOut(&buf)
+	root.SetArgs([]string{"explain", "--quiet", "-i", logs, "-f", "json", "-"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(strings.TrimSpace(buf.String()), "\n") + 1; n != strings.Count(strings.TrimSpace(out), "\n")+1 {
+		t.Errorf("%d bundles for the piped findings", n)
+	}
+
+	// hunt --explain writes bundles instead of the list.
+	page, err := run(t, "hunt", "--quiet", "--explain=html", logs)
+	if err != nil || !strings.HasPrefix(page, "<!doctype html>") {
+		t.Errorf("hunt --explain=html: %v, output starts %.40q", err, page)
+	}
+
+	var ee *exitError
+	for _, args := range [][]string{
+		{"explain", "--quiet", "-i", logs, "rw-nosuchfinding"},
+		{"explain", "--quiet", "-i", logs, "-f", "pdf", id},
+		{"explain", "--quiet", id},
+		{"hunt", "--quiet", "--explain=pdf", logs},
+	} {
+		if _, err := run(t, args...); !errors.As(err, &ee) || ee.code != exitUsage {
+			t.Errorf("%v: got %v, want a usage error", args, err)
+		}
+	}
+}

@@ -1,0 +1,284 @@
+package explain
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/revertwatch/revertwatch/event"
+)
+
+// Entry is one API call as the bundle needs it: who, what, when, from
+// where, on which resources. It keeps no raw record, so that an Index of a
+// large export stays small.
+type Entry struct {
+	UID        string           `json:"uid"`
+	Time       time.Time        `json:"time"`
+	Provider   string           `json:"provider"`
+	Account    string           `json:"account,omitempty"`
+	Region     string           `json:"region,omitempty"`
+	Operation  string           `json:"operation"`
+	Outcome    string           `json:"outcome"`
+	ErrorCode  string           `json:"error_code,omitempty"`
+	ReadOnly   bool             `json:"read_only,omitempty"`
+	Principal  string           `json:"principal"`
+	Caller     string           `json:"caller,omitempty"`
+	Service    bool             `json:"service_initiated,omitempty"`
+	SrcIP      string           `json:"src_ip,omitempty"`
+	UserAgent  string           `json:"user_agent,omitempty"`
+	Resources  []event.Resource `json:"resources,omitempty"`
+	Devices    []string         `json:"devices,omitempty"`
+	BodyDisks  []string         `json:"body_disks,omitempty"` // Azure disk ids named anywhere in a restore-point body
+	DeleteFlag bool             `json:"delete_replaced,omitempty"`
+	File       string           `json:"file,omitempty"`
+	Line       int              `json:"line,omitempty"`
+
+	op          string // lower-cased operation
+	accessKey   string
+	userName    string
+	roleName    string
+	correlation string
+}
+
+// Index holds the calls of the logs an explanation is built from. Add
+// events in any order; the index dedupes CloudTrail re-deliveries by event
+// id and folds the Start/Accept/Success records of one Azure operation
+// into one entry.
+type Index struct {
+	entries []*Entry
+	byUID   map[string]*Entry
+	byOp    map[string]*Entry // Azure: correlation|operation|resource
+	sorted  bool
+}
+
+// NewIndex returns an empty index.
+func NewIndex() *Index {
+	return &Index{byUID: map[string]*Entry{}, byOp: map[string]*Entry{}}
+}
+
+// Len returns the number of entries.
+func (x *Index) Len() int { return len(x.entries) }
+
+// Add records one event. Events without a time are ignored: they cannot be
+// placed on a timeline.
+func (x *Index) Add(ev *event.Event) {
+	if ev == nil || ev.Time.IsZero() {
+		return
+	}
+	if ev.UID != "" {
+		if _, dup := x.byUID[ev.UID]; dup {
+			return
+		}
+		if ev.OriginalUID != "" {
+			if old, ok := x.byUID[ev.OriginalUID]; ok {
+				// A CloudTrail re-delivery with corrected data: keep the
+				// original entry, it is the same call.
+				x.byUID[ev.UID] = old
+				return
+			}
+		}
+	}
+	e := newEntry(ev)
+	if ev.Provider == event.Azure && ev.CorrelationUID != "" {
+		key := ev.CorrelationUID + "|" + e.op + "|" + strings.ToLower(ev.ResourceID)
+		if old, ok := x.byOp[key]; ok {
+			old.merge(e)
+			if ev.UID != "" {
+				x.byUID[ev.UID] = old
+			}
+			return
+		}
+		x.byOp[key] = e
+	}
+	if ev.UID != "" {
+		x.byUID[ev.UID] = e
+	}
+	x.entries = append(x.entries, e)
+	x.sorted = false
+}
+
+func newEntry(ev *event.Event) *Entry {
+	e := &Entry{
+		UID: ev.UID, Time: ev.Time.UTC(), Provider: ev.Provider, Account: ev.Account, Region: ev.Region,
+		Operation: ev.OperationName, Outcome: ev.Outcome.String(), ErrorCode: ev.ErrorCode, ReadOnly: ev.ReadOnly,
+		Principal: principalOf(ev), Caller: ev.Caller, Service: ev.Actor.ServiceInitiated,
+		SrcIP: ev.SrcIP, UserAgent: ev.UserAgent,
+		Resources: append([]event.Resource(nil), ev.Resources...), Devices: append([]string(nil), ev.Keys.Devices...),
+		File: ev.Source.Name, Line: ev.Source.Line,
+		op: strings.ToLower(ev.Operation), accessKey: ev.Actor.AccessKeyID, correlation: ev.CorrelationUID,
+	}
+	if e.Operation == "" {
+		e.Operation = ev.Operation
+	}
+	if e.SrcIP == "" {
+		e.SrcIP = ev.SrcDomain
+	}
+	e.userName, e.roleName = names(ev)
+	switch {
+	case strings.Contains(e.op, "/restorepoints/write"):
+		e.BodyDisks = diskIDs(ev.Response, nil)
+		e.BodyDisks = diskIDs(ev.Request, e.BodyDisks)
+	case ev.Operation == "CreateReplaceRootVolumeTask":
+		e.DeleteFlag = replaceDeletes(ev.Request)
+	}
+	return e
+}
+
+// merge folds another phase of the same Azure operation into e: the
+// terminal outcome wins, resources and body facts are united.
+func (e *Entry) merge(o *Entry) {
+	if terminal(o.Outcome) || !terminal(e.Outcome) {
+		e.Outcome, e.ErrorCode = o.Outcome, o.ErrorCode
+		e.UID, e.Time, e.File, e.Line = o.UID, o.Time, o.File, o.Line
+	}
+	for _, r := range o.Resources {
+		if !hasResource(e.Resources, r) {
+			e.Resources = append(e.Resources, r)
+		}
+	}
+	for _, d := range o.BodyDisks {
+		e.BodyDisks = appendUnique(e.BodyDisks, d)
+	}
+	if e.SrcIP == "" {
+		e.SrcIP = o.SrcIP
+	}
+	if e.UserAgent == "" {
+		e.UserAgent = o.UserAgent
+	}
+}
+
+func terminal(outcome string) bool { return outcome == "success" || outcome == "failure" }
+
+func hasResource(list []event.Resource, r event.Resource) bool {
+	for _, x := range list {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// principalOf is the identity an entry is grouped under: the ARN or the
+// object id, else the caller; Azure identities compare lower-cased.
+func principalOf(ev *event.Event) string {
+	p := ev.Actor.UID
+	if p == "" {
+		p = ev.Caller
+	}
+	if ev.Provider == event.Azure {
+		p = strings.ToLower(p)
+	}
+	return p
+}
+
+// names returns the IAM user name and role name behind an AWS actor, for
+// the playbook's revoke commands.
+func names(ev *event.Event) (user, role string) {
+	if ev.Provider != event.AWS {
+		return "", ""
+	}
+	switch ev.Actor.Type {
+	case "IAMUser":
+		return ev.Actor.Name, ""
+	case "AssumedRole":
+		if r := ev.Actor.Role; r != "" {
+			return "", r[strings.LastIndexByte(r, '/')+1:]
+		}
+		// arn:aws:sts::acct:assumed-role/Role/session
+		if parts := strings.Split(ev.Actor.UID, "/"); len(parts) >= 3 {
+			return "", parts[len(parts)-2]
+		}
+	}
+	return "", ""
+}
+
+// diskIDs collects the managed-disk ids named anywhere in a JSON body.
+func diskIDs(body json.RawMessage, acc []string) []string {
+	if len(body) == 0 {
+		return acc
+	}
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return acc
+	}
+	var walk func(any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			keys := make([]string, 0, len(t))
+			for k := range t {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				walk(t[k])
+			}
+		case []any:
+			for _, x := range t {
+				walk(x)
+			}
+		case string:
+			if strings.Contains(strings.ToLower(t), "/providers/microsoft.compute/disks/") {
+				acc = appendUnique(acc, t)
+			}
+		}
+	}
+	walk(v)
+	return acc
+}
+
+// replaceDeletes reports whether a CreateReplaceRootVolumeTask asked for
+// the replaced root volume to be deleted.
+func replaceDeletes(req json.RawMessage) bool {
+	var r struct {
+		Req struct {
+			Delete any `json:"DeleteReplacedRootVolume"`
+		} `json:"CreateReplaceRootVolumeTaskRequest"`
+		Delete any `json:"deleteReplacedRootVolume"`
+	}
+	if json.Unmarshal(req, &r) != nil {
+		return false
+	}
+	yes := func(v any) bool {
+		switch t := v.(type) {
+		case bool:
+			return t
+		case string:
+			return strings.EqualFold(t, "true")
+		}
+		return false
+	}
+	return yes(r.Req.Delete) || yes(r.Delete)
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// sort orders the entries by time, then file position, then id, so that
+// every walk over them is deterministic.
+func (x *Index) sort() {
+	if x.sorted {
+		return
+	}
+	sort.SliceStable(x.entries, func(i, j int) bool {
+		a, b := x.entries[i], x.entries[j]
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
+		}
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.UID < b.UID
+	})
+	x.sorted = true
+}
