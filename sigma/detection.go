@@ -245,6 +245,9 @@ func (c *compiler) compileField(k, v *yaml.Node) (*fieldMatcher, error) {
 	}
 	for _, m := range fm.mods {
 		if !knownModifier(m) {
+			if best, d := closest(m, Modifiers); d <= 2 && len(m) > 3 {
+				return nil, unsupportedAt(k, "modifier |"+m, "unknown modifier |%s on %s; help: did you mean |%s?", m, fm.field, best)
+			}
 			return nil, unsupportedAt(k, "modifier |"+m, "unknown modifier |%s on %s", m, fm.field)
 		}
 	}

@@ -29,8 +29,11 @@ type Ruleset struct {
 	// Files counts the files read.
 	Files int
 
-	cfg      *Config
-	comp     compiler
+	cfg   *Config
+	comp  compiler
+	docs  int                             // documents read
+	onDoc func(file string, m *yaml.Node) // lint's hook
+
 	pending  []*Rule // parsed, not yet resolved
 	resolved bool
 }
@@ -136,6 +139,10 @@ func (rs *Ruleset) parse(name string, data []byte) (out []*Rule) {
 			}
 			rs.problem(Problem{File: name, Line: n.Line, Column: n.Column, Severity: SevError, Message: "a Sigma document is a map"})
 			continue
+		}
+		rs.docs++
+		if rs.onDoc != nil {
+			rs.onDoc(name, m)
 		}
 		if r := rs.build(name, m); r != nil {
 			out = append(out, r)

@@ -41,6 +41,7 @@ func newHuntCmd() *cobra.Command {
 	var format string
 	var lateness time.Duration
 	var failOnFindings, showSuppressed bool
+	var sig sigmaFlags
 	var explainFormat string
 	cmd := &cobra.Command{
 		Use:   "hunt [flags] PATH...",
@@ -82,8 +83,12 @@ live daemon). Later ones are counted and named on stderr.`,
 			}
 			start := time.Now()
 			lateSeen := 0
+			rules, err := sig.load(os.Stderr)
+			if err != nil {
+				return err
+			}
 			det, err := detect.New(detect.Options{
-				Lateness: lateness, Config: conf,
+				Lateness: lateness, Config: conf, Rules: rules, NoBuiltin: sig.noBuiltin,
 				OnLate: func(ev *event.Event) {
 					lateSeen++
 					if lateSeen <= maxLateReports {
@@ -157,6 +162,7 @@ live daemon). Later ones are counted and named on stderr.`,
 	cmd.Flags().DurationVar(&lateness, "lateness", huntLateness, "how far behind the newest event an event may arrive and still complete a sequence (default 24h for logs at rest, or the config's)")
 	cmd.Flags().BoolVar(&failOnFindings, "fail-on-findings", false, "exit 1 when there are findings")
 	cmd.Flags().BoolVar(&showSuppressed, "show-suppressed", false, "show suppressed findings in the table (ndjson, ocsf and sarif always carry them)")
+	sig.register(cmd)
 	cmd.Flags().StringVar(&explainFormat, "explain", "", "write each finding's investigation bundle instead of the list: markdown (the default), json or html")
 	cmd.Flags().Lookup("explain").NoOptDefVal = explain.FormatMarkdown
 	return cmd

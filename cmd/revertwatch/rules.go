@@ -14,6 +14,8 @@ func newRulesCmd() *cobra.Command {
 		Short: "List and show the built-in detection content",
 	}
 	cmd.AddCommand(newRulesBenignCmd())
+	cmd.AddCommand(newRulesExportCmd())
+	cmd.AddCommand(newRulesLintCmd())
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List the built-in queries",
