@@ -5,6 +5,7 @@
 package detect
 
 import (
+	"errors"
 	"sort"
 	"time"
 
@@ -33,6 +34,10 @@ type Options struct {
 	Rules *sigma.Ruleset
 	// NoBuiltin runs only Rules, not the built-in revert content.
 	NoBuiltin bool
+	// Stream keeps no findings in the Detector: they go to OnFinding
+	// only, so that a long-running watch or serve does not grow without
+	// bound. Findings then returns nothing.
+	Stream bool
 }
 
 // Summary counts what a Detector did.
@@ -97,6 +102,22 @@ func (d *Detector) Flush() {
 	}
 }
 
+// Snapshot returns the engine's state (partial sequences, buffered and
+// context events, seen ids), deterministic byte for byte, for a
+// checkpoint. The counters of Summary are not part of it. Loaded Sigma
+// rules (Options.Rules) keep no snapshot, so a Detector with them cannot
+// be checkpointed.
+func (d *Detector) Snapshot() ([]byte, error) {
+	if d.sig != nil {
+		return nil, errors.New("detect: loaded Sigma rules cannot be checkpointed")
+	}
+	return d.eng.Snapshot()
+}
+
+// Restore replaces the engine's state with one taken by Snapshot; on
+// error the Detector is left as it was.
+func (d *Detector) Restore(state []byte) error { return d.eng.Restore(state) }
+
 // Findings returns the emitted findings in output order (first event time,
 // rule, id).
 func (d *Detector) Findings() []finding.Finding {
@@ -141,7 +162,9 @@ func (d *Detector) match(m *sequence.Match) {
 		f.Confidence = finding.ConfidenceLow
 	}
 	if dec.Emit() {
-		d.findings = append(d.findings, f)
+		if !d.opt.Stream {
+			d.findings = append(d.findings, f)
+		}
 		d.sum.Findings++
 		d.sum.ByRule[f.RuleID]++
 		if f.Suppressed {

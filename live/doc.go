@@ -1,0 +1,20 @@
+// Package live runs detection continuously and makes it restartable: a
+// Processor wraps the detection pipeline (package detect), the repeat
+// window of finding ids (tune.Suppressor) and an outbox of findings made
+// but not yet delivered, and saves all three as one Checkpoint.
+//
+// Exactly-once rests on three rules the callers (watch, serve and its
+// NATS replicas) follow:
+//
+//  1. Input is durable before it is processed: a file that is followed, a
+//     journal entry written before an HTTP 202, a JetStream message.
+//  2. The Checkpoint and the position in the input it covers are written
+//     together, in one transaction: a crash before the write replays the
+//     input from the previous position into the previous state, which is
+//     deterministic, so the same findings come out again — none of them
+//     has left yet.
+//  3. Findings leave (Outbox) only after the checkpoint that holds them is
+//     written; they carry stable ids, and a sink that can tell what it
+//     already has (a file, a JetStream stream with Nats-Msg-Id) skips
+//     repeats after a crash between delivery and the next write.
+package live

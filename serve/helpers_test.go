@@ -1,0 +1,187 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/live/sink"
+)
+
+// memSink collects findings; with gate set, a delivery waits for it.
+type memSink struct {
+	mu   sync.Mutex
+	fs   []finding.Finding
+	gate chan struct{}
+}
+
+func (m *memSink) Name() string { return "memory" }
+func (m *memSink) Close() error { return nil }
+func (m *memSink) Deliver(ctx context.Context, fs []finding.Finding) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	if m.gate != nil {
+		select {
+		case <-m.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fs = append(m.fs, fs...)
+	return nil
+}
+
+func (m *memSink) ids() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, len(m.fs))
+	for i, f := range m.fs {
+		out[i] = f.ID
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (m *memSink) len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.fs)
+}
+
+// running is a Server started by start.
+type running struct {
+	s    *Server
+	url  string
+	done chan error
+	stop context.CancelFunc
+}
+
+// shutdown stops the server gracefully and returns Run's error.
+func (r *running) shutdown(t *testing.T) {
+	t.Helper()
+	r.stop()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Fatalf("server: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not shut down in 30s")
+	}
+}
+
+func start(t *testing.T, cfg Config) *running {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listener = ln
+	s, err := New(cfg)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{s: s, url: "http://" + ln.Addr().String(), done: make(chan error, 1), stop: cancel}
+	go func() { r.done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+		case <-time.After(30 * time.Second):
+		}
+	})
+	waitFor(t, 10*time.Second, "ready", func() bool {
+		resp, err := http.Get(r.url + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return r
+}
+
+// post sends body to /v1/ingest with headers and decodes the answer.
+func post(t *testing.T, url string, body []byte, headers ...string) (int, Answer, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"/v1/ingest", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a Answer
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &a); err != nil {
+		t.Fatalf("answer %d is not JSON: %v: %s", resp.StatusCode, err, raw)
+	}
+	return resp.StatusCode, a, resp.Header
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func sinks(s ...sink.Sink) []sink.Sink { return s }
+
+func httpGet(url string) (int, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func getBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,62 @@
+package serve
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the daemon's Prometheus metrics, on a registry of its own.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	Requests        *prometheus.CounterVec // by HTTP status code
+	EventsIn        *prometheus.CounterVec // accepted, by source and format
+	EventsProcessed *prometheus.CounterVec // through the detection, by provider
+	Rejects         *prometheus.CounterVec // by reason
+	Findings        *prometheus.CounterVec // by rule and fate
+	Late            prometheus.Counter     // events beyond the allowed lateness
+	StateBytes      prometheus.Gauge       // bbolt file or last checkpoint size
+	QueueDepth      prometheus.Gauge       // accepted events not yet checkpointed
+	Lag             prometheus.Gauge       // seconds from acceptance to processing, last batch
+	EventTimeLag    prometheus.Gauge       // seconds between now and the newest event time
+	Latency         prometheus.Histogram   // seconds from acceptance to delivery of a finding
+	Checkpoints     prometheus.Histogram   // seconds per checkpoint write
+	SinkErrors      *prometheus.CounterVec // by sink
+	DeadLetters     prometheus.Counter     // webhook findings given up on
+	Partitions      prometheus.Gauge       // partitions owned (NATS)
+	Redelivered     prometheus.Counter     // JetStream redeliveries skipped
+	Ready           prometheus.Gauge       // 1 when ready
+}
+
+// NewMetrics registers the metrics on a new registry, with the Go runtime
+// and process collectors.
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{Registry: r}
+	f := func(c prometheus.Collector) { r.MustRegister(c) }
+	m.Requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "revertwatch_http_requests_total", Help: "Ingest requests by HTTP status code."}, []string{"code"})
+	m.EventsIn = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "revertwatch_events_in_total", Help: "Events accepted, by intake (http, nats) and record format."}, []string{"source", "format"})
+	m.EventsProcessed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "revertwatch_events_out_total", Help: "Events through the detection, by provider."}, []string{"provider"})
+	m.Rejects = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "revertwatch_rejects_total", Help: "Requests and records rejected, by reason."}, []string{"reason"})
+	m.Findings = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "revertwatch_findings_total", Help: "Findings made, by rule and fate (emitted, suppressed, repeat, dropped)."}, []string{"rule", "fate"})
+	m.Late = prometheus.NewCounter(prometheus.CounterOpts{Name: "revertwatch_late_events_total", Help: "Relevant events that arrived beyond the allowed lateness."})
+	m.StateBytes = prometheus.NewGauge(prometheus.GaugeOpts{Name: "revertwatch_state_bytes", Help: "Size of the state: the bbolt file, or the checkpoints written to JetStream."})
+	m.QueueDepth = prometheus.NewGauge(prometheus.GaugeOpts{Name: "revertwatch_queue_depth", Help: "Accepted events not yet covered by a checkpoint."})
+	m.Lag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "revertwatch_lag_seconds", Help: "Time from acceptance to processing of the last batch."})
+	m.EventTimeLag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "revertwatch_event_time_lag_seconds", Help: "Wall clock minus the newest event time processed."})
+	m.Latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "revertwatch_ingest_to_finding_seconds", Help: "Time from acceptance of the completing event to delivery of the finding.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)})
+	m.Checkpoints = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "revertwatch_checkpoint_seconds", Help: "Time to write one checkpoint.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
+	m.SinkErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "revertwatch_sink_errors_total", Help: "Failed deliveries, by sink."}, []string{"sink"})
+	m.DeadLetters = prometheus.NewCounter(prometheus.CounterOpts{Name: "revertwatch_dead_letters_total", Help: "Findings the webhook gave up on, written to the dead-letter file."})
+	m.Partitions = prometheus.NewGauge(prometheus.GaugeOpts{Name: "revertwatch_partitions_owned", Help: "Event partitions this replica owns (NATS)."})
+	m.Redelivered = prometheus.NewCounter(prometheus.CounterOpts{Name: "revertwatch_redelivered_skipped_total", Help: "JetStream redeliveries of events already checkpointed, skipped."})
+	m.Ready = prometheus.NewGauge(prometheus.GaugeOpts{Name: "revertwatch_ready", Help: "1 when the daemon accepts input."})
+	for _, c := range []prometheus.Collector{m.Requests, m.EventsIn, m.EventsProcessed, m.Rejects, m.Findings, m.Late, m.StateBytes,
+		m.QueueDepth, m.Lag, m.EventTimeLag, m.Latency, m.Checkpoints, m.SinkErrors, m.DeadLetters, m.Partitions, m.Redelivered, m.Ready} {
+		f(c)
+	}
+	return m
+}

@@ -1,0 +1,295 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/live"
+	"github.com/revertwatch/revertwatch/live/sink"
+	"github.com/revertwatch/revertwatch/tune"
+)
+
+// Defaults of Config.
+const (
+	DefaultListen             = "127.0.0.1:8080"
+	DefaultMaxBodyBytes       = 32 << 20
+	DefaultMaxDecodedBytes    = 256 << 20
+	DefaultMaxQueue           = 1_000_000
+	DefaultCheckpointInterval = 250 * time.Millisecond
+	DefaultShutdownTimeout    = 20 * time.Second
+)
+
+// Config configures a Server. Zero values take the defaults.
+type Config struct {
+	// Listen is the address to listen on; Listener, when set, is used
+	// instead (tests listen on 127.0.0.1:0).
+	Listen   string
+	Listener net.Listener
+	// StateDir holds the bbolt state (alone) or nothing (with NATS).
+	StateDir string
+	// Token is the bearer token ingest requires; empty means none.
+	Token string
+	// Tuning is the tuning config; nil means tune.Default().
+	Tuning *tune.Config
+	// Lateness overrides the tuning's allowed lateness when non-zero.
+	Lateness time.Duration
+	// IdleFlush releases every buffered event once no input came for this
+	// long, so that the last sequences of a quiet source close; 0 means
+	// the allowed lateness, negative never.
+	IdleFlush time.Duration
+	// Render is how sinks write findings.
+	Render sink.Render
+	// Sinks receive findings; none means standard output in Render's
+	// format.
+	Sinks []sink.Sink
+	// MaxBodyBytes caps a request body as sent; MaxDecodedBytes caps it
+	// once gunzipped; MaxRecordSize caps one record.
+	MaxBodyBytes, MaxDecodedBytes int64
+	MaxRecordSize                 int
+	// MaxInflight caps requests decoded at once (default twice the CPUs);
+	// MaxQueue caps accepted events not yet processed. Past either,
+	// ingest answers 503 with Retry-After.
+	MaxInflight int
+	MaxQueue    int64
+	// CheckpointInterval is the longest time between checkpoints while
+	// input flows; findings are checkpointed (and so delivered) at once.
+	CheckpointInterval time.Duration
+	// ShutdownTimeout bounds a graceful shutdown.
+	ShutdownTimeout time.Duration
+	// Cluster, when set, runs the server as one replica of a JetStream
+	// group instead of on local state.
+	Cluster ClusterBackend
+	// Logger receives operational messages; nil discards them.
+	Logger *slog.Logger
+	// Metrics, when set, is used instead of a new registry.
+	Metrics *Metrics
+}
+
+func (c *Config) defaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Tuning == nil {
+		c.Tuning = tune.Default()
+	}
+	if c.Lateness == 0 {
+		c.Lateness = c.Tuning.Lateness
+	}
+	if c.IdleFlush == 0 {
+		c.IdleFlush = c.Lateness
+	}
+	if c.Render.Format == "" {
+		c.Render.Format = finding.FormatNDJSON
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxDecodedBytes <= 0 {
+		c.MaxDecodedBytes = DefaultMaxDecodedBytes
+	}
+	if c.MaxInflight <= 0 {
+		c.MaxInflight = 2 * runtime.NumCPU()
+	}
+	if c.MaxQueue <= 0 {
+		c.MaxQueue = DefaultMaxQueue
+	}
+	if c.CheckpointInterval <= 0 {
+		c.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics()
+	}
+}
+
+// ErrOverloaded is what a backend returns when it cannot take more input
+// now; ingest answers 503 with Retry-After.
+var ErrOverloaded = errors.New("over capacity: retry later")
+
+// Backend is where accepted input goes and where it is processed: the
+// local journal, or a JetStream group (package live/cluster, adapted by
+// the caller).
+type Backend interface {
+	// Accept stores the batch durably; nil means it will be processed
+	// even if the process dies now.
+	Accept(ctx context.Context, b *live.Batch) error
+	// Run processes input until ctx is done, then drains what it can
+	// within drainCtx and checkpoints.
+	Run(ctx, drainCtx context.Context) error
+	// Ready is nil when the backend can take input.
+	Ready() error
+	// Close releases the backend after Run returned.
+	Close() error
+}
+
+// ClusterBackend makes the Backend of a replica once the Server knows
+// its sinks, metrics and settings.
+type ClusterBackend func(h Hooks) (Backend, error)
+
+// Hooks is what a backend reports to the Server and the settings it
+// shares with it.
+type Hooks struct {
+	Processor live.Options
+	Sinks     *sink.Fanout
+	Metrics   *Metrics
+	Logger    *slog.Logger
+	// CheckpointInterval and IdleFlush as in Config.
+	CheckpointInterval, IdleFlush time.Duration
+	MaxQueue                      int64
+}
+
+// Server is the daemon.
+type Server struct {
+	cfg     Config
+	m       *Metrics
+	log     *slog.Logger
+	be      Backend
+	out     *sink.Fanout
+	ln      net.Listener
+	http    *http.Server
+	sem     chan struct{}
+	tokenH  [32]byte
+	ready   atomic.Bool
+	closing atomic.Bool
+	once    sync.Once
+}
+
+// New opens the state (or joins the cluster) and prepares the server; Run
+// starts it.
+func New(cfg Config) (*Server, error) {
+	cfg.defaults()
+	s := &Server{cfg: cfg, m: cfg.Metrics, log: cfg.Logger, sem: make(chan struct{}, cfg.MaxInflight)}
+	s.tokenH = hashToken(cfg.Token)
+	sinks := cfg.Sinks
+	if len(sinks) == 0 {
+		sinks = []sink.Sink{sink.NewWriter("stdout", stdout, cfg.Render)}
+	}
+	for _, sk := range sinks {
+		if w, ok := sk.(*sink.Webhook); ok && w.DeadLettered == nil {
+			w.DeadLettered = s.m.DeadLetters.Inc
+		}
+	}
+	s.out = sink.NewFanout(sinks...)
+	h := Hooks{
+		Processor: live.Options{Config: cfg.Tuning, Lateness: cfg.Lateness,
+			OnLate:    func(*event.Event) { s.m.Late.Inc() },
+			OnFinding: func(f finding.Finding, fate live.Fate) { s.m.Findings.WithLabelValues(f.RuleID, string(fate)).Inc() }},
+		Sinks: s.out, Metrics: s.m, Logger: s.log,
+		CheckpointInterval: cfg.CheckpointInterval, IdleFlush: cfg.IdleFlush, MaxQueue: cfg.MaxQueue,
+	}
+	var err error
+	if cfg.Cluster != nil {
+		s.be, err = cfg.Cluster(h)
+	} else {
+		s.be, err = newLocal(cfg.StateDir, h)
+	}
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/ingest", s.ingest)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/readyz", s.readyz)
+	mux.Handle("/metrics", promhttp.HandlerFor(s.m.Registry, promhttp.HandlerOpts{Registry: s.m.Registry}))
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.ln = cfg.Listener
+	if s.ln == nil {
+		s.ln, err = net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			s.be.Close()
+			return nil, fmt.Errorf("listen: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Run serves until ctx is done, then shuts down gracefully: it stops
+// taking input (ingest answers 503), waits for the requests in flight,
+// drains and checkpoints what was accepted, delivers the findings, and
+// returns within the shutdown timeout.
+func (s *Server) Run(ctx context.Context) error {
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	drainCtx, stopDrain := context.WithCancel(context.Background())
+	defer stopDrain()
+	beErr := make(chan error, 1)
+	go func() { beErr <- s.be.Run(runCtx, drainCtx) }()
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- s.http.Serve(s.ln) }()
+	s.ready.Store(true)
+	s.m.Ready.Set(1)
+	s.log.Info("serving", "addr", s.Addr().String())
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-httpErr:
+		err = fmt.Errorf("http: %w", err)
+	case err = <-beErr:
+		if err == nil {
+			err = errors.New("processing stopped")
+		}
+		beErr <- err
+	}
+	s.ready.Store(false)
+	s.closing.Store(true)
+	s.m.Ready.Set(0)
+	deadline, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	if herr := s.http.Shutdown(deadline); herr != nil {
+		s.http.Close()
+	}
+	// The backend drains until the deadline, then stops where it is: what
+	// it did not reach stays in the journal (or the stream) for the next
+	// start.
+	stopRun()
+	go func() {
+		<-deadline.Done()
+		stopDrain()
+	}()
+	if berr := <-beErr; err == nil && berr != nil {
+		err = berr
+	}
+	if cerr := s.be.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := s.out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "starting or shutting down"})
+		return
+	}
+	if err := s.be.Ready(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
