@@ -296,12 +296,12 @@ func (x *exporter) requiredContexts(d *content.Detection, last int, names []stri
 			return nil, err
 		}
 		gb := []string{c.Binding}
-		aliases := map[string]map[string]string{c.Binding: {ctxName: cp[0], names[last]: sp[0]}}
+		aliases := map[string]map[string]string{c.Binding: {ctxName: aliasPath(cp), names[last]: aliasPath(sp)}}
 		callerC, errC := pathsOf(c.Operations, sequence.FieldCaller)
 		callerS, errS := pathsOf(step.Operations, sequence.FieldCaller)
 		if errC == nil && errS == nil {
 			gb = append(gb, "caller")
-			aliases["caller"] = map[string]string{ctxName: callerC[0], names[last]: callerS[0]}
+			aliases["caller"] = map[string]string{ctxName: aliasPath(callerC), names[last]: aliasPath(callerS)}
 		}
 		pc := correlationNode(TemporalOrdered, []string{ctxName, names[last]}, gb, r.Window, aliases)
 		x.emit(KindCorrelation, pair, fmt.Sprintf("%s: %s before %s", d.Title, c.Name, c.Before), "", d, Logsource{}, nil, pc, false)
@@ -339,7 +339,7 @@ func (x *exporter) join(d *content.Detection, k int, names []string, rest string
 					return nil, err
 				}
 				gb = append(gb, b.Name)
-				aliases[b.Name] = map[string]string{names[k]: mine[0], rest: theirs[0]}
+				aliases[b.Name] = map[string]string{names[k]: aliasPath(mine), rest: aliasPath(theirs)}
 				break
 			}
 		}
@@ -349,6 +349,12 @@ func (x *exporter) join(d *content.Detection, k int, names []string, rest string
 	}
 	return correlationNode(TemporalOrdered, []string{names[k], rest}, gb, r.Window, aliases), nil
 }
+
+// aliasPath picks the one path an alias can name: for a key Azure logs in
+// the request body (Start) and the response body (Accept), the response,
+// which is logged for every accepted write, while some exports drop the
+// Start record.
+func aliasPath(paths []string) string { return paths[len(paths)-1] }
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func huntRuleIDs(t *testing.T, args ...string) []string {
+	t.Helper()
+	out, err := run(t, append([]string{"hunt", "--quiet", "--lateness", "3h", "--format", "ndjson"}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line == "" {
+			continue
+		}
+		var f struct {
+			RuleID string `json:"rule_id"`
+		}
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatalf("bad finding %q: %v", line, err)
+		}
+		seen[f.RuleID] = true
+	}
+	var ids []string
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// TestRulesExportLintHunt exports the content as Sigma files, lints them,
+// and hunts the fixtures with them alone: the same rules fire as with the
+// built-in content.
+func TestRulesExportLintHunt(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := run(t, "rules", "export", "--format", "sigma", "--out", dir); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yml"))
+	if len(files) < 12 {
+		t.Fatalf("exported %d files", len(files))
+	}
+	out, err := run(t, "rules", "lint", dir)
+	if err != nil || strings.TrimSpace(out) != "" {
+		t.Fatalf("lint of the export: %v\n%s", err, out)
+	}
+	builtin := huntRuleIDs(t, "../../testdata/formats")
+	sig := huntRuleIDs(t, "--rules", dir, "--no-builtin", "../../testdata/formats")
+	for _, id := range builtin {
+		found := false
+		for _, s := range sig {
+			found = found || s == id
+		}
+		if !found {
+			t.Errorf("built-in found %s, the exported rules did not (%v)", id, sig)
+		}
+	}
+
+	// One stream to stdout, and to a .yml file, load the same.
+	stream, err := run(t, "rules", "export")
+	if err != nil || strings.Count(stream, "\n---\n") != len(files)-1 {
+		t.Fatalf("stream: %v, %d documents", err, strings.Count(stream, "\n---\n")+1)
+	}
+	one := filepath.Join(t.TempDir(), "revertwatch.yml")
+	if _, err := run(t, "rules", "export", "--out", one); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(one); string(b) != stream {
+		t.Error("the .yml file differs from the stream")
+	}
+}
+
+func TestRulesLintReportsPositions(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "bad.yml")
+	_ = os.WriteFile(f, []byte("title: x\nlogsource: {product: aws}\ndetection:\n  sel: {eventName|contians: a}\n  condition: sel\n"), 0o644)
+	out, err := run(t, "rules", "lint", f)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitLint {
+		t.Fatalf("want exit %d, got %v", exitLint, err)
+	}
+	if !strings.Contains(out, f+":4:9: unsupported: rule x: unknown modifier |contians on eventName; help: did you mean |contains?") {
+		t.Errorf("got %q", out)
+	}
+}
+
+func TestHuntNoBuiltinNeedsRules(t *testing.T) {
+	_, err := run(t, "hunt", "--no-builtin", "../../testdata/formats")
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitUsage {
+		t.Fatalf("want a usage error, got %v", err)
+	}
+}
