@@ -40,7 +40,9 @@ func (d *Detector) sigmaHit(h *sigma.Hit) {
 		f.Confidence = finding.ConfidenceLow
 	}
 	if dec.Emit() {
-		d.findings = append(d.findings, f)
+		if !d.opt.Stream {
+			d.findings = append(d.findings, f)
+		}
 		d.sum.Findings++
 		d.sum.ByRule[f.RuleID]++
 		if f.Suppressed {
