@@ -225,6 +225,7 @@ func FromMatch(det content.Detection, m *sequence.Match) finding.Finding {
 		f.Tactic, f.TacticID = finding.Tactic, finding.TacticID
 		f.Technique, f.TechniqueName = finding.SubTechniqueID, finding.SubTechnique
 	}
+	f.Tags = []string{"attack.defense-evasion", "attack.t1578", "attack.t1578.004"}
 	for _, a := range m.Adjustments {
 		f.Reasons = append(f.Reasons, a.Reason)
 	}

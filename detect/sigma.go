@@ -139,7 +139,7 @@ func FromHit(h *sigma.Hit) finding.Finding {
 	}
 	f.Reasons = append(f.Reasons, fmt.Sprintf("Sigma %s rule %s (%s)", r.Kind, r.Ref(), r.Pos()))
 	if len(r.Tags) > 0 {
-		f.Reasons = append(f.Reasons, "tags: "+strings.Join(r.Tags, ", "))
+		f.Tags = append([]string(nil), r.Tags...)
 	}
 	keys := []string{}
 	for _, g := range h.Group {

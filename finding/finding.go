@@ -94,6 +94,7 @@ type Finding struct {
 	TacticID          string           `json:"tactic_id"`
 	Technique         string           `json:"technique"`
 	TechniqueName     string           `json:"technique_name"`
+	Tags              []string         `json:"tags,omitempty"` // ATT&CK and rule tags in Sigma's spelling (attack.t1578.004)
 	Severity          string           `json:"severity"`
 	Confidence        string           `json:"confidence"`
 	Reasons           []string         `json:"reasons,omitempty"` // why severity or confidence moved
