@@ -93,6 +93,14 @@ func (d *Detector) Process(ev *event.Event) {
 	}
 }
 
+// Wants reports whether the Detector needs whole events of an operation
+// (ingest.Options.Want): the built-in content needs only the operations
+// its rules use; Sigma rules may match any event, so they need them all.
+// It is safe to call from several goroutines.
+func (d *Detector) Wants(provider, op string) bool {
+	return d.sig != nil || d.eng.Uses(provider, op)
+}
+
 // Flush ends the input and releases every buffered event, so that the
 // sequences the data completes are reported.
 func (d *Detector) Flush() {

@@ -42,6 +42,8 @@ type fileDecoder struct {
 	cwSkip   bool   // the payload being streamed is a CONTROL_MESSAGE
 	cwGroup  string // the log group of the payload being streamed
 	index    int
+	chunks   *chunker // set when records are decoded by the workers of Read
+	lite     liteScanner
 }
 
 // recordPos is where a record starts.
@@ -324,12 +326,27 @@ func (d *fileDecoder) tooLarge(pos recordPos) {
 	d.index++
 }
 
-// record decodes one record. buf belongs to the scanner and is copied.
+// record decodes one record, or hands it to the decoding workers when
+// the file is read in parallel. buf belongs to the scanner.
 func (d *fileDecoder) record(buf []byte, pos recordPos, envelope string) {
 	index := d.index
 	d.index++
 	d.stats.Records++
-	raw := append([]byte(nil), bytes.TrimSpace(buf)...)
+	if d.chunks != nil {
+		d.chunks.add(buf, pos, index, envelope, d.cwSkip, d.cwGroup)
+		return
+	}
+	d.decode(buf, pos, index, envelope)
+}
+
+// decode decodes one record; buf is borrowed and copied where an event
+// keeps it.
+func (d *fileDecoder) decode(buf []byte, pos recordPos, index int, envelope string) {
+	buf = bytes.TrimSpace(buf)
+	if d.opt.Want != nil && d.light(buf, pos, index, envelope) {
+		return
+	}
+	raw := append([]byte(nil), buf...)
 	v, err := parseStrict(&d.p, raw)
 	if err != nil {
 		d.report(Rejected, pos, index, "malformed JSON", fmt.Sprintf("malformed JSON in record %d: %s", index, shortErr(err)))

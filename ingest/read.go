@@ -71,6 +71,15 @@ type Options struct {
 	// Open opens an input by name; nil means os.Open. It lets a caller
 	// feed inputs that are not files (validate's in-memory emulation).
 	Open func(name string) (io.ReadCloser, error)
+	// Want, when set, says which operations need a whole event. A CloudTrail
+	// record or an Azure export record whose operation it refuses becomes a
+	// partial event: Provider, Format, Time, TimeField, Account, Region,
+	// Operation, OperationName and Source are set as a full decode sets
+	// them, the rest is empty and Raw is nil. The record is still checked
+	// to be JSON, so bad input is reported as without Want. op is spelled
+	// as Event.Operation (Azure operations lower-cased). Want is called from
+	// several goroutines at once.
+	Want func(provider, op string) bool
 }
 
 // Progress counts how far a Read has got, for a progress display. Read
@@ -196,20 +205,12 @@ func walk(root string) ([]string, error) {
 	return out, err
 }
 
-// item is what a decoding goroutine hands to the reader: an event, a
-// diagnostic, or the end of a file.
-type item struct {
-	ev    *event.Event
-	diag  *Diag
-	stats *FileStats
-}
-
-const batchSize = 256
-
 // Read decodes the inputs and hands events, diagnostics and file stats to h
-// in input order. Up to Options.Jobs files are decoded at once; memory
-// stays bounded because each file's decoder waits while its output is not
-// yet consumed.
+// in input order. Up to Options.Jobs files are split into records at once,
+// and as many workers decode the records, in chunks, whatever file they
+// come from: a single large file is decoded in parallel too. Memory stays
+// bounded because each file's splitter waits while its chunks are not yet
+// consumed.
 func Read(ctx context.Context, inputs []string, opt Options, h Handlers) (Summary, error) {
 	var sum Summary
 	jobs := opt.jobs()
@@ -224,17 +225,29 @@ func Read(ctx context.Context, inputs []string, opt Options, h Handlers) (Summar
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// One channel of batches per input; inputs start in order, at most
-	// jobs at a time.
-	chans := make([]chan []item, len(inputs))
+	// One channel of chunks per input, in the order the chunks must be
+	// consumed; inputs start in order, at most jobs at a time. Every chunk
+	// also goes to the shared work queue, which the workers always drain,
+	// so a splitter never waits on a worker that waits on it.
+	chans := make([]chan *chunk, len(inputs))
 	for i := range chans {
-		chans[i] = make(chan []item, 4)
+		chans[i] = make(chan *chunk, chunksAhead)
 	}
-	sem := make(chan struct{}, jobs)
-	var wg sync.WaitGroup
-	wg.Add(1)
+	work := make(chan *chunk, jobs*chunksAhead)
+	var workers sync.WaitGroup
+	for range jobs {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			decodeChunks(work, &opt)
+		}()
+	}
+	defer workers.Wait()
+	var splitters sync.WaitGroup
+	splitters.Add(1)
 	go func() {
-		defer wg.Done()
+		defer splitters.Done()
+		sem := make(chan struct{}, jobs)
 		for i, in := range inputs {
 			select {
 			case sem <- struct{}{}:
@@ -244,23 +257,28 @@ func Read(ctx context.Context, inputs []string, opt Options, h Handlers) (Summar
 				}
 				return
 			}
-			wg.Add(1)
-			go func(in string, out chan []item) {
-				defer wg.Done()
+			splitters.Add(1)
+			go func(in string, out chan *chunk) {
+				defer splitters.Done()
 				defer func() { <-sem }()
-				decodeInput(ctx, in, &opt, out)
+				splitInput(ctx, in, &opt, out, work)
 			}(in, chans[i])
 		}
 	}()
-	defer wg.Wait()
+	defer func() {
+		splitters.Wait()
+		close(work)
+	}()
 
 	var stopErr error
 	for _, c := range chans {
-		for batch := range c {
+		stats := &FileStats{}
+		for ch := range c {
 			if stopErr != nil {
-				continue // drain so the producer can finish
+				continue // drain so the splitter can finish
 			}
-			for _, it := range batch {
+			<-ch.done
+			for _, it := range ch.items {
 				switch {
 				case it.ev != nil:
 					sum.Events++
@@ -277,62 +295,54 @@ func Read(ctx context.Context, inputs []string, opt Options, h Handlers) (Summar
 					if h.Diag != nil {
 						h.Diag(*it.diag)
 					}
-				case it.stats != nil:
-					st := it.stats
-					sum.Files++
-					if opt.Progress != nil {
-						opt.Progress.FilesDone.Add(1)
-					}
-					sum.Records += st.Records
-					sum.Skipped += st.NSkipped()
-					sum.Rejected += st.NRejected()
-					sum.Bytes += st.Bytes
-					if st.Error != "" {
-						sum.FileErrors++
-					} else {
-						sum.FilesOK++
-					}
-					if h.File != nil {
-						h.File(*st)
-					}
 				}
 				if stopErr != nil {
 					break
 				}
+			}
+			stats.merge(&ch.stats)
+			if ch.final == nil {
+				continue
+			}
+			stats.merge(ch.final)
+			stats.File, stats.Gzip = ch.final.File, ch.final.Gzip
+			sum.Files++
+			if opt.Progress != nil {
+				opt.Progress.FilesDone.Add(1)
+			}
+			sum.Records += stats.Records
+			sum.Skipped += stats.NSkipped()
+			sum.Rejected += stats.NRejected()
+			sum.Bytes += stats.Bytes
+			if stats.Error != "" {
+				sum.FileErrors++
+			} else {
+				sum.FilesOK++
+			}
+			if h.File != nil {
+				h.File(*stats)
 			}
 		}
 	}
 	return sum, stopErr
 }
 
-// decodeInput decodes one input and closes out when done.
-func decodeInput(ctx context.Context, in string, opt *Options, out chan<- []item) {
+// splitInput splits one input into records, in chunks sent in order to
+// out and to the workers, and closes out when done. The last chunk
+// carries the file's stats.
+func splitInput(ctx context.Context, in string, opt *Options, out chan<- *chunk, work chan<- *chunk) {
 	defer close(out)
 	stats := &FileStats{File: in}
-	batch := make([]item, 0, batchSize)
-	stopped := false
-	flush := func() {
-		if len(batch) == 0 || stopped {
-			return
-		}
-		select {
-		case out <- batch:
-		case <-ctx.Done():
-			stopped = true
-		}
-		batch = make([]item, 0, batchSize)
-	}
-	push := func(it item) {
-		batch = append(batch, it)
-		if len(batch) == cap(batch) {
-			flush()
-		}
-	}
+	c := &chunker{ctx: ctx, file: in, forced: opt.Format, ordered: out, work: work}
 	d := &fileDecoder{
-		name: in, opt: opt, stats: stats, forced: opt.Format,
-		emit: func(ev *event.Event) { push(item{ev: ev}) },
-		diag: func(dg Diag) { push(item{diag: &dg}) },
+		name: in, opt: opt, stats: stats, forced: opt.Format, chunks: c,
+		emit: func(*event.Event) {}, // records go to the workers
+		diag: c.diag,
 	}
+	defer func() {
+		c.current().final = stats
+		c.flush()
+	}()
 	var r io.Reader
 	if in == "-" {
 		r = opt.Stdin
@@ -347,16 +357,12 @@ func decodeInput(ctx context.Context, in string, opt *Options, out chan<- []item
 		f, err := open(in)
 		if err != nil {
 			d.report(FileErr, recordPos{}, -1, "open", err.Error())
-			push(item{stats: stats})
-			flush()
 			return
 		}
 		defer f.Close()
 		r = f
 	}
 	d.run(&ctxReader{ctx: ctx, r: r})
-	push(item{stats: stats})
-	flush()
 }
 
 // ctxReader stops a read when the context is cancelled.

@@ -358,6 +358,19 @@ func (e *Engine) group(ev *event.Event) *opGroup {
 	return nil
 }
 
+// Uses reports whether some rule or context uses the operation: events of
+// other operations only move their scope's watermark, so a reader may hand
+// them over with only time, provider, account and region
+// (ingest.Options.Want). It is safe to call from several goroutines.
+func (e *Engine) Uses(provider, op string) bool {
+	for _, g := range e.ops[hashOp(provider, op)] {
+		if g.provider == provider && strings.EqualFold(g.op, op) {
+			return true
+		}
+	}
+	return false
+}
+
 // rank returns the tie-break of an event's operation.
 func (e *Engine) rank(ev *event.Event) int {
 	if g := e.group(ev); g != nil {

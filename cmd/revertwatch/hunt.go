@@ -100,6 +100,9 @@ live daemon). Later ones are counted and named on stderr.`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
+			// Events of operations no rule uses only move the watermark:
+			// they are decoded partially, which is most of the input.
+			opt.Want = det.Wants
 			// The watermark follows the input: read the files in the order
 			// of their first event, not of their names.
 			inputs = ingest.SortByTime(cmd.Context(), inputs, opt)

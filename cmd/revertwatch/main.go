@@ -35,7 +35,9 @@ func (e *exitError) Error() string {
 
 func main() {
 	root := newRootCmd()
+	stopProfiles := startProfiles()
 	err := root.Execute()
+	stopProfiles()
 	if err == nil {
 		return
 	}

@@ -1,0 +1,157 @@
+package ingest
+
+import (
+	"context"
+
+	"github.com/revertwatch/revertwatch/event"
+)
+
+// Chunking: a file's splitter (the scanner, which only balances brackets
+// and strings, and is cheap) cuts the stream into records and packs them
+// into chunks; workers parse and decode the chunks in parallel; the reader
+// takes each file's chunks back in order. See Read.
+const (
+	chunkBytes   = 256 << 10 // record bytes in a chunk before it is sent
+	chunkRecords = 1024      // records in a chunk before it is sent
+	chunksAhead  = 4         // chunks a file's splitter may run ahead of the reader
+)
+
+// item is one output of decoding: an event or a diagnostic.
+type item struct {
+	ev   *event.Event
+	diag *Diag
+}
+
+// chunk is a run of consecutive records of one file, with the splitter's
+// diagnostics in their places among them.
+type chunk struct {
+	file   string
+	forced Format
+	buf    []byte // the records' bytes, back to back
+	recs   []pending
+	done   chan struct{} // closed when items and stats are filled
+
+	items []item
+	stats FileStats  // what decoding the records counted
+	final *FileStats // on a file's last chunk: the splitter's stats (records, bytes, file errors)
+}
+
+// pending is a record waiting for a worker, or a diagnostic of the
+// splitter.
+type pending struct {
+	start, end int
+	pos        recordPos
+	index      int
+	envelope   string
+	cwSkip     bool
+	cwGroup    string
+	diag       *Diag
+}
+
+// chunker packs a splitter's records into chunks.
+type chunker struct {
+	ctx     context.Context
+	file    string
+	forced  Format
+	ordered chan<- *chunk
+	work    chan<- *chunk
+	cur     *chunk
+	stopped bool
+}
+
+func (c *chunker) current() *chunk {
+	if c.cur == nil {
+		c.cur = &chunk{file: c.file, forced: c.forced, done: make(chan struct{})}
+	}
+	return c.cur
+}
+
+// add copies one record into the current chunk.
+func (c *chunker) add(buf []byte, pos recordPos, index int, envelope string, cwSkip bool, cwGroup string) {
+	ch := c.current()
+	start := len(ch.buf)
+	if ch.buf == nil {
+		ch.buf = make([]byte, 0, max(chunkBytes+chunkBytes/4, len(buf)))
+	}
+	ch.buf = append(ch.buf, buf...)
+	ch.recs = append(ch.recs, pending{start: start, end: len(ch.buf), pos: pos, index: index, envelope: envelope, cwSkip: cwSkip, cwGroup: cwGroup})
+	if len(ch.buf) >= chunkBytes || len(ch.recs) >= chunkRecords {
+		c.flush()
+	}
+}
+
+// diag puts a diagnostic of the splitter in its place.
+func (c *chunker) diag(dg Diag) {
+	ch := c.current()
+	ch.recs = append(ch.recs, pending{diag: &dg})
+}
+
+// flush sends the current chunk: first to the reader's queue for its file,
+// which bounds how far the splitter runs ahead, then to the workers.
+func (c *chunker) flush() {
+	ch := c.cur
+	if ch == nil {
+		return
+	}
+	c.cur = nil
+	if c.stopped {
+		return
+	}
+	select {
+	case c.ordered <- ch:
+	case <-c.ctx.Done():
+		c.stopped = true
+		return
+	}
+	c.work <- ch
+}
+
+// decodeChunks is a worker: it decodes the records of each chunk it is
+// given into the chunk's items.
+func decodeChunks(work <-chan *chunk, opt *Options) {
+	d := &fileDecoder{opt: opt}
+	var cur *chunk
+	d.emit = func(ev *event.Event) { cur.items = append(cur.items, item{ev: ev}) }
+	d.diag = func(dg Diag) { cur.items = append(cur.items, item{diag: &dg}) }
+	for ch := range work {
+		cur = ch
+		d.name, d.forced, d.stats = ch.file, ch.forced, &ch.stats
+		ch.items = make([]item, 0, len(ch.recs))
+		for _, r := range ch.recs {
+			if r.diag != nil {
+				ch.items = append(ch.items, item{diag: r.diag})
+				continue
+			}
+			d.cwSkip, d.cwGroup = r.cwSkip, r.cwGroup
+			d.decode(ch.buf[r.start:r.end], r.pos, r.index, r.envelope)
+		}
+		ch.buf, ch.recs = nil, nil
+		close(ch.done)
+	}
+}
+
+// merge adds what o counted to s. Formats keep their order of first
+// appearance when chunks are merged in file order.
+func (s *FileStats) merge(o *FileStats) {
+	for _, f := range o.Formats {
+		s.addFormat(f)
+	}
+	s.Bytes += o.Bytes
+	s.Records += o.Records
+	s.Events += o.Events
+	for k, n := range o.Skipped {
+		if s.Skipped == nil {
+			s.Skipped = map[string]int{}
+		}
+		s.Skipped[k] += n
+	}
+	for k, n := range o.Rejected {
+		if s.Rejected == nil {
+			s.Rejected = map[string]int{}
+		}
+		s.Rejected[k] += n
+	}
+	if s.Error == "" {
+		s.Error = o.Error
+	}
+}

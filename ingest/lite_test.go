@@ -1,0 +1,89 @@
+package ingest_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync/atomic"
+	"testing"
+
+	"github.com/revertwatch/revertwatch/emulate"
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/ingest"
+)
+
+// TestWantPartialEvents checks Options.Want against the full decoder: on
+// the emulated corpus in every shape, the repository's format samples and
+// the shared real-world corpus, a run that wants nothing hands out the
+// same records, diagnostics and stats as a run without Want, and each
+// partial event carries exactly the full event's time, provider, account,
+// region, operation, format and source.
+func TestWantPartialEvents(t *testing.T) {
+	dir := t.TempDir()
+	c, err := emulate.Generate(emulate.Options{Seed: 5, Noise: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{dir, filepath.Join("..", "testdata", "formats")}
+	if real := sharedCorpus(); real != "" {
+		paths = append(paths, real)
+	}
+	inputs, err := ingest.Expand(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := read(t, inputs, ingest.Options{Jobs: 2})
+	var asked atomic.Int64
+	lite := read(t, inputs, ingest.Options{Jobs: 2, Want: func(provider, op string) bool {
+		asked.Add(1)
+		return op == "StopInstances" // one wanted operation: the rest may be partial
+	}})
+	if asked.Load() == 0 {
+		t.Fatal("Want never asked")
+	}
+	if len(full.events) != len(lite.events) {
+		t.Fatalf("%d events with Want, %d without", len(lite.events), len(full.events))
+	}
+	if !reflect.DeepEqual(full.diags, lite.diags) || !reflect.DeepEqual(full.files, lite.files) || full.sum != lite.sum {
+		t.Fatalf("Want changed the diagnostics or stats:\n%+v\n%+v", lite.sum, full.sum)
+	}
+	partial := 0
+	for i, f := range full.events {
+		l := lite.events[i]
+		if l.Raw != nil {
+			if !reflect.DeepEqual(f, l) {
+				t.Fatalf("%s:%d: a whole event differs with Want", f.Source.Name, f.Source.Line)
+			}
+			continue
+		}
+		partial++
+		if l.Operation == "StopInstances" {
+			t.Errorf("%s:%d: a wanted operation came partial", l.Source.Name, l.Source.Line)
+		}
+		want := event.Event{Provider: f.Provider, Format: f.Format, Time: f.Time, TimeField: f.TimeField, Account: f.Account,
+			Region: f.Region, Operation: f.Operation, OperationName: f.OperationName, Source: f.Source}
+		if !reflect.DeepEqual(*l, want) {
+			t.Errorf("%s:%d: partial event\n%+v\nwant\n%+v", f.Source.Name, f.Source.Line, *l, want)
+		}
+	}
+	if partial < len(full.events)/2 {
+		t.Errorf("only %d of %d events partial", partial, len(full.events))
+	}
+	t.Logf("%d events, %d partial", len(full.events), partial)
+}
+
+// sharedCorpus is the real-world sample corpus beside the repository, if
+// there is one.
+func sharedCorpus() string {
+	if root := os.Getenv("REVERTWATCH_CORPUS"); root != "" {
+		return root
+	}
+	c := filepath.Join("..", "..", "shared", "corpus")
+	if fi, err := os.Stat(c); err == nil && fi.IsDir() {
+		return c
+	}
+	return ""
+}

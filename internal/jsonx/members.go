@@ -1,0 +1,262 @@
+package jsonx
+
+import "encoding/binary"
+
+// Member is one top-level member of an object found by Members.
+type Member struct {
+	Key  []byte // the name, without quotes (Members refuses escaped names)
+	Val  []byte // the value as written; for a string, the bytes between the quotes
+	Kind byte   // '"' string, '{' object, '[' array, 't' true, 'f' false, 'n' null, '0' number
+	Esc  bool   // a string with escapes: Val is not its text
+}
+
+// maxDepth bounds the nesting Members follows; deeper input is refused
+// (a caller falls back to the full parser, whose own limit is 300).
+const maxDepth = 64
+
+// Members checks that b is exactly one JSON object (RFC 8259: no
+// surrounding space, strings without control characters, numbers in
+// JSON's grammar) and returns its top-level members, appended to dst, in
+// the order written. It builds no tree: nested values are only checked.
+// It reports false for anything else, and also for a member name with an
+// escape or nesting deeper than 64, which it does not resolve, so that
+// whatever it accepts fastjson parses and ValidTokens accepts too. It is
+// the cheap path for records whose top-level fields are all a caller needs.
+func Members(b []byte, dst []Member) ([]Member, bool) {
+	n := len(b)
+	if n < 2 || b[0] != '{' {
+		return dst, false
+	}
+	i := skipSpace(b, 1)
+	if i < n && b[i] == '}' {
+		return dst, i+1 == n
+	}
+	for {
+		if i >= n || b[i] != '"' {
+			return dst, false
+		}
+		end, esc, ok := scanString(b, i)
+		if !ok || esc {
+			return dst, false
+		}
+		m := Member{Key: b[i+1 : end-1]}
+		i = skipSpace(b, end)
+		if i >= n || b[i] != ':' {
+			return dst, false
+		}
+		i = skipSpace(b, i+1)
+		if i >= n {
+			return dst, false
+		}
+		start := i
+		switch c := b[i]; c {
+		case '"':
+			end, m.Esc, ok = scanString(b, i)
+			m.Kind = '"'
+		case '{', '[':
+			end, ok = skipNested(b, i)
+			m.Kind = c
+		case 't':
+			end, ok = literal(b, i, "true")
+			m.Kind = c
+		case 'f':
+			end, ok = literal(b, i, "false")
+			m.Kind = c
+		case 'n':
+			end, ok = literal(b, i, "null")
+			m.Kind = c
+		default:
+			end, ok = number(b, i)
+			m.Kind = '0'
+		}
+		if !ok {
+			return dst, false
+		}
+		if m.Kind == '"' {
+			m.Val = b[start+1 : end-1]
+		} else {
+			m.Val = b[start:end]
+		}
+		dst = append(dst, m)
+		i = skipSpace(b, end)
+		if i >= n {
+			return dst, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return dst, i+1 == n
+		default:
+			return dst, false
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+func literal(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return i, false
+	}
+	return i + len(lit), true
+}
+
+// scanString checks the string that starts at b[i] (a quote) and returns
+// the index past its closing quote and whether it holds escapes.
+func scanString(b []byte, i int) (int, bool, bool) {
+	n := len(b)
+	i++
+	esc := false
+	for {
+		for i+8 <= n && plain8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		for i < n && strPlain[b[i]] {
+			i++
+		}
+		if i >= n {
+			return i, esc, false
+		}
+		switch b[i] {
+		case '"':
+			return i + 1, esc, true
+		case '\\':
+			esc = true
+			if i+1 >= n {
+				return i, esc, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > n || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return i, esc, false
+				}
+				i += 6
+			default:
+				return i, esc, false
+			}
+		default:
+			return i, esc, false // a control character
+		}
+	}
+}
+
+// skipNested checks the object or array that starts at b[i] and returns
+// the index past its end.
+func skipNested(b []byte, i int) (int, bool) {
+	n := len(b)
+	var objects uint64 // one bit a level: set for an object, clear for an array
+	depth := 0
+	var ok bool
+	for {
+		// A value starts at b[i].
+		switch c := b[i]; c {
+		case '{', '[':
+			if depth == maxDepth {
+				return i, false
+			}
+			depth++
+			objects <<= 1
+			if c == '{' {
+				objects |= 1
+			}
+			i = skipSpace(b, i+1)
+			if i >= n {
+				return i, false
+			}
+			if b[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+				i++
+				depth--
+				objects >>= 1
+				break
+			}
+			if c == '{' {
+				if i, ok = memberName(b, i); !ok {
+					return i, false
+				}
+			}
+			continue
+		case '"':
+			if i, _, ok = scanString(b, i); !ok {
+				return i, false
+			}
+		case 't':
+			if i, ok = literal(b, i, "true"); !ok {
+				return i, false
+			}
+		case 'f':
+			if i, ok = literal(b, i, "false"); !ok {
+				return i, false
+			}
+		case 'n':
+			if i, ok = literal(b, i, "null"); !ok {
+				return i, false
+			}
+		default:
+			if i, ok = number(b, i); !ok {
+				return i, false
+			}
+		}
+		// A value ended before b[i]: close containers until the next
+		// value starts.
+		for {
+			if depth == 0 {
+				return i, true
+			}
+			i = skipSpace(b, i)
+			if i >= n {
+				return i, false
+			}
+			inObject := objects&1 == 1
+			c := b[i]
+			if c == ',' {
+				i = skipSpace(b, i+1)
+				if inObject {
+					if i, ok = memberName(b, i); !ok {
+						return i, false
+					}
+				}
+				if i >= n {
+					return i, false
+				}
+				break
+			}
+			if inObject && c == '}' || !inObject && c == ']' {
+				i++
+				depth--
+				objects >>= 1
+				continue
+			}
+			return i, false
+		}
+	}
+}
+
+// memberName checks `"name" :` at b[i] and returns where the value starts.
+func memberName(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, false
+	}
+	i, _, ok := scanString(b, i)
+	if !ok {
+		return i, false
+	}
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return i, false
+	}
+	i = skipSpace(b, i+1)
+	return i, i < len(b)
+}
