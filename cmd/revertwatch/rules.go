@@ -15,6 +15,7 @@ func newRulesCmd() *cobra.Command {
 	}
 	cmd.AddCommand(newRulesBenignCmd())
 	cmd.AddCommand(newRulesExportCmd())
+	cmd.AddCommand(newRulesHuntingCmd())
 	cmd.AddCommand(newRulesLintCmd())
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",

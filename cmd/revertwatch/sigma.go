@@ -95,7 +95,7 @@ Load them back with 'revertwatch hunt --rules PATH --no-builtin'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "sigma" {
-				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want sigma)", format)}
+				return exportPlatform(cmd, format, out)
 			}
 			docs, err := sigma.Export(content.Reverts(), sigma.ExportOptions{Author: author, Date: date})
 			if err != nil {
@@ -123,7 +123,8 @@ Load them back with 'revertwatch hunt --rules PATH --no-builtin'.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "f", "sigma", "output format: sigma")
+	cmd.Flags().StringVarP(&format, "format", "f", "sigma", "output format: sigma, sumo, spl, kql, eql or sql")
+	addPlatformFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&out, "out", "o", "", "a directory (one file per rule) or a .yml file (one stream); default stdout")
 	cmd.Flags().StringVar(&author, "author", "", "author of the rules (default revertwatch)")
 	cmd.Flags().StringVar(&date, "date", "", "date of the rules, YYYY-MM-DD (default the content's date)")

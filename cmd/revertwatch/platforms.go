@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/revertwatch/revertwatch/platforms"
+)
+
+// platformGlobs are the inputs the SQL export reads.
+type platformGlobs struct{ cloudtrail, azure string }
+
+var exportGlobs platformGlobs
+
+// addPlatformFlags adds the flags of the non-Sigma export formats to
+// 'rules export'.
+func addPlatformFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&exportGlobs.cloudtrail, "cloudtrail-glob", platforms.DefaultCloudTrailGlob, "sql: CloudTrail files the script reads (S3 delivery files or JSON lines)")
+	fs.StringVar(&exportGlobs.azure, "azure-glob", platforms.DefaultAzureGlob, "sql: Azure Activity Log diagnostic exports the script reads")
+}
+
+// exportPlatform writes the detections for another engine: sumo, spl,
+// kql, eql or sql. out is a file, or stdout when empty or "-".
+func exportPlatform(cmd *cobra.Command, format, out string) error {
+	if !isPlatformFormat(format) {
+		return &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want sigma, %s)", format, strings.Join(platforms.Formats, ", "))}
+	}
+	return writeTo(cmd.OutOrStdout(), out, func(w io.Writer) error {
+		return platforms.Write(w, format, platforms.SQLOptions{CloudTrail: exportGlobs.cloudtrail, Azure: exportGlobs.azure})
+	})
+}
+
+func isPlatformFormat(f string) bool {
+	for _, x := range platforms.Formats {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// writeTo runs write on stdout or on a new file.
+func writeTo(stdout io.Writer, out string, write func(io.Writer) error) error {
+	if out == "" || out == "-" {
+		bw := bufio.NewWriter(stdout)
+		if err := write(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	bw := bufio.NewWriter(f)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// newRulesHuntingCmd is 'revertwatch rules hunting'.
+func newRulesHuntingCmd() *cobra.Command {
+	var list bool
+	cmd := &cobra.Command{
+		Use:   "hunting [ID]",
+		Short: "Print the hunting queries, runnable with 'revertwatch query'",
+		Long: `hunting prints revertwatch's hunting queries: broader than the detections
+(snapshots shared out, volumes from snapshots the data never saw made,
+principals who rarely stop or start instances, root-device attaches,
+deletions, Azure disk exports and restores), in the query language of
+'revertwatch query'. Without an id every query is printed under a comment
+saying what its rows mean; with an id only that query's text, to run.`,
+		Example: `  revertwatch rules hunting --list
+  revertwatch query "$(revertwatch rules hunting hunt-volume-from-foreign-snapshot)" logs/`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			w := c.OutOrStdout()
+			hs := platforms.Hunts()
+			if len(args) == 1 {
+				for _, h := range hs {
+					if h.ID == args[0] {
+						_, err := fmt.Fprintln(w, h.Text)
+						return err
+					}
+				}
+				var ids []string
+				for _, h := range hs {
+					ids = append(ids, h.ID)
+				}
+				return &exitError{code: exitUsage, err: fmt.Errorf("no hunting query %q (have: %s)", args[0], strings.Join(ids, ", "))}
+			}
+			for i, h := range hs {
+				if list {
+					fmt.Fprintf(w, "%s\t%s\n", h.ID, h.Title)
+					continue
+				}
+				if i > 0 {
+					fmt.Fprintln(w)
+				}
+				fmt.Fprintf(w, "// %s: %s\n// %s\n%s\n", h.ID, h.Title, h.Why, h.Text)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&list, "list", "l", false, "list ids and titles only")
+	return cmd
+}

@@ -1,0 +1,110 @@
+package platforms
+
+// Hunt is a hunting query: broader than a detection, for a person to read
+// the rows of, in revertwatch's query language (run it with
+// 'revertwatch query').
+type Hunt struct {
+	ID    string
+	Title string
+	Why   string // what a row means and what to do with it
+	Text  string
+}
+
+// Hunts returns the hunting queries in a stable order.
+func Hunts() []Hunt {
+	return []Hunt{
+		{
+			ID:    "hunt-snapshot-shared-out",
+			Title: "EBS snapshots or AMIs shared with another account or made public",
+			Why: "ModifySnapshotAttribute or ModifyImageAttribute adding createVolumePermission or launchPermission: a copy of the disk " +
+				"leaves the account (exfiltration), or a prepared image is offered to a victim account to revert into.",
+			Text: `_sourceCategory=*aws*cloudtrail*
+| json auto
+| where eventName in ("ModifySnapshotAttribute", "ModifyImageAttribute") and isEmpty(errorCode)
+| %"requestParameters.createVolumePermission.add.items[0].userId" as shared_with_account
+| %"requestParameters.createVolumePermission.add.items[0].group" as shared_with_group
+| if(isEmpty(shared_with_account), %"requestParameters.launchPermission.add.items[0].userId", shared_with_account) as shared_with_account
+| if(isEmpty(shared_with_group), %"requestParameters.launchPermission.add.items[0].group", shared_with_group) as shared_with_group
+| where !isEmpty(shared_with_account) or !isEmpty(shared_with_group)
+| if(isEmpty(%"requestParameters.snapshotId"), %"requestParameters.imageId", %"requestParameters.snapshotId") as resource
+| count as calls, min(_messageTime) as first_seen, values(shared_with_account) as accounts, values(shared_with_group) as groups by recipientAccountId, awsRegion, caller, resource
+| sort by first_seen asc`,
+		},
+		{
+			ID:    "hunt-volume-from-foreign-snapshot",
+			Title: "Volumes created from a snapshot no CreateSnapshot or CopySnapshot in the data made",
+			Why: "A volume restored from a snapshot this account did not create in the period (shared in from another account, or older than the logs): " +
+				"a revert to an image the attacker prepared, or to a point long before the intrusion. Check the snapshot's owner with DescribeSnapshots.",
+			Text: `_sourceCategory=*aws*cloudtrail*
+| json auto
+| where eventName in ("CreateSnapshot", "CopySnapshot", "CreateVolume") and isEmpty(errorCode)
+| if(eventName = "CreateVolume", %"requestParameters.snapshotId", %"responseElements.snapshotId") as snapshot
+| where !isEmpty(snapshot)
+| if(eventName = "CreateVolume", 1, 0) as restored
+| if(eventName = "CreateVolume", 0, 1) as created_here
+| sum(restored) as volumes_restored, sum(created_here) as created_in_data, values(caller) as callers, min(_messageTime) as first_seen by recipientAccountId, awsRegion, snapshot
+| where volumes_restored > 0 and created_in_data = 0
+| sort by first_seen asc`,
+		},
+		{
+			ID:    "hunt-stop-start-new-principal",
+			Title: "Principals who stopped or started instances rarely (once or twice in the period)",
+			Why: "A stop and start wipes instance-store volumes; people and automation who do it routinely show up with many calls, " +
+				"a principal with one or two in the whole period is new to it. The query language has no history of earlier periods: " +
+				"run it over a long range so that 'rare' means 'never seen before'.",
+			Text: `_sourceCategory=*aws*cloudtrail*
+| json auto
+| where eventName in ("StopInstances", "StartInstances", "RebootInstances") and isEmpty(errorCode)
+| %"requestParameters.instancesSet.items[0].instanceId" as instance
+| count as calls, count_distinct(instance) as instances, values(eventName) as operations, values(sourceIPAddress) as source_ips, min(_messageTime) as first_seen by recipientAccountId, caller
+| where calls <= 2
+| sort by first_seen asc`,
+		},
+		{
+			ID:    "hunt-root-volume-attach",
+			Title: "Volumes attached at a root device name",
+			Why:   "AttachVolume at /dev/xvda, /dev/sda1 or /dev/sda replaces an instance's system disk (the detections need the volume's CreateVolume in the data; this does not).",
+			Text: `_sourceCategory=*aws*cloudtrail*
+| json auto
+| where eventName = "AttachVolume" and isEmpty(errorCode)
+| %"requestParameters.device" as device
+| where device in ("/dev/xvda", "/dev/sda1", "/dev/sda")
+| count as attaches, min(_messageTime) as first_seen by recipientAccountId, awsRegion, caller, %"requestParameters.instanceId", %"requestParameters.volumeId", device
+| sort by first_seen asc`,
+		},
+		{
+			ID:    "hunt-evidence-deletion",
+			Title: "Volumes, snapshots, images and disks deleted, per caller",
+			Why: "Deleting the replaced root volume or disk, or the snapshot used to revert, destroys the evidence a revert leaves; " +
+				"read the callers with deletions next to their revert findings.",
+			Text: `_sourceCategory=*aws*cloudtrail* OR _sourceCategory=*azure*activitylog*
+| json auto
+| where matches(operationName, "(?i)^(DeleteVolume|DeleteSnapshot|DeregisterImage|microsoft\.compute/(disks|snapshots|images)/delete)$")
+| count as deletions, values(operationName) as operations, min(_messageTime) as first_seen, max(_messageTime) as last_seen by _sourceHost, caller
+| sort by deletions desc`,
+		},
+		{
+			ID:    "hunt-azure-snapshot-export",
+			Title: "Azure snapshots or disks exported with a SAS URL",
+			Why:   "beginGetAccess on a snapshot or disk hands out a download URL: a copy of the disk leaves Azure (exfiltration), often before a revert.",
+			Text: `_sourceCategory=*azure*activitylog*
+| json auto
+| where matches(operationName, "(?i)^microsoft\.compute/(snapshots|disks)/begingetaccess/action$")
+| count as exports, min(_messageTime) as first_seen by _sourceHost, caller, resourceId
+| sort by first_seen asc`,
+		},
+		{
+			ID:    "hunt-azure-disk-restored",
+			Title: "Azure disks created from a snapshot or restore point, with or without a swap",
+			Why:   "Every disks/write whose body shows createOption Copy or Restore: the inputs of an OS-disk swap, including those whose VM write is missing from the data.",
+			Text: `_sourceCategory=*azure*activitylog*
+| json auto
+| where matches(operationName, "(?i)^microsoft\.compute/disks/write$")
+| parse regex field=%"properties.responseBody" "\"createOption\":\s*\"(?<create_option>[^\"]*)\"" nodrop
+| parse regex field=%"properties.responseBody" "\"sourceResourceId\":\s*\"(?<source>[^\"]*)\"" nodrop
+| where matches(create_option, "(?i)^(copy|restore|copystart|copyfromsansnapshot)$")
+| count as writes, min(_messageTime) as first_seen by _sourceHost, caller, resourceId, create_option, source
+| sort by first_seen asc`,
+		},
+	}
+}
