@@ -109,7 +109,7 @@ func TestBundleSnapshotVolumeChain(t *testing.T) {
 func playbookText(p content.Playbook) string {
 	var sb strings.Builder
 	for _, sec := range playbookSections(p) {
-		for _, a := range sec.actions {
+		for _, a := range sec.Actions {
 			sb.WriteString(a.Text + "\n" + a.Command + "\n")
 		}
 	}

@@ -228,8 +228,8 @@ func writePlaybookMarkdown(w *bufio.Writer, pb content.Playbook) {
 	}
 	fmt.Fprintf(w, "## Response playbook (%s, %s)\n\n", pb.RuleID, pb.Provider)
 	for _, sec := range playbookSections(pb) {
-		fmt.Fprintf(w, "### %s\n\n", sec.title)
-		for i, a := range sec.actions {
+		fmt.Fprintf(w, "### %s\n\n", sec.Title)
+		for i, a := range sec.Actions {
 			fmt.Fprintf(w, "%d. %s\n", i+1, a.Text)
 			if a.Command != "" {
 				fmt.Fprintf(w, "   ```sh\n   %s\n   ```\n", a.Command)
@@ -239,9 +239,10 @@ func writePlaybookMarkdown(w *bufio.Writer, pb content.Playbook) {
 	}
 }
 
+// section is one part of a playbook, for the renderers.
 type section struct {
-	title   string
-	actions []content.Action
+	Title   string
+	Actions []content.Action
 }
 
 func playbookSections(pb content.Playbook) []section {
