@@ -151,7 +151,8 @@ func awsEradicate() []Action {
 		{Text: "Look for persistence the actor left in IAM: new users, access keys, login profiles, roles and trust-policy changes in the window.",
 			Command: "aws cloudtrail lookup-events --region us-east-1 --lookup-attributes AttributeKey=EventSource,AttributeValue=iam.amazonaws.com --start-time {start} --end-time {end}"},
 		{Text: "Rotate the credentials of the actor for good (new key, new role trust), and any secret the instance could read (instance profile role, Secrets Manager, SSM parameters)."},
-		{Text: "Where reverts are not an operator's job, deny them by policy: an SCP or permissions boundary without ec2:CreateReplaceRootVolumeTask, ec2:AttachVolume on root devices, ec2:RegisterImage and backup:StartRestoreJob for day-to-day roles."},
+		{Text: "Where reverts are not an operator's job, deny them by policy: an SCP or permissions boundary without ec2:CreateReplaceRootVolumeTask, ec2:AttachVolume on root devices, ec2:RegisterImage and backup:StartRestoreJob for day-to-day roles.",
+			Command: "aws organizations list-policies-for-target --target-id {account} --filter SERVICE_CONTROL_POLICY"},
 	}
 }
 
@@ -188,7 +189,7 @@ func azureIsolateVM() Action {
 func azureEvidence() []Action {
 	return []Action{
 		{Text: "Export the Activity Log of the resource group for the window, every caller.",
-			Command: "az monitor activity-log list --resource-group {resource_group} --start-time {start} --end-time {end} --output json"},
+			Command: "az monitor activity-log list --subscription {subscription} --resource-group {resource_group} --start-time {start} --end-time {end} --output json"},
 		{Text: "Collect Microsoft Entra sign-in and audit logs of the caller, Defender for Cloud alerts, and NSG or VNet flow logs of the VM for the window."},
 		{Text: "Read the change history of the VM (Resource Graph resourcechanges) to see its previous OS disk when the Activity Log carried no body.",
 			Command: `az graph query -q "resourcechanges | where properties.targetResourceId =~ '{vm}' | order by todatetime(properties.changeAttributes.timestamp) desc"`},
@@ -322,6 +323,8 @@ func awsVolumePlaybook() Playbook {
 	return Playbook{Provider: "AWS",
 		Containment: cat(awsRevokeActor(), awsPreserveVolume(), []Action{awsIsolateInstance()}),
 		Evidence: cat([]Action{awsSnapshotEvidence(),
+			{Text: "Snapshot the restored volume too: it is what the instance runs now, and the actor may change it again.",
+				Command: `aws ec2 create-snapshot --region {region} --volume-id {volume} --description "IR {finding}: restored volume"`},
 			{Text: "Confirm which volume the instance now boots from and what was detached.",
 				Command: "aws ec2 describe-volumes --region {region} --filters Name=attachment.instance-id,Values={instance}"},
 			{Text: "Check whether the snapshot was shared to or from another account (a revert to an attacker's image).",

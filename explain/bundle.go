@@ -876,7 +876,10 @@ func (b *Bundle) values() map[string]string {
 				set("instance", r.UID)
 			}
 		case event.KindVolume:
-			set("volume", r.UID)
+			// The volume a snapshot was taken of is not the one restored.
+			if r.Role != event.RoleSource {
+				set("volume", r.UID)
+			}
 		case event.KindSnapshot:
 			if f.Provider == event.AWS {
 				set("snapshot", r.UID)

@@ -99,7 +99,8 @@ func TestBundleSnapshotVolumeChain(t *testing.T) {
 	}
 	// The playbook's commands carry the finding's ids.
 	text := playbookText(b.Playbook)
-	for _, want := range []string{"--volume-id " + oldRoot, "--snapshot-ids " + snap.Resource, "--region us-east-1", "--user-name svc-deploy"} {
+	for _, want := range []string{"--volume-id " + oldRoot, "--volume-id " + restored.Resource + ` --description "IR ` + f.ID + `: restored`,
+		"--snapshot-ids " + snap.Resource, "--region us-east-1", "--user-name svc-deploy"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("playbook lacks %q", want)
 		}
