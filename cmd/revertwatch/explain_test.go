@@ -85,6 +85,17 @@ func TestExplainByIDAndFromStdin(t *testing.T) {
 	if err != nil || !strings.HasPrefix(page, "<!doctype html>") {
 		t.Errorf("hunt --explain=html: %v, output starts %.40q", err, page)
 	}
+	// ... with the calls no rule uses decoded whole: the actor's detach,
+	// start and delete are on the timeline, the delete among the deletions.
+	hmd, err := run(t, "hunt", "--quiet", "--explain", logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| `DetachVolume` |", "| `StartInstances` |", "deleted 4m after the revert's last step by the actor"} {
+		if !strings.Contains(hmd, want) {
+			t.Errorf("hunt --explain lacks %q", want)
+		}
+	}
 
 	var ee *exitError
 	for _, args := range [][]string{

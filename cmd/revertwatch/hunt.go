@@ -110,6 +110,9 @@ live daemon). Later ones are counted and named on stderr.`,
 			if err != nil {
 				return err
 			}
+			if idx != nil {
+				opt.Want = nil // explain needs every call whole: the actor's timeline, the deletions
+			}
 			h := in.handlers()
 			h.Event = func(ev *event.Event) error {
 				det.Process(ev)
