@@ -63,7 +63,8 @@ func (m *memSink) len() int {
 type running struct {
 	s    *Server
 	url  string
-	done chan error
+	done chan struct{} // closed when Run returned
+	err  error
 	stop context.CancelFunc
 }
 
@@ -72,9 +73,9 @@ func (r *running) shutdown(t *testing.T) {
 	t.Helper()
 	r.stop()
 	select {
-	case err := <-r.done:
-		if err != nil {
-			t.Fatalf("server: %v", err)
+	case <-r.done:
+		if r.err != nil {
+			t.Fatalf("server: %v", r.err)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not shut down in 30s")
@@ -94,8 +95,11 @@ func start(t *testing.T, cfg Config) *running {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{s: s, url: "http://" + ln.Addr().String(), done: make(chan error, 1), stop: cancel}
-	go func() { r.done <- s.Run(ctx) }()
+	r := &running{s: s, url: "http://" + ln.Addr().String(), done: make(chan struct{}), stop: cancel}
+	go func() {
+		r.err = s.Run(ctx)
+		close(r.done)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -185,3 +189,17 @@ func getBody(t *testing.T, url string) string {
 	}
 	return string(b)
 }
+
+// tryPost is post without failing the test on a transport error.
+func tryPost(url string, body []byte) (int, Answer, error) {
+	resp, err := http.Post(url+"/v1/ingest", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return 0, Answer{}, err
+	}
+	defer resp.Body.Close()
+	var a Answer
+	err = json.NewDecoder(resp.Body).Decode(&a)
+	return resp.StatusCode, a, err
+}
+
+func sortStrings(s []string) { sort.Strings(s) }

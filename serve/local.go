@@ -115,7 +115,11 @@ func (l *local) Run(ctx, drainCtx context.Context) error {
 			return err
 		}
 	}
-	tick := time.NewTicker(l.h.CheckpointInterval)
+	// Checkpoints cost in proportion to the engine's state, not to the
+	// input, so they are spaced by the interval; a finding shortens the
+	// wait to a tenth of it, since it leaves only after its checkpoint.
+	every := l.h.CheckpointInterval
+	tick := time.NewTicker(every / 5)
 	defer tick.Stop()
 	lastInput, lastCommit := time.Now(), time.Now()
 	for {
@@ -126,22 +130,19 @@ func (l *local) Run(ctx, drainCtx context.Context) error {
 		now := time.Now()
 		if n > 0 {
 			lastInput = now
-			if len(l.proc.Outbox()) > 0 || now.Sub(lastCommit) >= l.h.CheckpointInterval || n < readBatch {
-				if err := l.commit(drainCtx); err != nil {
-					return err
-				}
-				lastCommit = now
-			}
-			continue
-		}
-		if l.h.IdleFlush > 0 && now.Sub(lastInput) >= l.h.IdleFlush && l.proc.Buffered() > 0 {
+		} else if l.h.IdleFlush > 0 && now.Sub(lastInput) >= l.h.IdleFlush && l.proc.Buffered() > 0 {
 			l.proc.Flush()
+			lastCommit = time.Time{}
 		}
-		if l.proc.Dirty() {
+		since := now.Sub(lastCommit)
+		if l.proc.Dirty() && (since >= every || len(l.proc.Outbox()) > 0 && since >= every/10) {
 			if err := l.commit(drainCtx); err != nil {
 				return err
 			}
 			lastCommit = now
+		}
+		if n == readBatch {
+			continue
 		}
 		if l.h.Sinks.Owed() > 0 {
 			if err := l.h.Sinks.Deliver(drainCtx, nil); err != nil {

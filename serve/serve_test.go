@@ -34,6 +34,7 @@ func TestIngestEmulatedScenarios(t *testing.T) {
 	mem := &memSink{}
 	r := start(t, Config{StateDir: t.TempDir(), Lateness: lateness, IdleFlush: 500 * time.Millisecond, Sinks: sinks(mem), Token: "s3cret"})
 	accepted := 0
+	began := time.Now()
 	for i, b := range bodies {
 		code, a, _ := post(t, r.url, b, "Authorization", "Bearer s3cret")
 		if code != 202 {
@@ -44,8 +45,11 @@ func TestIngestEmulatedScenarios(t *testing.T) {
 		}
 		accepted += a.Accepted
 	}
+	t.Logf("posted in %s", time.Since(began))
 	waitFor(t, 20*time.Second, "all findings", func() bool { return mem.len() >= len(want) })
+	t.Logf("found in %s", time.Since(began))
 	r.shutdown(t)
+	t.Logf("shut down in %s", time.Since(began))
 	if got := mem.ids(); !equalStrings(got, want) {
 		t.Fatalf("findings differ from the batch detector's:\n got %d %v\nwant %d %v", len(got), got, len(want), want)
 	}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -168,7 +167,6 @@ type Server struct {
 	tokenH  [32]byte
 	ready   atomic.Bool
 	closing atomic.Bool
-	once    sync.Once
 }
 
 // New opens the state (or joins the cluster) and prepares the server; Run

@@ -76,5 +76,7 @@ snapshot or image, or stop/started to wipe ephemeral storage.`,
 	root.AddCommand(newQueryCmd())
 	root.AddCommand(newRulesCmd())
 	root.AddCommand(newConfigCmd())
+	root.AddCommand(newWatchCmd())
+	root.AddCommand(newServeCmd())
 	return root
 }

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/revertwatch/revertwatch/detect"
+	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/live/sink"
+	"github.com/revertwatch/revertwatch/serve"
+)
+
+// tokenEnv holds serve's bearer token when --token-file is not given.
+const tokenEnv = "REVERTWATCH_TOKEN"
+
+// sinkFlags are the finding outputs of watch and serve.
+type sinkFlags struct {
+	format       string
+	output       string
+	outputMax    int64
+	outputKeep   int
+	webhook      string
+	webhookDLQ   string
+	webhookAuth  string
+	findingsNATS string
+	stdout       bool
+}
+
+func (f *sinkFlags) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&f.format, "format", "f", finding.FormatNDJSON, "finding format: ndjson, ocsf, table or sarif (table and sarif: one block per delivery)")
+	fs.StringVarP(&f.output, "output", "o", "", "append findings to this file (fsynced, rotated by --output-max-size)")
+	fs.Int64Var(&f.outputMax, "output-max-size", 100<<20, "rotate --output past this many bytes (0: never)")
+	fs.IntVar(&f.outputKeep, "output-keep", 5, "rotated --output files to keep")
+	fs.StringVar(&f.webhook, "webhook", "", "POST each finding as JSON to this URL (retries with backoff, Idempotency-Key: the finding id)")
+	fs.StringVar(&f.webhookDLQ, "webhook-dead-letter", "", "findings the webhook gave up on are appended here (default: STATE-DIR/webhook-dead-letter.ndjson)")
+	fs.StringVar(&f.webhookAuth, "webhook-authorization", "", "Authorization header value for --webhook (or $REVERTWATCH_WEBHOOK_AUTHORIZATION)")
+	fs.StringVar(&f.findingsNATS, "findings-nats", "", "publish findings to revertwatch.findings.<rule> on this NATS server (JetStream with Nats-Msg-Id when a stream takes the subject)")
+	fs.BoolVar(&f.stdout, "stdout", false, "also write findings to standard output when another sink is set")
+}
+
+// build makes the sinks; with none configured, standard output. The
+// returned function closes what build opened besides the sinks.
+func (f *sinkFlags) build(stateDir string, rules []finding.RuleInfo) ([]sink.Sink, func(), error) {
+	if !validFormat(f.format) {
+		return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want %s)", f.format, strings.Join(finding.Formats, ", "))}
+	}
+	r := sink.Render{Format: f.format, Rules: rules, Version: version}
+	var out []sink.Sink
+	closers := func() {}
+	if f.output != "" {
+		fs, err := sink.NewFile(f.output, r, f.outputMax, f.outputKeep)
+		if err != nil {
+			return nil, nil, &exitError{code: exitUsage, err: err}
+		}
+		out = append(out, fs)
+	}
+	if f.webhook != "" {
+		dlq := f.webhookDLQ
+		if dlq == "" {
+			dlq = stateDir + string(os.PathSeparator) + "webhook-dead-letter.ndjson"
+		}
+		auth := f.webhookAuth
+		if auth == "" {
+			auth = os.Getenv("REVERTWATCH_WEBHOOK_AUTHORIZATION")
+		}
+		h := http.Header{}
+		if auth != "" {
+			h.Set("Authorization", auth)
+		}
+		out = append(out, sink.NewWebhook(sink.WebhookOptions{URL: f.webhook, DeadLetter: dlq, Header: h}, r))
+	}
+	if f.findingsNATS != "" {
+		nc, err := nats.Connect(f.findingsNATS, nats.Name("revertwatch findings"), nats.MaxReconnects(-1))
+		if err != nil {
+			return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("--findings-nats: %w", err)}
+		}
+		closers = func() { nc.Close() }
+		out = append(out, sink.NewNATS(nc, jetStreamIfAny(nc), r))
+	}
+	if len(out) == 0 || f.stdout {
+		out = append(out, sink.NewWriter("stdout", os.Stdout, r))
+	}
+	return out, closers, nil
+}
+
+// logger is the daemon's log: text on standard error.
+func logger(verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// signalContext is cancelled by SIGTERM or an interrupt.
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	if parent == nil {
+		parent = context.Background()
+	}
+	return signal.NotifyContext(parent, syscall.SIGTERM, os.Interrupt)
+}
+
+func readToken(file string) (string, error) {
+	if file == "" {
+		return strings.TrimSpace(os.Getenv(tokenEnv)), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", fmt.Errorf("--token-file %s is empty", file)
+	}
+	return t, nil
+}
+
+func newServeCmd() *cobra.Command {
+	var cfg configFlag
+	var sf sinkFlags
+	var cl clusterFlags
+	var listen, stateDir, tokenFile string
+	var lateness, idleFlush, checkpointEvery, shutdownTimeout time.Duration
+	var maxBody, maxDecoded, maxQueue int64
+	var maxInflight, maxRecord int
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Run the detection daemon: HTTP ingest, live findings, metrics; scale out on NATS JetStream",
+		Long: `serve takes CloudTrail and Azure Activity Log bodies over HTTP and reports
+reverts as their sequences close, within the allowed lateness.
+
+  POST /v1/ingest   any body hunt reads (JSON lines, a Records file, an Event
+                    Hub records batch, ...), gzip or not; Sumo HTTP-source
+                    headers X-Sumo-Category, X-Sumo-Host and X-Sumo-Name are
+                    honoured; Authorization: Bearer TOKEN when a token is set.
+                    202 once the events are stored durably; 4xx with a JSON
+                    error for a bad body; 503 with Retry-After when full.
+  GET  /healthz     the process is up
+  GET  /readyz      it takes input
+  GET  /metrics     Prometheus
+
+Alone, state lives in --state-dir (bbolt): the journal of accepted events,
+the engine's checkpoint, the findings not yet delivered. Kill it at any
+point; on restart it resumes from the checkpoint and delivers every finding
+once (files and JetStream skip what they already hold; stdout and webhooks
+get at-least-once with a stable finding id).
+
+With --nats, accepted events go to the JetStream stream REVERTWATCH_EVENTS on
+revertwatch.events.<provider>.<account>; replicas split its partitions, keep
+each partition's checkpoint in JetStream, and publish findings to
+revertwatch.findings.<rule> with Nats-Msg-Id, so any replica may die.
+
+SIGTERM stops intake, drains, checkpoints and exits within --shutdown-timeout.`,
+		Example: `  # alone, findings on stdout
+  REVERTWATCH_TOKEN=s3cret revertwatch serve --state-dir /var/lib/revertwatch
+  curl -H 'Authorization: Bearer s3cret' --data-binary @cloudtrail.json.gz \
+      http://127.0.0.1:8080/v1/ingest
+
+  # findings to a rotating file and a webhook
+  revertwatch serve --state-dir st --output findings.ndjson \
+      --webhook https://hooks.example.com/revertwatch
+
+  # one of three replicas on NATS JetStream
+  revertwatch serve --nats nats://nats:4222 --listen :8080 --state-dir st`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			conf, err := cfg.load(os.Stderr)
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("lateness") {
+				lateness = 0
+			}
+			token, err := readToken(tokenFile)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			log := logger(verbose)
+			if token == "" {
+				log.Warn("no bearer token (--token-file or $" + tokenEnv + "): ingest is open to anyone who can reach " + listen)
+			}
+			if stateDir == "" {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--state-dir is required")}
+			}
+			if err := os.MkdirAll(stateDir, 0o700); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			rules := detectRules()
+			sinks, closeSinks, err := sf.build(stateDir, rules)
+			if err != nil {
+				return err
+			}
+			defer closeSinks()
+			sc := serve.Config{Listen: listen, StateDir: stateDir, Token: token, Tuning: conf, Lateness: lateness,
+				IdleFlush: idleFlush, Render: sink.Render{Format: sf.format, Rules: rules, Version: version}, Sinks: sinks,
+				MaxBodyBytes: maxBody, MaxDecodedBytes: maxDecoded, MaxRecordSize: maxRecord,
+				MaxInflight: maxInflight, MaxQueue: maxQueue, CheckpointInterval: checkpointEvery,
+				ShutdownTimeout: shutdownTimeout, Logger: log}
+			if cl.url != "" {
+				closeCluster, err := cl.configure(&sc, log)
+				if err != nil {
+					return &exitError{code: exitUsage, err: err}
+				}
+				defer closeCluster()
+			}
+			s, err := serve.New(sc)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			return s.Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", serve.DefaultListen, "address to listen on")
+	f.StringVar(&stateDir, "state-dir", "", "state directory (bbolt journal and checkpoints; the webhook's dead-letter file)")
+	f.StringVar(&tokenFile, "token-file", "", "file holding the bearer token ingest requires (default $"+tokenEnv+")")
+	f.DurationVar(&lateness, "lateness", 15*time.Minute, "how far behind the newest event an event may arrive and still complete a sequence (default the config's, 15m)")
+	f.DurationVar(&idleFlush, "idle-flush", 0, "release buffered events after this long without input, closing the last sequences of a quiet source (default: the lateness; negative: never)")
+	f.DurationVar(&checkpointEvery, "checkpoint-interval", serve.DefaultCheckpointInterval, "longest time between checkpoints while input flows")
+	f.DurationVar(&shutdownTimeout, "shutdown-timeout", serve.DefaultShutdownTimeout, "time allowed to drain and checkpoint on SIGTERM")
+	f.Int64Var(&maxBody, "max-body", serve.DefaultMaxBodyBytes, "largest request body, as sent")
+	f.Int64Var(&maxDecoded, "max-body-decoded", serve.DefaultMaxDecodedBytes, "largest request body once gunzipped")
+	f.IntVar(&maxRecord, "max-record-size", 0, "largest record accepted, in bytes (default 4 MiB)")
+	f.Int64Var(&maxQueue, "max-queue", serve.DefaultMaxQueue, "accepted events waiting for processing before ingest answers 503")
+	f.IntVar(&maxInflight, "max-inflight", 0, "requests decoded at once before ingest answers 503 (default twice the CPUs)")
+	f.BoolVarP(&verbose, "verbose", "v", false, "debug logging")
+	cfg.register(f)
+	sf.register(f)
+	cl.register(f)
+	return cmd
+}
+
+// detectRules describes the built-in rules, for renderers.
+func detectRules() []finding.RuleInfo {
+	d, err := detect.New(detect.Options{})
+	if err != nil {
+		return nil
+	}
+	return d.Rules()
+}
+
+// jetStreamIfAny returns a JetStream context when a stream takes the
+// findings subjects, so that findings are published with Nats-Msg-Id;
+// else nil, for core NATS.
+func jetStreamIfAny(nc *nats.Conn) jetstream.JetStream {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := js.StreamNameBySubject(ctx, sink.FindingSubjectPrefix+"probe"); err != nil {
+		return nil
+	}
+	return js
+}
+
+// clusterFlags are serve's NATS JetStream scale-out settings.
+type clusterFlags struct {
+	url        string
+	replica    string
+	partitions int
+	lease      time.Duration
+}
+
+func (c *clusterFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.url, "nats", "", "run as a replica on this NATS JetStream server (nats://host:4222); events, partitions' checkpoints and findings live in JetStream")
+	fs.StringVar(&c.replica, "replica-id", "", "this replica's name (default: host name and process id)")
+	fs.IntVar(&c.partitions, "partitions", 16, "event partitions, fixed when the stream is first made; replicas split them")
+	fs.DurationVar(&c.lease, "lease", 10*time.Second, "how long a dead replica's partitions wait before another takes them")
+}
+
+// configure is filled in by the scale-out.
+func (c *clusterFlags) configure(_ *serve.Config, _ *slog.Logger) (func(), error) {
+	return nil, fmt.Errorf("--nats: not built yet")
+}

@@ -1,0 +1,258 @@
+// Package watch follows files as they grow — an aws s3 sync target, a
+// mounted Azure Storage container — and runs live detection over them:
+// new files and appended lines are read once, and the file positions are
+// checkpointed with the detection's state in one transaction, so that a
+// restart neither reads a byte twice nor skips one.
+package watch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/live"
+	"github.com/revertwatch/revertwatch/live/sink"
+	"github.com/revertwatch/revertwatch/live/store"
+)
+
+// Options configure a Watcher.
+type Options struct {
+	Paths     []string
+	StateDir  string
+	Processor live.Options
+	Ingest    ingest.Options // record size cap, forced format, source overrides
+	Sinks     *sink.Fanout
+	// Poll is the time between looks at the files (default 2 s).
+	Poll time.Duration
+	// IdleFlush releases buffered events after this long without new data
+	// (0: never while running).
+	IdleFlush time.Duration
+	// Once reads what is there, flushes, checkpoints and returns.
+	Once bool
+	// OnDiag receives decoding diagnostics.
+	OnDiag func(ingest.Diag)
+	Logger *slog.Logger
+}
+
+// Stats count what a Watcher did.
+type Stats struct {
+	Chunks, Events int
+	Findings       int
+}
+
+// Watcher is a running watch.
+type Watcher struct {
+	opt  Options
+	st   *store.Store
+	fol  *Follower
+	proc *live.Processor
+
+	chunks, events, findings atomic.Int64
+}
+
+// New opens the state and restores the last checkpoint.
+func New(opt Options) (*Watcher, error) {
+	if opt.Poll <= 0 {
+		opt.Poll = 2 * time.Second
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	st, err := store.Open(opt.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	w := &Watcher{opt: opt, st: st}
+	if err := w.load(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Watcher) load() error {
+	proc, err := live.New(w.opt.Processor)
+	if err != nil {
+		return err
+	}
+	s, err := w.st.Load()
+	if err != nil {
+		return err
+	}
+	if s.Checkpoint != nil {
+		cp, err := live.DecodeCheckpoint(s.Checkpoint)
+		if err != nil {
+			return fmt.Errorf("%s: %w", w.st.Path(), err)
+		}
+		if len(s.Outbox) > 0 {
+			if err := json.Unmarshal(s.Outbox, &cp.Outbox); err != nil {
+				return fmt.Errorf("%s: outbox: %w", w.st.Path(), err)
+			}
+		}
+		if err := proc.Restore(cp); err != nil {
+			return fmt.Errorf("%s: %w", w.st.Path(), err)
+		}
+	}
+	fol, err := NewFollower(w.opt.Paths, s.Files)
+	if err != nil {
+		return fmt.Errorf("%s: %w", w.st.Path(), err)
+	}
+	w.proc, w.fol = proc, fol
+	return nil
+}
+
+// Rules describes the rules, for renderers.
+func (w *Watcher) Rules() []finding.RuleInfo { return w.proc.Rules() }
+
+// Stats returns the counters; safe to call while Run runs.
+func (w *Watcher) Stats() Stats {
+	return Stats{Chunks: int(w.chunks.Load()), Events: int(w.events.Load()), Findings: int(w.findings.Load())}
+}
+
+// Close closes the state.
+func (w *Watcher) Close() error { return w.st.Close() }
+
+// Run follows the files until ctx is done (or, with Once, until what is
+// there has been read), checkpointing after every poll that read data.
+func (w *Watcher) Run(ctx context.Context) error {
+	if ob := w.proc.Outbox(); len(ob) > 0 {
+		if err := w.opt.Sinks.Recover(ctx, ob); err != nil {
+			w.opt.Logger.Error("delivering recovered findings", "err", err)
+		}
+		if err := w.delivered(len(ob)); err != nil {
+			return err
+		}
+	}
+	tick := time.NewTicker(w.opt.Poll)
+	defer tick.Stop()
+	lastData := time.Now()
+	settling := 0
+	for {
+		n, err := w.poll(ctx)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		if n > 0 {
+			lastData = now
+			settling = 0
+		} else {
+			settling++
+		}
+		// Once: a file is read when it has stopped changing between two
+		// polls, so two quiet polls in a row mean everything is read.
+		done := w.opt.Once && settling >= 2
+		if done || w.opt.IdleFlush > 0 && now.Sub(lastData) >= w.opt.IdleFlush && w.proc.Buffered() > 0 {
+			w.proc.Flush()
+		}
+		if w.proc.Dirty() || n > 0 {
+			if err := w.commit(ctx); err != nil {
+				return err
+			}
+		}
+		if w.opt.Sinks.Owed() > 0 {
+			_ = w.opt.Sinks.Deliver(ctx, nil)
+		}
+		if done {
+			return nil
+		}
+		if w.opt.Once && n > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// poll reads the new data of every file and says how many chunks.
+func (w *Watcher) poll(ctx context.Context) (int, error) {
+	chunks, err := w.fol.Poll()
+	if err != nil {
+		w.opt.Logger.Warn("reading files", "err", err)
+	}
+	for _, c := range chunks {
+		if ctx.Err() != nil {
+			return 0, nil
+		}
+		_, err := ingest.DecodeStream(ctx, c.Path, bytes.NewReader(c.Data), w.opt.Ingest, ingest.Handlers{
+			Event: func(ev *event.Event) error {
+				ev.Source.Offset += c.Offset
+				ev.Source.Line += c.Line
+				w.events.Add(1)
+				w.proc.Process(ev)
+				return nil
+			},
+			Diag: func(d ingest.Diag) {
+				d.Offset += c.Offset
+				if d.Line > 0 {
+					d.Line += c.Line
+				}
+				if w.opt.OnDiag != nil {
+					w.opt.OnDiag(d)
+				}
+			},
+		})
+		if err != nil {
+			return 0, nil // cancelled: the chunk is read again after a restart
+		}
+		w.fol.Advance(c)
+		w.chunks.Add(1)
+	}
+	return len(chunks), nil
+}
+
+// commit writes the checkpoint, the file positions and the outbox in one
+// transaction, then delivers the outbox.
+func (w *Watcher) commit(ctx context.Context) error {
+	cp, err := w.proc.Checkpoint()
+	if err != nil {
+		return err
+	}
+	outbox := cp.Outbox
+	cp.Outbox = nil
+	enc, err := cp.Encode()
+	if err != nil {
+		return err
+	}
+	ob, err := json.Marshal(nonNil(outbox))
+	if err != nil {
+		return err
+	}
+	if err := w.st.Commit(store.State{Checkpoint: enc, Outbox: ob, Files: w.fol.Save()}); err != nil {
+		return err
+	}
+	if len(outbox) == 0 {
+		return nil
+	}
+	if err := w.opt.Sinks.Deliver(ctx, outbox); err != nil {
+		w.opt.Logger.Error("delivering findings", "err", err)
+	}
+	w.findings.Add(int64(len(outbox)))
+	return w.delivered(len(outbox))
+}
+
+func (w *Watcher) delivered(n int) error {
+	w.proc.Delivered(n)
+	ob, err := json.Marshal(nonNil(w.proc.Outbox()))
+	if err != nil {
+		return err
+	}
+	return w.st.Commit(store.State{Outbox: ob})
+}
+
+func nonNil(fs []finding.Finding) []finding.Finding {
+	if fs == nil {
+		return []finding.Finding{}
+	}
+	return fs
+}

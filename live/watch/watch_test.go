@@ -1,0 +1,212 @@
+package watch
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/revertwatch/revertwatch/emulate"
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/internal/livetest"
+	"github.com/revertwatch/revertwatch/live"
+	"github.com/revertwatch/revertwatch/live/sink"
+)
+
+var t0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+
+type memSink struct {
+	mu sync.Mutex
+	fs []finding.Finding
+}
+
+func (m *memSink) Name() string { return "memory" }
+func (m *memSink) Close() error { return nil }
+func (m *memSink) Deliver(_ context.Context, fs []finding.Finding) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fs = append(m.fs, fs...)
+	return nil
+}
+func (m *memSink) ids() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, f := range m.fs {
+		out = append(out, f.ID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func appendFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+func pair(i int) (stop, start []byte) {
+	acct := livetest.Account(i)
+	inst := livetest.Instance(acct, "web")
+	at := t0.Add(time.Duration(i) * time.Minute)
+	return livetest.Record(acct, "us-east-1", "StopInstances", inst, at),
+		livetest.Record(acct, "us-east-1", "StartInstances", inst, at.Add(3*time.Minute))
+}
+
+type runningWatch struct {
+	w    *Watcher
+	stop context.CancelFunc
+	done chan error
+}
+
+func run(t *testing.T, opt Options) *runningWatch {
+	t.Helper()
+	w, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &runningWatch{w: w, stop: cancel, done: make(chan error, 1)}
+	go func() { r.done <- w.Run(ctx) }()
+	return r
+}
+
+func (r *runningWatch) close(t *testing.T) {
+	t.Helper()
+	r.stop()
+	if err := <-r.done; err != nil {
+		t.Fatal(err)
+	}
+	if err := r.w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Lines appended to a file, the file rotated (renamed, a new one in its
+// place) while the watch runs, a restart on the same state: every
+// sequence gives one finding, and no byte is read twice.
+func TestAppendRotateRestart(t *testing.T) {
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	os.MkdirAll(logs, 0o755)
+	active := filepath.Join(logs, "cloudtrail.jsonl")
+	mem := &memSink{}
+	opt := Options{Paths: []string{logs}, StateDir: filepath.Join(dir, "state"), Poll: 20 * time.Millisecond,
+		IdleFlush: 300 * time.Millisecond, Processor: live.Options{Lateness: time.Hour}, Sinks: sink.NewFanout(mem)}
+	var all [][]byte
+	write := func(path string, recs ...[]byte) {
+		appendFile(t, path, livetest.Lines(recs...))
+		all = append(all, livetest.Lines(recs...))
+	}
+
+	r := run(t, opt)
+	s0, e0 := pair(0)
+	write(active, s0)
+	// A half-written line is not read until it is whole.
+	s1, e1 := pair(1)
+	appendFile(t, active, s1[:40])
+	waitFor(t, "the first line", func() bool { return r.w.Stats().Events >= 1 })
+	appendFile(t, active, append(s1[40:], '\n'))
+	all = append(all, livetest.Lines(s1))
+	write(active, e0)
+	// Rotation: the file moves aside and gets more lines; a new file
+	// takes its name.
+	if err := os.Rename(active, active+".1"); err != nil {
+		t.Fatal(err)
+	}
+	write(active+".1", e1)
+	s2, e2 := pair(2)
+	write(active, s2)
+	waitFor(t, "two findings", func() bool { return len(mem.ids()) == 2 })
+	events := r.w.Stats().Events
+	r.close(t)
+	if events != 5 {
+		t.Errorf("read %d events, want 5", events)
+	}
+
+	// Restart: only what was appended since is read.
+	write(active, e2)
+	r = run(t, opt)
+	waitFor(t, "the third finding", func() bool { return len(mem.ids()) == 3 })
+	r.close(t)
+	if n := r.w.Stats().Events; n != 1 {
+		t.Errorf("after the restart %d events were read, want only the appended 1", n)
+	}
+	want, err := livetest.Oracle(time.Hour, nil, all...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mem.ids(); len(got) != len(want) || len(want) != 3 {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if mem.ids()[i] != want[i] {
+			t.Fatalf("got %v, want %v", mem.ids(), want)
+		}
+	}
+}
+
+// An S3 sync target: gzip CloudTrail files and Azure exports appear whole;
+// --once reads them, and the findings are the batch detector's.
+func TestOnceOverEmulatedExport(t *testing.T) {
+	corpus, err := emulate.Generate(emulate.Options{Seed: 1, Shapes: []emulate.Shape{event.FormatCloudTrailRecords, event.FormatAzureStorage}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := corpus.Write(filepath.Join(dir, "logs")); err != nil {
+		t.Fatal(err)
+	}
+	var bodies [][]byte
+	for _, f := range corpus.Files {
+		bodies = append(bodies, f.Data)
+	}
+	const lateness = 48 * time.Hour
+	want, err := livetest.Oracle(lateness, nil, bodies...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := &memSink{}
+	w, err := New(Options{Paths: []string{filepath.Join(dir, "logs")}, StateDir: filepath.Join(dir, "state"), Poll: 10 * time.Millisecond,
+		Once: true, Processor: live.Options{Lateness: lateness}, Sinks: sink.NewFanout(mem)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	got := mem.ids()
+	if len(got) != len(want) {
+		t.Fatalf("got %d findings %v, want %d %v", len(got), got, len(want), want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("the export made no finding")
+	}
+}

@@ -1,0 +1,117 @@
+package serve
+
+import (
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/revertwatch/revertwatch/internal/livetest"
+	"github.com/revertwatch/revertwatch/live/store"
+)
+
+// Past the queue bound, ingest answers 503 with Retry-After; everything
+// answered 202 is processed once the daemon catches up.
+func TestOverloadQueue(t *testing.T) {
+	mem := &memSink{gate: make(chan struct{})}
+	r := start(t, Config{StateDir: t.TempDir(), Lateness: time.Hour, IdleFlush: 100 * time.Millisecond, MaxQueue: 4, Sinks: sinks(mem)})
+	// The first finding blocks the sink, and with it the processing.
+	first, _ := stopStart(0)
+	_, second := stopStart(0)
+	if code, _, _ := post(t, r.url, livetest.Lines(first, second)); code != 202 {
+		t.Fatal("first body refused")
+	}
+	waitFor(t, 10*time.Second, "the first checkpoint", func() bool { return r.s.be.(*local).st.PendingEvents() == 0 })
+	var accepted [][]byte
+	accepted = append(accepted, livetest.Lines(first, second))
+	refused := 0
+	for i := 1; i <= 10; i++ {
+		stop, startRec := stopStart(i)
+		body := livetest.Lines(stop, startRec)
+		code, a, h := post(t, r.url, body)
+		switch code {
+		case 202:
+			accepted = append(accepted, body)
+		case 503:
+			refused++
+			if h.Get("Retry-After") == "" || a.Reason != "overloaded" {
+				t.Errorf("503 without Retry-After or reason: %+v", a)
+			}
+		default:
+			t.Fatalf("answer %d %+v", code, a)
+		}
+	}
+	if refused == 0 || len(accepted) < 2 {
+		t.Fatalf("accepted %d, refused %d: the queue bound did not hold", len(accepted), refused)
+	}
+	want, err := livetest.Oracle(time.Hour, nil, accepted...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(mem.gate)
+	waitFor(t, 20*time.Second, "the accepted findings", func() bool { return mem.len() >= len(want) })
+	r.shutdown(t)
+	if got := mem.ids(); !equalStrings(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+// Past the requests in flight, ingest answers 503 at once.
+func TestOverloadInflight(t *testing.T) {
+	r := start(t, Config{StateDir: t.TempDir(), MaxInflight: 1, Sinks: sinks(&memSink{})})
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(r.url+"/v1/ingest", "application/json", pr)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	stop, startRec := stopStart(1)
+	if _, err := pw.Write(livetest.Lines(stop)); err != nil {
+		t.Fatal(err)
+	}
+	// The slow request holds the only slot once the metrics say a request
+	// got that far; until then a 202 is possible, so poll for the 503.
+	waitFor(t, 10*time.Second, "a 503", func() bool {
+		code, _, h := post(t, r.url, livetest.Lines(startRec))
+		return code == 503 && h.Get("Retry-After") != ""
+	})
+	pw.Write(livetest.Lines(startRec))
+	pw.Close()
+	if code := <-done; code != 202 {
+		t.Fatalf("the slow request: %d", code)
+	}
+}
+
+// SIGTERM's path: intake stops, what was accepted is processed and
+// checkpointed, and the journal is empty afterwards.
+func TestShutdownDrains(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, Config{StateDir: dir, CheckpointInterval: time.Hour, Sinks: sinks(&memSink{})})
+	for i := range 20 {
+		stop, startRec := stopStart(i)
+		if code, _, _ := post(t, r.url, livetest.Lines(stop, startRec)); code != 202 {
+			t.Fatal("refused")
+		}
+	}
+	r.shutdown(t)
+	if code, _, err := tryPost(r.url, []byte("{}")); err == nil {
+		t.Errorf("ingest answered %d after shutdown", code)
+	}
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s, err := st.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := st.PendingEvents(); n != 0 || s.Applied != 20 || s.Checkpoint == nil {
+		t.Fatalf("after shutdown: %d events pending, applied %d, checkpoint %v", n, s.Applied, s.Checkpoint != nil)
+	}
+}
