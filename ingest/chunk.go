@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"sync"
 
 	"github.com/revertwatch/revertwatch/event"
 )
@@ -14,6 +15,7 @@ const (
 	chunkBytes   = 256 << 10 // record bytes in a chunk before it is sent
 	chunkRecords = 1024      // records in a chunk before it is sent
 	chunksAhead  = 4         // chunks a file's splitter may run ahead of the reader
+	filesAhead   = 16        // files split ahead of the reader (Read's window)
 )
 
 // item is one output of decoding: an event or a diagnostic.
@@ -31,9 +33,39 @@ type chunk struct {
 	recs   []pending
 	done   chan struct{} // closed when items and stats are filled
 
-	items []item
-	stats FileStats  // what decoding the records counted
-	final *FileStats // on a file's last chunk: the splitter's stats (records, bytes, file errors)
+	items    []item
+	partials []event.Event // partial events (Options.Want, QueryFields), reused once consumed
+	stats    FileStats     // what decoding the records counted
+	final    *FileStats    // on a file's last chunk: the splitter's stats (records, bytes, file errors)
+}
+
+// The buffers of consumed chunks are reused: partial events and their Raw
+// live only until the handler returns (Options.Want).
+var (
+	bufPool      = sync.Pool{New: func() any { return make([]byte, 0, chunkBytes+chunkBytes/4) }}
+	partialsPool = sync.Pool{New: func() any { return []event.Event(nil) }}
+)
+
+// partial returns a zeroed event from the chunk's partial events.
+func (ch *chunk) partial() *event.Event {
+	if len(ch.partials) == cap(ch.partials) {
+		return &event.Event{} // a chunk with more records than chunkRecords (diagnostics count too)
+	}
+	ch.partials = ch.partials[:len(ch.partials)+1]
+	ev := &ch.partials[len(ch.partials)-1]
+	*ev = event.Event{}
+	return ev
+}
+
+// recycle gives a consumed chunk's buffers back for reuse.
+func (ch *chunk) recycle() {
+	if ch.buf != nil && cap(ch.buf) <= 2*chunkBytes {
+		bufPool.Put(ch.buf[:0]) //lint:ignore SA6002 the slice header is small; the pool is for its array
+	}
+	if ch.partials != nil {
+		partialsPool.Put(ch.partials[:0]) //lint:ignore SA6002 as above
+	}
+	ch.buf, ch.partials, ch.items = nil, nil, nil
 }
 
 // pending is a record waiting for a worker, or a diagnostic of the
@@ -71,7 +103,7 @@ func (c *chunker) add(buf []byte, pos recordPos, index int, envelope string, cwS
 	ch := c.current()
 	start := len(ch.buf)
 	if ch.buf == nil {
-		ch.buf = make([]byte, 0, max(chunkBytes+chunkBytes/4, len(buf)))
+		ch.buf = bufPool.Get().([]byte)
 	}
 	ch.buf = append(ch.buf, buf...)
 	ch.recs = append(ch.recs, pending{start: start, end: len(ch.buf), pos: pos, index: index, envelope: envelope, cwSkip: cwSkip, cwGroup: cwGroup})
@@ -115,8 +147,15 @@ func decodeChunks(work <-chan *chunk, opt *Options) {
 	d.diag = func(dg Diag) { cur.items = append(cur.items, item{diag: &dg}) }
 	for ch := range work {
 		cur = ch
-		d.name, d.forced, d.stats = ch.file, ch.forced, &ch.stats
+		d.name, d.forced, d.stats, d.arena = ch.file, ch.forced, &ch.stats, ch
 		ch.items = make([]item, 0, len(ch.recs))
+		if opt.Want != nil || opt.QueryFields {
+			// As many events as records: a small file's chunk holds few.
+			ch.partials = partialsPool.Get().([]event.Event)
+			if cap(ch.partials) < len(ch.recs) {
+				ch.partials = make([]event.Event, 0, len(ch.recs))
+			}
+		}
 		for _, r := range ch.recs {
 			if r.diag != nil {
 				ch.items = append(ch.items, item{diag: r.diag})
@@ -125,7 +164,7 @@ func decodeChunks(work <-chan *chunk, opt *Options) {
 			d.cwSkip, d.cwGroup = r.cwSkip, r.cwGroup
 			d.decode(ch.buf[r.start:r.end], r.pos, r.index, r.envelope)
 		}
-		ch.buf, ch.recs = nil, nil
+		ch.recs = nil
 		close(ch.done)
 	}
 }

@@ -44,6 +44,8 @@ type fileDecoder struct {
 	index    int
 	chunks   *chunker // set when records are decoded by the workers of Read
 	lite     liteScanner
+	inner2   []jsonx.Member // members of a nested object, for partial events
+	arena    *chunk         // the chunk a worker decodes: partial events come from it
 }
 
 // recordPos is where a record starts.
@@ -343,7 +345,7 @@ func (d *fileDecoder) record(buf []byte, pos recordPos, envelope string) {
 // keeps it.
 func (d *fileDecoder) decode(buf []byte, pos recordPos, index int, envelope string) {
 	buf = bytes.TrimSpace(buf)
-	if d.opt.Want != nil && d.light(buf, pos, index, envelope) {
+	if (d.opt.Want != nil || d.opt.QueryFields) && d.light(buf, pos, index, envelope) {
 		return
 	}
 	raw := append([]byte(nil), buf...)

@@ -94,7 +94,7 @@ func (d *fileDecoder) light(buf []byte, pos recordPos, index int, envelope strin
 	}
 	switch {
 	case s.has("eventVersion") || s.has("eventSource") || s.has("eventName") && (s.has("userIdentity") || s.has("awsRegion")):
-		return d.lightCloudTrail(pos, index, envelope)
+		return d.lightCloudTrail(buf, pos, index, envelope)
 	case s.has("OperationNameValue") || s.has("TimeGenerated") && s.has("Caller"):
 		return false // Log Analytics
 	}
@@ -105,7 +105,7 @@ func (d *fileDecoder) light(buf []byte, pos recordPos, index int, envelope strin
 	if !s.has("time") && !s.has("resourceId") && !s.has("resultType") {
 		return false
 	}
-	return d.lightAzure(pos, index, envelope, string(op.Val))
+	return d.lightAzure(buf, pos, index, envelope, string(op.Val))
 }
 
 // lightTime reads a time member written as a string, as jsonx.Time does.
@@ -116,14 +116,40 @@ func lightTime(t []byte, ok, known bool) (time.Time, bool) {
 	return jsonx.ParseTime(string(t))
 }
 
-func (d *fileDecoder) lightCloudTrail(pos recordPos, index int, envelope string) bool {
+// partialKind is how much of an event a partial decode fills.
+type partialKind uint8
+
+const (
+	partialNone  partialKind = iota // decode in full
+	partialScope                    // Options.Want refused the operation
+	partialQuery                    // Options.QueryFields
+)
+
+func (d *fileDecoder) partial(provider, op string) partialKind {
+	switch {
+	case d.opt.Want != nil && !d.opt.Want(provider, op):
+		return partialScope
+	case d.opt.QueryFields:
+		return partialQuery
+	}
+	return partialNone
+}
+
+func (d *fileDecoder) lightCloudTrail(buf []byte, pos recordPos, index int, envelope string) bool {
 	s := &d.lite
 	name, ok, known := s.plain("eventName")
 	if !ok || !known || len(name) == 0 {
 		return false
 	}
-	if d.opt.Want(event.AWS, string(name)) {
+	kind := d.partial(event.AWS, string(name))
+	if kind == partialNone {
 		return false
+	}
+	var caller string
+	if kind == partialQuery {
+		if caller, ok = d.cloudTrailCaller(); !ok {
+			return false
+		}
 	}
 	t, tok := lightTime(s.plain("eventTime"))
 	account, aok, aknown := s.plain("recipientAccountId")
@@ -135,7 +161,11 @@ func (d *fileDecoder) lightCloudTrail(pos recordPos, index int, envelope string)
 	if envelope == "Records" {
 		f = event.FormatCloudTrailRecords
 	}
-	ev := d.newEvent(nil, pos, index, 0, f)
+	ev := d.newPartial(pos, index, f)
+	if kind == partialQuery {
+		ev.Raw = d.partialRaw(buf)
+		ev.Caller = caller
+	}
 	ev.Provider = event.AWS
 	ev.Time, ev.TimeField = t, "eventTime"
 	ev.Operation = string(name)
@@ -152,10 +182,14 @@ func (d *fileDecoder) lightCloudTrail(pos recordPos, index int, envelope string)
 	return true
 }
 
-func (d *fileDecoder) lightAzure(pos recordPos, index int, envelope, opName string) bool {
+func (d *fileDecoder) lightAzure(buf []byte, pos recordPos, index int, envelope, opName string) bool {
 	s := &d.lite
 	op := strings.ToLower(opName)
-	if op == "" || d.opt.Want(event.Azure, op) {
+	if op == "" {
+		return false
+	}
+	kind := d.partial(event.Azure, op)
+	if kind == partialNone {
 		return false
 	}
 	t, tok := lightTime(s.plainFold("time"))
@@ -174,11 +208,25 @@ func (d *fileDecoder) lightAzure(pos recordPos, index int, envelope, opName stri
 		}
 		account = armSegment(string(id), "subscriptions")
 	}
+	var caller, group string
+	if kind == partialQuery {
+		var ok bool
+		if group, ok = s.resourceGroup(); !ok {
+			return false
+		}
+		if caller, ok = d.azureCaller(); !ok {
+			return false
+		}
+	}
 	f := event.FormatAzureStorage
 	if envelope == "records" {
 		f = event.FormatAzureEventHub
 	}
-	ev := d.newEvent(nil, pos, index, 0, f)
+	ev := d.newPartial(pos, index, f)
+	if kind == partialQuery {
+		ev.Raw = d.partialRaw(buf)
+		ev.Caller, ev.ResourceGroup = caller, group
+	}
 	ev.Provider = event.Azure
 	ev.Time, ev.TimeField = t, "time"
 	ev.OperationName, ev.Operation = opName, op
@@ -203,4 +251,178 @@ func armSegment(id, name string) string {
 		}
 	}
 	return ""
+}
+
+// cloudTrailCaller reads the seed's caller as cloudtrail.Decode does:
+// userIdentity.arn, else invokedBy, else principalId.
+func (d *fileDecoder) cloudTrailCaller() (string, bool) {
+	u := d.lite.get("userIdentity")
+	if u == nil || u.Kind == 'n' {
+		return "", true
+	}
+	if u.Kind != '{' {
+		return "", false
+	}
+	var ok bool
+	if d.inner2, ok = jsonx.Members(u.Val, d.inner2[:0]); !ok {
+		return "", false
+	}
+	for _, k := range [...]string{"arn", "invokedBy", "principalId"} {
+		v, ok, known := plainText(getFold(d.inner2, k))
+		if !known {
+			return "", false
+		}
+		if ok && len(v) > 0 {
+			return string(v), true
+		}
+	}
+	return "", true
+}
+
+// azureCaller reads the seed's caller of an export record as the Azure
+// decoder does: the caller member, else the first identity claim of upn,
+// name, appid and object id, else the authorization's principal.
+func (d *fileDecoder) azureCaller() (string, bool) {
+	s := &d.lite
+	if c, ok, known := s.plainFold("caller"); !known {
+		return "", false
+	} else if ok && len(c) > 0 {
+		return string(c), true
+	}
+	id := s.getFold("identity")
+	if id == nil {
+		return "", true
+	}
+	if id.Kind != '{' {
+		return "", false
+	}
+	var ok bool
+	if d.inner2, ok = jsonx.Members(id.Val, d.inner2[:0]); !ok {
+		return "", false
+	}
+	claims := getFold(d.inner2, "claims")
+	authz := getFold(d.inner2, "authorization")
+	if claims != nil && claims.Kind != '{' || authz != nil && authz.Kind != '{' {
+		return "", false // a claims string is JSON to parse: the full decoder does it
+	}
+	var claimMembers, authzMembers, evidence []jsonx.Member
+	if claims != nil {
+		if claimMembers, ok = jsonx.Members(claims.Val, nil); !ok || hasValueString(claimMembers) {
+			return "", false // the decoder would read {"value": "..."} as the claims
+		}
+	}
+	if authz != nil {
+		if authzMembers, ok = jsonx.Members(authz.Val, nil); !ok || hasValueString(authzMembers) {
+			return "", false
+		}
+	}
+	for _, n := range [...]string{azureClaimUPN, "upn", azureClaimName, "unique_name", "appid", azureClaimOID} {
+		v, ok, known := plainText(getFold(claimMembers, n))
+		if !known {
+			return "", false
+		}
+		if ok && len(v) > 0 {
+			return string(v), true
+		}
+	}
+	// The object id claim was tried; then "oid", then the evidence.
+	if v, ok, known := plainText(getFold(claimMembers, "oid")); !known {
+		return "", false
+	} else if ok && len(v) > 0 {
+		return string(v), true
+	}
+	if authz != nil {
+		if e := getFold(authzMembers, "evidence"); e != nil {
+			if e.Kind != '{' {
+				return "", true // not an object: no principal in it
+			}
+			if evidence, ok = jsonx.Members(e.Val, nil); !ok {
+				return "", false
+			}
+		}
+	}
+	v, ok, known := plainText(getFold(evidence, "principalId"))
+	if !known {
+		return "", false
+	}
+	if ok {
+		return string(v), true
+	}
+	return "", true
+}
+
+// Identity claim names, as the Azure decoder reads them.
+const (
+	azureClaimUPN  = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
+	azureClaimName = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
+	azureClaimOID  = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+)
+
+// resourceGroup reads an export record's resource group as the Azure
+// decoder does: resourceGroupName, else the segment of resourceId.
+func (s *liteScanner) resourceGroup() (string, bool) {
+	g, ok, known := s.plainFold("resourceGroupName")
+	if !known {
+		return "", false
+	}
+	if ok && len(g) > 0 {
+		return string(g), true
+	}
+	id, ok, known := s.plainFold("resourceId")
+	if !ok || !known || len(id) == 0 {
+		return "", false
+	}
+	return armSegment(string(id), "resourceGroups"), true
+}
+
+// getFold returns the member named key in ms, exactly or else in another
+// letter case, as jsonx.Get would.
+func getFold(ms []jsonx.Member, key string) *jsonx.Member {
+	for i := range ms {
+		if string(ms[i].Key) == key {
+			return &ms[i]
+		}
+	}
+	for i := range ms {
+		if strings.EqualFold(string(ms[i].Key), key) {
+			return &ms[i]
+		}
+	}
+	return nil
+}
+
+// hasValueString reports a member "value" holding a string, which the Azure
+// decoder takes in place of the object ({value, localizedValue}).
+func hasValueString(ms []jsonx.Member) bool {
+	for i := range ms {
+		if string(ms[i].Key) == "value" {
+			return ms[i].Kind == '"'
+		}
+	}
+	return false
+}
+
+// newPartial starts a partial event: from the chunk being decoded when a
+// worker of Read decodes it, since the event lives only as long as the
+// handler's call.
+func (d *fileDecoder) newPartial(pos recordPos, index int, f event.Format) *event.Event {
+	if d.arena == nil {
+		return d.newEvent(nil, pos, index, 0, f)
+	}
+	ev := d.arena.partial()
+	ev.Format = f
+	ev.Source = event.Source{
+		Category: d.opt.SourceCategory, Host: d.opt.SourceHost, Name: d.name,
+		Offset: pos.offset, Line: pos.line, Index: index,
+	}
+	return ev
+}
+
+// partialRaw is a partial event's Raw: the chunk's own bytes when a worker
+// decodes it (they live as long as the event), else a copy.
+func (d *fileDecoder) partialRaw(buf []byte) []byte {
+	if d.arena != nil {
+		return buf[:len(buf):len(buf)]
+	}
+	return append([]byte(nil), buf...)
 }

@@ -37,7 +37,7 @@ func TestWantPartialEvents(t *testing.T) {
 	}
 	full := read(t, inputs, ingest.Options{Jobs: 2})
 	var asked atomic.Int64
-	lite := read(t, inputs, ingest.Options{Jobs: 2, Want: func(provider, op string) bool {
+	lite := readCopies(t, inputs, ingest.Options{Jobs: 2, Want: func(provider, op string) bool {
 		asked.Add(1)
 		return op == "StopInstances" // one wanted operation: the rest may be partial
 	}})
@@ -72,7 +72,41 @@ func TestWantPartialEvents(t *testing.T) {
 	if partial < len(full.events)/2 {
 		t.Errorf("only %d of %d events partial", partial, len(full.events))
 	}
-	t.Logf("%d events, %d partial", len(full.events), partial)
+	t.Logf("Want: %d events, %d partial", len(full.events), partial)
+
+	// QueryFields: what the query engine reads is the same.
+	q := readCopies(t, inputs, ingest.Options{Jobs: 2, QueryFields: true})
+	if !reflect.DeepEqual(full.diags, q.diags) || !reflect.DeepEqual(full.files, q.files) || full.sum != q.sum {
+		t.Fatalf("QueryFields changed the diagnostics or stats:\n%+v\n%+v", q.sum, full.sum)
+	}
+	partial = 0
+	for i, f := range full.events {
+		l := q.events[i]
+		if l.Actor != (event.Actor{}) || l.UID != "" || f.UID == "" {
+			continue // a whole event
+		}
+		partial++
+		want := event.Event{Provider: f.Provider, Format: f.Format, Time: f.Time, TimeField: f.TimeField, Account: f.Account,
+			Region: f.Region, Operation: f.Operation, OperationName: f.OperationName, Source: f.Source,
+			Caller: f.Caller, Raw: f.Raw}
+		if f.Provider == event.Azure {
+			want.ResourceGroup = f.ResourceGroup
+		}
+		if !reflect.DeepEqual(*l, want) {
+			t.Errorf("%s:%d: query event\n%+v\nwant\n%+v", f.Source.Name, f.Source.Line, *l, want)
+		}
+		for _, name := range event.AliasNames {
+			a, aok := f.Alias(name)
+			b, bok := l.Alias(name)
+			if a != b || aok != bok {
+				t.Errorf("%s:%d: alias %s = %q, want %q", f.Source.Name, f.Source.Line, name, b, a)
+			}
+		}
+	}
+	if partial < len(full.events)/2 {
+		t.Errorf("QueryFields: only %d of %d events partial", partial, len(full.events))
+	}
+	t.Logf("QueryFields: %d events, %d partial", len(full.events), partial)
 }
 
 // sharedCorpus is the real-world sample corpus beside the repository, if
@@ -86,4 +120,29 @@ func sharedCorpus() string {
 		return c
 	}
 	return ""
+}
+
+// readCopies is read for partial events, which live only during the
+// handler's call: it keeps copies.
+func readCopies(t *testing.T, inputs []string, opt ingest.Options) run {
+	t.Helper()
+	var r run
+	sum, err := ingest.Read(t.Context(), inputs, opt, ingest.Handlers{
+		Event: func(ev *event.Event) error {
+			cp := *ev
+			if ev.Raw != nil {
+				cp.Raw = append([]byte(nil), ev.Raw...)
+			}
+			r.events = append(r.events, &cp)
+			return nil
+		},
+		Diag: func(d ingest.Diag) { r.diags = append(r.diags, d) },
+		File: func(s ingest.FileStats) { r.files = append(r.files, s) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sum = sum
+	checkAccounting(t, r)
+	return r
 }

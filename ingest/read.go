@@ -78,8 +78,16 @@ type Options struct {
 	// them, the rest is empty and Raw is nil. The record is still checked
 	// to be JSON, so bad input is reported as without Want. op is spelled
 	// as Event.Operation (Azure operations lower-cased). Want is called from
-	// several goroutines at once.
+	// several goroutines at once. A partial event, and its Raw, is valid
+	// only until Handlers.Event returns: the reader reuses its memory.
 	Want func(provider, op string) bool
+	// QueryFields decodes CloudTrail and Azure export records only as far
+	// as the query engine reads them, where that can be done exactly from
+	// their top-level members: what Want keeps, plus Caller,
+	// ResourceGroup and Raw (the fields of event.Alias and the record).
+	// Like Want's, these partial events are valid only until
+	// Handlers.Event returns.
+	QueryFields bool
 }
 
 // Progress counts how far a Read has got, for a progress display. Read
@@ -243,18 +251,31 @@ func Read(ctx context.Context, inputs []string, opt Options, h Handlers) (Summar
 		}()
 	}
 	defer workers.Wait()
+	// A file holds a place in the window from the start of its split to
+	// the end of its consumption: small files are split far ahead of the
+	// reader, but never more than filesAhead of them.
+	window := make(chan struct{}, max(filesAhead, jobs))
 	var splitters sync.WaitGroup
 	splitters.Add(1)
 	go func() {
 		defer splitters.Done()
 		sem := make(chan struct{}, jobs)
 		for i, in := range inputs {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
+			stop := func() {
 				for _, c := range chans[i:] {
 					close(c)
 				}
+			}
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				stop()
+				return
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				stop()
 				return
 			}
 			splitters.Add(1)
@@ -301,6 +322,7 @@ func Read(ctx context.Context, inputs []string, opt Options, h Handlers) (Summar
 				}
 			}
 			stats.merge(&ch.stats)
+			ch.recycle()
 			if ch.final == nil {
 				continue
 			}
@@ -322,6 +344,10 @@ func Read(ctx context.Context, inputs []string, opt Options, h Handlers) (Summar
 			if h.File != nil {
 				h.File(*stats)
 			}
+		}
+		select {
+		case <-window:
+		default: // the file never started: the reading was cancelled
 		}
 	}
 	return sum, stopErr

@@ -640,9 +640,14 @@ func sortFieldsBySeq(fs []field) {
 // every field resolved and copied. When withMeta is set, _messageTime leads
 // and _raw ends the columns, as a message view shows them.
 func (r *record) materialize(withMeta bool) *record {
-	m := &record{ev: r.ev, raw: r.raw, time: r.time, ord: r.ord, nodrop: r.nodrop, mat: true, exact: r.exact, sourceHost: r.sourceHost, aliasUse: r.aliasUse}
+	m := &record{raw: r.raw, time: r.time, ord: r.ord, nodrop: r.nodrop, mat: true, exact: r.exact, sourceHost: r.sourceHost, aliasUse: r.aliasUse}
 	if r.ev != nil {
 		m.raw = string(r.ev.Raw)
+		// A copy: the reader may reuse the event once Push returns
+		// (ingest.Options.QueryFields).
+		ev := *r.ev
+		ev.Raw = nil
+		m.ev = &ev
 	}
 	cols := r.columns()
 	if withMeta && !r.mat {

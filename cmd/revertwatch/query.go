@@ -75,6 +75,9 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 			if err != nil {
 				return err
 			}
+			// The query reads the record and the seed aliases, nothing
+			// else of an event: most records need no full decode.
+			opt.QueryFields = true
 			run := prog.NewRunner()
 			h := in.handlers()
 			h.Event = func(ev *event.Event) error {

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The speed benchmark (issue 8, README "Benchmark"): builds revertwatch,
+# generates the corpus once (1M CloudTrail events in 16 gzip S3 files and
+# 200k Azure Storage records, with revertwatch emulate), then measures on
+# the same files, interleaved, RUNS times each:
+#
+#   floor   decompress-only pass, same gzip library, same workers (bench/floor)
+#   hunt    revertwatch hunt
+#   query   revertwatch query --builtin t1578.004-sumo
+#   duckdb  the seed's SQL in DuckDB (read_json_objects), with DUCKDB=1
+#
+# and prints wall time, CPU time (user+sys), events/s, MB/s of JSON, peak
+# RSS and the ratio to the floor, medians of the runs.
+#
+# Settings (environment): RUNS (3), JOBS (number of CPUs), SCALE (1000000),
+# AZURE_SCALE (200000), BENCH_DIR (a directory kept between runs, so the
+# corpus is generated once), DUCKDB=1 to add DuckDB (builds the cgo driver:
+# slow the first time), PROFILE=1 to write CPU profiles of hunt and query.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-3}
+JOBS=${JOBS:-$(nproc)}
+SCALE=${SCALE:-1000000}
+AZURE_SCALE=${AZURE_SCALE:-200000}
+WORK=${BENCH_DIR:-${TMPDIR:-/tmp}/revertwatch-bench}
+CORPUS=$WORK/corpus-$SCALE-$AZURE_SCALE
+TIME=/usr/bin/time
+if [ ! -x "$TIME" ]; then
+	echo "bench: $TIME is missing (Debian: apt-get install time)" >&2
+	exit 2
+fi
+mkdir -p "$WORK"
+
+echo "bench: building into $WORK" >&2
+go build -o "$WORK/revertwatch" ./cmd/revertwatch
+go build -o "$WORK/floor" ./bench/floor
+names="floor hunt query"
+if [ "${DUCKDB:-0}" = 1 ]; then
+	CGO_ENABLED=1 go build -tags duckdb -o "$WORK/duckdb-seed" ./bench/duckdb
+	names="$names duckdb"
+fi
+
+if [ ! -f "$CORPUS/truth.json" ]; then
+	echo "bench: generating the corpus in $CORPUS" >&2
+	rm -rf "$CORPUS"
+	"$WORK/revertwatch" emulate --out "$CORPUS" --scale "$SCALE" --azure-scale "$AZURE_SCALE"
+fi
+
+cmd_floor() { "$WORK/floor" -j "$JOBS" "$CORPUS"; }
+cmd_hunt() { "$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson "$CORPUS"; }
+cmd_query() { "$WORK/revertwatch" query -q --jobs "$JOBS" --builtin t1578.004-sumo "$CORPUS"; }
+cmd_duckdb() { "$WORK/duckdb-seed" -threads "$JOBS" "$CORPUS"; }
+
+# One run of one command: /usr/bin/time's "wall user sys maxrss-KB" line
+# goes to $WORK/time.NAME (appended), its output to $WORK/out.NAME.
+run() {
+	local name=$1
+	if ! "$TIME" -f '%e %U %S %M' -a -o "$WORK/time.$name" bash -c "$(declare -f "cmd_$name"); WORK='$WORK' JOBS='$JOBS' CORPUS='$CORPUS' cmd_$name" \
+		>"$WORK/out.$name" 2>"$WORK/err.$name"; then
+		echo "bench: $name failed:" >&2
+		tail -5 "$WORK/err.$name" >&2
+		exit 1
+	fi
+}
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+for name in $names; do rm -f "$WORK/time.$name"; done
+for i in $(seq "$RUNS"); do
+	for name in $names; do
+		echo "bench: run $i/$RUNS: $name" >&2
+		run "$name"
+	done
+done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+if [ "${PROFILE:-0}" = 1 ]; then
+	REVERTWATCH_CPUPROFILE=$WORK/hunt.prof cmd_hunt >/dev/null 2>&1
+	REVERTWATCH_CPUPROFILE=$WORK/query.prof cmd_query >/dev/null 2>&1
+	echo "bench: profiles: go tool pprof -top $WORK/revertwatch $WORK/hunt.prof (and query.prof)" >&2
+fi
+
+# The corpus as the floor and hunt counted it.
+bytes=$(sed -n 's/^floor: [0-9]* files, \([0-9]*\) bytes.*/\1/p' "$WORK/out.floor")
+files=$(sed -n 's/^floor: \([0-9]*\) files.*/\1/p' "$WORK/out.floor")
+events=$(sed -n 's/^hunt: [0-9]* files, \([0-9]*\) events.*/\1/p' "$WORK/err.hunt")
+disk=$(du -sm "$CORPUS" | cut -f1)
+
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+declare -A wall cpu rss
+for name in $names; do
+	wall[$name]=$(awk '{print $1}' "$WORK/time.$name" | median)
+	cpu[$name]=$(awk '{print $2+$3}' "$WORK/time.$name" | median)
+	rss[$name]=$(awk '{print $4/1024}' "$WORK/time.$name" | median)
+done
+
+echo
+echo "corpus: $files files, $events events, $(awk -v b="$bytes" 'BEGIN{printf "%.1f", b/1e6}') MB of JSON ($disk MB on disk); jobs $JOBS, $(nproc) CPUs; median of $RUNS runs"
+echo "load average: $load_start at the start, $load_end at the end"
+echo
+printf '%-7s %8s %8s %12s %9s %9s %9s %9s\n' command "wall s" "CPU s" "events/s" "MB/s" "RSS MB" "x floor" "CPU x"
+for name in $names; do
+	awk -v n="$name" -v w="${wall[$name]}" -v c="${cpu[$name]}" -v r="${rss[$name]}" -v e="$events" -v b="$bytes" \
+		-v fw="${wall[floor]}" -v fc="${cpu[floor]}" \
+		'BEGIN{printf "%-7s %8.2f %8.2f %12.0f %9.1f %9.1f %9.2f %9.2f\n", n, w, c, e/w, b/1e6/w, r, w/fw, c/fc}'
+done
+echo
+echo "x floor: wall time over the floor's; CPU x: CPU time (user+sys) over the floor's."
+echo "Outputs in $WORK/out.*; rerun with RUNS=5 on a quiet machine for steadier numbers."
