@@ -18,6 +18,7 @@ import (
 
 	"github.com/revertwatch/revertwatch/detect"
 	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/live/cluster"
 	"github.com/revertwatch/revertwatch/live/sink"
 	"github.com/revertwatch/revertwatch/serve"
 )
@@ -285,7 +286,15 @@ func (c *clusterFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.lease, "lease", 10*time.Second, "how long a dead replica's partitions wait before another takes them")
 }
 
-// configure is filled in by the scale-out.
-func (c *clusterFlags) configure(_ *serve.Config, _ *slog.Logger) (func(), error) {
-	return nil, fmt.Errorf("--nats: not built yet")
+// configure connects to NATS and makes the server a replica; the
+// returned function closes the connection.
+func (c *clusterFlags) configure(sc *serve.Config, log *slog.Logger) (func(), error) {
+	nc, err := nats.Connect(c.url, nats.Name("revertwatch serve"), nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", "err", err) }),
+		nats.ReconnectHandler(func(*nats.Conn) { log.Info("NATS reconnected") }))
+	if err != nil {
+		return nil, fmt.Errorf("--nats: %w", err)
+	}
+	sc.Cluster = serve.Cluster(cluster.Options{Conn: nc, Replica: c.replica, Partitions: c.partitions, Lease: c.lease, Render: sc.Render})
+	return nc.Close, nil
 }

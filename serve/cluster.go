@@ -1,0 +1,71 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/live"
+	"github.com/revertwatch/revertwatch/live/cluster"
+)
+
+// Cluster makes a Server one replica of a JetStream group (package
+// live/cluster): opt names the connection and the group's settings; the
+// Server supplies the detection settings, its sinks and its metrics.
+func Cluster(opt cluster.Options) ClusterBackend {
+	return func(h Hooks) (Backend, error) {
+		m := h.Metrics
+		opt.Processor, opt.Sinks, opt.Logger = h.Processor, h.Sinks, h.Logger
+		opt.CheckpointInterval, opt.IdleFlush = h.CheckpointInterval, h.IdleFlush
+		opt.Hooks = cluster.Hooks{
+			Event: func(ev *event.Event) {
+				m.EventsProcessed.WithLabelValues(ev.Provider).Inc()
+				m.EventTimeLag.Set(time.Since(ev.Time).Seconds())
+			},
+			Checkpoint: func(d time.Duration, size int) {
+				m.Checkpoints.Observe(d.Seconds())
+				m.StateBytes.Set(float64(size))
+			},
+			Owned:       func(n int) { m.Partitions.Set(float64(n)) },
+			Redelivered: m.Redelivered.Inc,
+			Latency:     func(d time.Duration) { m.Latency.Observe(d.Seconds()) },
+			SinkError:   func(error) { m.SinkErrors.WithLabelValues("any").Inc() },
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		r, err := cluster.New(ctx, opt)
+		if err != nil {
+			return nil, err
+		}
+		return &replica{r: r, m: m}, nil
+	}
+}
+
+// replica adapts a cluster.Replica to Backend.
+type replica struct {
+	r *cluster.Replica
+	m *Metrics
+}
+
+// Accept implements Backend: nil once JetStream acknowledged every event.
+func (b *replica) Accept(ctx context.Context, batch *live.Batch) error {
+	err := b.r.Publish(ctx, batch)
+	var apiErr *jetstream.APIError
+	if err != nil && (errors.As(err, &apiErr) && apiErr.Code == 503 || strings.Contains(err.Error(), "maximum") || errors.Is(err, jetstream.ErrNoStreamResponse)) {
+		return ErrOverloaded
+	}
+	return err
+}
+
+// Run implements Backend.
+func (b *replica) Run(ctx, drainCtx context.Context) error { return b.r.Run(ctx, drainCtx) }
+
+// Ready implements Backend.
+func (b *replica) Ready() error { return b.r.Ready() }
+
+// Close implements Backend; the connection belongs to the caller.
+func (b *replica) Close() error { return nil }

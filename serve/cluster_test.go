@@ -1,0 +1,126 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/internal/livetest"
+	"github.com/revertwatch/revertwatch/live/cluster"
+)
+
+func natsServer(t testing.TB) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+func startReplica(t testing.TB, url, name string, cfg Config) *running {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.Name(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	cfg.Cluster = Cluster(cluster.Options{Conn: nc, Replica: name, Partitions: 8, Lease: time.Second})
+	return start(t.(*testing.T), cfg)
+}
+
+func streamFindings(t testing.TB, url string) []string {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, cluster.FindingStream)
+	if err != nil {
+		return nil
+	}
+	info, err := s.Info(ctx)
+	if err != nil || info.State.Msgs == 0 {
+		return nil
+	}
+	var ids []string
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			continue
+		}
+		var f finding.Finding
+		if json.Unmarshal(m.Data, &f) == nil {
+			ids = append(ids, f.ID)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Three serve replicas over HTTP on one JetStream: bodies go to any of
+// them, one is stopped (SIGTERM's path: it hands its partitions over)
+// mid-run, and the findings stream holds every expected finding once.
+func TestServeThreeReplicas(t *testing.T) {
+	srv := natsServer(t)
+	const accounts = 30
+	cfg := Config{Lateness: time.Hour, IdleFlush: 300 * time.Millisecond, CheckpointInterval: 50 * time.Millisecond}
+	var reps []*running
+	for _, name := range []string{"a", "b", "c"} {
+		c := cfg
+		c.StateDir = t.TempDir()
+		c.Sinks = sinks(&memSink{})
+		reps = append(reps, startReplica(t, srv.ClientURL(), name, c))
+	}
+	var bodies [][]byte
+	for i := range accounts {
+		s, e := stopStart(i)
+		bodies = append(bodies, livetest.Lines(s, e))
+	}
+	want, err := livetest.Oracle(time.Hour, nil, bodies...)
+	if err != nil || len(want) != accounts {
+		t.Fatalf("oracle: %v %v", len(want), err)
+	}
+	for i := range accounts {
+		s, _ := stopStart(i)
+		if code, a, _ := post(t, reps[i%3].url, livetest.Lines(s)); code != 202 || a.Accepted != 1 {
+			t.Fatalf("stop %d: %d %+v", i, code, a)
+		}
+	}
+	reps[1].shutdown(t)
+	for i := range accounts {
+		_, e := stopStart(i)
+		if code, _, _ := post(t, reps[[]int{0, 2}[i%2]].url, livetest.Lines(e)); code != 202 {
+			t.Fatalf("start %d: %d", i, code)
+		}
+	}
+	waitFor(t, 30*time.Second, "every finding", func() bool { return len(streamFindings(t, srv.ClientURL())) >= len(want) })
+	m := getBody(t, reps[0].url+"/metrics")
+	for _, name := range []string{"revertwatch_partitions_owned", "revertwatch_ingest_to_finding_seconds_count", "revertwatch_events_out_total"} {
+		if !strings.Contains(m, name) {
+			t.Errorf("metrics lack %s", name)
+		}
+	}
+	reps[0].shutdown(t)
+	reps[2].shutdown(t)
+	if got := streamFindings(t, srv.ClientURL()); !equalStrings(got, want) {
+		t.Fatalf("findings stream: %d %v\nwant each of %d once: %v", len(got), got, len(want), want)
+	}
+}
