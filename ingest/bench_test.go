@@ -1,49 +1,67 @@
 package ingest_test
 
 // Benchmarks of each decoder and of the whole ingest.Read, on records from
-// internal/gencorpus. They report MB/s (of decompressed JSON, b.SetBytes)
-// and events/s. For example:
+// revertwatch emulate (the project's one generator). They report MB/s (of
+// decompressed JSON, b.SetBytes) and events/s. For example:
 //
 //	go test -run='^$' -bench=. -benchmem ./ingest/
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/valyala/fastjson"
 
+	"github.com/revertwatch/revertwatch/emulate"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/ingest/azure"
 	"github.com/revertwatch/revertwatch/ingest/cloudtrail"
-	"github.com/revertwatch/revertwatch/internal/gencorpus"
 )
 
-var benchStart = time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
-
-// benchRecords returns n generated CloudTrail records, the same on every
-// call.
-var benchRecords = sync.OnceValue(func() [][]byte {
-	g := gencorpus.NewCloudTrail(1, "111122223333", "us-east-1", benchStart)
-	recs := make([][]byte, 20000)
-	for i := range recs {
-		recs[i] = g.AppendRecord(nil)
+// emulated is the emulated corpus with background noise, decoded once:
+// each record's bytes by the shape it came in.
+var emulated = sync.OnceValue(func() map[event.Format][][]byte {
+	c, err := emulate.Generate(emulate.Options{Seed: 1, Noise: 20000})
+	if err != nil {
+		panic(err)
 	}
-	return recs
+	files := map[string][]byte{}
+	var paths []string
+	for _, f := range c.Files {
+		files[f.Path] = f.Data
+		paths = append(paths, f.Path)
+	}
+	out := map[event.Format][][]byte{}
+	_, err = ingest.Read(context.Background(), paths, ingest.Options{
+		Open: func(name string) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(files[name])), nil },
+	}, ingest.Handlers{Event: func(ev *event.Event) error {
+		out[ev.Format] = append(out[ev.Format], ev.Raw)
+		return nil
+	}})
+	if err != nil {
+		panic(err)
+	}
+	return out
 })
 
-// benchAzure returns generated Azure records of one shape.
-func benchAzure(shape gencorpus.AzureShape, n int) [][]byte {
-	g := gencorpus.NewAzure(2, gencorpus.Subscriptions[0], benchStart)
-	recs := make([][]byte, n)
-	for i := range recs {
-		recs[i] = g.AppendRecord(nil, shape)
+// benchRecords returns emulated CloudTrail records, the same on every call.
+func benchRecords() [][]byte { return emulated()[event.FormatCloudTrailLines] }
+
+// benchAzure returns n emulated Azure records of one shape, repeated if
+// the corpus has fewer.
+func benchAzure(shape event.Format, n int) [][]byte {
+	recs := emulated()[shape]
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = recs[i%len(recs)]
 	}
-	return recs
+	return out
 }
 
 // join writes records between open and close, separated by sep.
@@ -107,9 +125,9 @@ func BenchmarkDecodeCloudTrailRecord(b *testing.B) {
 func BenchmarkDecodeAzureRecord(b *testing.B) {
 	for _, s := range []struct {
 		name  string
-		shape gencorpus.AzureShape
+		shape event.Format
 		as    azure.Shape
-	}{{"export", gencorpus.AzureExport, azure.Export}, {"rest", gencorpus.AzureREST, azure.REST}, {"loganalytics", gencorpus.AzureLogAnalytics, azure.LogAnalytics}} {
+	}{{"export", event.FormatAzureStorage, azure.Export}, {"rest", event.FormatAzureREST, azure.REST}, {"loganalytics", event.FormatAzureLogAnalytics, azure.LogAnalytics}} {
 		b.Run(s.name, func(b *testing.B) {
 			recs := benchAzure(s.shape, 3000)
 			var size int
@@ -179,51 +197,67 @@ func BenchmarkReadCloudTrailLookupEvents(b *testing.B) {
 }
 
 func BenchmarkReadAzureExport(b *testing.B) {
-	recs := benchAzure(gencorpus.AzureExport, 10000)
+	recs := benchAzure(event.FormatAzureStorage, 10000)
 	benchRead(b, join(recs, "", "\n", "\n"), len(recs))
 }
 
 func BenchmarkReadAzureEventHub(b *testing.B) {
-	recs := benchAzure(gencorpus.AzureExport, 10000)
+	recs := benchAzure(event.FormatAzureStorage, 10000)
 	benchRead(b, join(recs, `{"records":[`, ",", "]}"), len(recs))
 }
 
 func BenchmarkReadAzureREST(b *testing.B) {
-	recs := benchAzure(gencorpus.AzureREST, 10000)
+	recs := benchAzure(event.FormatAzureREST, 10000)
 	benchRead(b, join(recs, `{"value":[`, ",", "]}"), len(recs))
 }
 
 func BenchmarkReadAzureLogAnalytics(b *testing.B) {
-	recs := benchAzure(gencorpus.AzureLogAnalytics, 10000)
+	recs := benchAzure(event.FormatAzureLogAnalytics, 10000)
 	benchRead(b, join(recs, "[", ",\n", "]"), len(recs))
 }
 
-// BenchmarkReadGeneratedCorpus reads a generated corpus of gzip S3
-// delivery files and PT1H.json blobs from disk, with the default number
-// of jobs: the whole of ingest.Read as `revertwatch cat` uses it.
+// BenchmarkReadGeneratedCorpus reads the benchmark corpus of revertwatch
+// emulate --scale (gzip S3 delivery files and PT1H.json blobs) from disk,
+// with the default number of jobs: the whole of ingest.Read as `revertwatch
+// cat` uses it.
 func BenchmarkReadGeneratedCorpus(b *testing.B) {
+	benchCorpus(b, ingest.Options{})
+}
+
+// BenchmarkReadGeneratedCorpusWant is the same read as hunt makes it:
+// events of the operations no rule uses are partial (Options.Want).
+func BenchmarkReadGeneratedCorpusWant(b *testing.B) {
+	benchCorpus(b, ingest.Options{Want: func(provider, op string) bool { return op == "StopInstances" }})
+}
+
+// BenchmarkReadGeneratedCorpusQuery is the same read as query makes it
+// (Options.QueryFields).
+func BenchmarkReadGeneratedCorpusQuery(b *testing.B) {
+	benchCorpus(b, ingest.Options{QueryFields: true})
+}
+
+func benchCorpus(b *testing.B, opt ingest.Options) {
 	dir := b.TempDir()
-	res, err := gencorpus.Generate(gencorpus.Options{Dir: dir, Seed: 3, CloudTrailEvents: 100_000, CloudTrailFiles: 8, AzureRecords: 20_000, AzureBlobs: 2})
+	st, err := emulate.WriteScale(dir, emulate.ScaleOptions{Options: emulate.Options{Seed: 3, Scenarios: []string{"aws-seed1-*"}},
+		Events: 100_000, AzureEvents: 20_000, Files: 8})
 	if err != nil {
 		b.Fatal(err)
-	}
-	var size int64
-	var records int
-	for _, f := range append(res.CloudTrail, res.Azure...) {
-		size += f.Bytes
-		records += f.Records
 	}
 	inputs, err := ingest.Expand([]string{dir})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(size)
+	first, err := ingest.Read(b.Context(), inputs, opt, ingest.Handlers{})
+	if err != nil || first.Events < st.Events+st.AzureEvents {
+		b.Fatalf("%+v, err %v; want at least %d events", first, err, st.Events+st.AzureEvents)
+	}
+	b.SetBytes(first.Bytes)
 	b.ReportAllocs()
 	total := 0
 	for b.Loop() {
-		sum, err := ingest.Read(b.Context(), inputs, ingest.Options{}, ingest.Handlers{Event: func(*event.Event) error { return nil }})
-		if err != nil || sum.Events != records || sum.Bytes != size {
-			b.Fatalf("%+v, err %v; want %d events, %d bytes", sum, err, records, size)
+		sum, err := ingest.Read(b.Context(), inputs, opt, ingest.Handlers{Event: func(*event.Event) error { return nil }})
+		if err != nil || sum != first {
+			b.Fatalf("%+v, err %v; want %+v", sum, err, first)
 		}
 		total += sum.Events
 	}
