@@ -699,22 +699,39 @@ func containsFoldAt(s, needle string, pick int) bool {
 	if 'a' <= lo && lo <= 'z' {
 		up = lo - 'a' + 'A'
 	}
+	// The next place of each case of the letter, found once and kept
+	// until passed, so that each byte is scanned once per case (the
+	// rarer case is not searched again from every hit of the other).
+	const unknown, none = -2, -1
+	nextLo, nextUp := unknown, unknown
+	if up == lo {
+		nextUp = none
+	}
 	for from := pick; from < len(s); {
-		rest := s[from:]
-		i := strings.IndexByte(rest, lo)
-		if up != lo {
-			if j := strings.IndexByte(rest, up); j >= 0 && (i < 0 || j < i) {
-				i = j
+		if nextLo != none && nextLo < from {
+			nextLo = none
+			if i := strings.IndexByte(s[from:], lo); i >= 0 {
+				nextLo = from + i
 			}
 		}
-		if i < 0 {
+		if nextUp != none && nextUp < from {
+			nextUp = none
+			if i := strings.IndexByte(s[from:], up); i >= 0 {
+				nextUp = from + i
+			}
+		}
+		k := nextLo
+		if k == none || nextUp != none && nextUp < k {
+			k = nextUp
+		}
+		if k == none {
 			return false
 		}
-		at := from + i - pick
+		at := k - pick
 		if at+len(needle) <= len(s) && strings.EqualFold(s[at:at+len(needle)], needle) {
 			return true
 		}
-		from += i + 1
+		from = k + 1
 	}
 	return false
 }
