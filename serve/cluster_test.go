@@ -39,7 +39,7 @@ func startReplica(t testing.TB, url, name string, cfg Config) *running {
 	}
 	t.Cleanup(nc.Close)
 	cfg.Cluster = Cluster(cluster.Options{Conn: nc, Replica: name, Partitions: 8, Lease: time.Second})
-	return start(t.(*testing.T), cfg)
+	return start(t, cfg)
 }
 
 func streamFindings(t testing.TB, url string) []string {

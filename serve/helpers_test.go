@@ -69,7 +69,7 @@ type running struct {
 }
 
 // shutdown stops the server gracefully and returns Run's error.
-func (r *running) shutdown(t *testing.T) {
+func (r *running) shutdown(t testing.TB) {
 	t.Helper()
 	r.stop()
 	select {
@@ -82,7 +82,7 @@ func (r *running) shutdown(t *testing.T) {
 	}
 }
 
-func start(t *testing.T, cfg Config) *running {
+func start(t testing.TB, cfg Config) *running {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -119,7 +119,7 @@ func start(t *testing.T, cfg Config) *running {
 }
 
 // post sends body to /v1/ingest with headers and decodes the answer.
-func post(t *testing.T, url string, body []byte, headers ...string) (int, Answer, http.Header) {
+func post(t testing.TB, url string, body []byte, headers ...string) (int, Answer, http.Header) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url+"/v1/ingest", bytes.NewReader(body))
 	if err != nil {
@@ -142,7 +142,7 @@ func post(t *testing.T, url string, body []byte, headers ...string) (int, Answer
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -176,7 +176,7 @@ func httpGet(url string) (int, error) {
 	return resp.StatusCode, nil
 }
 
-func getBody(t *testing.T, url string) string {
+func getBody(t testing.TB, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {

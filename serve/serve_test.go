@@ -132,3 +132,22 @@ func TestIngestAnswers(t *testing.T) {
 		}
 	}
 }
+
+// Sumo HTTP-source headers become the events' metadata: the name is the
+// evidence's file (category and host go to _sourceCategory and
+// _sourceHost through the same ingest options hunt uses).
+func TestSumoHeaders(t *testing.T) {
+	mem := &memSink{}
+	r := start(t, Config{StateDir: t.TempDir(), Lateness: time.Hour, IdleFlush: 100 * time.Millisecond, Sinks: sinks(mem)})
+	stop, startRec := stopStart(3)
+	code, _, _ := post(t, r.url, livetest.Lines(stop, startRec), "X-Sumo-Category", "prod/aws/cloudtrail", "X-Sumo-Host", "collector-7", "X-Sumo-Name", "org-trail")
+	if code != 202 {
+		t.Fatal(code)
+	}
+	waitFor(t, 10*time.Second, "the finding", func() bool { return mem.len() == 1 })
+	r.shutdown(t)
+	f := mem.fs[0]
+	if len(f.Evidence) == 0 || f.Evidence[0].File != "org-trail" {
+		t.Fatalf("evidence file %+v, want org-trail", f.Evidence)
+	}
+}

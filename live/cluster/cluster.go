@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -212,7 +214,7 @@ func (r *Replica) setup(ctx context.Context) error {
 	for p := range n {
 		if _, err := r.js.CreateOrUpdateConsumer(ctx, EventStream, jetstream.ConsumerConfig{
 			Durable: consumerName(p), FilterSubject: fmt.Sprintf("%s.*.*.%d", EventSubject, p),
-			AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second, MaxAckPending: 20000,
+			AckPolicy: jetstream.AckExplicitPolicy, AckWait: ackWait(r.opt.CheckpointInterval), MaxAckPending: 20000,
 			PriorityPolicy: jetstream.PriorityPolicyPinned, PriorityGroups: []string{priorityGroup}, PinnedTTL: r.opt.Lease,
 		}); err != nil {
 			return fmt.Errorf("consumer %s: %w", consumerName(p), err)
@@ -220,6 +222,12 @@ func (r *Replica) setup(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ackWait is how long JetStream waits for an event's ack before sending
+// it again: events wait for the next checkpoint, so well past its interval,
+// and short enough that a delivery lost in a hand-over comes back soon (a
+// copy is dropped by stream sequence or event id).
+func ackWait(interval time.Duration) time.Duration { return max(5*time.Second, 20*interval) }
 
 func consumerName(p int) string { return "partition-" + strconv.Itoa(p) }
 func partKey(p int) string      { return "p" + strconv.Itoa(p) }
@@ -234,31 +242,48 @@ func Subject(ev *event.Event) string {
 	return EventSubject + "." + sink.Token(ev.Provider) + "." + sink.Token(acct)
 }
 
-// Envelope is an event as published: the event and when it was accepted.
+// Envelope is a message of the event stream: the events of one batch
+// that share a subject, and when they were accepted.
 type Envelope struct {
-	Received time.Time    `json:"received"`
-	Event    *event.Event `json:"event"`
+	Received time.Time      `json:"received"`
+	Events   []*event.Event `json:"events"`
 }
 
+// maxPerMessage caps the events of one message (and so its size, with
+// records of a few KB, well under the default 1 MB payload limit).
+const maxPerMessage = 64
+
 // Publish stores a batch's events in the stream and returns once JetStream
-// has acknowledged every one: then they are durable. An event id is the
-// message id, so a client that sends a body again does not make copies.
+// has acknowledged every message: then they are durable. The events of one
+// subject go together, up to maxPerMessage a message; the message id is a
+// hash of their event ids, so that a client that sends a body again does
+// not make copies (and a copy that slips through is dropped by event id).
 func (r *Replica) Publish(ctx context.Context, b *live.Batch) error {
-	futures := make([]jetstream.PubAckFuture, 0, len(b.Events))
+	bySubject := map[string][]*event.Event{}
+	var subjects []string
 	for _, ev := range b.Events {
-		data, err := json.Marshal(Envelope{Received: b.Received, Event: ev})
-		if err != nil {
-			return fmt.Errorf("encoding event: %w", err)
+		s := Subject(ev)
+		if _, ok := bySubject[s]; !ok {
+			subjects = append(subjects, s)
 		}
-		var opts []jetstream.PublishOpt
-		if ev.UID != "" {
-			opts = append(opts, jetstream.WithMsgID(ev.UID))
+		bySubject[s] = append(bySubject[s], ev)
+	}
+	var futures []jetstream.PubAckFuture
+	for _, s := range subjects {
+		evs := bySubject[s]
+		for len(evs) > 0 {
+			n := min(len(evs), maxPerMessage)
+			data, err := json.Marshal(Envelope{Received: b.Received, Events: evs[:n]})
+			if err != nil {
+				return fmt.Errorf("encoding events: %w", err)
+			}
+			f, err := r.js.PublishAsync(s, data, jetstream.WithMsgID(msgID(evs[:n])))
+			if err != nil {
+				return fmt.Errorf("publishing: %w", err)
+			}
+			futures = append(futures, f)
+			evs = evs[n:]
 		}
-		f, err := r.js.PublishAsync(Subject(ev), data, opts...)
-		if err != nil {
-			return fmt.Errorf("publishing: %w", err)
-		}
-		futures = append(futures, f)
 	}
 	for _, f := range futures {
 		select {
@@ -270,6 +295,21 @@ func (r *Replica) Publish(ctx context.Context, b *live.Batch) error {
 		}
 	}
 	return nil
+}
+
+// msgID identifies a message by its events' ids (their content when an
+// event has none).
+func msgID(evs []*event.Event) string {
+	h := sha256.New()
+	for _, ev := range evs {
+		if ev.UID != "" {
+			h.Write([]byte(ev.UID))
+		} else {
+			h.Write(ev.Raw)
+		}
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Ready is nil while the connection is up.

@@ -21,6 +21,9 @@ var (
 	errLost    = errors.New("partition taken by another replica")
 )
 
+// fetchWait is how long one pull waits for events.
+const fetchWait = 200 * time.Millisecond
+
 // pointer is the KV entry naming a partition's current checkpoint.
 type pointer struct {
 	Object  string `json:"object"`
@@ -55,6 +58,7 @@ type worker struct {
 	pending  []jetstream.Msg
 	recv     []time.Time
 	lastData time.Time
+	written  int // findings in the outbox of the last checkpoint written
 }
 
 func newWorker(r *Replica, p int) *worker {
@@ -121,6 +125,13 @@ func (w *worker) run() error {
 					return err
 				}
 			}
+			if w.written > 0 {
+				// Once more, now that the outbox has left, so that the
+				// next owner does not deliver it again to its own sinks.
+				if err := w.commit(); err != nil {
+					return err
+				}
+			}
 			return errStopped
 		default:
 		}
@@ -147,13 +158,17 @@ func (w *worker) run() error {
 
 // fetch pulls a batch and processes it, returning how many events.
 func (w *worker) fetch(cons jetstream.Consumer) int {
-	ctx, cancel := context.WithTimeout(w.ctx, 200*time.Millisecond)
-	defer cancel()
-	batch, err := cons.Fetch(w.r.opt.FetchBatch, jetstream.FetchContext(ctx), jetstream.FetchPriorityGroup(priorityGroup))
+	// The wait is the server's (MaxWait), not a client deadline: a client
+	// that gave up first could miss messages the server sent at the last
+	// moment, which would come back only after the ack wait.
+	batch, err := cons.Fetch(w.r.opt.FetchBatch, jetstream.FetchMaxWait(fetchWait), jetstream.FetchPriorityGroup(priorityGroup))
 	if err != nil {
 		// Pinned to another client, or a hiccup: try again shortly.
+		t := time.NewTimer(fetchWait)
+		defer t.Stop()
 		select {
-		case <-ctx.Done():
+		case <-t.C:
+		case <-w.ctx.Done():
 		case <-w.stopReq:
 		}
 		return 0
@@ -174,21 +189,26 @@ func (w *worker) fetch(cons jetstream.Consumer) int {
 			continue
 		}
 		var env Envelope
-		if err := json.Unmarshal(msg.Data(), &env); err != nil || env.Event == nil {
+		if err := json.Unmarshal(msg.Data(), &env); err != nil {
 			w.r.opt.Logger.Error("undecodable event message; dropped", "partition", w.p, "seq", meta.Sequence.Stream, "err", err)
 			_ = msg.Term()
 			continue
 		}
 		before := len(w.proc.Outbox())
-		w.proc.Process(env.Event)
+		for _, ev := range env.Events {
+			if ev == nil {
+				continue
+			}
+			w.proc.Process(ev)
+			if h := w.r.opt.Hooks.Event; h != nil {
+				h(ev)
+			}
+			n++
+		}
 		for range len(w.proc.Outbox()) - before {
 			w.recv = append(w.recv, env.Received)
 		}
-		if h := w.r.opt.Hooks.Event; h != nil {
-			h(env.Event)
-		}
 		w.pending = append(w.pending, msg)
-		n++
 	}
 	return n
 }
@@ -278,6 +298,7 @@ func (w *worker) commit() error {
 		_ = w.r.obs.Delete(w.ctx, w.object)
 	}
 	w.stateRev, w.object, w.gen = rev, name, gen
+	w.written = len(cp.Outbox)
 	if h := w.r.opt.Hooks.Checkpoint; h != nil {
 		h(time.Since(start), len(data))
 	}
