@@ -1,0 +1,86 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/internal/livetest"
+)
+
+func decode(t *testing.T, b []byte) []*event.Event {
+	t.Helper()
+	var out []*event.Event
+	if _, err := ingest.DecodeStream(context.Background(), "t", bytes.NewReader(b), ingest.Options{},
+		ingest.Handlers{Event: func(ev *event.Event) error { out = append(out, ev); return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A checkpoint taken mid-sequence and restored into a new Processor
+// completes the sequence there; a restored Processor checkpoints to the
+// same bytes; the repeat window survives, so the same revert inside it is
+// held back after the restore.
+func TestCheckpointRoundTrip(t *testing.T) {
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	acct := livetest.Account(1)
+	inst := livetest.Instance(acct, "web")
+	rec := func(op string, at time.Duration) []byte {
+		return livetest.Record(acct, "us-east-1", op, inst, t0.Add(at))
+	}
+	var fates []Fate
+	a, err := New(Options{Lateness: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range decode(t, livetest.Lines(rec("StopInstances", 0))) {
+		a.Process(ev)
+	}
+	cp, err := a.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := cp.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := DecodeCheckpoint(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := New(Options{Lateness: -1, OnFinding: func(f finding.Finding, fate Fate) { fates = append(fates, fate) }})
+	if err := b.Restore(dec); err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.Engine, cp.Engine) {
+		t.Fatal("the restored engine checkpoints differently")
+	}
+	for _, ev := range decode(t, livetest.Lines(rec("StartInstances", 3*time.Minute))) {
+		b.Process(ev)
+	}
+	if len(b.Outbox()) != 1 {
+		t.Fatalf("outbox %d after the restored sequence completed, want 1", len(b.Outbox()))
+	}
+	b.Delivered(1)
+	// The same revert an hour later: inside the 24 h repeat window.
+	cp, _ = b.Checkpoint()
+	c, _ := New(Options{Lateness: -1, OnFinding: func(f finding.Finding, fate Fate) { fates = append(fates, fate) }})
+	if err := c.Restore(cp); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range decode(t, livetest.Lines(rec("StopInstances", time.Hour), rec("StartInstances", time.Hour+3*time.Minute))) {
+		c.Process(ev)
+	}
+	if len(c.Outbox()) != 0 || len(fates) != 2 || fates[0] != Emitted || fates[1] != Repeat {
+		t.Fatalf("outbox %d, fates %v; want the repeat held back", len(c.Outbox()), fates)
+	}
+}
