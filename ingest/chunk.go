@@ -44,6 +44,7 @@ type chunk struct {
 var (
 	bufPool      = sync.Pool{New: func() any { return make([]byte, 0, chunkBytes+chunkBytes/4) }}
 	partialsPool = sync.Pool{New: func() any { return []event.Event(nil) }}
+	recsPool     = sync.Pool{New: func() any { return make([]pending, 0, 256) }}
 )
 
 // partial returns a zeroed event from the chunk's partial events.
@@ -82,6 +83,7 @@ type pending struct {
 
 // chunker packs a splitter's records into chunks.
 type chunker struct {
+	sc      *scanner // the splitter's, in append mode: its buffer is the current chunk's
 	ctx     context.Context
 	file    string
 	forced  Format
@@ -93,21 +95,28 @@ type chunker struct {
 
 func (c *chunker) current() *chunk {
 	if c.cur == nil {
-		c.cur = &chunk{file: c.file, forced: c.forced, done: make(chan struct{})}
+		c.cur = &chunk{file: c.file, forced: c.forced, done: make(chan struct{}), recs: recsPool.Get().([]pending)[:0]}
 	}
 	return c.cur
 }
 
-// add copies one record into the current chunk.
+// add puts one record into the current chunk. The scanner reads records
+// straight into the chunk's buffer (append mode), so a record that is the
+// tail of it is not copied.
 func (c *chunker) add(buf []byte, pos recordPos, index int, envelope string, cwSkip bool, cwGroup string) {
 	ch := c.current()
-	start := len(ch.buf)
-	if ch.buf == nil {
-		ch.buf = bufPool.Get().([]byte)
+	sb := c.sc.buf
+	var start int
+	if n := len(buf); n > 0 && len(sb) >= n && &sb[len(sb)-1] == &buf[n-1] {
+		start = len(sb) - n
+	} else {
+		start = len(sb)
+		sb = append(sb, buf...)
+		c.sc.buf = sb
 	}
-	ch.buf = append(ch.buf, buf...)
-	ch.recs = append(ch.recs, pending{start: start, end: len(ch.buf), pos: pos, index: index, envelope: envelope, cwSkip: cwSkip, cwGroup: cwGroup})
-	if len(ch.buf) >= chunkBytes || len(ch.recs) >= chunkRecords {
+	ch.buf = sb
+	ch.recs = append(ch.recs, pending{start: start, end: len(sb), pos: pos, index: index, envelope: envelope, cwSkip: cwSkip, cwGroup: cwGroup})
+	if len(sb) >= chunkBytes || len(ch.recs) >= chunkRecords {
 		c.flush()
 	}
 }
@@ -126,6 +135,12 @@ func (c *chunker) flush() {
 		return
 	}
 	c.cur = nil
+	if c.sc != nil {
+		// The chunk takes the scanner's buffer, bytes between records
+		// (member names, separators) included; the scanner starts anew.
+		ch.buf = c.sc.buf
+		c.sc.buf = bufPool.Get().([]byte)[:0]
+	}
 	if c.stopped {
 		return
 	}
@@ -164,6 +179,8 @@ func decodeChunks(work <-chan *chunk, opt *Options) {
 			d.cwSkip, d.cwGroup = r.cwSkip, r.cwGroup
 			d.decode(ch.buf[r.start:r.end], r.pos, r.index, r.envelope)
 		}
+		clear(ch.recs)            // drop the diagnostics' pointers before reuse
+		recsPool.Put(ch.recs[:0]) //lint:ignore SA6002 the slice header is small; the pool is for its array
 		ch.recs = nil
 		close(ch.done)
 	}

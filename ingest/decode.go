@@ -45,7 +45,10 @@ type fileDecoder struct {
 	chunks   *chunker // set when records are decoded by the workers of Read
 	lite     liteScanner
 	inner2   []jsonx.Member // members of a nested object, for partial events
+	inner3   []jsonx.Member // and of one nested in it
 	arena    *chunk         // the chunk a worker decodes: partial events come from it
+	strs     map[string]string
+	lowers   map[string]string
 }
 
 // recordPos is where a record starts.
@@ -76,6 +79,11 @@ func (d *fileDecoder) run(r io.Reader) {
 		src = zr
 	}
 	d.sc = newScanner(src, d.opt.maxRecord())
+	if d.chunks != nil {
+		d.sc.appendMode = true
+		d.sc.buf = bufPool.Get().([]byte)[:0]
+		d.chunks.sc = d.sc
+	}
 	defer func() { d.stats.Bytes = d.sc.off }()
 
 	c, err := d.sc.peek()

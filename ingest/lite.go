@@ -13,10 +13,105 @@ import (
 // without a tree (Options.Want).
 type liteScanner struct {
 	members []jsonx.Member
+	idx     [len(liteKeys)]int // the first member of each of liteKeys, or -1
+}
+
+// liteKeys are the member names light looks up on every record: one pass
+// over the members finds them all.
+var liteKeys = [...]string{
+	"detail-type", "detail", "messageType", "logEvents", "awslogs", "CloudTrailEvent", "EventId", "EventName",
+	"digestStartTime", "digestPublicKeyFingerprint", "eventType", "generator", "eventVersion", "eventSource",
+	"eventName", "userIdentity", "awsRegion", "OperationNameValue", "TimeGenerated", "Caller", "operationName",
+	"eventTimestamp", "time", "resourceId", "resultType", "eventTime", "recipientAccountId",
+}
+
+// liteSlot maps a name of liteKeys to its place (a switch: cheaper than a
+// map for names that mostly miss).
+func liteSlot(key string) (int, bool) {
+	switch key {
+	case "detail-type":
+		return 0, true
+	case "detail":
+		return 1, true
+	case "messageType":
+		return 2, true
+	case "logEvents":
+		return 3, true
+	case "awslogs":
+		return 4, true
+	case "CloudTrailEvent":
+		return 5, true
+	case "EventId":
+		return 6, true
+	case "EventName":
+		return 7, true
+	case "digestStartTime":
+		return 8, true
+	case "digestPublicKeyFingerprint":
+		return 9, true
+	case "eventType":
+		return 10, true
+	case "generator":
+		return 11, true
+	case "eventVersion":
+		return 12, true
+	case "eventSource":
+		return 13, true
+	case "eventName":
+		return 14, true
+	case "userIdentity":
+		return 15, true
+	case "awsRegion":
+		return 16, true
+	case "OperationNameValue":
+		return 17, true
+	case "TimeGenerated":
+		return 18, true
+	case "Caller":
+		return 19, true
+	case "operationName":
+		return 20, true
+	case "eventTimestamp":
+		return 21, true
+	case "time":
+		return 22, true
+	case "resourceId":
+		return 23, true
+	case "resultType":
+		return 24, true
+	case "eventTime":
+		return 25, true
+	case "recipientAccountId":
+		return 26, true
+	}
+	return 0, false
+}
+
+// scan checks buf and indexes its members; see jsonx.Members.
+func (s *liteScanner) scan(buf []byte) bool {
+	var ok bool
+	if s.members, ok = jsonx.Members(buf, s.members[:0]); !ok {
+		return false
+	}
+	for i := range s.idx {
+		s.idx[i] = -1
+	}
+	for i := range s.members {
+		if k, found := liteSlot(string(s.members[i].Key)); found && s.idx[k] < 0 {
+			s.idx[k] = i
+		}
+	}
+	return true
 }
 
 // get returns the first member named key, as fastjson's Get would.
 func (s *liteScanner) get(key string) *jsonx.Member {
+	if k, found := liteSlot(key); found {
+		if i := s.idx[k]; i >= 0 {
+			return &s.members[i]
+		}
+		return nil
+	}
 	for i := range s.members {
 		if string(s.members[i].Key) == key {
 			return &s.members[i]
@@ -34,7 +129,7 @@ func (s *liteScanner) getFold(key string) *jsonx.Member {
 		return m
 	}
 	for i := range s.members {
-		if strings.EqualFold(string(s.members[i].Key), key) {
+		if equalFold(s.members[i].Key, key) {
 			return &s.members[i]
 		}
 	}
@@ -75,8 +170,7 @@ func (d *fileDecoder) light(buf []byte, pos recordPos, index int, envelope strin
 		return false
 	}
 	s := &d.lite
-	var ok bool
-	if s.members, ok = jsonx.Members(buf, s.members[:0]); !ok {
+	if !s.scan(buf) {
 		return false
 	}
 	// The same order of tests as classify: anything that is not plainly
@@ -105,7 +199,7 @@ func (d *fileDecoder) light(buf []byte, pos recordPos, index int, envelope strin
 	if !s.has("time") && !s.has("resourceId") && !s.has("resultType") {
 		return false
 	}
-	return d.lightAzure(buf, pos, index, envelope, string(op.Val))
+	return d.lightAzure(buf, pos, index, envelope, d.intern(op.Val))
 }
 
 // lightTime reads a time member written as a string, as jsonx.Time does.
@@ -141,7 +235,7 @@ func (d *fileDecoder) lightCloudTrail(buf []byte, pos recordPos, index int, enve
 	if !ok || !known || len(name) == 0 {
 		return false
 	}
-	kind := d.partial(event.AWS, string(name))
+	kind := d.partial(event.AWS, d.intern(name))
 	if kind == partialNone {
 		return false
 	}
@@ -168,10 +262,10 @@ func (d *fileDecoder) lightCloudTrail(buf []byte, pos recordPos, index int, enve
 	}
 	ev.Provider = event.AWS
 	ev.Time, ev.TimeField = t, "eventTime"
-	ev.Operation = string(name)
+	ev.Operation = d.intern(name)
 	ev.OperationName = ev.Operation
-	ev.Account = string(account)
-	ev.Region = string(region)
+	ev.Account = d.intern(account)
+	ev.Region = d.intern(region)
 	if ev.Source.Category == "" {
 		ev.Source.Category = event.CategoryAWS
 	}
@@ -184,7 +278,7 @@ func (d *fileDecoder) lightCloudTrail(buf []byte, pos recordPos, index int, enve
 
 func (d *fileDecoder) lightAzure(buf []byte, pos recordPos, index int, envelope, opName string) bool {
 	s := &d.lite
-	op := strings.ToLower(opName)
+	op := d.lower(opName)
 	if op == "" {
 		return false
 	}
@@ -200,13 +294,13 @@ func (d *fileDecoder) lightAzure(buf []byte, pos recordPos, index int, envelope,
 	if !sknown {
 		return false
 	}
-	account := string(sub)
-	if !sok || account == "" {
+	account := sub
+	if !sok || len(account) == 0 {
 		id, idok, idknown := s.plainFold("resourceId")
 		if !idok || !idknown || len(id) == 0 {
 			return false
 		}
-		account = armSegment(string(id), "subscriptions")
+		account = armSegmentBytes(id, "subscriptions")
 	}
 	var caller, group string
 	if kind == partialQuery {
@@ -230,7 +324,7 @@ func (d *fileDecoder) lightAzure(buf []byte, pos recordPos, index int, envelope,
 	ev.Provider = event.Azure
 	ev.Time, ev.TimeField = t, "time"
 	ev.OperationName, ev.Operation = opName, op
-	ev.Account = strings.ToLower(account)
+	ev.Account = d.lower(d.intern(account))
 	if ev.Source.Category == "" {
 		ev.Source.Category = event.CategoryAzure
 	}
@@ -241,16 +335,56 @@ func (d *fileDecoder) lightAzure(buf []byte, pos recordPos, index int, envelope,
 	return true
 }
 
-// armSegment returns the path segment after name in an ARM id, as the
-// Azure decoder reads it.
-func armSegment(id, name string) string {
-	parts := strings.Split(id, "/")
-	for i := 0; i+1 < len(parts); i++ {
-		if strings.EqualFold(parts[i], name) {
-			return parts[i+1]
+// armSegmentBytes returns the path segment after name in an ARM id, as the
+// Azure decoder's armSegment reads it ("/subscriptions/S/resourceGroups/R").
+func armSegmentBytes(id []byte, name string) []byte {
+	for len(id) > 0 {
+		part := id
+		rest := []byte(nil)
+		if i := bytes.IndexByte(id, '/'); i >= 0 {
+			part, rest = id[:i], id[i+1:]
+		} else {
+			return nil // the last segment has none after it
 		}
+		if len(part) == len(name) && strings.EqualFold(string(part), name) {
+			if j := bytes.IndexByte(rest, '/'); j >= 0 {
+				return rest[:j]
+			}
+			return rest
+		}
+		id = rest
 	}
-	return ""
+	return nil
+}
+
+// maxInterned bounds a decoder's string caches.
+const maxInterned = 4096
+
+// intern returns b as a string, the same string for the same bytes:
+// operations, accounts and regions repeat on every record.
+func (d *fileDecoder) intern(b []byte) string {
+	if s, ok := d.strs[string(b)]; ok {
+		return s
+	}
+	if d.strs == nil || len(d.strs) >= maxInterned {
+		d.strs = make(map[string]string, 256)
+	}
+	s := string(b)
+	d.strs[s] = s
+	return s
+}
+
+// lower is strings.ToLower, remembered.
+func (d *fileDecoder) lower(s string) string {
+	if l, ok := d.lowers[s]; ok {
+		return l
+	}
+	if d.lowers == nil || len(d.lowers) >= maxInterned {
+		d.lowers = make(map[string]string, 256)
+	}
+	l := strings.ToLower(s)
+	d.lowers[s] = l
+	return l
 }
 
 // cloudTrailCaller reads the seed's caller as cloudtrail.Decode does:
@@ -273,7 +407,7 @@ func (d *fileDecoder) cloudTrailCaller() (string, bool) {
 			return "", false
 		}
 		if ok && len(v) > 0 {
-			return string(v), true
+			return d.intern(v), true
 		}
 	}
 	return "", true
@@ -305,16 +439,12 @@ func (d *fileDecoder) azureCaller() (string, bool) {
 	if claims != nil && claims.Kind != '{' || authz != nil && authz.Kind != '{' {
 		return "", false // a claims string is JSON to parse: the full decoder does it
 	}
-	var claimMembers, authzMembers, evidence []jsonx.Member
+	var claimMembers []jsonx.Member
 	if claims != nil {
-		if claimMembers, ok = jsonx.Members(claims.Val, nil); !ok || hasValueString(claimMembers) {
+		if d.inner3, ok = jsonx.Members(claims.Val, d.inner3[:0]); !ok || hasValueString(d.inner3) {
 			return "", false // the decoder would read {"value": "..."} as the claims
 		}
-	}
-	if authz != nil {
-		if authzMembers, ok = jsonx.Members(authz.Val, nil); !ok || hasValueString(authzMembers) {
-			return "", false
-		}
+		claimMembers = d.inner3
 	}
 	for _, n := range [...]string{azureClaimUPN, "upn", azureClaimName, "unique_name", "appid", azureClaimOID} {
 		v, ok, known := plainText(getFold(claimMembers, n))
@@ -331,7 +461,13 @@ func (d *fileDecoder) azureCaller() (string, bool) {
 	} else if ok && len(v) > 0 {
 		return string(v), true
 	}
+	// Seldom needed: the authorization's evidence.
+	var evidence []jsonx.Member
 	if authz != nil {
+		authzMembers, ok := jsonx.Members(authz.Val, nil)
+		if !ok || hasValueString(authzMembers) {
+			return "", false
+		}
 		if e := getFold(authzMembers, "evidence"); e != nil {
 			if e.Kind != '{' {
 				return "", true // not an object: no principal in it
@@ -372,7 +508,7 @@ func (s *liteScanner) resourceGroup() (string, bool) {
 	if !ok || !known || len(id) == 0 {
 		return "", false
 	}
-	return armSegment(string(id), "resourceGroups"), true
+	return string(armSegmentBytes(id, "resourceGroups")), true
 }
 
 // getFold returns the member named key in ms, exactly or else in another
@@ -384,11 +520,42 @@ func getFold(ms []jsonx.Member, key string) *jsonx.Member {
 		}
 	}
 	for i := range ms {
-		if strings.EqualFold(string(ms[i].Key), key) {
+		if equalFold(ms[i].Key, key) {
 			return &ms[i]
 		}
 	}
 	return nil
+}
+
+// equalFold is strings.EqualFold for a name held as bytes, without
+// converting it when both are ASCII (member names nearly always are).
+func equalFold(b []byte, s string) bool {
+	for i := range len(b) {
+		if b[i] >= 0x80 {
+			return strings.EqualFold(string(b), s)
+		}
+	}
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return strings.EqualFold(string(b), s)
+		}
+	}
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if lowerByte(b[i]) != lowerByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // hasValueString reports a member "value" holding a string, which the Azure

@@ -1,0 +1,80 @@
+package ingest
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestArmSegmentBytes checks the allocation-free ARM id reader against
+// the Azure decoder's own reading (strings.Split).
+func TestArmSegmentBytes(t *testing.T) {
+	split := func(id, name string) string {
+		parts := strings.Split(id, "/")
+		for i := 0; i+1 < len(parts); i++ {
+			if strings.EqualFold(parts[i], name) {
+				return parts[i+1]
+			}
+		}
+		return ""
+	}
+	for _, id := range []string{"", "/", "subscriptions", "/subscriptions", "/subscriptions/", "/SUBSCRIPTIONS/S1/resourceGroups/R/x",
+		"subscriptions/S2", "/a/subscriptions/S3/subscriptions/S4", "//subscriptions//", "/resourcegroups/rg/providers/p/subscriptions"} {
+		for _, name := range []string{"subscriptions", "resourceGroups"} {
+			if got, want := string(armSegmentBytes([]byte(id), name)), split(id, name); got != want {
+				t.Errorf("armSegmentBytes(%q, %q) = %q, want %q", id, name, got, want)
+			}
+		}
+	}
+}
+
+// TestQuoteOrBackslash checks the scanner's string-end search against
+// bytes.IndexAny at every length and position around its 32-byte fast
+// path.
+func TestQuoteOrBackslash(t *testing.T) {
+	for n := 0; n <= 80; n++ {
+		for at := -1; at < n; at++ {
+			for _, c := range []byte{'"', '\\'} {
+				b := []byte(strings.Repeat("a\x80\xff!", 21)[:n])
+				if at >= 0 {
+					b[at] = c
+					if at+1 < n {
+						b[at+1] = '"' ^ '\\' ^ c // the other one right after
+					}
+				}
+				if got, want := quoteOrBackslash(b), bytes.IndexAny(b, `"\`); got != want {
+					t.Fatalf("quoteOrBackslash(%q) = %d, want %d", b, got, want)
+				}
+			}
+		}
+	}
+}
+
+func FuzzQuoteOrBackslash(f *testing.F) {
+	f.Add([]byte(`abc"def\`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := quoteOrBackslash(b), bytes.IndexAny(b, `"\`); got != want {
+			t.Fatalf("quoteOrBackslash(%q) = %d, want %d", b, got, want)
+		}
+	})
+}
+
+func TestLiteSlot(t *testing.T) {
+	for i, k := range liteKeys {
+		if j, ok := liteSlot(k); !ok || j != i {
+			t.Errorf("liteSlot(%q) = %d %v, want %d", k, j, ok, i)
+		}
+	}
+	if _, ok := liteSlot("eventname"); ok {
+		t.Error("liteSlot matches in another letter case")
+	}
+}
+
+func TestEqualFold(t *testing.T) {
+	for _, c := range [][2]string{{"caller", "Caller"}, {"caller", "callers"}, {"CALLER", "caller"}, {"a@", "A`"}, {"[", "{"},
+		{"é", "É"}, {"K", "\u212a"}, {"", ""}, {"x", "y"}, {"résumé", "RÉSUMÉ"}} {
+		if got, want := equalFold([]byte(c[0]), c[1]), strings.EqualFold(c[0], c[1]); got != want {
+			t.Errorf("equalFold(%q, %q) = %v, want %v", c[0], c[1], got, want)
+		}
+	}
+}
