@@ -47,17 +47,18 @@ if [ ! -f "$CORPUS/truth.json" ]; then
 	"$WORK/revertwatch" emulate --out "$CORPUS" --scale "$SCALE" --azure-scale "$AZURE_SCALE"
 fi
 
-cmd_floor() { "$WORK/floor" -j "$JOBS" "$CORPUS"; }
-cmd_hunt() { "$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson "$CORPUS"; }
-cmd_query() { "$WORK/revertwatch" query -q --jobs "$JOBS" --builtin t1578.004-sumo "$CORPUS"; }
-cmd_duckdb() { "$WORK/duckdb-seed" -threads "$JOBS" "$CORPUS"; }
-
 # One run of one command: /usr/bin/time's "wall user sys maxrss-KB" line
-# goes to $WORK/time.NAME (appended), its output to $WORK/out.NAME.
+# is appended to $WORK/time.NAME, the output goes to $WORK/out.NAME.
 run() {
 	local name=$1
-	if ! "$TIME" -f '%e %U %S %M' -a -o "$WORK/time.$name" bash -c "$(declare -f "cmd_$name"); WORK='$WORK' JOBS='$JOBS' CORPUS='$CORPUS' cmd_$name" \
-		>"$WORK/out.$name" 2>"$WORK/err.$name"; then
+	local cmd
+	case $name in
+	floor) cmd=("$WORK/floor" -j "$JOBS" "$CORPUS") ;;
+	hunt) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson "$CORPUS") ;;
+	query) cmd=("$WORK/revertwatch" query -q --jobs "$JOBS" --builtin t1578.004-sumo "$CORPUS") ;;
+	duckdb) cmd=("$WORK/duckdb-seed" -threads "$JOBS" "$CORPUS") ;;
+	esac
+	if ! env ${PROFILE_ENV:-} "$TIME" -f '%e %U %S %M' -a -o "$WORK/time.$name" "${cmd[@]}" >"$WORK/out.$name" 2>"$WORK/err.$name"; then
 		echo "bench: $name failed:" >&2
 		tail -5 "$WORK/err.$name" >&2
 		exit 1
@@ -75,8 +76,10 @@ done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if [ "${PROFILE:-0}" = 1 ]; then
-	REVERTWATCH_CPUPROFILE=$WORK/hunt.prof cmd_hunt >/dev/null 2>&1
-	REVERTWATCH_CPUPROFILE=$WORK/query.prof cmd_query >/dev/null 2>&1
+	for name in hunt query; do
+		PROFILE_ENV=REVERTWATCH_CPUPROFILE=$WORK/$name.prof run "$name"
+		sed -i '$d' "$WORK/time.$name" # a profiled run is not one of the measured
+	done
 	echo "bench: profiles: go tool pprof -top $WORK/revertwatch $WORK/hunt.prof (and query.prof)" >&2
 fi
 
