@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
 
 // Chunking: a file's splitter (the scanner, which only balances brackets
@@ -33,6 +34,7 @@ type chunk struct {
 	recs   []pending
 	done   chan struct{} // closed when items and stats are filled
 
+	members  []jsonx.Member // top-level members of the records the splitter indexed
 	items    []item
 	partials []event.Event // partial events (Options.Want, QueryFields), reused once consumed
 	stats    FileStats     // what decoding the records counted
@@ -45,6 +47,7 @@ var (
 	bufPool      = sync.Pool{New: func() any { return make([]byte, 0, chunkBytes+chunkBytes/4) }}
 	partialsPool = sync.Pool{New: func() any { return []event.Event(nil) }}
 	recsPool     = sync.Pool{New: func() any { return make([]pending, 0, 256) }}
+	membersPool  = sync.Pool{New: func() any { return make([]jsonx.Member, 0, 4096) }}
 )
 
 // partial returns a zeroed event from the chunk's partial events.
@@ -66,7 +69,11 @@ func (ch *chunk) recycle() {
 	if ch.partials != nil {
 		partialsPool.Put(ch.partials[:0]) //lint:ignore SA6002 as above
 	}
-	ch.buf, ch.partials, ch.items = nil, nil, nil
+	if ch.members != nil {
+		clear(ch.members)               // they point into the buffer
+		membersPool.Put(ch.members[:0]) //lint:ignore SA6002 as above
+	}
+	ch.buf, ch.partials, ch.items, ch.members = nil, nil, nil, nil
 }
 
 // pending is a record waiting for a worker, or a diagnostic of the
@@ -79,6 +86,8 @@ type pending struct {
 	cwSkip     bool
 	cwGroup    string
 	diag       *Diag
+	mFrom, mTo int // the record's members in chunk.members, when indexed
+	indexed    bool
 }
 
 // chunker packs a splitter's records into chunks.
@@ -95,7 +104,8 @@ type chunker struct {
 
 func (c *chunker) current() *chunk {
 	if c.cur == nil {
-		c.cur = &chunk{file: c.file, forced: c.forced, done: make(chan struct{}), recs: recsPool.Get().([]pending)[:0]}
+		c.cur = &chunk{file: c.file, forced: c.forced, done: make(chan struct{}), recs: recsPool.Get().([]pending)[:0],
+			members: membersPool.Get().([]jsonx.Member)[:0]}
 	}
 	return c.cur
 }
@@ -116,6 +126,20 @@ func (c *chunker) add(buf []byte, pos recordPos, index int, envelope string, cwS
 	}
 	ch.buf = sb
 	ch.recs = append(ch.recs, pending{start: start, end: len(sb), pos: pos, index: index, envelope: envelope, cwSkip: cwSkip, cwGroup: cwGroup})
+	if len(sb) >= chunkBytes || len(ch.recs) >= chunkRecords {
+		c.flush()
+	}
+}
+
+// addIndexed puts a record the splitter indexed into the current chunk:
+// buf is the tail of the chunk's buffer, its members are
+// members[from:to].
+func (c *chunker) addIndexed(buf []byte, pos recordPos, index int, envelope string, cwSkip bool, cwGroup string, from, to int) {
+	ch := c.current()
+	sb := c.sc.buf
+	ch.buf = sb
+	ch.recs = append(ch.recs, pending{start: len(sb) - len(buf), end: len(sb), pos: pos, index: index, envelope: envelope,
+		cwSkip: cwSkip, cwGroup: cwGroup, mFrom: from, mTo: to, indexed: true})
 	if len(sb) >= chunkBytes || len(ch.recs) >= chunkRecords {
 		c.flush()
 	}
@@ -177,6 +201,10 @@ func decodeChunks(work <-chan *chunk, opt *Options) {
 				continue
 			}
 			d.cwSkip, d.cwGroup = r.cwSkip, r.cwGroup
+			d.pre = nil
+			if r.indexed {
+				d.pre = ch.members[r.mFrom:r.mTo:r.mTo]
+			}
 			d.decode(ch.buf[r.start:r.end], r.pos, r.index, r.envelope)
 		}
 		clear(ch.recs)            // drop the diagnostics' pointers before reuse

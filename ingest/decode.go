@@ -46,6 +46,7 @@ type fileDecoder struct {
 	lite     liteScanner
 	inner2   []jsonx.Member // members of a nested object, for partial events
 	inner3   []jsonx.Member // and of one nested in it
+	pre      []jsonx.Member // the record's members as the splitter indexed them, or nil
 	arena    *chunk         // the chunk a worker decodes: partial events come from it
 	strs     map[string]string
 	lowers   map[string]string
@@ -77,6 +78,13 @@ func (d *fileDecoder) run(r io.Reader) {
 		defer zr.Close()
 		d.stats.Gzip = true
 		src = zr
+		if d.chunks != nil {
+			// Decompress on a goroutine of its own, a few blocks ahead:
+			// a file's gzip and its splitting then run side by side.
+			ra := newReadAhead(zr, 4)
+			defer ra.close()
+			src = ra
+		}
 	}
 	d.sc = newScanner(src, d.opt.maxRecord())
 	if d.chunks != nil {
@@ -139,6 +147,9 @@ func (d *fileDecoder) top() {
 			return
 		}
 		pos := recordPos{sc.off, sc.line}
+		if lines && d.indexed(pos, "", sc.lineFast) {
+			continue
+		}
 		if lines {
 			raw, err := sc.readLine()
 			if err == errTooLarge {
@@ -208,14 +219,16 @@ func (d *fileDecoder) array(envelope string) error {
 			return err
 		}
 		pos := recordPos{sc.off, sc.line}
-		raw, err := sc.value()
-		switch {
-		case err == errTooLarge:
-			d.tooLarge(pos)
-		case err != nil:
-			return err
-		default:
-			d.record(raw, pos, envelope)
+		if !d.indexed(pos, envelope, sc.objectFast) {
+			raw, err := sc.value()
+			switch {
+			case err == errTooLarge:
+				d.tooLarge(pos)
+			case err != nil:
+				return err
+			default:
+				d.record(raw, pos, envelope)
+			}
 		}
 		c, err := sc.expect(",]")
 		if err != nil {
@@ -347,6 +360,31 @@ func (d *fileDecoder) record(buf []byte, pos recordPos, envelope string) {
 		return
 	}
 	d.decode(buf, pos, index, envelope)
+}
+
+// indexed reads the next record with read, a fast path of the scanner
+// that checks the record as JSON and indexes its top-level members in the
+// same pass (jsonx.MembersPrefix), when the file is read in parallel and
+// partial events are wanted: the worker then neither scans nor checks it
+// again. It reports false, having read nothing, when the fast path does
+// not apply; the record is then read the ordinary way.
+func (d *fileDecoder) indexed(pos recordPos, envelope string, read func([]jsonx.Member) ([]byte, []jsonx.Member, bool)) bool {
+	c := d.chunks
+	if c == nil || d.opt.Want == nil && !d.opt.QueryFields {
+		return false
+	}
+	ch := c.current()
+	from := len(ch.members)
+	raw, ms, ok := read(ch.members)
+	if !ok {
+		return false
+	}
+	ch.members = ms
+	index := d.index
+	d.index++
+	d.stats.Records++
+	c.addIndexed(raw, pos, index, envelope, d.cwSkip, d.cwGroup, from, len(ms))
+	return true
 }
 
 // decode decodes one record; buf is borrowed and copied where an event

@@ -12,7 +12,8 @@ import (
 // liteScanner holds the top-level members of the record being decoded
 // without a tree (Options.Want).
 type liteScanner struct {
-	members []jsonx.Member
+	members []jsonx.Member // the record's: own, or indexed by the splitter
+	own     []jsonx.Member
 	idx     [len(liteKeys)]int // the first member of each of liteKeys, or -1
 }
 
@@ -87,11 +88,17 @@ func liteSlot(key string) (int, bool) {
 	return 0, false
 }
 
-// scan checks buf and indexes its members; see jsonx.Members.
-func (s *liteScanner) scan(buf []byte) bool {
-	var ok bool
-	if s.members, ok = jsonx.Members(buf, s.members[:0]); !ok {
-		return false
+// scan checks buf and indexes its members (see jsonx.Members), unless the
+// splitter did (pre).
+func (s *liteScanner) scan(buf []byte, pre []jsonx.Member) bool {
+	if pre != nil {
+		s.members = pre // the chunk's: never appended to here
+	} else {
+		var ok bool
+		if s.own, ok = jsonx.Members(buf, s.own[:0]); !ok {
+			return false
+		}
+		s.members = s.own
 	}
 	for i := range s.idx {
 		s.idx[i] = -1
@@ -170,7 +177,7 @@ func (d *fileDecoder) light(buf []byte, pos recordPos, index int, envelope strin
 		return false
 	}
 	s := &d.lite
-	if !s.scan(buf) {
+	if !s.scan(buf, d.pre) {
 		return false
 	}
 	// The same order of tests as classify: anything that is not plainly

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+
+	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
 
 // errTooLarge marks a record longer than the size cap; the scanner has
@@ -349,4 +351,64 @@ func quoteByte(c byte) string {
 		return fmt.Sprintf("%q", c)
 	}
 	return fmt.Sprintf("byte 0x%02x", c)
+}
+
+// objectFast reads the object that starts at the next non-space byte when
+// it lies whole in the buffered input and is JSON, checking it and
+// indexing its top-level members in one pass (jsonx.MembersPrefix). The
+// members are appended to dst and point into the returned bytes, which
+// are in buf as value leaves them. For anything else it reports false,
+// having read nothing: the caller reads the value with value, which
+// reports what is wrong.
+func (s *scanner) objectFast(dst []jsonx.Member) ([]byte, []jsonx.Member, bool) {
+	c, err := s.peek()
+	if err != nil || c != '{' {
+		return nil, dst, false
+	}
+	chunk, _ := s.fill()
+	from := len(dst)
+	end, ms, ok := jsonx.MembersPrefix(chunk, dst)
+	if !ok || end > s.max {
+		return nil, dst[:from], false
+	}
+	s.begin()
+	s.buf = append(s.buf, chunk[:end]...)
+	raw := s.buf[s.start:]
+	rebase(ms[from:], chunk, raw)
+	s.advance(chunk[:end])
+	return raw, ms, true
+}
+
+// lineFast is objectFast for a line of JSON lines, read as readLine reads
+// it: the line must hold one object, whole in the buffered input.
+func (s *scanner) lineFast(dst []jsonx.Member) ([]byte, []jsonx.Member, bool) {
+	chunk, _ := s.fill()
+	i := bytes.IndexByte(chunk, '\n')
+	if i < 0 || i > s.max {
+		return nil, dst, false
+	}
+	line := chunk[:i]
+	obj := bytes.TrimSpace(line)
+	from := len(dst)
+	ms, ok := jsonx.Members(obj, dst)
+	if !ok {
+		return nil, dst[:from], false
+	}
+	s.begin()
+	s.buf = append(s.buf, line...)
+	rebase(ms[from:], chunk, s.buf[s.start:])
+	s.advance(chunk[:i+1])
+	return bytes.TrimRight(s.buf[s.start:], "\r"), ms, true
+}
+
+// rebase points members found in from at the same places of to, a copy of
+// from's start.
+func rebase(ms []jsonx.Member, from, to []byte) {
+	for i := range ms {
+		m := &ms[i]
+		k := cap(from) - cap(m.Key)
+		m.Key = to[k : k+len(m.Key)]
+		v := cap(from) - cap(m.Val)
+		m.Val = to[v : v+len(m.Val)]
+	}
 }

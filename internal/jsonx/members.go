@@ -26,30 +26,38 @@ const maxDepth = 64
 // whatever it accepts fastjson parses and ValidTokens accepts too. It is
 // the cheap path for records whose top-level fields are all a caller needs.
 func Members(b []byte, dst []Member) ([]Member, bool) {
+	end, dst, ok := MembersPrefix(b, dst)
+	return dst, ok && end == len(b)
+}
+
+// MembersPrefix is Members for an object at the start of b that may be
+// followed by anything: it also returns the index just past the object.
+// An object that runs past the end of b is refused like a malformed one.
+func MembersPrefix(b []byte, dst []Member) (int, []Member, bool) {
 	n := len(b)
 	if n < 2 || b[0] != '{' {
-		return dst, false
+		return 0, dst, false
 	}
 	i := skipSpace(b, 1)
 	if i < n && b[i] == '}' {
-		return dst, i+1 == n
+		return i + 1, dst, true
 	}
 	for {
 		if i >= n || b[i] != '"' {
-			return dst, false
+			return 0, dst, false
 		}
 		end, esc, ok := scanString(b, i)
 		if !ok || esc {
-			return dst, false
+			return 0, dst, false
 		}
 		m := Member{Key: b[i+1 : end-1]}
 		i = skipSpace(b, end)
 		if i >= n || b[i] != ':' {
-			return dst, false
+			return 0, dst, false
 		}
 		i = skipSpace(b, i+1)
 		if i >= n {
-			return dst, false
+			return 0, dst, false
 		}
 		start := i
 		switch c := b[i]; c {
@@ -73,7 +81,7 @@ func Members(b []byte, dst []Member) ([]Member, bool) {
 			m.Kind = '0'
 		}
 		if !ok {
-			return dst, false
+			return 0, dst, false
 		}
 		if m.Kind == '"' {
 			m.Val = b[start+1 : end-1]
@@ -83,15 +91,15 @@ func Members(b []byte, dst []Member) ([]Member, bool) {
 		dst = append(dst, m)
 		i = skipSpace(b, end)
 		if i >= n {
-			return dst, false
+			return 0, dst, false
 		}
 		switch b[i] {
 		case ',':
 			i = skipSpace(b, i+1)
 		case '}':
-			return dst, i+1 == n
+			return i + 1, dst, true
 		default:
-			return dst, false
+			return 0, dst, false
 		}
 	}
 }

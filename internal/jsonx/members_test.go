@@ -134,3 +134,22 @@ func BenchmarkValidTokensRecord(b *testing.B) {
 		ValidTokens(rec)
 	}
 }
+
+// TestMembersPrefix checks that an object followed by anything is found
+// whole, and one cut short is refused.
+func TestMembersPrefix(t *testing.T) {
+	for _, c := range membersCases {
+		if !c.want {
+			continue
+		}
+		for _, tail := range []string{"", ",", "]}", " {\"x\":", "\n{}"} {
+			end, _, ok := MembersPrefix([]byte(c.in+tail), nil)
+			if !ok || end != len(c.in) {
+				t.Errorf("MembersPrefix(%q) = %d %v, want %d", c.in+tail, end, ok, len(c.in))
+			}
+		}
+		if _, _, ok := MembersPrefix([]byte(c.in[:len(c.in)-1]), nil); ok {
+			t.Errorf("MembersPrefix(%q) accepted a cut object", c.in[:len(c.in)-1])
+		}
+	}
+}
