@@ -93,10 +93,16 @@ type Replica struct {
 	obs    jetstream.ObjectStore
 	pub    *sink.NATS
 
-	mu    sync.Mutex
-	owned map[int]*worker
-	wg    sync.WaitGroup
-	ready atomic.Bool
+	// transform: the stream partitions events by a subject transform
+	// (nats-server 2.10 and later); else publishers append the partition.
+	// pinned: consumers pin one client (2.11 and later).
+	transform, pinned bool
+
+	mu      sync.Mutex
+	owned   map[int]*worker
+	crashed bool // set by Crash: no partition starts any more
+	wg      sync.WaitGroup
+	ready   atomic.Bool
 }
 
 // New connects the replica to JetStream, making the streams, buckets and
@@ -142,35 +148,39 @@ func New(ctx context.Context, opt Options) (*Replica, error) {
 
 func (r *Replica) setup(ctx context.Context) error {
 	n := r.opt.Partitions
+	version := r.opt.Conn.ConnectedServerVersion()
+	r.pinned = atLeast(version, 2, 11)
+	desc := fmt.Sprintf("revertwatch events in %d partitions by provider and account", n)
 	cfg := jetstream.StreamConfig{
 		Name:        EventStream,
-		Description: "revertwatch events, partitioned by provider and account",
-		Subjects:    []string{EventSubject + ".*.*"},
-		SubjectTransform: &jetstream.SubjectTransformConfig{
+		Description: desc,
+		Subjects:    []string{EventSubject + ".*.*.*"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Duplicates:  10 * time.Minute,
+	}
+	if atLeast(version, 2, 10) {
+		cfg.Subjects = []string{EventSubject + ".*.*"}
+		cfg.SubjectTransform = &jetstream.SubjectTransformConfig{
 			Source:      EventSubject + ".*.*",
 			Destination: fmt.Sprintf("%s.{{wildcard(1)}}.{{wildcard(2)}}.{{partition(%d,1,2)}}", EventSubject, n),
-		},
-		Retention:  jetstream.WorkQueuePolicy,
-		Storage:    jetstream.FileStorage,
-		Duplicates: 10 * time.Minute,
+		}
 	}
 	s, err := r.js.Stream(ctx, EventStream)
-	switch {
-	case errors.Is(err, jetstream.ErrStreamNotFound):
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		s, err = r.js.CreateStream(ctx, cfg)
-		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			return fmt.Errorf("creating stream %s: %w", EventStream, err)
-		}
-		if err != nil {
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			s, err = r.js.Stream(ctx, EventStream)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", EventStream, err)
 	}
-	if tr := s.CachedInfo().Config.SubjectTransform; tr == nil || tr.Destination != cfg.SubjectTransform.Destination {
-		return fmt.Errorf("stream %s is partitioned differently (%v); every replica needs --partitions %d or the stream remade", EventStream, tr, n)
+	got := s.CachedInfo().Config
+	if got.Description != desc {
+		return fmt.Errorf("stream %s says %q; every replica needs the same --partitions (%d here), or the stream remade", EventStream, got.Description, n)
 	}
+	r.transform = got.SubjectTransform != nil
 	r.events = s
 	if _, err := r.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: FindingStream, Description: "revertwatch findings, one message per finding, de-duplicated by Nats-Msg-Id",
@@ -212,11 +222,16 @@ func (r *Replica) setup(ctx context.Context) error {
 		return fmt.Errorf("object store %s: %w", CheckpointBucket, err)
 	}
 	for p := range n {
-		if _, err := r.js.CreateOrUpdateConsumer(ctx, EventStream, jetstream.ConsumerConfig{
+		cc := jetstream.ConsumerConfig{
 			Durable: consumerName(p), FilterSubject: fmt.Sprintf("%s.*.*.%d", EventSubject, p),
 			AckPolicy: jetstream.AckExplicitPolicy, AckWait: ackWait(r.opt.CheckpointInterval), MaxAckPending: 20000,
-			PriorityPolicy: jetstream.PriorityPolicyPinned, PriorityGroups: []string{priorityGroup}, PinnedTTL: r.opt.Lease,
-		}); err != nil {
+		}
+		if r.pinned {
+			// Belt and braces with the leases: the server itself gives a
+			// partition's events to one client at a time.
+			cc.PriorityPolicy, cc.PriorityGroups, cc.PinnedTTL = jetstream.PriorityPolicyPinned, []string{priorityGroup}, r.opt.Lease
+		}
+		if _, err := r.js.CreateOrUpdateConsumer(ctx, EventStream, cc); err != nil {
 			return fmt.Errorf("consumer %s: %w", consumerName(p), err)
 		}
 	}
@@ -228,6 +243,29 @@ func (r *Replica) setup(ctx context.Context) error {
 // and short enough that a delivery lost in a hand-over comes back soon (a
 // copy is dropped by stream sequence or event id).
 func ackWait(interval time.Duration) time.Duration { return max(5*time.Second, 20*interval) }
+
+// atLeast reports whether a server version ("2.10.4") is at least
+// major.minor.
+func atLeast(version string, major, minor int) bool {
+	parts := strings.SplitN(strings.TrimPrefix(version, "v"), ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(strings.TrimFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
+}
+
+// partition is the partition of a subject when publishers compute it (a
+// server without subject transforms): FNV-1a of provider and account.
+func partition(subject string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(subject))
+	return int(h.Sum32() % uint32(n))
+}
 
 func consumerName(p int) string { return "partition-" + strconv.Itoa(p) }
 func partKey(p int) string      { return "p" + strconv.Itoa(p) }
@@ -277,7 +315,11 @@ func (r *Replica) Publish(ctx context.Context, b *live.Batch) error {
 			if err != nil {
 				return fmt.Errorf("encoding events: %w", err)
 			}
-			f, err := r.js.PublishAsync(s, data, jetstream.WithMsgID(msgID(evs[:n])))
+			subject := s
+			if !r.transform {
+				subject += "." + strconv.Itoa(partition(s, r.opt.Partitions))
+			}
+			f, err := r.js.PublishAsync(subject, data, jetstream.WithMsgID(msgID(evs[:n])))
 			if err != nil {
 				return fmt.Errorf("publishing: %w", err)
 			}
@@ -365,7 +407,12 @@ func (r *Replica) Run(ctx, drainCtx context.Context) error {
 		select {
 		case <-ctx.Done():
 			r.ready.Store(false)
-			r.releaseAll(drainCtx)
+			r.mu.Lock()
+			crashed := r.crashed
+			r.mu.Unlock()
+			if !crashed {
+				r.releaseAll(drainCtx)
+			}
 			r.wg.Wait()
 			return nil
 		case <-tick.C:
@@ -377,6 +424,7 @@ func (r *Replica) Run(ctx, drainCtx context.Context) error {
 // lease release, as a killed process would (for tests).
 func (r *Replica) Crash() {
 	r.mu.Lock()
+	r.crashed = true
 	for p, w := range r.owned {
 		w.abandon()
 		delete(r.owned, p)
@@ -397,6 +445,12 @@ func (r *Replica) members(ctx context.Context) []string {
 // rebalance announces the replica, renews its leases, takes the
 // partitions it should own and hands back those it should not.
 func (r *Replica) rebalance(ctx context.Context) {
+	r.mu.Lock()
+	crashed := r.crashed
+	r.mu.Unlock()
+	if crashed {
+		return
+	}
 	if _, err := r.member.PutString(ctx, r.opt.Replica, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
 		r.opt.Logger.Warn("announcing the replica", "err", err)
 		return
@@ -470,6 +524,10 @@ func (r *Replica) start(ctx context.Context, p int, leaseRev uint64) {
 	w := newWorker(r, p)
 	w.leaseRev.Store(leaseRev)
 	r.mu.Lock()
+	if r.crashed {
+		r.mu.Unlock()
+		return
+	}
 	r.owned[p] = w
 	r.mu.Unlock()
 	r.wg.Add(1)
@@ -488,7 +546,9 @@ func (r *Replica) release(ctx context.Context, p int, w *worker) {
 	r.mu.Lock()
 	delete(r.owned, p)
 	r.mu.Unlock()
-	_ = r.events.UnpinConsumer(ctx, consumerName(p), priorityGroup)
+	if r.pinned {
+		_ = r.events.UnpinConsumer(ctx, consumerName(p), priorityGroup)
+	}
 	_ = r.leases.Delete(ctx, partKey(p), jetstream.LastRevision(w.leaseRev.Load()))
 }
 

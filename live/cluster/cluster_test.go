@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
 	"sort"
 	"sync"
 	"testing"
@@ -163,7 +167,46 @@ func pair(i int) (stop, start []byte) {
 // (some published twice, as a client retrying would): every expected
 // finding is in the findings stream exactly once.
 func TestThreeReplicasOneKilled(t *testing.T) {
-	srv := natsServer(t)
+	t.Run("embedded", func(t *testing.T) { threeReplicasOneKilled(t, natsServer(t).ClientURL()) })
+	// Debian's nats-server (2.9) has neither subject transforms nor pinned
+	// consumers: publishers partition, leases alone keep partitions apart.
+	t.Run("nats-server binary", func(t *testing.T) { threeReplicasOneKilled(t, externalNATS(t)) })
+}
+
+// externalNATS runs the nats-server on PATH, if there is one, on a free
+// loopback port.
+func externalNATS(t *testing.T) string {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		t.Skip("no nats-server on PATH (Debian: apt-get install nats-server)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	waitFor(t, 10*time.Second, "nats-server", func() bool {
+		nc, err := nats.Connect(url)
+		if err != nil {
+			return false
+		}
+		nc.Close()
+		return true
+	})
+	return url
+}
+
+func threeReplicasOneKilled(t *testing.T, url string) {
 	const accounts = 60
 	opt := Options{Partitions: 8, Lease: time.Second, CheckpointInterval: 50 * time.Millisecond,
 		IdleFlush: 300 * time.Millisecond, Processor: live.Options{Lateness: time.Hour}, Render: sink.Render{Format: finding.FormatNDJSON}}
@@ -171,7 +214,7 @@ func TestThreeReplicasOneKilled(t *testing.T) {
 	for _, name := range []string{"a", "b", "c"} {
 		o := opt
 		o.Sinks = sink.NewFanout(&memSink{})
-		reps = append(reps, startReplica(t, srv.ClientURL(), name, o))
+		reps = append(reps, startReplica(t, url, name, o))
 	}
 	waitFor(t, 20*time.Second, "the partitions to be split", func() bool {
 		n := 0
@@ -221,7 +264,7 @@ func TestThreeReplicasOneKilled(t *testing.T) {
 	for _, rp := range []*replica{reps[0], reps[2]} {
 		rp.stop()
 	}
-	nc, err := nats.Connect(srv.ClientURL())
+	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -161,7 +161,11 @@ func (w *worker) fetch(cons jetstream.Consumer) int {
 	// The wait is the server's (MaxWait), not a client deadline: a client
 	// that gave up first could miss messages the server sent at the last
 	// moment, which would come back only after the ack wait.
-	batch, err := cons.Fetch(w.r.opt.FetchBatch, jetstream.FetchMaxWait(fetchWait), jetstream.FetchPriorityGroup(priorityGroup))
+	opts := []jetstream.FetchOpt{jetstream.FetchMaxWait(fetchWait)}
+	if w.r.pinned {
+		opts = append(opts, jetstream.FetchPriorityGroup(priorityGroup))
+	}
+	batch, err := cons.Fetch(w.r.opt.FetchBatch, opts...)
 	if err != nil {
 		// Pinned to another client, or a hiccup: try again shortly.
 		t := time.NewTimer(fetchWait)
