@@ -64,10 +64,10 @@ type Options struct {
 	// IdleFlush releases a partition's buffered events after this long
 	// without events (0: never).
 	IdleFlush time.Duration
-	// FetchBatch is how many events a partition pulls at once.
+	// FetchBatch is how many messages (up to 64 events each) a partition
+	// pulls at once.
 	FetchBatch int
-	// MaxPending caps events a partition holds unacknowledged.
-	Hooks  Hooks
+	Hooks      Hooks
 	Logger *slog.Logger
 }
 

@@ -3,13 +3,17 @@
 // work and any of them may die.
 //
 // Events are published to the stream REVERTWATCH_EVENTS on
-// revertwatch.events.<provider>.<account>; the stream's subject transform
+// revertwatch.events.<provider>.<account>, the events of one subject and
+// one request together in a message; the stream's subject transform
 // appends a partition token computed from provider and account
 // (partition(N,1,2)), so every event of an account lands in the same one
-// of N partitions, and a sequence's steps meet in one engine.
+// of N partitions, and a sequence's steps meet in one engine. A server
+// older than 2.10 has no subject transforms: there the publisher appends
+// the partition itself.
 //
-// Each partition has a durable pull consumer whose priority group pins it
-// to one client at a time, and a lease in the KV bucket revertwatch-leases.
+// Each partition has a durable pull consumer — whose priority group pins
+// it to one client at a time, from nats-server 2.11 on — and a lease in
+// the KV bucket revertwatch-leases.
 // Replicas announce themselves in revertwatch-members (entries expire) and
 // assign partitions by rendezvous hashing over the live members: a new
 // replica takes its share, a dead one's partitions move once its lease
