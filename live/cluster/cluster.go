@@ -68,7 +68,7 @@ type Options struct {
 	// pulls at once.
 	FetchBatch int
 	Hooks      Hooks
-	Logger *slog.Logger
+	Logger     *slog.Logger
 }
 
 // Hooks report what a replica does, for metrics. Any may be nil; they are
