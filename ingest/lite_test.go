@@ -1,11 +1,16 @@
 package ingest_test
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sync/atomic"
 	"testing"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/revertwatch/revertwatch/emulate"
 	"github.com/revertwatch/revertwatch/event"
@@ -145,4 +150,99 @@ func readCopies(t *testing.T, inputs []string, opt ingest.Options) run {
 	r.sum = sum
 	checkAccounting(t, r)
 	return r
+}
+
+// TestWantBadInput checks that partial decoding reports bad input exactly
+// as the full decoder does: emulated files, cut short, with bytes changed
+// or inserted here and there, give the same diagnostics, stats and events
+// (partial ones carrying the full ones' fields) with Want and QueryFields
+// as without.
+func TestWantBadInput(t *testing.T) {
+	c, err := emulate.Generate(emulate.Options{Seed: 9, Noise: 150, Scenarios: []string{"aws-seed1-*", "azure-seed3-*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	var inputs []string
+	for i, f := range c.Files {
+		data := f.Data
+		if bytes.HasSuffix([]byte(f.Path), []byte(".gz")) {
+			zr, err := gzip.NewReader(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if data, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for k, damage := range []func([]byte) []byte{
+			func(b []byte) []byte { return b[:len(b)*2/3] },                           // cut short
+			func(b []byte) []byte { return flip(b, len(b)/3, '}') },                   // a brace
+			func(b []byte) []byte { return flip(b, len(b)/2, '"') },                   // a quote
+			func(b []byte) []byte { return flip(b, len(b)/4, 0x01) },                  // a control character
+			func(b []byte) []byte { return insert(b, len(b)/5, `,"x":01`) },           // a bad number
+			func(b []byte) []byte { return insert(b, len(b)*3/5, "\n{\"a\":tru}\n") }, // a bad line
+		} {
+			name := fmt.Sprintf("%s#%d.%d", f.Path, i, k)
+			files[name] = damage(append([]byte(nil), data...))
+			if len(data) != len(f.Data) && k%2 == 0 {
+				files[name] = gzipped(files[name]) // through the gzip read-ahead
+			}
+			inputs = append(inputs, name)
+		}
+		if len(data) != len(f.Data) {
+			name := fmt.Sprintf("%s#%d.cut", f.Path, i)
+			files[name] = f.Data[:len(f.Data)*3/5] // a gzip stream cut short
+			inputs = append(inputs, name)
+		}
+	}
+	open := func(name string) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(files[name])), nil }
+	full := readCopies(t, inputs, ingest.Options{Jobs: 2, Open: open})
+	for _, opt := range []ingest.Options{
+		{Jobs: 2, Open: open, Want: func(provider, op string) bool { return op == "StopInstances" }},
+		{Jobs: 2, Open: open, QueryFields: true},
+	} {
+		got := readCopies(t, inputs, opt)
+		if !reflect.DeepEqual(full.diags, got.diags) {
+			for i := range min(len(full.diags), len(got.diags)) {
+				if full.diags[i] != got.diags[i] {
+					t.Fatalf("diagnostic %d:\n%v\nwant\n%v", i, got.diags[i], full.diags[i])
+				}
+			}
+			t.Fatalf("%d diagnostics, want %d", len(got.diags), len(full.diags))
+		}
+		if !reflect.DeepEqual(full.files, got.files) || full.sum != got.sum {
+			t.Fatalf("stats differ:\n%+v\nwant\n%+v", got.sum, full.sum)
+		}
+		for i, f := range full.events {
+			g := got.events[i]
+			if g.Time != f.Time || g.Operation != f.Operation || g.Account != f.Account || g.Source != f.Source {
+				t.Fatalf("%s:%d: event differs", f.Source.Name, f.Source.Line)
+			}
+		}
+	}
+	if full.sum.Rejected == 0 || full.sum.FileErrors == 0 {
+		t.Fatalf("the damage went unnoticed: %+v", full.sum)
+	}
+	t.Logf("%+v", full.sum)
+}
+
+func flip(b []byte, at int, c byte) []byte {
+	if at < len(b) {
+		b[at] = c
+	}
+	return b
+}
+
+func insert(b []byte, at int, s string) []byte {
+	at = min(at, len(b))
+	return append(b[:at:at], append([]byte(s), b[at:]...)...)
+}
+
+func gzipped(b []byte) []byte {
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(b)
+	zw.Close()
+	return out.Bytes()
 }
