@@ -52,7 +52,7 @@ type replica struct {
 }
 
 // Accept implements Backend: nil once JetStream acknowledged every event.
-func (b *replica) Accept(ctx context.Context, batch *live.Batch) error {
+func (b *replica) Accept(ctx context.Context, batch *live.Batch, _ Body) error {
 	err := b.r.Publish(ctx, batch)
 	var apiErr *jetstream.APIError
 	if err != nil && (errors.As(err, &apiErr) && apiErr.Code == 503 || strings.Contains(err.Error(), "maximum") || errors.Is(err, jetstream.ErrNoStreamResponse)) {

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -104,6 +105,12 @@ func (c *capReader) Read(p []byte) (int, error) {
 	return k, err
 }
 
+// ingestOptions are the decoding options of a request, the same when the
+// journal replays it.
+func (s *Server) ingestOptions(category, host string) ingest.Options {
+	return ingest.Options{MaxRecordSize: s.cfg.MaxRecordSize, SourceCategory: category, SourceHost: host}
+}
+
 // ingest is POST /v1/ingest.
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	received := time.Now()
@@ -133,7 +140,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	br := bufio.NewReaderSize(body, 64<<10)
+	// The body as read goes to the journal; it is at most MaxBodyBytes.
+	var raw bytes.Buffer
+	br := bufio.NewReaderSize(io.TeeReader(body, &raw), 64<<10)
 	var src io.Reader = br
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	magic, _ := br.Peek(2)
@@ -157,8 +166,8 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = "http"
 	}
-	opt := ingest.Options{MaxRecordSize: s.cfg.MaxRecordSize,
-		SourceCategory: r.Header.Get("X-Sumo-Category"), SourceHost: r.Header.Get("X-Sumo-Host")}
+	category, host := r.Header.Get("X-Sumo-Category"), r.Header.Get("X-Sumo-Host")
+	opt := s.ingestOptions(category, host)
 	var evs []*event.Event
 	var a Answer
 	st, err := ingest.DecodeStream(r.Context(), name, capped, opt, ingest.Handlers{
@@ -199,7 +208,8 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("%d events in one request; the queue holds %d", len(evs), s.cfg.MaxQueue), a)
 		return
 	}
-	if err := s.be.Accept(r.Context(), &live.Batch{Received: received, Source: "http", Events: evs}); err != nil {
+	b := Body{Name: name, Category: category, Host: host, Data: raw.Bytes()}
+	if err := s.be.Accept(r.Context(), &live.Batch{Received: received, Source: "http", Events: evs}, b); err != nil {
 		if errors.Is(err, ErrOverloaded) {
 			s.fail(w, http.StatusServiceUnavailable, "overloaded", err.Error(), a)
 			return

@@ -1,12 +1,15 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/store"
 )
@@ -75,16 +78,28 @@ func (l *local) load() error {
 	return nil
 }
 
-// Accept implements Backend: the batch is in the journal, fsynced, when
-// it returns nil.
-func (l *local) Accept(_ context.Context, b *live.Batch) error {
+// entryHeader heads a journal entry; the request body follows it, after
+// a newline.
+type entryHeader struct {
+	Received  time.Time `json:"received"`
+	Name      string    `json:"name"`
+	Category  string    `json:"category,omitempty"`
+	Host      string    `json:"host,omitempty"`
+	MaxRecord int       `json:"max_record,omitempty"`
+}
+
+// Accept implements Backend: the request body is in the journal, fsynced,
+// when it returns nil.
+func (l *local) Accept(_ context.Context, b *live.Batch, body Body) error {
 	if l.st.PendingEvents()+int64(len(b.Events)) > l.h.MaxQueue {
 		return ErrOverloaded
 	}
-	data, err := b.Encode()
+	head, err := json.Marshal(entryHeader{Received: b.Received, Name: body.Name, Category: body.Category, Host: body.Host, MaxRecord: l.h.MaxRecordSize})
 	if err != nil {
 		return err
 	}
+	data := make([]byte, 0, len(head)+1+len(body.Data))
+	data = append(append(append(data, head...), '\n'), body.Data...)
 	if _, err := l.st.Append(data, len(b.Events)); err != nil {
 		return err
 	}
@@ -186,28 +201,36 @@ func (l *local) step(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, e := range entries {
-		b, err := live.DecodeBatch(e.Data)
-		if err != nil {
+		var h entryHeader
+		i := bytes.IndexByte(e.Data, '\n')
+		if i < 0 || json.Unmarshal(e.Data[:i], &h) != nil {
 			// Written by this program; unreadable means damage. Skip it
 			// rather than stop for good, and say so.
-			l.h.Logger.Error("journal entry unreadable; skipped", "seq", e.Seq, "err", err)
+			l.h.Logger.Error("journal entry unreadable; skipped", "seq", e.Seq)
 			l.applied = e.Seq
 			continue
 		}
 		before := len(l.proc.Outbox())
 		var newest time.Time
-		for _, ev := range b.Events {
-			l.proc.Process(ev)
-			l.h.Metrics.EventsProcessed.WithLabelValues(ev.Provider).Inc()
-			if ev.Time.After(newest) {
-				newest = ev.Time
-			}
+		opt := ingest.Options{MaxRecordSize: h.MaxRecord, SourceCategory: h.Category, SourceHost: h.Host}
+		_, err := ingest.DecodeStream(context.Background(), h.Name, bytes.NewReader(e.Data[i+1:]), opt, ingest.Handlers{
+			Event: func(ev *event.Event) error {
+				l.proc.Process(ev)
+				l.h.Metrics.EventsProcessed.WithLabelValues(ev.Provider).Inc()
+				if ev.Time.After(newest) {
+					newest = ev.Time
+				}
+				return nil
+			},
+		})
+		if err != nil {
+			return 0, err
 		}
 		for i := before; i < len(l.proc.Outbox()); i++ {
-			l.recv = append(l.recv, b.Received)
+			l.recv = append(l.recv, h.Received)
 		}
 		l.applied = e.Seq
-		l.h.Metrics.Lag.Set(time.Since(b.Received).Seconds())
+		l.h.Metrics.Lag.Set(time.Since(h.Received).Seconds())
 		if !newest.IsZero() {
 			l.h.Metrics.EventTimeLag.Set(time.Since(newest).Seconds())
 		}

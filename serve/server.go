@@ -127,8 +127,11 @@ var ErrOverloaded = errors.New("over capacity: retry later")
 // the caller).
 type Backend interface {
 	// Accept stores the batch durably; nil means it will be processed
-	// even if the process dies now.
-	Accept(ctx context.Context, b *live.Batch) error
+	// even if the process dies now. body is the request as it was read,
+	// from which the batch's events decode again, byte for byte: the
+	// local journal keeps it rather than the events, which is smaller and
+	// several times cheaper than encoding them.
+	Accept(ctx context.Context, b *live.Batch, body Body) error
 	// Run processes input until ctx is done, then drains what it can
 	// within drainCtx and checkpoints.
 	Run(ctx, drainCtx context.Context) error
@@ -136,6 +139,13 @@ type Backend interface {
 	Ready() error
 	// Close releases the backend after Run returned.
 	Close() error
+}
+
+// Body is an ingest request as read, with what its events were decoded
+// with.
+type Body struct {
+	Name, Category, Host string
+	Data                 []byte
 }
 
 // ClusterBackend makes the Backend of a replica once the Server knows
@@ -152,6 +162,8 @@ type Hooks struct {
 	// CheckpointInterval and IdleFlush as in Config.
 	CheckpointInterval, IdleFlush time.Duration
 	MaxQueue                      int64
+	// MaxRecordSize is the ingest record cap, kept with journal entries.
+	MaxRecordSize int
 }
 
 // Server is the daemon.
@@ -191,6 +203,7 @@ func New(cfg Config) (*Server, error) {
 			OnFinding: func(f finding.Finding, fate live.Fate) { s.m.Findings.WithLabelValues(f.RuleID, string(fate)).Inc() }},
 		Sinks: s.out, Metrics: s.m, Logger: s.log,
 		CheckpointInterval: cfg.CheckpointInterval, IdleFlush: cfg.IdleFlush, MaxQueue: cfg.MaxQueue,
+		MaxRecordSize: cfg.MaxRecordSize,
 	}
 	var err error
 	if cfg.Cluster != nil {
