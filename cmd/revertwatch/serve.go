@@ -230,7 +230,7 @@ SIGTERM stops intake, drains, checkpoints and exits within --shutdown-timeout.`,
 	f.StringVar(&listen, "listen", serve.DefaultListen, "address to listen on")
 	f.StringVar(&stateDir, "state-dir", "", "state directory (bbolt journal and checkpoints; the webhook's dead-letter file)")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the bearer token ingest requires (default $"+tokenEnv+")")
-	f.DurationVar(&lateness, "lateness", 15*time.Minute, "how far behind the newest event an event may arrive and still complete a sequence (default the config's, 15m)")
+	f.DurationVar(&lateness, "lateness", 15*time.Minute, "how far behind the newest event an event may arrive and still complete a sequence; the config's when not given")
 	f.DurationVar(&idleFlush, "idle-flush", 0, "release buffered events after this long without input, closing the last sequences of a quiet source (default: the lateness; negative: never)")
 	f.DurationVar(&checkpointEvery, "checkpoint-interval", serve.DefaultCheckpointInterval, "longest time between checkpoints while input flows")
 	f.DurationVar(&shutdownTimeout, "shutdown-timeout", serve.DefaultShutdownTimeout, "time allowed to drain and checkpoint on SIGTERM")

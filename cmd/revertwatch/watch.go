@@ -105,7 +105,7 @@ and reports every finding once.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&stateDir, "state-dir", ".revertwatch", "state directory: file positions, the detection's checkpoint, undelivered findings")
-	f.DurationVar(&lateness, "lateness", 15*time.Minute, "how far behind the newest event an event may arrive and still complete a sequence (default the config's, 15m)")
+	f.DurationVar(&lateness, "lateness", 15*time.Minute, "how far behind the newest event an event may arrive and still complete a sequence; the config's when not given")
 	f.DurationVar(&poll, "poll", 2*time.Second, "time between looks at the files")
 	f.DurationVar(&idleFlush, "idle-flush", 15*time.Minute, "release buffered events after this long without new data, closing the last sequences (0: never)")
 	f.BoolVar(&once, "once", false, "read what is there, report, checkpoint and exit")
