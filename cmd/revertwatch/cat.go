@@ -21,7 +21,7 @@ func newCatCmd() *cobra.Command {
 		Long: `cat decodes every input (files, directories, globs, - for stdin; gzip or not;
 every CloudTrail and Azure Activity Log format, recognised by content) and
 prints one normalized event per line. The raw record is kept under "raw".`,
-		Example: `  revertwatch cat testdata/sample
+		Example: `  revertwatch cat testdata/formats
   revertwatch cat --stats 'logs/**/*.json.gz'
   aws cloudtrail lookup-events | revertwatch cat -`,
 		RunE: func(cmd *cobra.Command, args []string) error {

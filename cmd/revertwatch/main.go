@@ -59,8 +59,9 @@ func newRootCmd() *cobra.Command {
 		Long: `revertwatch reads AWS CloudTrail and Azure Activity Log records, in every
 delivery format, and finds instances and disks reverted to an earlier
 snapshot or image, or stop/started to wipe ephemeral storage.`,
-		Example: `  revertwatch cat testdata/sample
-  revertwatch cat --stats logs/AWSLogs/`,
+		Example: `  revertwatch validate                       # what it detects, on built-in emulated logs
+  revertwatch hunt testdata/formats          # hunt the committed sample logs
+  revertwatch hunt --format sarif logs/ > findings.sarif`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
