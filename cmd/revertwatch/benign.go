@@ -25,6 +25,8 @@ whose every event was made by one of them has its confidence lowered and is
 marked service-initiated; it is never suppressed unless a config entry
 names the actor (match: {benign: ID, ...}). Packer's marks are chosen by
 the caller, so it only adds context.`,
+		Example: `  revertwatch rules benign
+  revertwatch rules benign --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch format {

@@ -71,8 +71,9 @@ func ruleIDs() []string {
 
 func newConfigCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "config",
-		Short: "Check tuning config files",
+		Use:     "config",
+		Short:   "Check tuning config files",
+		Example: `  revertwatch config check examples/revertwatch.yaml`,
 	}
 	var verbose, strict bool
 	check := &cobra.Command{

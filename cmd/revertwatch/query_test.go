@@ -26,7 +26,8 @@ func TestRulesShowPrintsSeedExactly(t *testing.T) {
 		t.Errorf("unknown id: %v", err)
 	}
 	out, _, _ = runCmd(t, newRulesCmd(), "list")
-	if !strings.HasPrefix(out, "t1578.004-sumo\tsumo\t") {
+	if !strings.Contains(out, "\nt1578.004-sumo\tsumo\t") || !strings.HasPrefix(out, "aws-stop-start\tdetection\t") ||
+		strings.Count(out, "\tdetection\t") != 12 {
 		t.Errorf("list: %q", out)
 	}
 }
