@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/internal/suggest"
 )
 
 // detection is a compiled detection section (of a rule or a filter).
@@ -245,7 +246,7 @@ func (c *compiler) compileField(k, v *yaml.Node) (*fieldMatcher, error) {
 	}
 	for _, m := range fm.mods {
 		if !knownModifier(m) {
-			if best, d := closest(m, Modifiers); d <= 2 && len(m) > 3 {
+			if best := suggest.Closest(m, Modifiers); best != "" && len(m) > 3 {
 				return nil, unsupportedAt(k, "modifier |"+m, "unknown modifier |%s on %s; help: did you mean |%s?", m, fm.field, best)
 			}
 			return nil, unsupportedAt(k, "modifier |"+m, "unknown modifier |%s on %s", m, fm.field)

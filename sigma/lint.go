@@ -13,6 +13,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/revertwatch/revertwatch/internal/suggest"
 )
 
 // LintOptions tune Lint.
@@ -197,7 +199,7 @@ func (l *linter) check(file string, m *yaml.Node) {
 		if contains(knownKeys, k.Value) {
 			continue
 		}
-		if best, d := closest(k.Value, knownKeys); d <= 2 {
+		if best := suggest.Closest(k.Value, knownKeys); best != "" {
 			l.add(file, k, SevWarning, ref, "unknown key %q; help: did you mean %q?", k.Value, best)
 		}
 	}
@@ -410,35 +412,4 @@ func toJSON(n *yaml.Node) any {
 		return n.Value
 	}
 	return nil
-}
-
-// closest returns the candidate nearest to s by edit distance.
-func closest(s string, cands []string) (string, int) {
-	best, bd := "", 1<<30
-	for _, c := range cands {
-		if d := editDistance(strings.ToLower(s), c); d < bd {
-			best, bd = c, d
-		}
-	}
-	return best, bd
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
