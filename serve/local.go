@@ -49,27 +49,13 @@ func newLocal(dir string, h Hooks) (*local, error) {
 
 // load restores the last checkpoint and its outbox.
 func (l *local) load() error {
-	proc, err := live.New(l.h.Processor)
-	if err != nil {
-		return err
-	}
 	s, err := l.st.Load()
 	if err != nil {
 		return err
 	}
-	if s.Checkpoint != nil {
-		cp, err := live.DecodeCheckpoint(s.Checkpoint)
-		if err != nil {
-			return fmt.Errorf("%s: %w", l.st.Path(), err)
-		}
-		if len(s.Outbox) > 0 {
-			if err := json.Unmarshal(s.Outbox, &cp.Outbox); err != nil {
-				return fmt.Errorf("%s: outbox: %w", l.st.Path(), err)
-			}
-		}
-		if err := proc.Restore(cp); err != nil {
-			return fmt.Errorf("%s: %w", l.st.Path(), err)
-		}
+	proc, err := live.Resume(l.h.Processor, s.Checkpoint, s.Outbox, l.st.Path())
+	if err != nil {
+		return err
 	}
 	l.proc, l.applied = proc, s.Applied
 	l.recv = make([]time.Time, len(proc.Outbox()))

@@ -78,27 +78,13 @@ func New(opt Options) (*Watcher, error) {
 }
 
 func (w *Watcher) load() error {
-	proc, err := live.New(w.opt.Processor)
-	if err != nil {
-		return err
-	}
 	s, err := w.st.Load()
 	if err != nil {
 		return err
 	}
-	if s.Checkpoint != nil {
-		cp, err := live.DecodeCheckpoint(s.Checkpoint)
-		if err != nil {
-			return fmt.Errorf("%s: %w", w.st.Path(), err)
-		}
-		if len(s.Outbox) > 0 {
-			if err := json.Unmarshal(s.Outbox, &cp.Outbox); err != nil {
-				return fmt.Errorf("%s: outbox: %w", w.st.Path(), err)
-			}
-		}
-		if err := proc.Restore(cp); err != nil {
-			return fmt.Errorf("%s: %w", w.st.Path(), err)
-		}
+	proc, err := live.Resume(w.opt.Processor, s.Checkpoint, s.Outbox, w.st.Path())
+	if err != nil {
+		return err
 	}
 	fol, err := NewFollower(w.opt.Paths, s.Files)
 	if err != nil {
