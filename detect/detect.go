@@ -160,11 +160,16 @@ func (d *Detector) match(m *sequence.Match) {
 	if !ok {
 		return
 	}
-	f := FromMatch(det, m)
 	var evs []*event.Event
 	for _, e := range m.Evidence {
 		evs = append(evs, e.Event)
 	}
+	d.report(FromMatch(det, m), evs)
+}
+
+// report tunes a finding of the built-in content or of a Sigma rule,
+// counts it, keeps it unless streaming, and hands it to OnFinding.
+func (d *Detector) report(f finding.Finding, evs []*event.Event) {
 	dec := d.opt.Config.Apply(&f, evs)
 	if finding.ConfidenceRank(f.Confidence) == 0 {
 		f.Confidence = finding.ConfidenceLow

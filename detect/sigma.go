@@ -30,30 +30,11 @@ func (d *Detector) newSigma() {
 // sigmaHit turns a Sigma hit into a finding and reports it through the
 // same tuning as the built-in content.
 func (d *Detector) sigmaHit(h *sigma.Hit) {
-	f := FromHit(h)
 	evs := make([]*event.Event, len(h.Events))
 	for i, e := range h.Events {
 		evs[i] = e.Event
 	}
-	dec := d.opt.Config.Apply(&f, evs)
-	if finding.ConfidenceRank(f.Confidence) == 0 {
-		f.Confidence = finding.ConfidenceLow
-	}
-	if dec.Emit() {
-		if !d.opt.Stream {
-			d.findings = append(d.findings, f)
-		}
-		d.sum.Findings++
-		d.sum.ByRule[f.RuleID]++
-		if f.Suppressed {
-			d.sum.Suppressed++
-		}
-	} else {
-		d.sum.Dropped++
-	}
-	if d.opt.OnFinding != nil {
-		d.opt.OnFinding(f, dec)
-	}
+	d.report(FromHit(h), evs)
 }
 
 // sigmaRules describes the loaded Sigma rules that report on their own.
