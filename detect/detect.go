@@ -38,6 +38,18 @@ type Options struct {
 	// only, so that a long-running watch or serve does not grow without
 	// bound. Findings then returns nothing.
 	Stream bool
+	// AtRest makes the Detector exact for logs at rest (hunt, watch
+	// --once): events are held (spilling past MemoryBudget to SpillDir)
+	// and run through the rules in one deterministic event-time order at
+	// Flush, so that the findings do not depend on the order of records
+	// or files. Nothing is late at rest; Lateness is ignored.
+	AtRest bool
+	// MemoryBudget bounds the bytes of events held at rest before they
+	// spill to sorted runs on disk; zero means DefaultMemoryBudget.
+	MemoryBudget int64
+	// SpillDir is where sorted runs go ("" means os.TempDir()); they are
+	// removed by Close.
+	SpillDir string
 }
 
 // Summary counts what a Detector did.
