@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/eventtime"
 )
 
 // Defaults of Options.
@@ -19,7 +20,14 @@ const (
 	DefaultMaxContext  = 100_000
 	DefaultMaxSeen     = 1_000_000
 	DefaultMaxPending  = 100_000
+	DefaultHorizon     = 24 * time.Hour
+	DefaultMaxHistory  = 50_000
 )
+
+// lateBatch is how many late events of one scope are replayed together;
+// fewer wait until their scope's watermark has moved by the lateness, or
+// until Flush.
+const lateBatch = 256
 
 // maxForks caps the sequences one event starts or branches into (a
 // StopInstances of many instances); contextDepth is how many events the
@@ -49,12 +57,23 @@ type Options struct {
 	MaxSeen int
 	// MaxPending caps Azure operations waiting for their terminal record.
 	MaxPending int
+	// Horizon is how far behind its scope's watermark a late event may be
+	// and still complete sequences: the engine keeps the relevant events
+	// of the last window plus Horizon, and replays them with a late event
+	// in its place. Zero means DefaultHorizon; a negative value keeps no
+	// history, for input already in event-time order (logs at rest), where
+	// nothing is late.
+	Horizon time.Duration
+	// MaxHistory caps the events kept for late events; past it the oldest
+	// are forgotten first, and counted.
+	MaxHistory int
 	// OnMatch receives each match, in event-time order of completion. The
 	// match is the receiver's to keep.
 	OnMatch func(*Match)
 	// OnLate receives each relevant event that arrived older than the
-	// watermark. Such events still feed single-event rules but no
-	// sequence.
+	// watermark. One within the Horizon is replayed in its place and
+	// completes sequences as if on time (the match says it was late); an
+	// older one feeds single-event rules only (Stats.TooLate).
 	OnLate func(*event.Event)
 }
 
@@ -64,7 +83,10 @@ type Stats struct {
 	Events     uint64 `json:"events"`      // events given to Process
 	Relevant   uint64 `json:"relevant"`    // events of an operation some rule uses
 	Duplicates uint64 `json:"duplicates"`  // same event id or CloudTrail original id seen before
-	Late       uint64 `json:"late"`        // relevant events beyond the allowed lateness
+	Late       uint64 `json:"late"`        // relevant events beyond the allowed lateness, replayed in place
+	TooLate    uint64 `json:"too_late"`    // late events beyond the horizon: single-event rules only
+	Replays    uint64 `json:"replays"`     // replays of a scope's history with late events in place
+	Unlogged   uint64 `json:"unlogged"`    // Azure operations counted done with their outcome never logged
 	NoTime     uint64 `json:"no_time"`     // relevant events without an event time
 	NotSuccess uint64 `json:"not_success"` // failed, dry-run or unfinished calls: never advance
 	Phases     uint64 `json:"phases"`      // Azure Start/Accept records folded into their operation
@@ -80,6 +102,7 @@ type Stats struct {
 	EvictedPending uint64 `json:"evicted_pending"`
 	ForcedReleases uint64 `json:"forced_releases"`
 	ForksCapped    uint64 `json:"forks_capped"`
+	EvictedHistory uint64 `json:"evicted_history"`
 
 	Partials     int `json:"partials"`
 	PeakPartials int `json:"peak_partials"`
@@ -88,6 +111,7 @@ type Stats struct {
 	Contexts     int `json:"contexts"`
 	Pending      int `json:"pending"`
 	Seen         int `json:"seen"`
+	History      int `json:"history"`
 }
 
 // Engine runs rules over a stream of events. It is not safe for
@@ -118,16 +142,18 @@ type Engine struct {
 	stats Stats
 	done  []done
 
+	horizon  time.Duration         // negative: no history
+	nhist    int                   // events kept in all scopes' histories
+	unlogged map[string]string     // at rest: pending key → uid of its last record, when no outcome was logged
+	replay   map[*event.Event]late // during a replay: the late events and how late each was
+	// unloggedNow is set while an operation counted done without its
+	// outcome record goes through the rules.
+	unloggedNow bool
+
 	keyBuf           []byte
 	ibuf, jbuf, vbuf [1]string
 	cands            []*partial
 }
-
-// scopeKey names what keys are unique within: provider, account and region
-// for AWS; provider and subscription for Azure, whose ARM ids are global
-// and whose records carry no reliable region. Steps of different scopes
-// never join.
-type scopeKey struct{ provider, account, region string }
 
 // scopeState is one scope's event time and the state ordered by it. Each
 // scope has its own watermark: logs at rest are laid out per account and
@@ -135,7 +161,7 @@ type scopeKey struct{ provider, account, region string }
 // directory walk reads one scope's months before the next scope's, and a
 // shared watermark would make every later scope late.
 type scopeState struct {
-	key      scopeKey
+	key      eventtime.Scope
 	name     string    // the scope's part of index keys
 	maxTime  time.Time // latest event time seen
 	frontier time.Time // every buffered event at or before it is released
@@ -145,7 +171,17 @@ type scopeState struct {
 	seenQ    queue
 	pendQ    queue
 	ctxQ     queue
+	// hist is what the scope released, in release order, for replays;
+	// lateQ the late events waiting for one, lateSince the frontier when
+	// the first of them came.
+	hist      []item
+	lateQ     []item
+	lateSince time.Time
 }
+
+// late is how late a late event was: its scope's newest event time when
+// it came, minus its own time.
+type late struct{ by time.Duration }
 
 type opGroup struct {
 	provider, op string
@@ -168,12 +204,18 @@ type item struct {
 	ev   *event.Event
 	seq  uint64
 	rank int // tie-break of equal times: see opGroup.rank
+	// unlogged marks an Azure operation folded from Start/Accept records
+	// alone and counted done: no outcome record was ever logged.
+	unlogged bool
+	phases   []*event.Event // the records folded into an unlogged operation
+	lateBy   time.Duration  // for a late event, how late it was
 }
 
 type evid struct {
-	step   int
-	ev     *event.Event
-	phases []*event.Event
+	step     int
+	ev       *event.Event
+	phases   []*event.Event
+	unlogged bool
 }
 
 type partial struct {
@@ -221,6 +263,10 @@ func New(rules []Rule, opt Options) (*Engine, error) {
 		index:   map[string][]*partial{},
 		ctx:     map[string]*ctxRing{},
 	}
+	e.horizon = opt.Horizon
+	if e.horizon == 0 {
+		e.horizon = DefaultHorizon
+	}
 	e.lateness = opt.Lateness
 	if e.lateness == 0 {
 		e.lateness = DefaultLateness
@@ -238,6 +284,7 @@ func New(rules []Rule, opt Options) (*Engine, error) {
 	def(&e.opt.MaxContext, DefaultMaxContext)
 	def(&e.opt.MaxSeen, DefaultMaxSeen)
 	def(&e.opt.MaxPending, DefaultMaxPending)
+	def(&e.opt.MaxHistory, DefaultMaxHistory)
 
 	for i, in := range rules {
 		r, err := compile(in, i)
@@ -386,6 +433,7 @@ func (e *Engine) Stats() Stats {
 	s.Contexts = e.ctxN
 	s.Pending = len(e.pending)
 	s.Seen = len(e.seen)
+	s.History = e.nhist
 	return s
 }
 
@@ -393,14 +441,12 @@ func (e *Engine) Stats() Stats {
 // released in order; an older event of that scope is late. Azure scopes
 // have no region.
 func (e *Engine) Watermark(provider, account, region string) time.Time {
-	k := canonicalScope(scopeKey{provider, account, region})
-	if s := e.scopes[k.name()]; s != nil {
+	k := eventtime.Canonical(eventtime.Scope{Provider: provider, Account: account, Region: region})
+	if s := e.scopes[k.Name()]; s != nil {
 		return s.frontier
 	}
 	return time.Time{}
 }
-
-func (k scopeKey) name() string { return k.provider + "\x00" + k.account + "\x00" + k.region }
 
 // scopeOf returns the event's scope without allocating for a scope seen
 // before.
@@ -409,45 +455,21 @@ func (e *Engine) scopeOf(ev *event.Event) *scopeState {
 	if ev.Provider == event.Azure {
 		region = ""
 	}
-	if l := e.last; l != nil && l.key.provider == ev.Provider && l.key.region == region &&
-		(l.key.account == ev.Account || ev.Provider == event.Azure && strings.EqualFold(l.key.account, ev.Account)) {
+	if l := e.last; l != nil && l.key.Provider == ev.Provider && l.key.Region == region &&
+		(l.key.Account == ev.Account || ev.Provider == event.Azure && strings.EqualFold(l.key.Account, ev.Account)) {
 		return l
 	}
-	b := append(e.keyBuf[:0], ev.Provider...)
-	b = append(b, 0)
-	if ev.Provider == event.Azure {
-		for i := 0; i < len(ev.Account); i++ {
-			c := ev.Account[i]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			b = append(b, c)
-		}
-	} else {
-		b = append(b, ev.Account...)
-	}
-	b = append(b, 0)
-	b = append(b, region...)
-	e.keyBuf = b
-	s := e.scopes[string(b)]
+	e.keyBuf = eventtime.AppendName(e.keyBuf[:0], ev)
+	s := e.scopes[string(e.keyBuf)]
 	if s == nil {
-		s = e.newScope(canonicalScope(scopeKey{provider: ev.Provider, account: ev.Account, region: ev.Region}))
+		s = e.newScope(eventtime.ScopeOf(ev))
 	}
 	e.last = s
 	return s
 }
 
-// canonicalScope lower-cases Azure subscriptions, which exports write in
-// upper case, and drops the Azure region.
-func canonicalScope(k scopeKey) scopeKey {
-	if k.provider == event.Azure {
-		k.account, k.region = strings.ToLower(k.account), ""
-	}
-	return k
-}
-
-func (e *Engine) newScope(k scopeKey) *scopeState {
-	s := &scopeState{key: k, name: k.name()}
+func (e *Engine) newScope(k eventtime.Scope) *scopeState {
+	s := &scopeState{key: k, name: k.Name()}
 	e.scopes[s.name] = s
 	return s
 }
@@ -474,11 +496,20 @@ func (e *Engine) Process(ev *event.Event) {
 	switch {
 	case ev.Time.IsZero():
 		e.stats.NoTime++
-		e.late(sc, ev)
+		e.tooLate(sc, ev)
 		return
 	case ev.Time.Before(sc.frontier):
 		e.stats.Late++
-		e.late(sc, ev)
+		if e.opt.OnLate != nil {
+			e.opt.OnLate(ev)
+		}
+		if e.horizon < 0 || ev.Time.Before(sc.frontier.Add(-e.horizon)) {
+			e.stats.TooLate++
+			e.release(sc, item{ev: ev}, true)
+			return
+		}
+		e.seq++
+		e.queueLate(sc, item{ev: ev, seq: e.seq, rank: g.rank, lateBy: sc.maxTime.Sub(ev.Time)})
 		return
 	}
 	e.seq++
@@ -499,7 +530,7 @@ func (e *Engine) Process(ev *event.Event) {
 		if it.ev.Time.After(victim.frontier) {
 			victim.frontier = it.ev.Time
 		}
-		e.release(victim, it.ev, false)
+		e.release(victim, it, false)
 	}
 }
 
@@ -514,10 +545,12 @@ func (e *Engine) earliestBuffer() *scopeState {
 	return best
 }
 
-// Flush ends the input: every buffered event is released in event-time
-// order and each scope's watermark moves to its latest event time.
-// Partial sequences stay until their window closes, so that a later
-// Process (or a restored state) can still complete them.
+// Flush releases every buffered event in event-time order, moves each
+// scope's watermark to its latest event time and replays the late events
+// waiting for it, as when the input has been quiet. Partial sequences
+// stay until their window closes, so that a later Process (or a restored
+// state) can still complete them; an event older than the new watermark
+// is late and is replayed in its place.
 func (e *Engine) Flush() {
 	type scoped struct {
 		sc *scopeState
@@ -533,14 +566,47 @@ func (e *Engine) Flush() {
 	sort.Slice(all, func(i, j int) bool { return itemBefore(all[i].it, all[j].it) })
 	e.nbuf = 0
 	for _, x := range all {
-		e.release(x.sc, x.it.ev, false)
+		e.release(x.sc, x.it, false)
 	}
 	for _, s := range e.sortedScopes() {
 		if s.maxTime.After(s.frontier) {
 			s.frontier = s.maxTime
 		}
+		e.settle(s)
 		e.expire(s)
 	}
+}
+
+// End ends the input: Flush, then every Azure operation still waiting for
+// its outcome record counts as done with its outcome not logged (a Failure
+// record arriving later no longer cancels it).
+func (e *Engine) End() {
+	e.Flush()
+	for _, s := range e.sortedScopes() {
+		for _, q := range append([]queued(nil), s.pendQ.live()...) {
+			e.resolvePending(s, q.key, false)
+		}
+		e.settle(s)
+	}
+}
+
+// PhaseKey names the Azure operation a record is a phase of, as the
+// engine groups its Start, Accept and outcome records.
+func PhaseKey(ev *event.Event) string {
+	return eventtime.ScopeOf(ev).Name() + "\x00" + ev.CorrelationUID + "\x00" + ev.Operation + "\x00" + strings.ToLower(ev.ResourceID)
+}
+
+// ExpectUnlogged tells the engine, before it sees them, that the Azure
+// operation with this PhaseKey never logged its outcome and that uid is
+// its last record in event-time order: when that record is released the
+// operation counts as done, in its place. Logs at rest are read whole
+// before the rules run, so hunt knows this; live, an operation counts as
+// done once its scope's watermark is the lateness past its last record.
+func (e *Engine) ExpectUnlogged(key, uid string) {
+	if e.unlogged == nil {
+		e.unlogged = map[string]string{}
+	}
+	e.unlogged[key] = uid
 }
 
 func (e *Engine) sortedScopes() []*scopeState {
@@ -552,13 +618,84 @@ func (e *Engine) sortedScopes() []*scopeState {
 	return out
 }
 
-// late reports an event that cannot take its place in order and runs the
-// single-event rules on it.
-func (e *Engine) late(sc *scopeState, ev *event.Event) {
+// tooLate reports an event that cannot take its place in order and runs
+// the single-event rules on it.
+func (e *Engine) tooLate(sc *scopeState, ev *event.Event) {
 	if e.opt.OnLate != nil {
 		e.opt.OnLate(ev)
 	}
-	e.release(sc, ev, true)
+	e.release(sc, item{ev: ev}, true)
+}
+
+// queueLate holds a late event for the next replay of its scope.
+func (e *Engine) queueLate(sc *scopeState, it item) {
+	if len(sc.lateQ) == 0 {
+		sc.lateSince = sc.frontier
+	}
+	sc.lateQ = append(sc.lateQ, it)
+	if len(sc.lateQ) >= lateBatch {
+		e.settle(sc)
+	}
+}
+
+// settle replays a scope's history with its late events in their places:
+// the scope's sequences, contexts and pending operations are rebuilt from
+// the events of the last window before the earliest late event on, in
+// event-time order, and the matches that hold a late event are reported
+// (the others were reported when they completed). Events still buffered
+// are not touched; they are released into the rebuilt state.
+func (e *Engine) settle(sc *scopeState) {
+	if len(sc.lateQ) == 0 {
+		return
+	}
+	lateQ := sc.lateQ
+	sc.lateQ, sc.lateSince = nil, time.Time{}
+	sort.Slice(lateQ, func(i, j int) bool { return itemBefore(lateQ[i], lateQ[j]) })
+	from := lateQ[0].ev.Time.Add(-e.maxWindow)
+	i := sort.Search(len(sc.hist), func(i int) bool { return !sc.hist[i].ev.Time.Before(from) })
+	merged := make([]item, 0, len(sc.hist)-i+len(lateQ))
+	a, b := sc.hist[i:], lateQ
+	for len(a) > 0 || len(b) > 0 {
+		if len(b) == 0 || len(a) > 0 && itemBefore(a[0], b[0]) {
+			merged = append(merged, a[0])
+			a = a[1:]
+		} else {
+			merged = append(merged, b[0])
+			b = b[1:]
+		}
+	}
+	e.resetScope(sc)
+	e.replay = make(map[*event.Event]late, len(lateQ))
+	for _, it := range lateQ {
+		e.replay[it.ev] = late{by: it.lateBy}
+	}
+	for _, it := range merged {
+		e.release(sc, it, false)
+	}
+	e.replay = nil
+	e.nhist += len(lateQ)
+	sc.hist = append(sc.hist[:i:i], merged...)
+	e.stats.Replays++
+	e.trimHistory(sc)
+}
+
+// resetScope forgets a scope's partial sequences, contexts and pending
+// operations, before a replay rebuilds them.
+func (e *Engine) resetScope(sc *scopeState) {
+	for len(sc.expiry) > 0 {
+		e.remove(sc.expiry[0])
+	}
+	for _, q := range sc.ctxQ.live() {
+		if ring := e.ctx[q.key]; ring != nil {
+			e.ctxN -= len(ring.entries)
+			delete(e.ctx, q.key)
+		}
+	}
+	sc.ctxQ = queue{}
+	for _, q := range sc.pendQ.live() {
+		delete(e.pending, q.key)
+	}
+	sc.pendQ = queue{}
 }
 
 // advance moves a scope's watermark with a new event time and releases
@@ -575,7 +712,7 @@ func (e *Engine) advance(sc *scopeState, t time.Time) {
 	for len(sc.buf) > 0 && !sc.buf[0].ev.Time.After(w) {
 		it := heap.Pop(&sc.buf).(item)
 		e.nbuf--
-		e.release(sc, it.ev, false)
+		e.release(sc, it, false)
 	}
 	sc.frontier = w
 	// Expiring once per second of event time is as good as per event (a
@@ -583,26 +720,96 @@ func (e *Engine) advance(sc *scopeState, t time.Time) {
 	if w.Sub(sc.swept) >= time.Second {
 		e.expire(sc)
 	}
+	if len(sc.lateQ) > 0 && !w.Before(sc.lateSince.Add(e.lateness)) {
+		e.settle(sc)
+	}
+}
+
+// retention is how far behind a scope's watermark the engine remembers
+// events: the longest window, and the horizon for late events.
+func (e *Engine) retention() time.Duration {
+	if e.horizon < 0 {
+		return e.maxWindow
+	}
+	return e.maxWindow + e.horizon
 }
 
 // expire closes a scope's partial sequences whose window its watermark
-// has passed and forgets what no window can need any more.
+// has passed, counts done the Azure operations whose outcome the lateness
+// has waited for in vain, and forgets what no window can need any more.
 func (e *Engine) expire(sc *scopeState) {
 	sc.swept = sc.frontier
 	for len(sc.expiry) > 0 && sc.expiry[0].deadline.Before(sc.frontier) {
 		e.remove(sc.expiry[0])
 		e.stats.Expired++
 	}
+	if e.horizon >= 0 {
+		// Live: an operation whose outcome did not come within the
+		// lateness counts as done, in its place (a late event).
+		wait := sc.frontier.Add(-e.lateness)
+		for sc.pendQ.len() > 0 && sc.pendQ.front().t.Before(wait) {
+			q := sc.pendQ.front()
+			sc.pendQ.pop()
+			if g, ok := e.pending[q.key]; ok && !g[len(g)-1].Time.After(q.t) {
+				e.resolvePending(sc, q.key, false)
+			}
+		}
+	}
 	e.trimSeen(sc)
 	e.trimPending(sc)
 	e.trimContext(sc)
+	e.trimHistory(sc)
 }
 
-// trim forgets a scope's queued state older than every window, then, while
-// over a cap, the oldest state of the scope (or of the scope holding the
+// trimHistory forgets a scope's released events older than the retention,
+// then, while over the cap, the oldest of this scope (or of the scope
+// holding the oldest, when this one has none).
+func (e *Engine) trimHistory(sc *scopeState) {
+	if e.horizon < 0 {
+		return
+	}
+	cutoff := sc.frontier.Add(-e.retention())
+	n := 0
+	for n < len(sc.hist) && sc.hist[n].ev.Time.Before(cutoff) {
+		n++
+	}
+	e.dropHistory(sc, n, false)
+	for e.nhist > e.opt.MaxHistory {
+		victim := sc
+		if len(victim.hist) == 0 {
+			victim = nil
+			for _, s := range e.sortedScopes() {
+				if len(s.hist) > 0 && (victim == nil || s.hist[0].ev.Time.Before(victim.hist[0].ev.Time)) {
+					victim = s
+				}
+			}
+			if victim == nil {
+				return
+			}
+		}
+		e.dropHistory(victim, min(len(victim.hist), e.nhist-e.opt.MaxHistory), true)
+	}
+}
+
+func (e *Engine) dropHistory(sc *scopeState, n int, forced bool) {
+	if n == 0 {
+		return
+	}
+	clear(sc.hist[:n])
+	sc.hist = sc.hist[n:]
+	e.nhist -= n
+	if forced {
+		e.stats.EvictedHistory += uint64(n)
+	}
+	if cap(sc.hist) > 1024 && len(sc.hist) < cap(sc.hist)/4 {
+		sc.hist = append([]item(nil), sc.hist...)
+	}
+}
+
+// trim forgets a scope's queued state older than cutoff, then, while over
+// a cap, the oldest state of the scope (or of the scope holding the
 // oldest, when this one has none).
-func (e *Engine) trim(sc *scopeState, get func(*scopeState) *queue, over func() bool, drop func(q queued, forced bool)) {
-	cutoff := sc.frontier.Add(-e.maxWindow)
+func (e *Engine) trim(sc *scopeState, cutoff time.Time, get func(*scopeState) *queue, over func() bool, drop func(q queued, forced bool)) {
 	for q := get(sc); q.len() > 0 && q.front().t.Before(cutoff); {
 		it := q.front()
 		q.pop()
@@ -628,8 +835,10 @@ func (e *Engine) trim(sc *scopeState, get func(*scopeState) *queue, over func() 
 	}
 }
 
+// trimSeen forgets event ids past the retention: a re-delivery is
+// recognised for as long as the events it could join are kept.
 func (e *Engine) trimSeen(sc *scopeState) {
-	e.trim(sc, func(s *scopeState) *queue { return &s.seenQ },
+	e.trim(sc, sc.frontier.Add(-e.retention()), func(s *scopeState) *queue { return &s.seenQ },
 		func() bool { return len(e.seen) > e.opt.MaxSeen },
 		func(q queued, forced bool) {
 			if t, ok := e.seen[q.key]; ok && !t.After(q.t) {
@@ -642,7 +851,7 @@ func (e *Engine) trimSeen(sc *scopeState) {
 }
 
 func (e *Engine) trimPending(sc *scopeState) {
-	e.trim(sc, func(s *scopeState) *queue { return &s.pendQ },
+	e.trim(sc, sc.frontier.Add(-e.maxWindow), func(s *scopeState) *queue { return &s.pendQ },
 		func() bool { return len(e.pending) > e.opt.MaxPending },
 		func(q queued, forced bool) {
 			if g, ok := e.pending[q.key]; ok && !g[len(g)-1].Time.After(q.t) {
@@ -655,7 +864,7 @@ func (e *Engine) trimPending(sc *scopeState) {
 }
 
 func (e *Engine) trimContext(sc *scopeState) {
-	e.trim(sc, func(s *scopeState) *queue { return &s.ctxQ },
+	e.trim(sc, sc.frontier.Add(-e.maxWindow), func(s *scopeState) *queue { return &s.ctxQ },
 		func() bool { return e.ctxN > e.opt.MaxContext },
 		func(q queued, forced bool) {
 			ring := e.ctx[q.key]
@@ -725,12 +934,65 @@ func phaseKey(sc *scopeState, ev *event.Event) string {
 	return sc.name + "\x00" + ev.CorrelationUID + "\x00" + ev.Operation + "\x00" + strings.ToLower(ev.ResourceID)
 }
 
-// release hands one event, in order, to the rules. lateOnly is set for an
-// event past the watermark: it feeds single-event rules and contexts only.
-func (e *Engine) release(sc *scopeState, ev *event.Event, lateOnly bool) {
+// resolvedKey marks, among the remembered event ids, an Azure operation
+// counted done without its outcome: its outcome record, should it come
+// after all, is not counted a second time.
+func resolvedKey(key string) string { return "resolved\x00" + key }
+
+// resolvePending counts a pending Azure operation done with its outcome
+// not logged. inOrder is set when its last record was just released (at
+// rest); otherwise the folded operation is late and replayed in place.
+func (e *Engine) resolvePending(sc *scopeState, key string, inOrder bool) {
+	g, ok := e.pending[key]
+	if !ok {
+		return
+	}
+	delete(e.pending, key)
+	if _, done := e.seen[resolvedKey(key)]; done {
+		return
+	}
+	end := g[len(g)-1]
+	e.remember(sc, resolvedKey(key), end.Time)
+	e.stats.Unlogged++
+	ev := mergePhases(end, g[:len(g)-1])
+	it := item{ev: ev, rank: e.rank(end), unlogged: true, phases: g[:len(g)-1:len(g)-1]}
+	if inOrder {
+		e.release(sc, it, false)
+		return
+	}
+	e.seq++
+	it.seq = e.seq
+	it.lateBy = sc.maxTime.Sub(end.Time)
+	e.queueLate(sc, it)
+	// It has waited for its outcome already: replay at the next chance.
+	sc.lateSince = sc.frontier.Add(-e.lateness)
+}
+
+// release hands one event, in order, to the rules and keeps it for
+// replays. lateOnly is set for an event too late to replay: it feeds
+// single-event rules and contexts only.
+func (e *Engine) release(sc *scopeState, it item, lateOnly bool) {
+	ev := it.ev
+	if e.replay == nil && !lateOnly && e.horizon >= 0 {
+		sc.hist = append(sc.hist, it)
+		e.nhist++
+		if e.nhist > e.opt.MaxHistory {
+			e.trimHistory(sc)
+		}
+	}
+	if it.unlogged {
+		e.matchEvent(sc, ev, it.phases, lateOnly, true)
+		return
+	}
 	var phases []*event.Event
 	if ev.Provider == event.Azure {
 		key := phaseKey(sc, ev)
+		if _, done := e.seen[resolvedKey(key)]; done && ev.Phase != event.PhaseNone {
+			// Counted done already, its outcome not logged: a record of it
+			// arriving now changes nothing (explain shows it).
+			e.stats.NotSuccess++
+			return
+		}
 		if ev.Outcome == event.OutcomePending {
 			e.stats.Phases++
 			g := e.pending[key]
@@ -743,6 +1005,10 @@ func (e *Engine) release(sc *scopeState, ev *event.Event, lateOnly bool) {
 			g[i] = ev
 			e.pending[key] = g
 			sc.pendQ.push(key, ev.Time)
+			if uid, ok := e.unlogged[key]; ok && uid == ev.UID {
+				e.resolvePending(sc, key, true)
+				return
+			}
 			if len(e.pending) > e.opt.MaxPending {
 				e.trimPending(sc)
 			}
@@ -760,7 +1026,7 @@ func (e *Engine) release(sc *scopeState, ev *event.Event, lateOnly bool) {
 	if len(phases) > 0 {
 		ev = mergePhases(ev, phases)
 	}
-	e.match(sc, ev, phases, lateOnly)
+	e.matchEvent(sc, ev, phases, lateOnly, false)
 }
 
 // mergePhases returns a copy of the terminal record of an Azure operation
@@ -826,13 +1092,16 @@ func hasResource(list []event.Resource, r event.Resource) bool {
 	return false
 }
 
-// match runs one released, successful event through the rules using its
-// operation.
-func (e *Engine) match(sc *scopeState, ev *event.Event, phases []*event.Event, lateOnly bool) {
+// matchEvent runs one released, successful event through the rules using
+// its operation. unlogged marks an Azure operation counted done without
+// its outcome record.
+func (e *Engine) matchEvent(sc *scopeState, ev *event.Event, phases []*event.Event, lateOnly, unlogged bool) {
 	refs := e.lookup(ev)
 	if refs == nil {
 		return
 	}
+	e.unloggedNow = unlogged
+	defer func() { e.unloggedNow = false }()
 	e.done = e.done[:0]
 	for _, ref := range refs {
 		if ref.ctx >= 0 {
@@ -904,7 +1173,7 @@ func (e *Engine) start(r *rule, sc *scopeState, ev *event.Event, phases []*event
 	for _, vals := range e.combos(r, nil, r.steps[0].news, ev) {
 		e.nextID++
 		p := &partial{id: e.nextID, rule: r, next: 1, sc: sc, vals: vals,
-			evidence: []evid{{step: 0, ev: ev, phases: phases}},
+			evidence: []evid{{step: 0, ev: ev, phases: phases, unlogged: e.unloggedNow}},
 			first:    ev.Time, last: ev.Time, deadline: ev.Time.Add(r.window), hidx: -1}
 		if len(r.steps) == 1 {
 			e.complete(p)
@@ -958,7 +1227,7 @@ func (e *Engine) joins(st *cstep, p *partial, ev *event.Event) bool {
 func (e *Engine) advanceTo(p *partial, j int, ev *event.Event, phases []*event.Event) {
 	r := p.rule
 	st := &r.steps[j]
-	add := evid{step: j, ev: ev, phases: phases}
+	add := evid{step: j, ev: ev, phases: phases, unlogged: e.unloggedNow}
 	if len(st.news) == 0 {
 		e.remove(p)
 		p.evidence = append(p.evidence, add)
@@ -1108,7 +1377,11 @@ func (e *Engine) complete(p *partial) {
 		}
 	}
 	for _, x := range p.evidence {
-		m.Evidence = append(m.Evidence, Evidence{Step: r.steps[x.step].name, Event: x.ev, Phases: x.phases})
+		m.Evidence = append(m.Evidence, Evidence{Step: r.steps[x.step].name, Event: x.ev, Phases: x.phases, Unlogged: x.unlogged})
+		if l, ok := e.replay[x.ev]; ok {
+			m.Late = true
+			m.LateBy = max(m.LateBy, l.by)
+		}
 	}
 	found := make([]bool, len(r.ctx))
 	for ci := range r.ctx {
@@ -1212,6 +1485,10 @@ func (e *Engine) finish() {
 	for i, d := range e.done {
 		if e.supersededBy(d, i) {
 			e.stats.Superseded++
+			continue
+		}
+		if e.replay != nil && !d.m.Late {
+			// Reported when it completed, before the replay.
 			continue
 		}
 		e.stats.Matches++

@@ -132,26 +132,37 @@ func TestWindow(t *testing.T) {
 }
 
 func TestLateness(t *testing.T) {
-	// b arrives 14 minutes behind the latest event: within 15m.
-	newRun(t, Options{}, abc).feed(ev("a", 0, "A", "i-1"), ev("c", 20, "C", "i-1"), ev("b", 6, "B", "i-1")).flush().
-		expect("abc(i-1): a b c")
-	// 16 minutes behind: late, reported, not sequenced.
-	r := newRun(t, Options{}, abc, single).feed(ev("a", 0, "A", "i-1"), ev("c", 22, "C", "i-1"), ev("b", 5, "B", "i-1")).flush()
-	r.expect()
-	if s := r.e.Stats(); s.Late != 1 || !reflect.DeepEqual(r.late, []string{"b"}) {
+	// b arrives 14 minutes behind the latest event: within 15m, in order.
+	r := newRun(t, Options{}, abc).feed(ev("a", 0, "A", "i-1"), ev("c", 20, "C", "i-1"), ev("b", 6, "B", "i-1")).flush()
+	r.expect("abc(i-1): a b c")
+	if r.matches[0].Late {
+		t.Error("an event within the lateness made the match late")
+	}
+	// 16 minutes behind: late, reported, and still sequenced in its place.
+	r = newRun(t, Options{}, abc, single).feed(ev("a", 0, "A", "i-1"), ev("c", 22, "C", "i-1"), ev("b", 5, "B", "i-1")).flush()
+	r.expect("abc(i-1): a b c")
+	if s := r.e.Stats(); s.Late != 1 || s.Replays != 1 || !reflect.DeepEqual(r.late, []string{"b"}) {
 		t.Errorf("late: %+v %v", s, r.late)
 	}
-	// Single-event rules still fire on a late event.
+	if m := r.matches[0]; !m.Late || m.LateBy != 17*time.Minute {
+		t.Errorf("late match: late=%v by %s", m.Late, m.LateBy)
+	}
+	// Single-event rules fire on a late event once.
 	r = newRun(t, Options{}, abc, single).feed(ev("x", 60, "Z"), ev("d", 1, "D", "i-9")).flush()
 	r.expect("single(i-9): d")
 	if len(r.late) != 1 {
 		t.Errorf("late %v", r.late)
 	}
-	// A custom lateness.
-	newRun(t, Options{Lateness: time.Hour}, abc).feed(ev("a", 0, "A", "i-1"), ev("c", 50, "C", "i-1"), ev("b", 5, "B", "i-1")).flush().
+	// No lateness: every out-of-order event is late, and still found.
+	newRun(t, Options{Lateness: -1}, abc).feed(ev("a", 0, "A", "i-1"), ev("c", 2, "C", "i-1"), ev("b", 1, "B", "i-1")).flush().
 		expect("abc(i-1): a b c")
-	// No lateness: arrival order must be event order.
-	newRun(t, Options{Lateness: -1}, abc).feed(ev("a", 0, "A", "i-1"), ev("c", 2, "C", "i-1"), ev("b", 1, "B", "i-1")).flush().expect()
+	// Beyond the horizon: single-event rules only.
+	r = newRun(t, Options{Horizon: time.Hour}, abc, single).feed(ev("a", 0, "A", "i-1"), ev("b", 1, "B", "i-1"),
+		ev("x", 200, "Z"), ev("c", 2, "C", "i-1"), ev("d", 3, "D", "i-9")).flush()
+	r.expect("single(i-9): d")
+	if s := r.e.Stats(); s.TooLate != 2 {
+		t.Errorf("too late: %+v", s)
+	}
 	// No event time: counted, never sequenced.
 	nt := ev("a", 0, "A", "i-1")
 	nt.Time = time.Time{}
@@ -159,6 +170,116 @@ func TestLateness(t *testing.T) {
 	if s := r.e.Stats(); s.NoTime != 1 {
 		t.Errorf("no time: %+v", s)
 	}
+}
+
+// TestLateHours: an event three hours late completes its sequence, as the
+// first step or the last, and a re-delivery of it afterwards changes
+// nothing.
+func TestLateHours(t *testing.T) {
+	stop := Rule{ID: "ss", Window: 24 * time.Hour, Steps: []Step{step("stop", "Stop", inst), step("start", "Start", inst)}}
+	noise := func(from, to float64) []*event.Event {
+		var out []*event.Event
+		for m := from; m <= to; m += 7 {
+			out = append(out, ev(fmt.Sprintf("n%v", m), m, "Z"))
+		}
+		return out
+	}
+	// Late last step.
+	r := newRun(t, Options{}, stop).feed(ev("stop", 0, "Stop", "i-1")).feed(noise(1, 240)...).feed(ev("start", 5, "Start", "i-1"))
+	r.expect()
+	r.flush().expect("ss(i-1): stop start")
+	// Late first step: the start was released long ago.
+	r = newRun(t, Options{}, stop).feed(ev("start", 5, "Start", "i-1")).feed(noise(1, 240)...).feed(ev("stop", 0, "Stop", "i-1")).flush()
+	r.expect("ss(i-1): stop start")
+	if !r.matches[0].Late {
+		t.Error("not marked late")
+	}
+	// Re-delivered after the finding: nothing new.
+	r.feed(ev("stop", 0, "Stop", "i-1"), ev("start", 5, "Start", "i-1")).flush()
+	r.expect("ss(i-1): stop start")
+	// Late events are replayed once their scope has moved on by the
+	// lateness, without a Flush.
+	r = newRun(t, Options{}, stop).feed(ev("start", 5, "Start", "i-1")).feed(noise(1, 240)...).feed(ev("stop", 0, "Stop", "i-1"))
+	r.feed(noise(241, 260)...).expect("ss(i-1): stop start")
+	// Snapshot with a late event waiting, restore, flush: found once.
+	r = newRun(t, Options{}, stop).feed(ev("start", 5, "Start", "i-1")).feed(noise(1, 240)...).feed(ev("stop", 0, "Stop", "i-1"))
+	snap, err := r.e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2 := newRun(t, Options{}, stop)
+	if err := r2.e.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	snap2, _ := r2.e.Snapshot()
+	if !bytes.Equal(snap, snap2) {
+		t.Error("snapshot of a restored engine differs")
+	}
+	r2.flush().expect("ss(i-1): stop start")
+}
+
+// TestLateKeepsLaterSteps: a late first step must also join events that
+// come after it, on time.
+func TestLateKeepsLaterSteps(t *testing.T) {
+	ab := Rule{ID: "ab", Window: time.Hour, Steps: []Step{step("a", "A", inst), step("b", "B", inst)}}
+	r := newRun(t, Options{}, ab).feed(ev("x", 100, "Z"), ev("a", 50, "A", "i-1"), ev("y", 130, "Z")).
+		feed(ev("b", 95, "B", "i-1"))
+	r.flush().expect("ab(i-1): a b")
+	// a (late) and b (on time, a replay later) then c on time.
+	r = newRun(t, Options{Lateness: time.Minute}, abc).feed(ev("x", 100, "Z"), ev("a", 80, "A", "i-1")).flush().
+		feed(ev("b", 101, "B", "i-1"), ev("c", 102, "C", "i-1")).flush()
+	r.expect("abc(i-1): a b c")
+}
+
+func TestHistoryCap(t *testing.T) {
+	r := newRun(t, Options{MaxHistory: 3}, abc).feed(ev("a", 0, "A", "i-1"), ev("b", 1, "B", "i-1"), ev("a2", 2, "A", "i-2"),
+		ev("b2", 3, "B", "i-2"), ev("x", 100, "Z")).flush()
+	if s := r.e.Stats(); s.History != 3 || s.EvictedHistory != 1 {
+		t.Errorf("history: %+v", s)
+	}
+}
+
+func azure(uid string, min float64, op string, o event.Outcome, ph event.Phase, corr string) *event.Event {
+	e := &event.Event{Time: t0.Add(time.Duration(min * float64(time.Minute))), Provider: event.Azure, UID: uid,
+		Account: "sub", Operation: op, OperationName: op, Outcome: o, Phase: ph, CorrelationUID: corr,
+		ResourceID: "/subscriptions/sub/x/" + corr}
+	e.AddResource(event.KindInstance, event.RoleTarget, "vm-1")
+	return e
+}
+
+// TestUnlogged: an Azure operation with only Start/Accept records counts
+// as done at the end of the input, in its place, unless a Failure record
+// for it comes in time.
+func TestUnlogged(t *testing.T) {
+	az := Rule{ID: "az", Window: time.Hour, Steps: []Step{
+		{Name: "a", Provider: event.Azure, Operations: []string{"A"}, Bind: []Bind{inst}},
+		{Name: "b", Provider: event.Azure, Operations: []string{"B"}, Bind: []Bind{inst}}}}
+	aStart := azure("a1", 0, "A", event.OutcomePending, event.PhaseStart, "c1")
+	aAccept := azure("a2", 0.1, "A", event.OutcomePending, event.PhaseAccept, "c1")
+	b := azure("b1", 5, "B", event.OutcomeSuccess, event.PhaseEnd, "c2")
+
+	// At the end of the input (End), counted done.
+	r := newRun(t, Options{}, az).feed(aStart, aAccept, b)
+	r.e.End()
+	r.expect("az(vm-1): a2 b1")
+	if m := r.matches[0]; !m.Evidence[0].Unlogged || len(m.Evidence[0].Phases) != 1 || r.e.Stats().Unlogged != 1 {
+		t.Errorf("unlogged: %+v stats %+v", m.Evidence[0], r.e.Stats())
+	}
+	// Known up front (logs at rest), in its place and in order.
+	r = newRun(t, Options{Lateness: time.Nanosecond, Horizon: -1}, az)
+	r.e.ExpectUnlogged(PhaseKey(aAccept), "a2")
+	r.feed(aStart, aAccept, b).flush().expect("az(vm-1): a2 b1")
+	// Live, once the lateness has passed.
+	r = newRun(t, Options{}, az).feed(aStart, aAccept, b)
+	r.e.Process(azure("z2", 20, "Z", event.OutcomeSuccess, event.PhaseEnd, "c3"))
+	r.expect()
+	r.e.Process(azure("z3", 40, "Z", event.OutcomeSuccess, event.PhaseEnd, "c4"))
+	r.expect("az(vm-1): a2 b1")
+	// A Failure record in time cancels it.
+	fail := azure("a3", 1, "A", event.OutcomeFailure, event.PhaseEnd, "c1")
+	r = newRun(t, Options{}, az).feed(aStart, aAccept, fail, b)
+	r.e.End()
+	r.expect()
 }
 
 func TestDuplicatesAndOutcomes(t *testing.T) {

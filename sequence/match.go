@@ -24,6 +24,12 @@ type Match struct {
 	First       time.Time        `json:"first_seen"`
 	Last        time.Time        `json:"last_seen"`
 	Adjustments []Adjustment     `json:"adjustments,omitempty"`
+	// Late is set when an event of the match arrived behind its scope's
+	// watermark and was replayed in its place; LateBy is how late the
+	// latest such event was (its scope's newest event time when it came,
+	// minus its own time).
+	Late   bool          `json:"late,omitempty"`
+	LateBy time.Duration `json:"late_by,omitempty"`
 }
 
 // Binding is one key of a match.
@@ -42,6 +48,10 @@ type Evidence struct {
 	Event *event.Event `json:"event"`
 	// Phases are the Azure Start and Accept records folded into Event.
 	Phases []*event.Event `json:"phases,omitempty"`
+	// Unlogged is set for an Azure operation whose outcome was never
+	// logged (only its Start or Accept records): it counted as done at the
+	// end of the input, or once the lateness had passed.
+	Unlogged bool `json:"unlogged,omitempty"`
 }
 
 // Adjustment is a reason a match's severity or confidence moved.

@@ -10,10 +10,13 @@ import (
 	"time"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/eventtime"
 )
 
 // stateVersion is the format of Snapshot's output.
-const stateVersion = 1
+// Version 1 had no history and no late events; it restores as a state
+// with neither.
+const stateVersion = 2
 
 // state is the engine's persisted form. Everything is in a deterministic
 // order and refers to events by their position in Events and to scopes by
@@ -41,14 +44,21 @@ type stateScope struct {
 	Frontier time.Time   `json:"frontier"`
 	Swept    time.Time   `json:"swept"`
 	Buffer   []stateItem `json:"buffer"`
-	Seen     []stateSeen `json:"seen"`
+	History  []stateItem `json:"history,omitempty"`
+	Late     []stateItem `json:"late,omitempty"`
+	// LateSince is when the late events started waiting.
+	LateSince time.Time   `json:"late_since,omitzero"`
+	Seen      []stateSeen `json:"seen"`
 	PendingQ []stateQ    `json:"pending_queue"`
 	ContextQ []stateQ    `json:"context_queue"`
 }
 
 type stateItem struct {
-	Event int    `json:"event"`
-	Seq   uint64 `json:"seq"`
+	Event    int           `json:"event"`
+	Seq      uint64        `json:"seq"`
+	Unlogged bool          `json:"unlogged,omitempty"`
+	Phases   []int         `json:"phases,omitempty"`
+	LateBy   time.Duration `json:"late_by,omitempty"`
 }
 
 type stateSeen struct {
@@ -81,9 +91,10 @@ type statePartial struct {
 }
 
 type stateEvid struct {
-	Step   int   `json:"step"`
-	Event  int   `json:"event"`
-	Phases []int `json:"phases,omitempty"`
+	Step     int   `json:"step"`
+	Event    int   `json:"event"`
+	Phases   []int `json:"phases,omitempty"`
+	Unlogged bool  `json:"unlogged,omitempty"`
 }
 
 type stateContext struct {
@@ -119,13 +130,20 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	spos := map[*scopeState]int{}
 	for i, sc := range scopes {
 		spos[sc] = i
-		ss := stateScope{Provider: sc.key.provider, Account: sc.key.account, Region: sc.key.region,
-			MaxTime: sc.maxTime, Frontier: sc.frontier, Swept: sc.swept}
+		ss := stateScope{Provider: sc.key.Provider, Account: sc.key.Account, Region: sc.key.Region,
+			MaxTime: sc.maxTime, Frontier: sc.frontier, Swept: sc.swept, LateSince: sc.lateSince}
 		buf := append(itemHeap(nil), sc.buf...)
 		sort.Sort(buf)
-		for _, it := range buf {
-			ss.Buffer = append(ss.Buffer, stateItem{Event: ref(it.ev), Seq: it.seq})
+		items := func(list []item) []stateItem {
+			var out []stateItem
+			for _, it := range list {
+				out = append(out, stateItem{Event: ref(it.ev), Seq: it.seq, Unlogged: it.unlogged, Phases: refs(it.phases), LateBy: it.lateBy})
+			}
+			return out
 		}
+		ss.Buffer = items(buf)
+		ss.History = items(sc.hist)
+		ss.Late = items(sc.lateQ)
 		for _, q := range sc.seenQ.live() {
 			if t, ok := e.seen[q.key]; ok && t.Equal(q.t) {
 				ss.Seen = append(ss.Seen, stateSeen{Key: q.key, Time: q.t})
@@ -166,7 +184,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 			sp := statePartial{ID: p.id, Rule: p.rule.ID, Next: p.next, Scope: spos[p.sc], Values: p.vals,
 				First: p.first, Last: p.last, Deadline: p.deadline}
 			for _, x := range p.evidence {
-				sp.Evidence = append(sp.Evidence, stateEvid{Step: x.step, Event: ref(x.ev), Phases: refs(x.phases)})
+				sp.Evidence = append(sp.Evidence, stateEvid{Step: x.step, Event: ref(x.ev), Phases: refs(x.phases), Unlogged: x.unlogged})
 			}
 			s.Partials = append(s.Partials, sp)
 		}
@@ -209,7 +227,7 @@ func (e *Engine) Restore(data []byte) error {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return fmt.Errorf("decoding sequence state: %w", err)
 	}
-	if s.Version != stateVersion {
+	if s.Version != stateVersion && s.Version != 1 {
 		return fmt.Errorf("sequence state version %d, want %d", s.Version, stateVersion)
 	}
 	for i, ev := range s.Events {
@@ -242,7 +260,8 @@ func (e *Engine) Restore(data []byte) error {
 	n.pending = map[string][]*event.Event{}
 	n.index = map[string][]*partial{}
 	n.ctx = map[string]*ctxRing{}
-	n.ctxN, n.nbuf, n.done, n.keyBuf = 0, 0, nil, nil
+	n.ctxN, n.nbuf, n.nhist, n.done, n.keyBuf = 0, 0, 0, nil, nil
+	n.replay, n.unlogged = nil, nil
 	n.seq, n.nextID, n.stats = s.Seq, s.NextID, s.Stats
 	n.stats.Partials = 0
 
@@ -254,21 +273,40 @@ func (e *Engine) Restore(data []byte) error {
 		return scopes[i], nil
 	}
 	for i, ss := range s.Scopes {
-		k := scopeKey{ss.Provider, ss.Account, ss.Region}
-		if k != canonicalScope(k) || n.scopes[k.name()] != nil {
+		k := eventtime.Scope{Provider: ss.Provider, Account: ss.Account, Region: ss.Region}
+		if k != eventtime.Canonical(k) || n.scopes[k.Name()] != nil {
 			return fmt.Errorf("sequence state: scope %d (%s %s %s) is not canonical or repeated", i, ss.Provider, ss.Account, ss.Region)
 		}
 		sc := n.newScope(k)
-		sc.maxTime, sc.frontier, sc.swept = ss.MaxTime, ss.Frontier, ss.Swept
-		for _, it := range ss.Buffer {
-			ev, err := evAt(it.Event)
-			if err != nil {
-				return err
+		sc.maxTime, sc.frontier, sc.swept, sc.lateSince = ss.MaxTime, ss.Frontier, ss.Swept, ss.LateSince
+		items := func(list []stateItem) ([]item, error) {
+			var out []item
+			for _, it := range list {
+				ev, err := evAt(it.Event)
+				if err != nil {
+					return nil, err
+				}
+				ph, err := evsAt(it.Phases)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, item{ev: ev, seq: it.Seq, rank: n.rank(ev), unlogged: it.Unlogged, phases: ph, lateBy: it.LateBy})
 			}
-			sc.buf = append(sc.buf, item{ev: ev, seq: it.Seq, rank: n.rank(ev)})
-			n.nbuf++
+			return out, nil
 		}
+		var err error
+		if sc.buf, err = items(ss.Buffer); err != nil {
+			return err
+		}
+		n.nbuf += len(sc.buf)
 		heap.Init(&sc.buf)
+		if sc.hist, err = items(ss.History); err != nil {
+			return err
+		}
+		n.nhist += len(sc.hist)
+		if sc.lateQ, err = items(ss.Late); err != nil {
+			return err
+		}
 		for _, x := range ss.Seen {
 			n.seen[x.Key] = x.Time
 			sc.seenQ.push(x.Key, x.Time)
@@ -319,7 +357,7 @@ func (e *Engine) Restore(data []byte) error {
 			if x.Step < 0 || x.Step >= len(r.steps) {
 				return fmt.Errorf("sequence state: partial %d has step %d", sp.ID, x.Step)
 			}
-			p.evidence = append(p.evidence, evid{step: x.Step, ev: ev, phases: ph})
+			p.evidence = append(p.evidence, evid{step: x.Step, ev: ev, phases: ph, unlogged: x.Unlogged})
 		}
 		v := p.vals[r.steps[p.next].index.slot]
 		if v == "" {
