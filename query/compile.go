@@ -23,6 +23,9 @@ type compiler struct {
 	aliases map[string]bool
 	notes   []string
 	warns   []string
+	// wildcards counts the * and ? of the bare scope terms compiled so
+	// far, against maxTermWildcards.
+	wildcards int
 }
 
 func (c *compiler) errorf(sp qs.Span, help, format string, args ...any) {
@@ -271,7 +274,7 @@ func (c *compiler) stage(st qs.Stage, sortBefore bool, rest []qs.Stage) []*stage
 func shorten(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 60 {
-		return s[:57] + "…"
+		return qs.Clip(s, 57)
 	}
 	return s
 }
@@ -350,7 +353,7 @@ func (c *compiler) jsonPath(s *qs.JSONPath) *stageSpec {
 	for i, p := range s.Paths {
 		steps, ok := parsePath(p.Value)
 		if !ok {
-			c.errorf(p.Span, `paths look like a.b, a[0], ['key.with.dots'] or a[*].b`, "malformed JSON path %s", p.String())
+			c.errorf(p.Span, `paths look like a.b, a[0], ['key.with.dots'] or a[*].b`, "malformed JSON path %s", qs.Clip(p.String(), maxQuoted))
 		}
 		paths = append(paths, steps)
 		name := p.Value
@@ -484,9 +487,9 @@ func (c *compiler) aggregate(s *qs.Aggregate, sortBefore bool) *stageSpec {
 		}
 		if seen[strings.ToLower(a.name)] {
 			if it.As == nil {
-				c.errorf(it.Span, "add as <name> to one of them", "alias required: %s gives a second column named %s", it.Func, a.name)
+				c.errorf(it.Span, "add as <name> to one of them", "alias required: %s gives a second column named %s", it.Func, qs.Clip(a.name, maxQuoted))
 			} else {
-				c.errorf(it.As.Span, "choose another name", "column %s is defined twice", a.name)
+				c.errorf(it.As.Span, "choose another name", "column %s is defined twice", qs.Clip(a.name, maxQuoted))
 			}
 		}
 		seen[strings.ToLower(a.name)] = true
@@ -610,7 +613,7 @@ func (c *compiler) fields(s *qs.Fields) *stageSpec {
 	names := make([]*accessor, len(s.Names))
 	for i, n := range s.Names {
 		if seen[strings.ToLower(n.Name)] {
-			c.errorf(n.Span, "", "field %s is listed twice", n.Name)
+			c.errorf(n.Span, "", "field %s is listed twice", qs.Clip(n.Name, maxQuoted))
 		}
 		seen[strings.ToLower(n.Name)] = true
 		names[i] = c.accessor(n)
@@ -669,7 +672,7 @@ func (c *compiler) lookup(s *qs.Lookup) *stageSpec {
 		on = append(on, c.accessor(o.Field))
 		ci := tbl.column(o.Column.Name)
 		if ci < 0 {
-			c.errorf(o.Column.Span, "the table has "+strings.Join(tbl.header, ", "), "the lookup table has no column %s", o.Column.Name)
+			c.errorf(o.Column.Span, "the table has "+strings.Join(tbl.header, ", "), "the lookup table has no column %s", qs.Clip(o.Column.Name, maxQuoted))
 		}
 		cols = append(cols, ci)
 	}
@@ -684,7 +687,7 @@ func (c *compiler) lookup(s *qs.Lookup) *stageSpec {
 	for _, col := range s.Cols {
 		ci := tbl.column(col.Name.Name)
 		if ci < 0 {
-			c.errorf(col.Name.Span, "the table has "+strings.Join(tbl.header, ", "), "the lookup table has no column %s", col.Name.Name)
+			c.errorf(col.Name.Span, "the table has "+strings.Join(tbl.header, ", "), "the lookup table has no column %s", qs.Clip(col.Name.Name, maxQuoted))
 		}
 		outCols = append(outCols, ci)
 		name := col.Name.Name

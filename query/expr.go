@@ -417,9 +417,7 @@ func (c *compiler) matches(e *syntax.Matches) *cexpr {
 }
 
 func (c *compiler) regexError(sp syntax.Span, err error) {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "error parsing regexp: ")
-	c.errorf(sp, "RE2 syntax; lookarounds and backreferences are not supported", "invalid regular expression: %s", msg)
+	c.errorf(sp, "RE2 syntax; lookarounds and backreferences are not supported", "invalid regular expression: %s", regexMessage(err, true))
 }
 
 func containsFn(xf, yf evalFn) evalFn {
@@ -631,7 +629,7 @@ func (c *compiler) call(e *syntax.Call) *cexpr {
 			if s := syntax.DidYouMean(e.Name, functionNames()); s != "" {
 				help = "did you mean " + s + "?"
 			}
-			c.errorf(e.NameSpan, help, "unknown function %s", e.Name)
+			c.errorf(e.NameSpan, help, "unknown function %s", syntax.Clip(e.Name, maxQuoted))
 		}
 		for _, a := range e.Args {
 			if _, re := a.(*syntax.RegexLit); !re {

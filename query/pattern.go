@@ -1,6 +1,7 @@
 package query
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"regexp/syntax"
@@ -8,6 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
+
+	qs "github.com/revertwatch/revertwatch/query/syntax"
 )
 
 // Limits on patterns, so that an enormous alternation is refused at
@@ -101,8 +104,19 @@ func compileRegex(pat string, anchored bool) (*regexp.Regexp, error) {
 	}
 	full := pat
 	if anchored {
+		// A syntax error should quote what the user wrote, not the wrapper.
+		if _, err := syntax.Parse(pat, syntax.Perl); err != nil {
+			return nil, err
+		}
 		full = `\A(?:` + pat + `)\z`
 	}
+	return compileBounded(full)
+}
+
+// compileBounded is the one way a regex built from user input is compiled:
+// regexp.MustCompile would turn a hostile query into a panic, and the
+// instruction limit keeps an accepted regex cheap to run on every record.
+func compileBounded(full string) (*regexp.Regexp, error) {
 	tree, err := syntax.Parse(full, syntax.Perl)
 	if err != nil {
 		return nil, err
@@ -115,6 +129,25 @@ func compileRegex(pat string, anchored bool) (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("regular expression too large (%d instructions; the limit is %d)", len(prog.Inst), maxRegexInsts)
 	}
 	return regexp.Compile(full)
+}
+
+// maxQuoted bounds the user text an error message quotes, a regex or a
+// name: the regexp package quotes the whole expression and a name may be
+// as long as the query, either burying the diagnostic under kilobytes.
+const maxQuoted = 40
+
+// regexMessage is err without the regexp package's prefix and with the
+// quoted expression cut to maxQuoted runes; quote false leaves the
+// expression out, for regexes the user did not write.
+func regexMessage(err error, quote bool) string {
+	var se *syntax.Error
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	if !quote || se.Expr == "" {
+		return se.Code.String()
+	}
+	return se.Code.String() + ": `" + qs.Clip(se.Expr, maxQuoted) + "`"
 }
 
 func newSearcher(pat string) (*searcher, error) {

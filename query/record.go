@@ -302,6 +302,9 @@ type member struct {
 
 // findTop is findIn over the top-level index.
 func (st *jsonAutoStage) findTop(keys []member, name string) (Value, bool) {
+	if name == "" { // json auto keys "" asks for it; no key matches
+		return Null, false
+	}
 	var foldOut Value
 	foldFound := false
 	c0 := lowerASCII(name[0])

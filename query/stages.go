@@ -170,12 +170,14 @@ func parsePath(p string) ([]pathStep, bool) {
 	for p != "" {
 		switch {
 		case strings.HasPrefix(p, "['"):
-			end := strings.Index(p, "']")
+			// Search for the close after the open: in [']
+			// they overlap.
+			end := strings.Index(p[2:], "']")
 			if end < 0 {
 				return nil, false
 			}
-			steps = append(steps, pathStep{key: p[2:end], index: -1})
-			p = p[end+2:]
+			steps = append(steps, pathStep{key: p[2 : 2+end], index: -1})
+			p = p[2+end+2:]
 		case strings.HasPrefix(p, "[*]"):
 			steps = append(steps, pathStep{index: -2})
 			p = p[3:]

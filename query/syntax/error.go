@@ -31,9 +31,29 @@ type Errors struct {
 	List []Diagnostic
 }
 
-// Add records a problem.
+// Add records a problem. Msg and help are cut to maxMessage runes: they
+// may quote the query, and a quoted megabyte would bury the diagnostic.
 func (e *Errors) Add(sp Span, msg, help string) {
-	e.List = append(e.List, Diagnostic{Span: sp, Msg: msg, Help: help})
+	e.List = append(e.List, Diagnostic{Span: sp, Msg: Clip(msg, maxMessage), Help: Clip(help, maxMessage)})
+}
+
+// maxMessage bounds the message and the help line of one diagnostic.
+const maxMessage = 200
+
+// Clip cuts s to at most n runes, marking the cut with "…"; it never
+// splits a UTF-8 sequence. Messages use it on any text they quote.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j] + "…"
+		}
+		i++
+	}
+	return s
 }
 
 // Err returns e as an error, or nil when there is nothing in it. The list is
@@ -105,7 +125,7 @@ func Render(src string, d Diagnostic) string {
 		if end < start {
 			end = start
 		}
-		width := utf8.RuneCountInString(src[start:end])
+		width := min(utf8.RuneCountInString(src[start:end]), maxCarets)
 		if width == 0 {
 			width = 1
 		}
@@ -128,6 +148,10 @@ func Render(src string, d Diagnostic) string {
 	}
 	return b.String()
 }
+
+// maxCarets bounds the underline: it marks where a span starts, and a
+// term a page long underlined in full is a page of carets.
+const maxCarets = 60
 
 func tabToSpace(r rune) rune {
 	if r == '\t' || r == '\r' {

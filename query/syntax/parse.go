@@ -82,12 +82,16 @@ func (p *parser) unexpected(t Token, want string) {
 	p.fail(t.Span, "expected "+want+", found "+describe(t), "")
 }
 
+// maxQuoted bounds the token text an error quotes; the caret already
+// shows where the token is.
+const maxQuoted = 40
+
 func describe(t Token) string {
 	switch t.Kind {
 	case Ident, Number, Term:
-		return strconv.Quote(t.Text)
+		return strconv.Quote(Clip(t.Text, maxQuoted))
 	case String:
-		return "string " + Quote(t.Text)
+		return "string " + Quote(Clip(t.Text, maxQuoted))
 	case EOF:
 		return "end of query"
 	}
