@@ -443,14 +443,14 @@ func TestOutOfOrderAndLate(t *testing.T) {
 	expect(t, hunt(t, start("e2", 3, "i-0a1"), ct("noise", 12, "DescribeInstances"), stop("e1", 0, "i-0a1")),
 		RuleStopStart+": e1 e2")
 	// The stop arrives 20 minutes after the watermark passed it: reported
-	// as late, no sequence.
+	// as late, and replayed in its place.
 	var late []string
 	e, _ := sequence.New(RevertRules(), sequence.Options{OnLate: func(ev *event.Event) { late = append(late, ev.UID) }})
 	e.Process(start("e2", 3, "i-0a1"))
 	e.Process(ct("noise", 40, "DescribeInstances"))
 	e.Process(stop("e1", 0, "i-0a1"))
 	e.Flush()
-	if s := e.Stats(); s.Matches != 0 || s.Late != 1 || !reflect.DeepEqual(late, []string{"e1"}) {
+	if s := e.Stats(); s.Matches != 1 || s.Late != 1 || s.Replays != 1 || !reflect.DeepEqual(late, []string{"e1"}) {
 		t.Errorf("late beyond lateness: stats %+v late %v", s, late)
 	}
 }

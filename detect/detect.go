@@ -5,12 +5,15 @@
 package detect
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 
 	"github.com/revertwatch/revertwatch/content"
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/eventtime"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/sequence"
 	"github.com/revertwatch/revertwatch/sigma"
@@ -52,6 +55,10 @@ type Options struct {
 	SpillDir string
 }
 
+// DefaultMemoryBudget is how many bytes of events hunt holds before it
+// spills them to sorted runs on disk.
+const DefaultMemoryBudget = 96 << 20
+
 // Summary counts what a Detector did.
 type Summary struct {
 	Findings   int            `json:"findings"`   // emitted (suppressed ones included)
@@ -59,6 +66,8 @@ type Summary struct {
 	Suppressed int            `json:"suppressed"` // emitted but downgraded by an allow entry
 	Dropped    int            `json:"dropped"`    // not emitted: an allow entry said drop
 	Engine     sequence.Stats `json:"engine"`
+	// Sort says what was held and spilled at rest.
+	Sort eventtime.SorterStats `json:"sort"`
 }
 
 // Detector runs the built-in revert detections over events. It is not
@@ -71,6 +80,20 @@ type Detector struct {
 	findings []finding.Finding
 	sig      *sigma.Runner
 	sum      Summary
+
+	// At rest: the events the rules need, put in order at Flush, and what
+	// the Azure operations among them logged.
+	rest    *eventtime.Sorter
+	ops     map[string]*azureOp
+	restErr error
+}
+
+// azureOp is what logs at rest hold of one Azure operation: whether an
+// outcome record was logged, and its last Start/Accept record.
+type azureOp struct {
+	outcome bool
+	last    time.Time
+	lastUID string
 }
 
 // New builds a Detector over the built-in revert content.
@@ -88,7 +111,16 @@ func New(opt Options) (*Detector, error) {
 	if lateness == 0 && opt.Config != nil {
 		lateness = opt.Config.Lateness
 	}
-	eng, err := sequence.New(rules, sequence.Options{Lateness: lateness, OnMatch: d.match, OnLate: opt.OnLate})
+	var horizon time.Duration
+	if opt.AtRest {
+		// Events reach the rules in order: equal times wait for their
+		// rank, nothing is ever late, no history is needed.
+		lateness, horizon = time.Nanosecond, -1
+		d.opt.Lateness = lateness
+		d.rest = eventtime.NewSorter(eventtime.SorterOptions{Budget: cmpOr(opt.MemoryBudget, DefaultMemoryBudget), Dir: opt.SpillDir})
+		d.ops = map[string]*azureOp{}
+	}
+	eng, err := sequence.New(rules, sequence.Options{Lateness: lateness, Horizon: horizon, OnMatch: d.match, OnLate: opt.OnLate})
 	if err != nil {
 		return nil, err
 	}
@@ -97,11 +129,50 @@ func New(opt Options) (*Detector, error) {
 	return d, nil
 }
 
+func cmpOr(v, def int64) int64 {
+	if v != 0 {
+		return v
+	}
+	return def
+}
+
 // Process takes one event, in any order; the engine orders by event time.
+// At rest, the events the rules need are held until Flush and the others
+// dropped.
 func (d *Detector) Process(ev *event.Event) {
+	if d.rest != nil {
+		if ev == nil || !d.Wants(ev.Provider, ev.Operation) {
+			return
+		}
+		if ev.Provider == event.Azure && ev.Phase != event.PhaseNone {
+			d.observeOp(ev)
+		}
+		if err := d.rest.Add(ev); err != nil && d.restErr == nil {
+			d.restErr = err
+		}
+		return
+	}
 	d.eng.Process(ev)
 	if d.sig != nil {
 		d.sig.Process(ev)
+	}
+}
+
+// observeOp notes an Azure phase record at rest: an operation that never
+// logged its outcome counts as done at its last record.
+func (d *Detector) observeOp(ev *event.Event) {
+	key := sequence.PhaseKey(ev)
+	op := d.ops[key]
+	if op == nil {
+		op = &azureOp{}
+		d.ops[key] = op
+	}
+	if ev.Outcome != event.OutcomePending {
+		op.outcome = true
+		return
+	}
+	if op.lastUID == "" || ev.Time.After(op.last) || ev.Time.Equal(op.last) && ev.UID > op.lastUID {
+		op.last, op.lastUID = ev.Time, ev.UID
 	}
 }
 
@@ -114,12 +185,83 @@ func (d *Detector) Wants(provider, op string) bool {
 }
 
 // Flush ends the input and releases every buffered event, so that the
-// sequences the data completes are reported.
-func (d *Detector) Flush() {
+// sequences the data completes are reported. At rest it runs the held
+// events through the rules in event-time order (Close reports whether
+// reading spilled events failed).
+func (d *Detector) Flush() { _ = d.FlushContext(context.Background()) }
+
+// FlushContext is Flush that stops early, with ctx's error, when ctx is
+// done: an interrupted hunt then removes its spilled runs with Close.
+func (d *Detector) FlushContext(ctx context.Context) error {
+	if d.rest != nil {
+		return d.flushRest(ctx)
+	}
+	d.eng.End()
+	if d.sig != nil {
+		d.sig.Flush()
+	}
+	return nil
+}
+
+// Idle releases every buffered event and replays the late ones, as when
+// a live input has been quiet; unlike Flush it does not end the input
+// (an Azure operation may still log its outcome).
+func (d *Detector) Idle() {
 	d.eng.Flush()
 	if d.sig != nil {
 		d.sig.Flush()
 	}
+}
+
+func (d *Detector) flushRest(ctx context.Context) error {
+	keys := make([]string, 0, len(d.ops))
+	for k, op := range d.ops {
+		if !op.outcome && op.lastUID != "" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		d.eng.ExpectUnlogged(k, d.ops[k].lastUID)
+	}
+	d.ops = nil
+	n := 0
+	err := d.rest.Each(func(ev *event.Event) error {
+		if n++; n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d.eng.Process(ev)
+		if d.sig != nil {
+			d.sig.Process(ev)
+		}
+		return nil
+	})
+	if err != nil && d.restErr == nil {
+		d.restErr = err
+	}
+	d.sum.Sort = d.rest.Stats()
+	if err != nil {
+		return err
+	}
+	d.eng.End()
+	if d.sig != nil {
+		d.sig.Flush()
+	}
+	return nil
+}
+
+// Close removes what the Detector spilled to disk and reports the first
+// error spilling or reading it back, if any: the findings are then
+// incomplete.
+func (d *Detector) Close() error {
+	if d.rest == nil {
+		return nil
+	}
+	cerr := d.rest.Close()
+	if d.restErr != nil {
+		return d.restErr
+	}
+	return cerr
 }
 
 // Snapshot returns the engine's state (partial sequences, buffered and
@@ -154,6 +296,9 @@ func (d *Detector) Summary() Summary {
 		s.ByRule[k] = v
 	}
 	s.Engine = d.eng.Stats()
+	if d.rest != nil {
+		s.Sort = d.rest.Stats()
+	}
 	return s
 }
 
@@ -254,11 +399,23 @@ func FromMatch(det content.Detection, m *sequence.Match) finding.Finding {
 	for _, a := range m.Adjustments {
 		f.Reasons = append(f.Reasons, a.Reason)
 	}
-	keys := []string{m.Provider, m.Account, m.Region}
+	scope := eventtime.Canonical(eventtime.Scope{Provider: m.Provider, Account: m.Account, Region: m.Region})
+	keys := []string{scope.Provider, scope.Account, scope.Region}
 	for _, b := range m.Bindings {
 		keys = append(keys, b.Name+"="+b.Value)
 	}
-	f.ID = finding.StableID(det.ID(), keys...)
+	f.GroupID = finding.StableID(det.ID(), keys...)
+	f.ID = OccurrenceID(det.ID(), scope, m.Steps())
+	if m.Late {
+		f.Late, f.LateBy = true, m.LateBy.String()
+	}
+	for _, x := range m.Steps() {
+		if x.Unlogged {
+			f.Confidence = confidenceName(conf.Shift(-1))
+			f.Reasons = append(f.Reasons, fmt.Sprintf("the outcome of %s on %s was not logged (only its Start/Accept records were found); counted as done",
+				x.Event.OperationName, x.Event.ResourceID))
+		}
+	}
 
 	// The actor is whoever made the first step; the others' addresses and
 	// agents are added as context.
@@ -282,6 +439,20 @@ func FromMatch(det content.Detection, m *sequence.Match) finding.Finding {
 	}
 	sort.SliceStable(f.Evidence, func(i, j int) bool { return f.Evidence[i].Time.Before(f.Evidence[j].Time) })
 	return f
+}
+
+// OccurrenceID is a finding's id: the rule, the scope and the sorted
+// identities of the calls its steps are (eventtime.Identity), so that it
+// does not depend on which export shape or copy of a record came first.
+func OccurrenceID(rule string, scope eventtime.Scope, steps []sequence.Evidence) string {
+	ids := make([]string, 0, len(steps))
+	for _, x := range steps {
+		if x.Event != nil {
+			ids = append(ids, eventtime.Identity(x.Event))
+		}
+	}
+	sort.Strings(ids)
+	return finding.StableID(rule, append([]string{"occurrence", scope.Provider, scope.Account, scope.Region}, ids...)...)
 }
 
 // RuleIDs lists the built-in rule ids, for checking a configuration.

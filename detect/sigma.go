@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/eventtime"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/sigma"
 )
@@ -123,6 +124,7 @@ func FromHit(h *sigma.Hit) finding.Finding {
 		f.Tags = append([]string(nil), r.Tags...)
 	}
 	keys := []string{}
+	var ids []string
 	for _, g := range h.Group {
 		f.Reasons = append(f.Reasons, fmt.Sprintf("grouped by %s = %s", g.Field, g.Value))
 		keys = append(keys, g.Field+"="+g.Value)
@@ -145,13 +147,16 @@ func FromHit(h *sigma.Hit) finding.Finding {
 				f.Resources = append(f.Resources, res)
 			}
 		}
-		keys = append(keys, ev.UID)
+		ids = append(ids, eventtime.Identity(ev))
 	}
 	if f.Resources == nil {
 		f.Resources = []event.Resource{}
 	}
 	sort.SliceStable(f.Evidence, func(i, j int) bool { return f.Evidence[i].Time.Before(f.Evidence[j].Time) })
-	f.ID = finding.StableID(r.Ref(), append([]string{f.Provider, f.Account, f.Region}, keys...)...)
+	scope := eventtime.Canonical(eventtime.Scope{Provider: f.Provider, Account: f.Account, Region: f.Region})
+	f.GroupID = finding.StableID(r.Ref(), append([]string{scope.Provider, scope.Account, scope.Region}, keys...)...)
+	sort.Strings(ids)
+	f.ID = finding.StableID(r.Ref(), append(append([]string{"occurrence", scope.Provider, scope.Account, scope.Region}, keys...), ids...)...)
 	return f
 }
 

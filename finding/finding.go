@@ -86,29 +86,42 @@ type Evidence struct {
 
 // Finding is one detection: a revert sequence or a native revert call.
 type Finding struct {
-	ID                string           `json:"id"`
-	RuleID            string           `json:"rule_id"`
-	Title             string           `json:"title"`
-	Description       string           `json:"description,omitempty"`
-	Tactic            string           `json:"tactic"`
-	TacticID          string           `json:"tactic_id"`
-	Technique         string           `json:"technique"`
-	TechniqueName     string           `json:"technique_name"`
-	Tags              []string         `json:"tags,omitempty"` // ATT&CK and rule tags in Sigma's spelling (attack.t1578.004)
-	Severity          string           `json:"severity"`
-	Confidence        string           `json:"confidence"`
-	Reasons           []string         `json:"reasons,omitempty"` // why severity or confidence moved
-	Provider          string           `json:"provider"`
-	Account           string           `json:"account"`
-	Region            string           `json:"region,omitempty"`
-	Actor             Actor            `json:"actor"`
-	Resources         []event.Resource `json:"resources"`
-	FirstSeen         time.Time        `json:"first_seen"`
-	LastSeen          time.Time        `json:"last_seen"`
-	Evidence          []Evidence       `json:"evidence"`
-	Suppressed        bool             `json:"suppressed"`
-	SuppressionReason string           `json:"suppression_reason,omitempty"`
-	NextSteps         []string         `json:"next_steps"`
+	// ID names this occurrence: the rule, its scope and the identities of
+	// the calls that made it (eventtime.Identity), so it is the same in
+	// hunt, watch, serve and every replica, in every export shape and
+	// after every re-delivery, and differs for two reverts of one
+	// instance on two days.
+	ID string `json:"id"`
+	// GroupID names the rule and its keys alone: repeats of one revert
+	// (the same instance stopped and started daily) share it.
+	GroupID       string           `json:"group_id"`
+	RuleID        string           `json:"rule_id"`
+	Title         string           `json:"title"`
+	Description   string           `json:"description,omitempty"`
+	Tactic        string           `json:"tactic"`
+	TacticID      string           `json:"tactic_id"`
+	Technique     string           `json:"technique"`
+	TechniqueName string           `json:"technique_name"`
+	Tags          []string         `json:"tags,omitempty"` // ATT&CK and rule tags in Sigma's spelling (attack.t1578.004)
+	Severity      string           `json:"severity"`
+	Confidence    string           `json:"confidence"`
+	Reasons       []string         `json:"reasons,omitempty"` // why severity or confidence moved
+	Provider      string           `json:"provider"`
+	Account       string           `json:"account"`
+	Region        string           `json:"region,omitempty"`
+	Actor         Actor            `json:"actor"`
+	Resources     []event.Resource `json:"resources"`
+	FirstSeen     time.Time        `json:"first_seen"`
+	LastSeen      time.Time        `json:"last_seen"`
+	Evidence      []Evidence       `json:"evidence"`
+	// Late is set when an event of the finding arrived beyond the
+	// allowed lateness and was replayed in its place (live only; nothing
+	// is late at rest); LateBy says how late the latest one was.
+	Late              bool     `json:"late,omitempty"`
+	LateBy            string   `json:"late_by,omitempty"`
+	Suppressed        bool     `json:"suppressed"`
+	SuppressionReason string   `json:"suppression_reason,omitempty"`
+	NextSteps         []string `json:"next_steps"`
 }
 
 // StableID is a finding id that does not change between runs over the same

@@ -162,11 +162,22 @@ func (p *Processor) Process(ev *event.Event) {
 // events move the watermark. Used when the input has been quiet.
 func (p *Processor) Flush() {
 	p.dirty = true
+	p.det.Idle()
+}
+
+// End ends the input (watch --once): Flush, and the Azure operations
+// still waiting for their outcome record count as done.
+func (p *Processor) End() {
+	p.dirty = true
 	p.det.Flush()
 }
 
-// Buffered is the number of events waiting for the watermark.
-func (p *Processor) Buffered() int { return p.det.Summary().Engine.Buffered }
+// Buffered is the number of events waiting for the watermark or for the
+// replay of late events.
+func (p *Processor) Buffered() int {
+	s := p.det.Summary().Engine
+	return s.Buffered + s.LateWaiting
+}
 
 // Dirty reports whether the state changed since the last Checkpoint.
 func (p *Processor) Dirty() bool { return p.dirty }

@@ -10,6 +10,7 @@ import (
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/internal/livetest"
+	"github.com/revertwatch/revertwatch/tune"
 )
 
 func decode(t *testing.T, b []byte) []*event.Event {
@@ -70,8 +71,10 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	if len(b.Outbox()) != 1 {
 		t.Fatalf("outbox %d after the restored sequence completed, want 1", len(b.Outbox()))
 	}
+	first := b.Outbox()[0]
 	b.Delivered(1)
-	// The same revert an hour later: inside the 24 h repeat window.
+	// Another revert of the same instance an hour later is another
+	// occurrence: reported, with its own id and the same group id.
 	cp, _ = b.Checkpoint()
 	c, _ := New(Options{Lateness: -1, OnFinding: func(f finding.Finding, fate Fate) { fates = append(fates, fate) }})
 	if err := c.Restore(cp); err != nil {
@@ -80,7 +83,13 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	for _, ev := range decode(t, livetest.Lines(rec("StopInstances", time.Hour), rec("StartInstances", time.Hour+3*time.Minute))) {
 		c.Process(ev)
 	}
-	if len(c.Outbox()) != 0 || len(fates) != 2 || fates[0] != Emitted || fates[1] != Repeat {
+	if len(c.Outbox()) != 1 || c.Outbox()[0].ID == first.ID || c.Outbox()[0].GroupID != first.GroupID {
+		t.Fatalf("outbox %v; want a second occurrence of the group", c.Outbox())
+	}
+	// The same occurrence again, inside its repeat window (which survived
+	// the restores), is held back.
+	c.finding(first, tune.Decision{})
+	if len(c.Outbox()) != 1 || len(fates) != 3 || fates[0] != Emitted || fates[1] != Emitted || fates[2] != Repeat {
 		t.Fatalf("outbox %d, fates %v; want the repeat held back", len(c.Outbox()), fates)
 	}
 }

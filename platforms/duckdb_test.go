@@ -75,7 +75,12 @@ func TestSQLExportMatchesHunt(t *testing.T) {
 	det.Flush()
 	want := map[string]string{}
 	for _, f := range det.Findings() {
-		want[f.ID] = f.RuleID
+		if unlogged(f) {
+			// The SQL counts an Azure operation by its Success record;
+			// one whose outcome was never logged is beyond it.
+			continue
+		}
+		want[f.GroupID] = f.RuleID
 	}
 	if len(want) < 15 {
 		t.Fatalf("hunt found only %d findings in the emulation", len(want))
@@ -118,6 +123,8 @@ func TestSQLExportMatchesHunt(t *testing.T) {
 		for _, b := range bindings {
 			keys = append(keys, b.(string))
 		}
+		// The SQL has no event identities: it names groups (rule and
+		// keys), as group_id does.
 		got[finding.StableID(rule, keys...)] = rule + " " + strings.Join(keys, " ")
 	}
 	if err := rows.Err(); err != nil {
@@ -148,4 +155,13 @@ func TestSQLExportMatchesHunt(t *testing.T) {
 		t.Errorf("SQL vs hunt: %d findings, hunt %d\nmissing from SQL:\n  %s\nonly in SQL:\n  %s",
 			len(got), len(want), strings.Join(missing, "\n  "), strings.Join(extra, "\n  "))
 	}
+}
+
+func unlogged(f finding.Finding) bool {
+	for _, r := range f.Reasons {
+		if strings.Contains(r, "was not logged") {
+			return true
+		}
+	}
+	return false
 }

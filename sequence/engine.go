@@ -112,6 +112,7 @@ type Stats struct {
 	Pending      int `json:"pending"`
 	Seen         int `json:"seen"`
 	History      int `json:"history"`
+	LateWaiting  int `json:"late_waiting"` // late events waiting for their replay
 }
 
 // Engine runs rules over a stream of events. It is not safe for
@@ -433,7 +434,10 @@ func (e *Engine) Stats() Stats {
 	s.Contexts = e.ctxN
 	s.Pending = len(e.pending)
 	s.Seen = len(e.seen)
-	s.History = e.nhist
+	s.History, s.LateWaiting = e.nhist, 0
+	for _, sc := range e.scopes {
+		s.LateWaiting += len(sc.lateQ)
+	}
 	return s
 }
 
@@ -955,7 +959,7 @@ func (e *Engine) resolvePending(sc *scopeState, key string, inOrder bool) {
 	e.remember(sc, resolvedKey(key), end.Time)
 	e.stats.Unlogged++
 	ev := mergePhases(end, g[:len(g)-1])
-	it := item{ev: ev, rank: e.rank(end), unlogged: true, phases: g[:len(g)-1:len(g)-1]}
+	it := item{ev: ev, rank: e.rank(end), unlogged: true, phases: g[: len(g)-1 : len(g)-1]}
 	if inOrder {
 		e.release(sc, it, false)
 		return

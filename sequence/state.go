@@ -49,8 +49,8 @@ type stateScope struct {
 	// LateSince is when the late events started waiting.
 	LateSince time.Time   `json:"late_since,omitzero"`
 	Seen      []stateSeen `json:"seen"`
-	PendingQ []stateQ    `json:"pending_queue"`
-	ContextQ []stateQ    `json:"context_queue"`
+	PendingQ  []stateQ    `json:"pending_queue"`
+	ContextQ  []stateQ    `json:"context_queue"`
 }
 
 type stateItem struct {

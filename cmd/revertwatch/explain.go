@@ -109,11 +109,11 @@ func indexAndHunt(cmd *cobra.Command, files []string, opt ingest.Options, in inp
 	var det *detect.Detector
 	if hunt {
 		var err error
-		det, err = detect.New(detect.Options{Lateness: huntLateness})
+		det, err = detect.New(detect.Options{AtRest: true})
 		if err != nil {
 			return nil, nil, ingest.Summary{}, &exitError{code: exitUsage, err: err}
 		}
-		files = ingest.SortByTime(cmd.Context(), files, opt)
+		defer det.Close()
 	}
 	h := in.handlers()
 	h.Event = func(ev *event.Event) error {
@@ -164,12 +164,14 @@ func readFindings(r io.Reader) ([]finding.Finding, error) {
 	return out, nil
 }
 
-// pickFindings returns the findings named by id or unique id prefix, in
-// the order named.
+// pickFindings returns the findings named by id, by group_id (every
+// occurrence of the group, in output order) or by a unique prefix of
+// either, in the order named.
 func pickFindings(fs []finding.Finding, ids []string) ([]finding.Finding, error) {
 	var out []finding.Finding
 	for _, id := range ids {
-		var hits []finding.Finding
+		var hits, group []finding.Finding
+		groups := map[string]bool{}
 		for _, f := range fs {
 			if f.ID == id {
 				hits = []finding.Finding{f}
@@ -178,12 +180,19 @@ func pickFindings(fs []finding.Finding, ids []string) ([]finding.Finding, error)
 			if strings.HasPrefix(f.ID, id) {
 				hits = append(hits, f)
 			}
+			if f.GroupID != "" && strings.HasPrefix(f.GroupID, id) {
+				group = append(group, f)
+				groups[f.GroupID] = true
+			}
 		}
-		switch len(hits) {
-		case 0:
+		if len(hits) == 0 && len(groups) == 1 {
+			hits = group
+		}
+		switch {
+		case len(hits) == 0:
 			return nil, fmt.Errorf("no finding %s in the input (%d findings there; list them with 'revertwatch hunt')", id, len(fs))
-		case 1:
-			out = append(out, hits[0])
+		case len(hits) == 1 || len(groups) == 1 && len(hits) == len(group):
+			out = append(out, hits...)
 		default:
 			return nil, fmt.Errorf("%s names %d findings; give more of the id", id, len(hits))
 		}

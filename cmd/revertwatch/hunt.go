@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,14 +25,6 @@ import (
 // exitFindings is hunt's exit code for findings with --fail-on-findings.
 const exitFindings = 1
 
-// huntLateness is hunt's allowed lateness unless --lateness or the config
-// says otherwise. Logs at rest are not in time order — an export holds one
-// directory per subscription, per region, per day — so hunt waits up to
-// the longest sequence window for a late event; only the relevant events
-// (the operations some rule uses) are held. watch and serve follow live
-// deliveries and keep the engine's 15 minutes.
-const huntLateness = 24 * time.Hour
-
 // maxLateReports caps the late events named one by one on stderr; the
 // rest are counted in the summary.
 const maxLateReports = 20
@@ -40,6 +34,8 @@ func newHuntCmd() *cobra.Command {
 	var cfg configFlag
 	var format string
 	var lateness time.Duration
+	var budget sizeFlag = detect.DefaultMemoryBudget
+	var spillDir string
 	var failOnFindings, showSuppressed bool
 	var sig sigmaFlags
 	var explainFormat string
@@ -52,11 +48,17 @@ from a snapshot and swapped into a VM, an image registered from a snapshot
 and launched, the chains that start at the snapshot, and the native restore
 APIs (replace root volume, AWS Backup, RDS, Azure reimage and Backup).
 
-Events are ordered by event time, not by arrival: files are read in the
-order of their first event, and an event may arrive up to --lateness behind
-the newest one and still complete its sequence (24h by default, since
-exported logs at rest come in no particular order; use 15m to reproduce the
-live daemon). Later ones are counted and named on stderr.`,
+hunt is exact at rest: the findings, their ids, evidence and order are the
+same for any order of records and files and any time span (a 90-day
+newest-first export from 'aws cloudtrail lookup-events' or 'az monitor
+activity-log list' included). The events the rules need are held and run
+through the rules in event-time order once the input is read; past
+--memory-budget they spill to sorted runs in a temporary directory
+(--spill-dir), removed on exit and on Ctrl-C. Nothing is late at rest.
+
+--lateness reproduces the live daemon instead: events stream through the
+rules as they are read, and one later than the lateness is replayed in its
+place (the finding says it was late).`,
 		Example: `  revertwatch hunt testdata/formats
   revertwatch hunt --format sarif -o findings.sarif logs/
   revertwatch hunt --config revertwatch.yaml --format ndjson 'exports/*.json.gz'`,
@@ -78,9 +80,9 @@ live daemon). Later ones are counted and named on stderr.`,
 			if err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("lateness") && !conf.IsSet("lateness") {
-				lateness = huntLateness
-			}
+			atRest := !cmd.Flags().Changed("lateness")
+			ctx, stopSignals := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stopSignals()
 			start := time.Now()
 			lateSeen := 0
 			rules, err := sig.load(os.Stderr)
@@ -89,10 +91,11 @@ live daemon). Later ones are counted and named on stderr.`,
 			}
 			det, err := detect.New(detect.Options{
 				Lateness: lateness, Config: conf, Rules: rules, NoBuiltin: sig.noBuiltin,
+				AtRest: atRest, MemoryBudget: int64(budget), SpillDir: spillDir,
 				OnLate: func(ev *event.Event) {
 					lateSeen++
 					if lateSeen <= maxLateReports {
-						fmt.Fprintf(os.Stderr, "%s:%d: late: %s %s at %s arrived beyond the allowed lateness; it completes no sequence\n",
+						fmt.Fprintf(os.Stderr, "%s:%d: late: %s %s at %s arrived beyond the allowed lateness; replayed in its place\n",
 							ev.Source.Name, ev.Source.Line, ev.OperationName, ev.UID, ev.Time.UTC().Format(time.RFC3339))
 					}
 				},
@@ -100,12 +103,15 @@ live daemon). Later ones are counted and named on stderr.`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
+			defer det.Close()
 			// Events of operations no rule uses only move the watermark:
 			// they are decoded partially, which is most of the input.
 			opt.Want = det.Wants
-			// The watermark follows the input: read the files in the order
-			// of their first event, not of their names.
-			inputs = ingest.SortByTime(cmd.Context(), inputs, opt)
+			if !atRest {
+				// The watermark follows the input: read the files in the
+				// order of their first event, not of their names.
+				inputs = ingest.SortByTime(ctx, inputs, opt)
+			}
 			idx, err := huntExplainIndex(explainFormat)
 			if err != nil {
 				return err
@@ -122,12 +128,17 @@ live daemon). Later ones are counted and named on stderr.`,
 				return nil
 			}
 			stop := startProgress(opt.Progress, in.quiet)
-			sum, err := ingest.Read(cmd.Context(), inputs, opt, h)
+			sum, err := ingest.Read(ctx, inputs, opt, h)
 			stop()
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			det.Flush()
+			if err := det.FlushContext(ctx); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			if err := det.Close(); err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("%w: the findings are incomplete", err)}
+			}
 
 			fs := det.Findings()
 			shown := fs
@@ -165,7 +176,9 @@ live daemon). Later ones are counted and named on stderr.`,
 	in.register(cmd.Flags())
 	cfg.register(cmd.Flags())
 	cmd.Flags().StringVarP(&format, "format", "f", "", "output: table, ndjson, ocsf or sarif (default table on a terminal, else ndjson)")
-	cmd.Flags().DurationVar(&lateness, "lateness", huntLateness, "how far behind the newest event an event may arrive and still complete a sequence (default 24h for logs at rest, or the config's)")
+	cmd.Flags().DurationVar(&lateness, "lateness", 0, "stream like the live daemon instead of exact at rest: events later than this are replayed in their place")
+	cmd.Flags().Var(&budget, "memory-budget", "memory for the events the rules need before they spill to disk (bytes, or with KiB, MiB, GiB)")
+	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "where spilled runs go (default the system's temporary directory); removed on exit")
 	cmd.Flags().BoolVar(&failOnFindings, "fail-on-findings", false, "exit 1 when there are findings")
 	cmd.Flags().BoolVar(&showSuppressed, "show-suppressed", false, "show suppressed findings in the table (ndjson, ocsf and sarif always carry them)")
 	sig.register(cmd)
@@ -190,6 +203,12 @@ func writeHuntSummary(w io.Writer, in ingest.Summary, d detect.Summary, conf *tu
 		fmt.Fprintf(w, " (%d suppressed, %d dropped)", d.Suppressed, d.Dropped)
 	}
 	fmt.Fprintf(w, "; %d late, %d duplicates, %d rejected records\n", d.Engine.Late, d.Engine.Duplicates, in.Rejected)
+	if d.Engine.Unlogged > 0 {
+		fmt.Fprintf(w, "  %d Azure operation(s) without a logged outcome counted as done (lower confidence)\n", d.Engine.Unlogged)
+	}
+	if d.Sort.Runs > 0 {
+		fmt.Fprintf(w, "  %d events held past the memory budget: %d sorted runs, %s spilled to disk\n", d.Sort.Events, d.Sort.Runs, byteSize(d.Sort.Spilled))
+	}
 	rules := make([]string, 0, len(d.ByRule))
 	for r := range d.ByRule {
 		rules = append(rules, r)

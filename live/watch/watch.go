@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/eventtime"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/live"
@@ -34,8 +35,15 @@ type Options struct {
 	// IdleFlush releases buffered events after this long without new data
 	// (0: never while running).
 	IdleFlush time.Duration
-	// Once reads what is there, flushes, checkpoints and returns.
+	// Once reads what is there, runs it through the rules in event-time
+	// order as hunt does (exact, whatever the order of files and
+	// records), checkpoints and returns; the next run continues from the
+	// checkpoint.
 	Once bool
+	// MemoryBudget and SpillDir bound what Once holds in memory, as
+	// hunt's flags of the same names do.
+	MemoryBudget int64
+	SpillDir     string
 	// OnDiag receives decoding diagnostics.
 	OnDiag func(ingest.Diag)
 	Logger *slog.Logger
@@ -53,6 +61,8 @@ type Watcher struct {
 	st   *store.Store
 	fol  *Follower
 	proc *live.Processor
+	// rest holds what Once reads, until it is all read.
+	rest *eventtime.Sorter
 
 	chunks, events, findings atomic.Int64
 }
@@ -116,6 +126,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if w.opt.Once {
+		w.rest = eventtime.NewSorter(eventtime.SorterOptions{Budget: w.opt.MemoryBudget, Dir: w.opt.SpillDir})
+		defer w.rest.Close()
+	}
 	tick := time.NewTicker(w.opt.Poll)
 	defer tick.Stop()
 	lastData := time.Now()
@@ -135,10 +149,20 @@ func (w *Watcher) Run(ctx context.Context) error {
 		// Once: a file is read when it has stopped changing between two
 		// polls, so two quiet polls in a row mean everything is read.
 		done := w.opt.Once && settling >= 2
-		if done || w.opt.IdleFlush > 0 && now.Sub(lastData) >= w.opt.IdleFlush && w.proc.Buffered() > 0 {
+		if done {
+			if err := w.rest.Each(func(ev *event.Event) error {
+				w.proc.Process(ev)
+				return ctx.Err()
+			}); err != nil {
+				return err
+			}
+			w.proc.End()
+		} else if w.opt.IdleFlush > 0 && now.Sub(lastData) >= w.opt.IdleFlush && w.proc.Buffered() > 0 {
 			w.proc.Flush()
 		}
-		if w.proc.Dirty() || n > 0 {
+		// Once checkpoints nothing before it has all been read and gone
+		// through the rules in order.
+		if (!w.opt.Once || done) && (w.proc.Dirty() || n > 0) {
 			if err := w.commit(ctx); err != nil {
 				return err
 			}
@@ -175,6 +199,9 @@ func (w *Watcher) poll(ctx context.Context) (int, error) {
 				ev.Source.Offset += c.Offset
 				ev.Source.Line += c.Line
 				w.events.Add(1)
+				if w.rest != nil {
+					return w.rest.Add(ev)
+				}
 				w.proc.Process(ev)
 				return nil
 			},
