@@ -227,7 +227,7 @@ func (d *Detector) flushRest(ctx context.Context) error {
 	d.ops = nil
 	n := 0
 	err := d.rest.Each(func(ev *event.Event) error {
-		if n++; n%4096 == 0 && ctx.Err() != nil {
+		if n++; n%4096 == 1 && ctx.Err() != nil {
 			return ctx.Err()
 		}
 		d.eng.Process(ev)

@@ -203,6 +203,9 @@ func writeHuntSummary(w io.Writer, in ingest.Summary, d detect.Summary, conf *tu
 		fmt.Fprintf(w, " (%d suppressed, %d dropped)", d.Suppressed, d.Dropped)
 	}
 	fmt.Fprintf(w, "; %d late, %d duplicates, %d rejected records\n", d.Engine.Late, d.Engine.Duplicates, in.Rejected)
+	if d.Engine.TooLate > 0 {
+		fmt.Fprintf(w, "  %d late event(s) beyond the late horizon completed no sequence (hunt without --lateness is exact)\n", d.Engine.TooLate)
+	}
 	if d.Engine.Unlogged > 0 {
 		fmt.Fprintf(w, "  %d Azure operation(s) without a logged outcome counted as done (lower confidence)\n", d.Engine.Unlogged)
 	}
