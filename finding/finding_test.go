@@ -3,6 +3,7 @@ package finding_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,5 +181,26 @@ func TestTableAndNDJSON(t *testing.T) {
 	}
 	if err := finding.Write(&buf, "xml", nil, nil, ""); err == nil {
 		t.Error("unknown format accepted")
+	}
+}
+
+// TestTableGroupsRepeats: five occurrences of one group are one row with
+// their count and times; another group keeps its own row.
+func TestTableGroupsRepeats(t *testing.T) {
+	day := time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)
+	var fs []finding.Finding
+	for d := 0; d < 5; d++ {
+		fs = append(fs, finding.Finding{ID: fmt.Sprintf("rw-%d", d), GroupID: "rw-g1", RuleID: "aws-stop-start", Severity: "high", Confidence: "medium",
+			FirstSeen: day.Add(time.Duration(d) * 24 * time.Hour)})
+	}
+	fs = append(fs, finding.Finding{ID: "rw-x", GroupID: "rw-g2", RuleID: "aws-rds-restore", Severity: "high", Confidence: "medium", FirstSeen: day})
+	var b strings.Builder
+	if err := finding.WriteTable(&b, fs); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Count(out, "aws-stop-start") != 1 || !strings.Contains(out, "5 occurrences (group rw-g1)") ||
+		!strings.Contains(out, "2026-09-05T09:00:00Z") || !strings.Contains(out, "aws-rds-restore") {
+		t.Errorf("table:\n%s", out)
 	}
 }

@@ -58,11 +58,25 @@ func WriteNDJSON(w io.Writer, fs []Finding) error {
 }
 
 // WriteTable writes an aligned table for a terminal: one row a finding,
-// and under it the chain of calls that made it.
-func WriteTable(w io.Writer, fs []Finding) error {
-	if len(fs) == 0 {
+// and under it the chain of calls that made it. Repeats of one group (the
+// same rule and keys: one instance stopped and started every day) share a
+// row that counts them and lists when each began.
+func WriteTable(w io.Writer, all []Finding) error {
+	if len(all) == 0 {
 		_, err := fmt.Fprintln(w, "no findings")
 		return err
+	}
+	var fs []Finding
+	repeats := map[string][]time.Time{}
+	for _, f := range all {
+		if f.GroupID != "" {
+			if _, seen := repeats[f.GroupID]; seen {
+				repeats[f.GroupID] = append(repeats[f.GroupID], f.FirstSeen)
+				continue
+			}
+			repeats[f.GroupID] = []time.Time{f.FirstSeen}
+		}
+		fs = append(fs, f)
 	}
 	var rows bytes.Buffer
 	tw := tabwriter.NewWriter(&rows, 0, 4, 2, ' ', 0)
@@ -93,6 +107,15 @@ func WriteTable(w io.Writer, fs []Finding) error {
 		}
 		if _, err := fmt.Fprintf(w, "    %s\n", strings.Join(steps, " → ")); err != nil {
 			return err
+		}
+		if times := repeats[fs[i].GroupID]; len(times) > 1 {
+			var at []string
+			for _, t := range times {
+				at = append(at, t.UTC().Format(time.RFC3339))
+			}
+			if _, err := fmt.Fprintf(w, "    %d occurrences (group %s): %s\n", len(times), fs[i].GroupID, strings.Join(at, ", ")); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
