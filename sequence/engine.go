@@ -11,23 +11,18 @@ import (
 	"github.com/revertwatch/revertwatch/eventtime"
 )
 
-// Defaults of Options.
+// Defaults of Options. The ordering ones are the event-time core's.
 const (
-	DefaultLateness    = 15 * time.Minute
+	DefaultLateness    = eventtime.DefaultLateness
 	DefaultMaxPerKey   = 16
 	DefaultMaxPartials = 100_000
-	DefaultMaxBuffered = 1_000_000
+	DefaultMaxBuffered = eventtime.DefaultMaxBuffered
 	DefaultMaxContext  = 100_000
-	DefaultMaxSeen     = 1_000_000
-	DefaultMaxPending  = 100_000
-	DefaultHorizon     = 24 * time.Hour
-	DefaultMaxHistory  = 50_000
+	DefaultMaxSeen     = eventtime.DefaultMaxSeen
+	DefaultMaxPending  = eventtime.DefaultMaxPending
+	DefaultHorizon     = eventtime.DefaultHorizon
+	DefaultMaxHistory  = eventtime.DefaultMaxHistory
 )
-
-// lateBatch is how many late events of one scope are replayed together;
-// fewer wait until their scope's watermark has moved by the lateness, or
-// until Flush.
-const lateBatch = 256
 
 // maxForks caps the sequences one event starts or branches into (a
 // StopInstances of many instances); contextDepth is how many events the
@@ -75,6 +70,11 @@ type Options struct {
 	// completes sequences as if on time (the match says it was late); an
 	// older one feeds single-event rules only (Stats.TooLate).
 	OnLate func(*event.Event)
+	// Also is another handler of the events the core orders (the Sigma
+	// runner), given every record Wants calls relevant besides the rules'
+	// own, with the same de-duplication, order and replays.
+	Also      eventtime.Handler
+	AlsoWants func(*event.Event) bool
 }
 
 // Stats count what the engine saw and did. Counters only grow; the
@@ -115,12 +115,12 @@ type Stats struct {
 	LateWaiting  int `json:"late_waiting"` // late events waiting for their replay
 }
 
-// Engine runs rules over a stream of events. It is not safe for
-// concurrent use: one goroutine owns it (per key partition, when scaled
-// out).
+// Engine runs rules over a stream of events, ordered by the event-time
+// core (package eventtime). It is not safe for concurrent use: one
+// goroutine owns it (per key partition, when scaled out).
 type Engine struct {
 	opt       Options
-	lateness  time.Duration
+	core      *eventtime.Core
 	maxWindow time.Duration
 	rules     []*rule
 	byID      map[string]*rule
@@ -128,61 +128,36 @@ type Engine struct {
 	ctxRule   []*rule
 	ops       map[uint64][]*opGroup
 
-	seq    uint64 // arrival counter: the tie-break of equal times
 	nextID uint64 // partial sequence ids
 
-	scopes  map[string]*scopeState // by scopeState.name
-	last    *scopeState            // the scope of the previous event: logs come in runs of one scope
-	nbuf    int                    // events buffered in all scopes
-	seen    map[string]time.Time
-	pending map[string][]*event.Event
-	index   map[string][]*partial
-	ctx     map[string]*ctxRing
-	ctxN    int
+	scopes map[*eventtime.ScopeState]*scopeState
+	last   *scopeState
+	index  map[string][]*partial
+	ctx    map[string]*ctxRing
+	ctxN   int
 
-	stats Stats
+	stats Stats // this engine's own counters; the core keeps the rest
 	done  []done
 
-	horizon  time.Duration         // negative: no history
-	nhist    int                   // events kept in all scopes' histories
-	unlogged map[string]string     // at rest: pending key → uid of its last record, when no outcome was logged
-	replay   map[*event.Event]late // during a replay: the late events and how late each was
-	// unloggedNow is set while an operation counted done without its
-	// outcome record goes through the rules.
-	unloggedNow bool
+	// What the release being matched says: an unlogged operation, or a
+	// late event (and how late).
+	unloggedNow, lateNow bool
+	lateByNow            time.Duration
+	replaying            bool
 
 	keyBuf           []byte
 	ibuf, jbuf, vbuf [1]string
 	cands            []*partial
 }
 
-// scopeState is one scope's event time and the state ordered by it. Each
-// scope has its own watermark: logs at rest are laid out per account and
-// region (AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/...), so a
-// directory walk reads one scope's months before the next scope's, and a
-// shared watermark would make every later scope late.
+// scopeState is the engine's part of one scope: the partial sequences by
+// deadline and the context entries in the order they were made.
 type scopeState struct {
-	key      eventtime.Scope
-	name     string    // the scope's part of index keys
-	maxTime  time.Time // latest event time seen
-	frontier time.Time // every buffered event at or before it is released
-	swept    time.Time // the frontier when state was last expired
-	buf      itemHeap
-	expiry   partialHeap
-	seenQ    queue
-	pendQ    queue
-	ctxQ     queue
-	// hist is what the scope released, in release order, for replays;
-	// lateQ the late events waiting for one, lateSince the frontier when
-	// the first of them came.
-	hist      []item
-	lateQ     []item
-	lateSince time.Time
+	core   *eventtime.ScopeState
+	name   string
+	expiry partialHeap
+	ctxQ   eventtime.Queue
 }
-
-// late is how late a late event was: its scope's newest event time when
-// it came, minus its own time.
-type late struct{ by time.Duration }
 
 type opGroup struct {
 	provider, op string
@@ -201,22 +176,13 @@ type opRef struct {
 	ctx  int // engine-wide context index, -1 for a step
 }
 
-type item struct {
-	ev   *event.Event
-	seq  uint64
-	rank int // tie-break of equal times: see opGroup.rank
-	// unlogged marks an Azure operation folded from Start/Accept records
-	// alone and counted done: no outcome record was ever logged.
-	unlogged bool
-	phases   []*event.Event // the records folded into an unlogged operation
-	lateBy   time.Duration  // for a late event, how late it was
-}
-
 type evid struct {
 	step     int
 	ev       *event.Event
 	phases   []*event.Event
 	unlogged bool
+	late     bool
+	lateBy   time.Duration
 }
 
 type partial struct {
@@ -255,24 +221,12 @@ type done struct {
 // New checks and compiles rules. Rule ids must be unique.
 func New(rules []Rule, opt Options) (*Engine, error) {
 	e := &Engine{
-		opt:     opt,
-		byID:    map[string]*rule{},
-		ops:     map[uint64][]*opGroup{},
-		scopes:  map[string]*scopeState{},
-		seen:    map[string]time.Time{},
-		pending: map[string][]*event.Event{},
-		index:   map[string][]*partial{},
-		ctx:     map[string]*ctxRing{},
-	}
-	e.horizon = opt.Horizon
-	if e.horizon == 0 {
-		e.horizon = DefaultHorizon
-	}
-	e.lateness = opt.Lateness
-	if e.lateness == 0 {
-		e.lateness = DefaultLateness
-	} else if e.lateness < 0 {
-		e.lateness = 0
+		opt:    opt,
+		byID:   map[string]*rule{},
+		ops:    map[uint64][]*opGroup{},
+		scopes: map[*eventtime.ScopeState]*scopeState{},
+		index:  map[string][]*partial{},
+		ctx:    map[string]*ctxRing{},
 	}
 	def := func(p *int, v int) {
 		if *p <= 0 {
@@ -281,11 +235,7 @@ func New(rules []Rule, opt Options) (*Engine, error) {
 	}
 	def(&e.opt.MaxPerKey, DefaultMaxPerKey)
 	def(&e.opt.MaxPartials, DefaultMaxPartials)
-	def(&e.opt.MaxBuffered, DefaultMaxBuffered)
 	def(&e.opt.MaxContext, DefaultMaxContext)
-	def(&e.opt.MaxSeen, DefaultMaxSeen)
-	def(&e.opt.MaxPending, DefaultMaxPending)
-	def(&e.opt.MaxHistory, DefaultMaxHistory)
 
 	for i, in := range rules {
 		r, err := compile(in, i)
@@ -341,7 +291,22 @@ func New(rules []Rule, opt Options) (*Engine, error) {
 			}
 		}
 	}
+	e.core = eventtime.NewCore(eventtime.CoreOptions{Lateness: opt.Lateness, Horizon: opt.Horizon, Window: e.maxWindow,
+		MaxBuffered: opt.MaxBuffered, MaxSeen: opt.MaxSeen, MaxPending: opt.MaxPending, MaxHistory: opt.MaxHistory,
+		OnLate: opt.OnLate}, e.rankOf, handler{e})
 	return e, nil
+}
+
+// rankOf says whether the engine (or its Also handler) needs an event, and
+// its tie-break among events of the same time.
+func (e *Engine) rankOf(ev *event.Event) (int, bool) {
+	if g := e.group(ev); g != nil {
+		return g.rank, true
+	}
+	if e.opt.AlsoWants != nil && e.opt.AlsoWants(ev) {
+		return 0, true
+	}
+	return 0, false
 }
 
 func (e *Engine) addOp(provider, op string, ref opRef) {
@@ -419,198 +384,73 @@ func (e *Engine) Uses(provider, op string) bool {
 	return false
 }
 
-// rank returns the tie-break of an event's operation.
-func (e *Engine) rank(ev *event.Event) int {
-	if g := e.group(ev); g != nil {
-		return g.rank
-	}
-	return 0
-}
-
 // Stats returns the counters and the current state size.
 func (e *Engine) Stats() Stats {
 	s := e.stats
-	s.Buffered = e.nbuf
+	c := e.core.Stats()
+	s.Events, s.Relevant, s.Duplicates, s.Late, s.TooLate, s.Replays, s.Unlogged = c.Events, c.Relevant, c.Duplicates, c.Late, c.TooLate, c.Replays, c.Unlogged
+	s.NoTime, s.NotSuccess, s.Phases = c.NoTime, c.NotSuccess, c.Phases
+	s.EvictedSeen, s.EvictedPending, s.EvictedHistory, s.ForcedReleases = c.EvictedSeen, c.EvictedPending, c.EvictedHistory, c.ForcedReleases
+	s.Buffered, s.PeakBuffered, s.Pending, s.Seen, s.History, s.LateWaiting = c.Buffered, c.PeakBuffered, c.Pending, c.Seen, c.History, c.LateWaiting
 	s.Contexts = e.ctxN
-	s.Pending = len(e.pending)
-	s.Seen = len(e.seen)
-	s.History, s.LateWaiting = e.nhist, 0
-	for _, sc := range e.scopes {
-		s.LateWaiting += len(sc.lateQ)
-	}
 	return s
+}
+
+// coreStats is the core's part of Stats, for restoring it.
+func coreStats(s Stats) eventtime.CoreStats {
+	return eventtime.CoreStats{Events: s.Events, Relevant: s.Relevant, Duplicates: s.Duplicates, Late: s.Late, TooLate: s.TooLate,
+		Replays: s.Replays, Unlogged: s.Unlogged, NoTime: s.NoTime, NotSuccess: s.NotSuccess, Phases: s.Phases,
+		EvictedSeen: s.EvictedSeen, EvictedPending: s.EvictedPending, EvictedHistory: s.EvictedHistory, ForcedReleases: s.ForcedReleases,
+		PeakBuffered: s.PeakBuffered}
 }
 
 // Watermark returns the event time up to which a scope's events have been
 // released in order; an older event of that scope is late. Azure scopes
 // have no region.
 func (e *Engine) Watermark(provider, account, region string) time.Time {
-	k := eventtime.Canonical(eventtime.Scope{Provider: provider, Account: account, Region: region})
-	if s := e.scopes[k.Name()]; s != nil {
-		return s.frontier
-	}
-	return time.Time{}
+	return e.core.Watermark(provider, account, region)
 }
 
-// scopeOf returns the event's scope without allocating for a scope seen
-// before.
-func (e *Engine) scopeOf(ev *event.Event) *scopeState {
-	region := ev.Region
-	if ev.Provider == event.Azure {
-		region = ""
-	}
-	if l := e.last; l != nil && l.key.Provider == ev.Provider && l.key.Region == region &&
-		(l.key.Account == ev.Account || ev.Provider == event.Azure && strings.EqualFold(l.key.Account, ev.Account)) {
-		return l
-	}
-	e.keyBuf = eventtime.AppendName(e.keyBuf[:0], ev)
-	s := e.scopes[string(e.keyBuf)]
-	if s == nil {
-		s = e.newScope(eventtime.ScopeOf(ev))
-	}
-	e.last = s
-	return s
-}
-
-func (e *Engine) newScope(k eventtime.Scope) *scopeState {
-	s := &scopeState{key: k, name: k.Name()}
-	e.scopes[s.name] = s
-	return s
-}
-
-// Process takes one event. Events of operations no rule uses only move the
-// watermark. The engine keeps ev (as evidence) if a rule uses it; the
-// caller must not modify it afterwards.
-func (e *Engine) Process(ev *event.Event) {
-	if ev == nil {
-		return
-	}
-	e.stats.Events++
-	sc := e.scopeOf(ev)
-	g := e.group(ev)
-	if g == nil {
-		e.advance(sc, ev.Time)
-		return
-	}
-	e.stats.Relevant++
-	if e.duplicate(sc, ev) {
-		e.stats.Duplicates++
-		return
-	}
-	switch {
-	case ev.Time.IsZero():
-		e.stats.NoTime++
-		e.tooLate(sc, ev)
-		return
-	case ev.Time.Before(sc.frontier):
-		e.stats.Late++
-		if e.opt.OnLate != nil {
-			e.opt.OnLate(ev)
-		}
-		if e.horizon < 0 || ev.Time.Before(sc.frontier.Add(-e.horizon)) {
-			e.stats.TooLate++
-			e.release(sc, item{ev: ev}, true)
-			return
-		}
-		e.seq++
-		e.queueLate(sc, item{ev: ev, seq: e.seq, rank: g.rank, lateBy: sc.maxTime.Sub(ev.Time)})
-		return
-	}
-	e.seq++
-	heap.Push(&sc.buf, item{ev: ev, seq: e.seq, rank: g.rank})
-	e.nbuf++
-	if e.nbuf > e.stats.PeakBuffered {
-		e.stats.PeakBuffered = e.nbuf
-	}
-	e.advance(sc, ev.Time)
-	for e.nbuf > e.opt.MaxBuffered {
-		victim := sc
-		if len(victim.buf) == 0 {
-			victim = e.earliestBuffer()
-		}
-		it := heap.Pop(&victim.buf).(item)
-		e.nbuf--
-		e.stats.ForcedReleases++
-		if it.ev.Time.After(victim.frontier) {
-			victim.frontier = it.ev.Time
-		}
-		e.release(victim, it, false)
-	}
-}
-
-// earliestBuffer returns the scope whose next buffered event comes first.
-func (e *Engine) earliestBuffer() *scopeState {
-	var best *scopeState
-	for _, s := range e.scopes {
-		if len(s.buf) > 0 && (best == nil || itemBefore(s.buf[0], best.buf[0])) {
-			best = s
-		}
-	}
-	return best
-}
+// Process takes one event, in any order. Events of operations no rule
+// uses only move the watermark. The engine keeps ev (as evidence) if a
+// rule uses it; the caller must not modify it afterwards.
+func (e *Engine) Process(ev *event.Event) { e.core.Process(ev) }
 
 // Flush releases every buffered event in event-time order, moves each
 // scope's watermark to its latest event time and replays the late events
-// waiting for it, as when the input has been quiet. Partial sequences
-// stay until their window closes, so that a later Process (or a restored
-// state) can still complete them; an event older than the new watermark
-// is late and is replayed in its place.
-func (e *Engine) Flush() {
-	type scoped struct {
-		sc *scopeState
-		it item
-	}
-	var all []scoped
-	for _, s := range e.scopes {
-		for _, it := range s.buf {
-			all = append(all, scoped{s, it})
-		}
-		s.buf = nil
-	}
-	sort.Slice(all, func(i, j int) bool { return itemBefore(all[i].it, all[j].it) })
-	e.nbuf = 0
-	for _, x := range all {
-		e.release(x.sc, x.it, false)
-	}
-	for _, s := range e.sortedScopes() {
-		if s.maxTime.After(s.frontier) {
-			s.frontier = s.maxTime
-		}
-		e.settle(s)
-		e.expire(s)
-	}
-}
+// waiting, as when the input has been quiet. Partial sequences stay until
+// their window closes, so that a later Process (or a restored state) can
+// still complete them; an event older than the new watermark is late and
+// is replayed in its place.
+func (e *Engine) Flush() { e.core.Flush() }
 
 // End ends the input: Flush, then every Azure operation still waiting for
 // its outcome record counts as done with its outcome not logged (a Failure
 // record arriving later no longer cancels it).
-func (e *Engine) End() {
-	e.Flush()
-	for _, s := range e.sortedScopes() {
-		for _, q := range append([]queued(nil), s.pendQ.live()...) {
-			e.resolvePending(s, q.key, false)
-		}
-		e.settle(s)
-	}
-}
+func (e *Engine) End() { e.core.End() }
 
 // PhaseKey names the Azure operation a record is a phase of, as the
 // engine groups its Start, Accept and outcome records.
-func PhaseKey(ev *event.Event) string {
-	return eventtime.ScopeOf(ev).Name() + "\x00" + ev.CorrelationUID + "\x00" + ev.Operation + "\x00" + strings.ToLower(ev.ResourceID)
-}
+func PhaseKey(ev *event.Event) string { return eventtime.PhaseKey(ev) }
 
 // ExpectUnlogged tells the engine, before it sees them, that the Azure
 // operation with this PhaseKey never logged its outcome and that uid is
 // its last record in event-time order: when that record is released the
-// operation counts as done, in its place. Logs at rest are read whole
-// before the rules run, so hunt knows this; live, an operation counts as
-// done once its scope's watermark is the lateness past its last record.
-func (e *Engine) ExpectUnlogged(key, uid string) {
-	if e.unlogged == nil {
-		e.unlogged = map[string]string{}
+// operation counts as done, in its place (see eventtime.Core).
+func (e *Engine) ExpectUnlogged(key, uid string) { e.core.ExpectUnlogged(key, uid) }
+
+// scope returns the engine's part of a core scope.
+func (e *Engine) scope(cs *eventtime.ScopeState) *scopeState {
+	if e.last != nil && e.last.core == cs {
+		return e.last
 	}
-	e.unlogged[key] = uid
+	sc := e.scopes[cs]
+	if sc == nil {
+		sc = &scopeState{core: cs, name: cs.Name}
+		e.scopes[cs] = sc
+	}
+	e.last = sc
+	return sc
 }
 
 func (e *Engine) sortedScopes() []*scopeState {
@@ -622,260 +462,68 @@ func (e *Engine) sortedScopes() []*scopeState {
 	return out
 }
 
-// tooLate reports an event that cannot take its place in order and runs
-// the single-event rules on it.
-func (e *Engine) tooLate(sc *scopeState, ev *event.Event) {
-	if e.opt.OnLate != nil {
-		e.opt.OnLate(ev)
-	}
-	e.release(sc, item{ev: ev}, true)
-}
+// handler is the engine as the core's Handler.
+type handler struct{ e *Engine }
 
-// queueLate holds a late event for the next replay of its scope.
-func (e *Engine) queueLate(sc *scopeState, it item) {
-	if len(sc.lateQ) == 0 {
-		sc.lateSince = sc.frontier
+// Release runs one released event through the rules (and the Also
+// handler).
+func (h handler) Release(cs *eventtime.ScopeState, r *eventtime.Release) {
+	e := h.e
+	if r.Op != nil && e.group(r.Op) != nil {
+		e.unloggedNow, e.lateNow, e.lateByNow, e.replaying = r.Unlogged, r.Late, r.LateBy, r.Replay
+		e.matchEvent(e.scope(cs), r.Op, r.Phases, r.TooLate)
+		e.unloggedNow, e.lateNow, e.lateByNow, e.replaying = false, false, 0, false
 	}
-	sc.lateQ = append(sc.lateQ, it)
-	if len(sc.lateQ) >= lateBatch {
-		e.settle(sc)
+	if e.opt.Also != nil {
+		e.opt.Also.Release(cs, r)
 	}
 }
 
-// settle replays a scope's history with its late events in their places:
-// the scope's sequences, contexts and pending operations are rebuilt from
-// the events of the last window before the earliest late event on, in
-// event-time order, and the matches that hold a late event are reported
-// (the others were reported when they completed). Events still buffered
-// are not touched; they are released into the rebuilt state.
-func (e *Engine) settle(sc *scopeState) {
-	if len(sc.lateQ) == 0 {
-		return
-	}
-	lateQ := sc.lateQ
-	sc.lateQ, sc.lateSince = nil, time.Time{}
-	sort.Slice(lateQ, func(i, j int) bool { return itemBefore(lateQ[i], lateQ[j]) })
-	from := lateQ[0].ev.Time.Add(-e.maxWindow)
-	i := sort.Search(len(sc.hist), func(i int) bool { return !sc.hist[i].ev.Time.Before(from) })
-	merged := make([]item, 0, len(sc.hist)-i+len(lateQ))
-	a, b := sc.hist[i:], lateQ
-	for len(a) > 0 || len(b) > 0 {
-		if len(b) == 0 || len(a) > 0 && itemBefore(a[0], b[0]) {
-			merged = append(merged, a[0])
-			a = a[1:]
-		} else {
-			merged = append(merged, b[0])
-			b = b[1:]
-		}
-	}
-	e.resetScope(sc)
-	e.replay = make(map[*event.Event]late, len(lateQ))
-	for _, it := range lateQ {
-		e.replay[it.ev] = late{by: it.lateBy}
-	}
-	for _, it := range merged {
-		e.release(sc, it, false)
-	}
-	e.replay = nil
-	e.nhist += len(lateQ)
-	sc.hist = append(sc.hist[:i:i], merged...)
-	e.stats.Replays++
-	e.trimHistory(sc)
-}
-
-// resetScope forgets a scope's partial sequences, contexts and pending
-// operations, before a replay rebuilds them.
-func (e *Engine) resetScope(sc *scopeState) {
+// Reset forgets a scope's partial sequences and contexts before a replay
+// rebuilds them.
+func (h handler) Reset(cs *eventtime.ScopeState) {
+	e := h.e
+	sc := e.scope(cs)
 	for len(sc.expiry) > 0 {
 		e.remove(sc.expiry[0])
 	}
-	for _, q := range sc.ctxQ.live() {
-		if ring := e.ctx[q.key]; ring != nil {
+	for _, q := range sc.ctxQ.Live() {
+		if ring := e.ctx[q.Key()]; ring != nil {
 			e.ctxN -= len(ring.entries)
-			delete(e.ctx, q.key)
+			delete(e.ctx, q.Key())
 		}
 	}
-	sc.ctxQ = queue{}
-	for _, q := range sc.pendQ.live() {
-		delete(e.pending, q.key)
-	}
-	sc.pendQ = queue{}
-}
-
-// advance moves a scope's watermark with a new event time and releases
-// what it passes.
-func (e *Engine) advance(sc *scopeState, t time.Time) {
-	if !t.After(sc.maxTime) {
-		return
-	}
-	sc.maxTime = t
-	w := t.Add(-e.lateness)
-	if !w.After(sc.frontier) {
-		return
-	}
-	for len(sc.buf) > 0 && !sc.buf[0].ev.Time.After(w) {
-		it := heap.Pop(&sc.buf).(item)
-		e.nbuf--
-		e.release(sc, it, false)
-	}
-	sc.frontier = w
-	// Expiring once per second of event time is as good as per event (a
-	// completion checks its deadline itself) and much cheaper.
-	if w.Sub(sc.swept) >= time.Second {
-		e.expire(sc)
-	}
-	if len(sc.lateQ) > 0 && !w.Before(sc.lateSince.Add(e.lateness)) {
-		e.settle(sc)
+	sc.ctxQ = eventtime.Queue{}
+	if e.opt.Also != nil {
+		e.opt.Also.Reset(cs)
 	}
 }
 
-// retention is how far behind a scope's watermark the engine remembers
-// events: the longest window, and the horizon for late events.
-func (e *Engine) retention() time.Duration {
-	if e.horizon < 0 {
-		return e.maxWindow
-	}
-	return e.maxWindow + e.horizon
-}
-
-// expire closes a scope's partial sequences whose window its watermark
-// has passed, counts done the Azure operations whose outcome the lateness
-// has waited for in vain, and forgets what no window can need any more.
-func (e *Engine) expire(sc *scopeState) {
-	sc.swept = sc.frontier
-	for len(sc.expiry) > 0 && sc.expiry[0].deadline.Before(sc.frontier) {
+// Expire closes a scope's partial sequences whose window its watermark
+// has passed and forgets contexts no window can need.
+func (h handler) Expire(cs *eventtime.ScopeState) {
+	e := h.e
+	sc := e.scope(cs)
+	f := cs.Frontier()
+	for len(sc.expiry) > 0 && sc.expiry[0].deadline.Before(f) {
 		e.remove(sc.expiry[0])
 		e.stats.Expired++
 	}
-	if e.horizon >= 0 {
-		// Live: an operation whose outcome did not come within the
-		// lateness counts as done, in its place (a late event).
-		wait := sc.frontier.Add(-e.lateness)
-		for sc.pendQ.len() > 0 && sc.pendQ.front().t.Before(wait) {
-			q := sc.pendQ.front()
-			sc.pendQ.pop()
-			if g, ok := e.pending[q.key]; ok && !g[len(g)-1].Time.After(q.t) {
-				e.resolvePending(sc, q.key, false)
-			}
-		}
-	}
-	e.trimSeen(sc)
-	e.trimPending(sc)
 	e.trimContext(sc)
-	e.trimHistory(sc)
-}
-
-// trimHistory forgets a scope's released events older than the retention,
-// then, while over the cap, the oldest of this scope (or of the scope
-// holding the oldest, when this one has none).
-func (e *Engine) trimHistory(sc *scopeState) {
-	if e.horizon < 0 {
-		return
+	if e.opt.Also != nil {
+		e.opt.Also.Expire(cs)
 	}
-	cutoff := sc.frontier.Add(-e.retention())
-	n := 0
-	for n < len(sc.hist) && sc.hist[n].ev.Time.Before(cutoff) {
-		n++
-	}
-	e.dropHistory(sc, n, false)
-	for e.nhist > e.opt.MaxHistory {
-		victim := sc
-		if len(victim.hist) == 0 {
-			victim = nil
-			for _, s := range e.sortedScopes() {
-				if len(s.hist) > 0 && (victim == nil || s.hist[0].ev.Time.Before(victim.hist[0].ev.Time)) {
-					victim = s
-				}
-			}
-			if victim == nil {
-				return
-			}
-		}
-		e.dropHistory(victim, min(len(victim.hist), e.nhist-e.opt.MaxHistory), true)
-	}
-}
-
-func (e *Engine) dropHistory(sc *scopeState, n int, forced bool) {
-	if n == 0 {
-		return
-	}
-	clear(sc.hist[:n])
-	sc.hist = sc.hist[n:]
-	e.nhist -= n
-	if forced {
-		e.stats.EvictedHistory += uint64(n)
-	}
-	if cap(sc.hist) > 1024 && len(sc.hist) < cap(sc.hist)/4 {
-		sc.hist = append([]item(nil), sc.hist...)
-	}
-}
-
-// trim forgets a scope's queued state older than cutoff, then, while over
-// a cap, the oldest state of the scope (or of the scope holding the
-// oldest, when this one has none).
-func (e *Engine) trim(sc *scopeState, cutoff time.Time, get func(*scopeState) *queue, over func() bool, drop func(q queued, forced bool)) {
-	for q := get(sc); q.len() > 0 && q.front().t.Before(cutoff); {
-		it := q.front()
-		q.pop()
-		drop(it, false)
-	}
-	for over() {
-		q := get(sc)
-		if q.len() == 0 {
-			var best *queue
-			for _, s := range e.sortedScopes() {
-				if o := get(s); o.len() > 0 && (best == nil || o.front().t.Before(best.front().t)) {
-					best = o
-				}
-			}
-			if best == nil {
-				return
-			}
-			q = best
-		}
-		it := q.front()
-		q.pop()
-		drop(it, true)
-	}
-}
-
-// trimSeen forgets event ids past the retention: a re-delivery is
-// recognised for as long as the events it could join are kept.
-func (e *Engine) trimSeen(sc *scopeState) {
-	e.trim(sc, sc.frontier.Add(-e.retention()), func(s *scopeState) *queue { return &s.seenQ },
-		func() bool { return len(e.seen) > e.opt.MaxSeen },
-		func(q queued, forced bool) {
-			if t, ok := e.seen[q.key]; ok && !t.After(q.t) {
-				delete(e.seen, q.key)
-				if forced {
-					e.stats.EvictedSeen++
-				}
-			}
-		})
-}
-
-func (e *Engine) trimPending(sc *scopeState) {
-	e.trim(sc, sc.frontier.Add(-e.maxWindow), func(s *scopeState) *queue { return &s.pendQ },
-		func() bool { return len(e.pending) > e.opt.MaxPending },
-		func(q queued, forced bool) {
-			if g, ok := e.pending[q.key]; ok && !g[len(g)-1].Time.After(q.t) {
-				delete(e.pending, q.key)
-				if forced {
-					e.stats.EvictedPending++
-				}
-			}
-		})
 }
 
 func (e *Engine) trimContext(sc *scopeState) {
-	e.trim(sc, sc.frontier.Add(-e.maxWindow), func(s *scopeState) *queue { return &s.ctxQ },
+	eventtime.Trim(sc, sc.core.Frontier().Add(-e.maxWindow), e.sortedScopes, func(s *scopeState) *eventtime.Queue { return &s.ctxQ },
 		func() bool { return e.ctxN > e.opt.MaxContext },
-		func(q queued, forced bool) {
-			ring := e.ctx[q.key]
+		func(q eventtime.Queued, forced bool) {
+			ring := e.ctx[q.Key()]
 			if ring == nil {
 				return
 			}
-			if len(ring.entries) > 0 && !ring.entries[0].ev.Time.After(q.t) {
+			if len(ring.entries) > 0 && !ring.entries[0].ev.Time.After(q.Time()) {
 				if forced {
 					e.stats.EvictedContext++
 				}
@@ -883,39 +531,9 @@ func (e *Engine) trimContext(sc *scopeState) {
 				e.ctxN--
 			}
 			if len(ring.entries) == 0 {
-				delete(e.ctx, q.key)
+				delete(e.ctx, q.Key())
 			}
 		})
-}
-
-// duplicate remembers the event's ids and reports whether one was seen.
-func (e *Engine) duplicate(sc *scopeState, ev *event.Event) bool {
-	// Event ids are GUIDs (CloudTrail eventID, Azure eventDataId) or
-	// hashes: unique without a provider prefix.
-	if ev.UID == "" {
-		return false
-	}
-	if _, ok := e.seen[ev.UID]; ok {
-		return true
-	}
-	if ev.OriginalUID != "" {
-		if _, ok := e.seen[ev.OriginalUID]; ok {
-			return true
-		}
-	}
-	e.remember(sc, ev.UID, ev.Time)
-	if ev.OriginalUID != "" {
-		e.remember(sc, ev.OriginalUID, ev.Time)
-	}
-	return false
-}
-
-func (e *Engine) remember(sc *scopeState, key string, t time.Time) {
-	e.seen[key] = t
-	sc.seenQ.push(key, t)
-	if len(e.seen) > e.opt.MaxSeen {
-		e.trimSeen(sc)
-	}
 }
 
 func (e *Engine) indexKey(scope string, rule, step int, value string) []byte {
@@ -934,178 +552,14 @@ func (e *Engine) ctxKey(scope string, ctx int, value string) []byte {
 	return b
 }
 
-func phaseKey(sc *scopeState, ev *event.Event) string {
-	return sc.name + "\x00" + ev.CorrelationUID + "\x00" + ev.Operation + "\x00" + strings.ToLower(ev.ResourceID)
-}
-
-// resolvedKey marks, among the remembered event ids, an Azure operation
-// counted done without its outcome: its outcome record, should it come
-// after all, is not counted a second time.
-func resolvedKey(key string) string { return "resolved\x00" + key }
-
-// resolvePending counts a pending Azure operation done with its outcome
-// not logged. inOrder is set when its last record was just released (at
-// rest); otherwise the folded operation is late and replayed in place.
-func (e *Engine) resolvePending(sc *scopeState, key string, inOrder bool) {
-	g, ok := e.pending[key]
-	if !ok {
-		return
-	}
-	delete(e.pending, key)
-	if _, done := e.seen[resolvedKey(key)]; done {
-		return
-	}
-	end := g[len(g)-1]
-	e.remember(sc, resolvedKey(key), end.Time)
-	e.stats.Unlogged++
-	ev := mergePhases(end, g[:len(g)-1])
-	it := item{ev: ev, rank: e.rank(end), unlogged: true, phases: g[: len(g)-1 : len(g)-1]}
-	if inOrder {
-		e.release(sc, it, false)
-		return
-	}
-	e.seq++
-	it.seq = e.seq
-	it.lateBy = sc.maxTime.Sub(end.Time)
-	e.queueLate(sc, it)
-	// It has waited for its outcome already: replay at the next chance.
-	sc.lateSince = sc.frontier.Add(-e.lateness)
-}
-
-// release hands one event, in order, to the rules and keeps it for
-// replays. lateOnly is set for an event too late to replay: it feeds
-// single-event rules and contexts only.
-func (e *Engine) release(sc *scopeState, it item, lateOnly bool) {
-	ev := it.ev
-	if e.replay == nil && !lateOnly && e.horizon >= 0 {
-		sc.hist = append(sc.hist, it)
-		e.nhist++
-		if e.nhist > e.opt.MaxHistory {
-			e.trimHistory(sc)
-		}
-	}
-	if it.unlogged {
-		e.matchEvent(sc, ev, it.phases, lateOnly, true)
-		return
-	}
-	var phases []*event.Event
-	if ev.Provider == event.Azure {
-		key := phaseKey(sc, ev)
-		if _, done := e.seen[resolvedKey(key)]; done && ev.Phase != event.PhaseNone {
-			// Counted done already, its outcome not logged: a record of it
-			// arriving now changes nothing (explain shows it).
-			e.stats.NotSuccess++
-			return
-		}
-		if ev.Outcome == event.OutcomePending {
-			e.stats.Phases++
-			g := e.pending[key]
-			i := len(g)
-			for i > 0 && g[i-1].Time.After(ev.Time) {
-				i--
-			}
-			g = append(g, nil)
-			copy(g[i+1:], g[i:])
-			g[i] = ev
-			e.pending[key] = g
-			sc.pendQ.push(key, ev.Time)
-			if uid, ok := e.unlogged[key]; ok && uid == ev.UID {
-				e.resolvePending(sc, key, true)
-				return
-			}
-			if len(e.pending) > e.opt.MaxPending {
-				e.trimPending(sc)
-			}
-			return
-		}
-		if g, ok := e.pending[key]; ok {
-			phases = g
-			delete(e.pending, key)
-		}
-	}
-	if !ev.Succeeded() {
-		e.stats.NotSuccess++
-		return
-	}
-	if len(phases) > 0 {
-		ev = mergePhases(ev, phases)
-	}
-	e.matchEvent(sc, ev, phases, lateOnly, false)
-}
-
-// mergePhases returns a copy of the terminal record of an Azure operation
-// with the keys its earlier phases carried: the request body is often only
-// on Start, the response body only on Accept.
-func mergePhases(end *event.Event, phases []*event.Event) *event.Event {
-	m := *end
-	m.Resources = append([]event.Resource(nil), end.Resources...)
-	k := &m.Keys
-	k.Instances = append([]string(nil), k.Instances...)
-	k.Snapshots = append([]string(nil), k.Snapshots...)
-	k.SourceSnapshots = append([]string(nil), k.SourceSnapshots...)
-	for i := len(phases) - 1; i >= 0; i-- { // latest phase first
-		p := phases[i]
-		for _, r := range p.Resources {
-			if !hasResource(m.Resources, r) {
-				m.Resources = append(m.Resources, r)
-			}
-		}
-		pk := &p.Keys
-		fill := func(dst *string, src string) {
-			if *dst == "" {
-				*dst = src
-			}
-		}
-		fill(&k.Disk, pk.Disk)
-		fill(&k.VM, pk.VM)
-		fill(&k.OSDisk, pk.OSDisk)
-		fill(&k.SourceResource, pk.SourceResource)
-		fill(&k.CreateOption, pk.CreateOption)
-		fill(&k.RecoveryPoint, pk.RecoveryPoint)
-		k.Instances = union(k.Instances, pk.Instances)
-		k.Snapshots = union(k.Snapshots, pk.Snapshots)
-		k.SourceSnapshots = union(k.SourceSnapshots, pk.SourceSnapshots)
-		if len(m.Request) == 0 {
-			m.Request = p.Request
-		}
-		if len(m.Response) == 0 {
-			m.Response = p.Response
-		}
-		if m.Caller == "" {
-			m.Caller = p.Caller
-		}
-	}
-	return &m
-}
-
-func union(a, b []string) []string {
-	for _, s := range b {
-		if !contains(a, s) {
-			a = append(a, s)
-		}
-	}
-	return a
-}
-
-func hasResource(list []event.Resource, r event.Resource) bool {
-	for _, x := range list {
-		if x.UID == r.UID && x.Type == r.Type {
-			return true
-		}
-	}
-	return false
-}
-
-// matchEvent runs one released, successful event through the rules using
-// its operation. unlogged marks an Azure operation counted done without
-// its outcome record.
-func (e *Engine) matchEvent(sc *scopeState, ev *event.Event, phases []*event.Event, lateOnly, unlogged bool) {
+// matchEvent runs one released, successful call through the rules using
+// its operation. lateOnly is set for an event too late to replay: it
+// feeds single-event rules and contexts only.
+func (e *Engine) matchEvent(sc *scopeState, ev *event.Event, phases []*event.Event, lateOnly bool) {
 	refs := e.lookup(ev)
 	if refs == nil {
 		return
 	}
-	e.unloggedNow = unlogged
-	defer func() { e.unloggedNow = false }()
 	e.done = e.done[:0]
 	for _, ref := range refs {
 		if ref.ctx >= 0 {
@@ -1177,7 +631,7 @@ func (e *Engine) start(r *rule, sc *scopeState, ev *event.Event, phases []*event
 	for _, vals := range e.combos(r, nil, r.steps[0].news, ev) {
 		e.nextID++
 		p := &partial{id: e.nextID, rule: r, next: 1, sc: sc, vals: vals,
-			evidence: []evid{{step: 0, ev: ev, phases: phases, unlogged: e.unloggedNow}},
+			evidence: []evid{{step: 0, ev: ev, phases: phases, unlogged: e.unloggedNow, late: e.lateNow, lateBy: e.lateByNow}},
 			first:    ev.Time, last: ev.Time, deadline: ev.Time.Add(r.window), hidx: -1}
 		if len(r.steps) == 1 {
 			e.complete(p)
@@ -1231,7 +685,7 @@ func (e *Engine) joins(st *cstep, p *partial, ev *event.Event) bool {
 func (e *Engine) advanceTo(p *partial, j int, ev *event.Event, phases []*event.Event) {
 	r := p.rule
 	st := &r.steps[j]
-	add := evid{step: j, ev: ev, phases: phases, unlogged: e.unloggedNow}
+	add := evid{step: j, ev: ev, phases: phases, unlogged: e.unloggedNow, late: e.lateNow, lateBy: e.lateByNow}
 	if len(st.news) == 0 {
 		e.remove(p)
 		p.evidence = append(p.evidence, add)
@@ -1351,7 +805,7 @@ func (e *Engine) addContext(gidx int, sc *scopeState, ev *event.Event, phases []
 			ring.entries = ring.entries[1:]
 			e.ctxN--
 		}
-		sc.ctxQ.push(key, ev.Time)
+		sc.ctxQ.Push(key, ev.Time)
 	}
 	if e.ctxN > e.opt.MaxContext {
 		e.trimContext(sc)
@@ -1382,9 +836,9 @@ func (e *Engine) complete(p *partial) {
 	}
 	for _, x := range p.evidence {
 		m.Evidence = append(m.Evidence, Evidence{Step: r.steps[x.step].name, Event: x.ev, Phases: x.phases, Unlogged: x.unlogged})
-		if l, ok := e.replay[x.ev]; ok {
+		if x.late {
 			m.Late = true
-			m.LateBy = max(m.LateBy, l.by)
+			m.LateBy = max(m.LateBy, x.lateBy)
 		}
 	}
 	found := make([]bool, len(r.ctx))
@@ -1422,7 +876,7 @@ func (e *Engine) complete(p *partial) {
 			m.Last = x.Event.Time
 		}
 		for _, res := range x.Event.Resources {
-			if !hasResource(m.Resources, res) {
+			if !eventtime.HasResource(m.Resources, res) {
 				m.Resources = append(m.Resources, res)
 			}
 		}
@@ -1491,7 +945,7 @@ func (e *Engine) finish() {
 			e.stats.Superseded++
 			continue
 		}
-		if e.replay != nil && !d.m.Late {
+		if e.replaying && !d.m.Late {
 			// Reported when it completed, before the replay.
 			continue
 		}
@@ -1529,31 +983,6 @@ func (e *Engine) supersededBy(d done, i int) bool {
 	return false
 }
 
-// itemHeap orders buffered events by time, then arrival.
-type itemHeap []item
-
-func (h itemHeap) Len() int           { return len(h) }
-func (h itemHeap) Less(i, j int) bool { return itemBefore(h[i], h[j]) }
-
-func itemBefore(a, b item) bool {
-	if !a.ev.Time.Equal(b.ev.Time) {
-		return a.ev.Time.Before(b.ev.Time)
-	}
-	if a.rank != b.rank {
-		return a.rank < b.rank
-	}
-	return a.seq < b.seq
-}
-func (h itemHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *itemHeap) Push(x any)   { *h = append(*h, x.(item)) }
-func (h *itemHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	old[len(old)-1] = item{}
-	*h = old[:len(old)-1]
-	return it
-}
-
 // partialHeap orders partial sequences by deadline, then id.
 type partialHeap []*partial
 
@@ -1583,34 +1012,4 @@ func (h *partialHeap) Pop() any {
 	*h = old[:len(old)-1]
 	p.hidx = -1
 	return p
-}
-
-// queue is a FIFO of keys with times, used to forget state in arrival
-// order.
-type queue struct {
-	items []queued
-	head  int
-}
-
-type queued struct {
-	key string
-	t   time.Time
-}
-
-func (q *queue) len() int      { return len(q.items) - q.head }
-func (q *queue) front() queued { return q.items[q.head] }
-func (q *queue) push(key string, t time.Time) {
-	q.items = append(q.items, queued{key, t})
-}
-
-// live returns the entries not yet popped.
-func (q *queue) live() []queued { return q.items[q.head:] }
-
-func (q *queue) pop() {
-	q.items[q.head] = queued{}
-	q.head++
-	if q.head > 1024 && q.head*2 > len(q.items) {
-		q.items = append(q.items[:0:0], q.items[q.head:]...)
-		q.head = 0
-	}
 }

@@ -57,6 +57,17 @@ func Lines(records ...[]byte) []byte {
 // Account is the i-th synthetic AWS account id.
 func Account(i int) string { return fmt.Sprintf("%012d", 100000000000+i) }
 
+// AtRest runs hunt's detector (exact at rest) over bodies and returns the
+// ids of its findings, sorted: what watch --once must deliver.
+func AtRest(bodies ...[]byte) ([]string, error) {
+	det, err := detect.New(detect.Options{AtRest: true})
+	if err != nil {
+		return nil, err
+	}
+	defer det.Close()
+	return run(det, bodies, det.Flush)
+}
+
 // Oracle runs the streaming detector over bodies, in order, and returns the
 // ids of the findings it emits, sorted: what a live run over the same
 // input must deliver, each exactly once.
@@ -65,6 +76,13 @@ func Oracle(lateness time.Duration, conf *tune.Config, bodies ...[]byte) ([]stri
 	if err != nil {
 		return nil, err
 	}
+	// A live input never ends: what a quiet period releases (Idle), not
+	// what the end of an input adds (an Azure operation whose outcome was
+	// never logged counts only once the lateness has passed).
+	return run(det, bodies, det.Idle)
+}
+
+func run(det *detect.Detector, bodies [][]byte, end func()) ([]string, error) {
 	for i, b := range bodies {
 		_, err := ingest.DecodeStream(context.Background(), fmt.Sprint("body", i), io.NopCloser(bytes.NewReader(b)), ingest.Options{},
 			ingest.Handlers{Event: func(ev *event.Event) error { det.Process(ev); return nil }})
@@ -72,10 +90,7 @@ func Oracle(lateness time.Duration, conf *tune.Config, bodies ...[]byte) ([]stri
 			return nil, err
 		}
 	}
-	// A live input never ends: what a quiet period releases (Idle), not
-	// what the end of an input adds (an Azure operation whose outcome was
-	// never logged counts only once the lateness has passed).
-	det.Idle()
+	end()
 	var ids []string
 	for _, f := range det.Findings() {
 		ids = append(ids, f.ID)
