@@ -213,9 +213,14 @@ func readRun(r *bufio.Reader, name string) (*event.Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading spilled events from %s: %w", name, err)
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
+	// Read what is there rather than trust the length: a damaged run must
+	// not make us allocate what it claims.
+	b, err := io.ReadAll(io.LimitReader(r, int64(min(n, 1<<40))))
+	if err != nil {
 		return nil, fmt.Errorf("reading spilled events from %s: %w", name, err)
+	}
+	if uint64(len(b)) != n {
+		return nil, fmt.Errorf("reading spilled events from %s: a record is cut short (%d of %d bytes)", name, len(b), n)
 	}
 	ev := new(event.Event)
 	if err := json.Unmarshal(b, ev); err != nil {

@@ -531,7 +531,7 @@ func TestContextAndAdjust(t *testing.T) {
 func FuzzProcess(f *testing.F) {
 	f.Add([]byte("ABC\x00\x01\x02"), []byte(`{"version":1}`))
 	f.Fuzz(func(t *testing.T, data, state []byte) {
-		e, err := New([]Rule{abc, single, ctxRule, azRule}, Options{MaxPerKey: 2, MaxPartials: 5, MaxBuffered: 4, MaxContext: 3, MaxSeen: 5, MaxPending: 2})
+		e, err := New([]Rule{abc, single, ctxRule, azRule}, Options{MaxPerKey: 2, MaxPartials: 5, MaxBuffered: 4, MaxContext: 3, MaxSeen: 5, MaxPending: 2, MaxHistory: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
