@@ -280,10 +280,19 @@ type azPhase struct {
 	issued     int64 // token iat
 	reqBody    any
 	respBody   any
+	statusMsg  any // properties.statusMessage of a Failed record
 	g          idSource
 }
 
-// azPhases renders one call as its Start, Accept and Success records.
+// azErrors are the messages Azure Resource Manager writes with the error
+// codes the scenarios use.
+var azErrors = map[string]string{
+	"InternalExecutionError": "An internal execution error occurred. Please retry later.",
+}
+
+// azPhases renders one call as its Start, Accept and Success records (a
+// Failure record instead of Success when the call has an Error; neither
+// when it has NoEnd).
 func azPhases(g idSource, c *Call, t time.Time, sub string) []azPhase {
 	op := azOps[strings.ToLower(c.Op)]
 	// Activity Log times carry 100 ns ticks.
@@ -322,10 +331,34 @@ func azPhases(g idSource, c *Call, t time.Time, sub string) []azPhase {
 	done.submitted = done.time.Add(lag("done"))
 	done.dataID = g.guid("event-data", corr, "done")
 	done.serviceReq = g.guid("service-request", corr, "done")
-	if op.accept == "" {
-		return []azPhase{start, done}
+	if c.Error != "" {
+		// An asynchronous operation that ARM accepted and the resource
+		// provider then failed: the Accept record still carries the
+		// response body, the Failure record says what went wrong.
+		done.status, done.subStatus, done.statusCode = "Failed", "InternalServerError", "InternalServerError"
+		done.statusMsg = jsonString{obj{{"status", "Failed"}, {"error", obj{{"code", c.Error}, {"message", azErrors[c.Error]}}}}}
 	}
-	return []azPhase{start, accept, done}
+	phases := []azPhase{start, accept, done}
+	if op.accept == "" {
+		phases = []azPhase{start, done}
+	}
+	if c.NoEnd {
+		// The terminal record was not kept: only Start (and Accept).
+		phases = phases[:len(phases)-1]
+	}
+	return phases
+}
+
+// azPhaseCount is the number of records azPhases writes for a call.
+func azPhaseCount(c *Call) int {
+	n := 3
+	if azOps[strings.ToLower(c.Op)].accept == "" {
+		n = 2
+	}
+	if c.NoEnd {
+		n--
+	}
+	return n
 }
 
 // azTime formats an Activity Log time with seven fractional digits.
@@ -337,6 +370,9 @@ func (p *azPhase) entityProps(withStatus bool) obj {
 		props = append(props, member{"statusCode", p.statusCode})
 		if p.serviceReq != "" {
 			props = append(props, member{"serviceRequestId", p.serviceReq})
+		}
+		if p.statusMsg != nil {
+			props = append(props, member{"statusMessage", p.statusMsg})
 		}
 	}
 	props = append(props,

@@ -149,6 +149,35 @@ func catalog() []*Scenario {
 			Calls: []Call{{Op: "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/restore/action",
 				Actor: "backup-admin", Args: Args{RG: "erp-rg", VM: "erp-05", Vault: "erp-rsv", RestorePoint: "86410381762154"}}}},
 
+		// Repeats and partial exports: what hunting over weeks of saved
+		// records meets.
+		{ID: "aws-stop-start-five-days", Kind: KindRevert, Provider: aws, Expect: []string{RuleStopStart}, Count: 5,
+			Title: "The same EC2 instance stopped and started on five different days",
+			Why:   "five StopInstances → StartInstances pairs of one instance, a day apart: five reverts, five findings with their own ids, none merged into another",
+			Calls: []Call{
+				{Op: "StopInstances", Actor: "stolen-key", Args: Args{Instance: "cache"}},
+				{After: 20 * mins, Op: "StartInstances", Actor: "stolen-key", Args: Args{Instance: "cache"}},
+				{After: 23*hrs + 52*mins, Op: "StopInstances", Actor: "stolen-key", Args: Args{Instance: "cache"}},
+				{After: 31 * mins, Op: "StartInstances", Actor: "stolen-key", Args: Args{Instance: "cache"}},
+				{After: 23*hrs + 18*mins, Op: "StopInstances", Actor: "stolen-key", Late: true, Args: Args{Instance: "cache"}},
+				{After: 17 * mins, Op: "StartInstances", Actor: "stolen-key", Args: Args{Instance: "cache"}},
+				{After: 24*hrs + 6*mins, Op: "StopInstances", Actor: "stolen-key", Args: Args{Instance: "cache"}},
+				{After: 26 * mins, Op: "StartInstances", Actor: "stolen-key", Dup: true, Args: Args{Instance: "cache"}},
+				{After: 23*hrs + 41*mins, Op: "StopInstances", Actor: "stolen-key", Args: Args{Instance: "cache"}},
+				{After: 22 * mins, Op: "StartInstances", Actor: "stolen-key", Args: Args{Instance: "cache"}},
+			}},
+		{ID: "azure-disk-swap-accept-only", Kind: KindRevert, Provider: az, Expect: []string{RuleAzureDiskSwap},
+			Title: "Azure OS disk swap from a snapshot, only the Start and Accept records saved",
+			Why: "deallocate, disks/write with createOption Copy from a snapshot, VM write with the new OS disk, start: no record says how any of them ended " +
+				"(a responder saved only the records that mattered); an outcome never logged counts as done at the end of the input, at lower confidence",
+			Calls: []Call{
+				{Op: "Microsoft.Compute/virtualMachines/deallocate/action", Actor: "cli-admin", NoEnd: true, Args: Args{RG: "ops-rg", VM: "jump-11"}},
+				{After: 2 * mins, Op: "Microsoft.Compute/disks/write", Actor: "cli-admin", NoEnd: true,
+					Args: Args{RG: "ops-rg", Disk: "jump-11-os-restored", CreateOption: "Copy", Snapshot: "jump-11-os-2026-10-28"}},
+				{After: 3 * mins, Op: "Microsoft.Compute/virtualMachines/write", Actor: "cli-admin", NoEnd: true, Args: Args{RG: "ops-rg", VM: "jump-11", Disk: "jump-11-os-restored"}},
+				{After: 2 * mins, Op: "Microsoft.Compute/virtualMachines/start/action", Actor: "cli-admin", NoEnd: true, Args: Args{RG: "ops-rg", VM: "jump-11"}},
+			}},
+
 		// Benign look-alikes: the seed's false-positive list.
 		{ID: "aws-benign-backup-snapshots", Kind: KindBenign, Provider: aws,
 			Title: "AWS Backup scheduled snapshots and expiry",
@@ -283,6 +312,16 @@ func catalog() []*Scenario {
 			Calls: []Call{
 				{Op: "RegisterImage", Actor: "ops-boto3", Args: Args{Snapshot: "golden", Image: "registered", Device: "/dev/xvda"}},
 				{After: 5 * mins, Op: "RunInstances", Actor: "ops-boto3", Args: Args{Image: "marketplace", Instance: "new"}},
+			}},
+		{ID: "azure-near-disk-swap-accept-only-failed", Kind: KindNearMiss, Provider: az,
+			Title: "Azure OS disk swap from a snapshot, Start and Accept records saved, the disk copy failed",
+			Why:   "as azure-disk-swap-accept-only, but a Failure record of the disks/write is there: the disk was never made, so nothing was swapped in",
+			Calls: []Call{
+				{Op: "Microsoft.Compute/virtualMachines/deallocate/action", Actor: "cli-admin", NoEnd: true, Args: Args{RG: "bastion-rg", VM: "bastion-12"}},
+				{After: 2 * mins, Op: "Microsoft.Compute/disks/write", Actor: "cli-admin", Error: "InternalExecutionError",
+					Args: Args{RG: "bastion-rg", Disk: "bastion-12-os-restored", CreateOption: "Copy", Snapshot: "bastion-12-os-2026-10-28"}},
+				{After: 3 * mins, Op: "Microsoft.Compute/virtualMachines/write", Actor: "cli-admin", NoEnd: true, Args: Args{RG: "bastion-rg", VM: "bastion-12", Disk: "bastion-12-os-restored"}},
+				{After: 2 * mins, Op: "Microsoft.Compute/virtualMachines/start/action", Actor: "cli-admin", NoEnd: true, Args: Args{RG: "bastion-rg", VM: "bastion-12"}},
 			}},
 		{ID: "azure-near-disk-empty", Kind: KindNearMiss, Provider: az,
 			Title: "Azure empty disk created and attached as a data disk around a deallocate",

@@ -92,20 +92,23 @@ func TestScaleDeterministic(t *testing.T) {
 		})
 		return out
 	}
-	var runs []map[string][]byte
-	for _, w := range []int{1, 4} {
-		dir := t.TempDir()
-		if _, err := WriteScale(dir, ScaleOptions{Options: Options{Seed: 2, Scenarios: []string{"aws-seed1-*"}}, Events: 3000, AzureEvents: 100, Files: 5, Workers: w}); err != nil {
-			t.Fatal(err)
+	for _, o := range Orders() {
+		var runs []map[string][]byte
+		for _, w := range []int{1, 4} {
+			dir := t.TempDir()
+			if _, err := WriteScale(dir, ScaleOptions{Options: Options{Seed: 2, Scenarios: []string{"aws-seed1-*"}, Order: o, Span: 2 * Day},
+				Events: 3000, AzureEvents: 100, Files: 5, Workers: w}); err != nil {
+				t.Fatal(err)
+			}
+			runs = append(runs, read(dir))
 		}
-		runs = append(runs, read(dir))
-	}
-	if len(runs[0]) != len(runs[1]) {
-		t.Fatalf("%d files with one worker, %d with four", len(runs[0]), len(runs[1]))
-	}
-	for p, data := range runs[0] {
-		if !bytes.Equal(data, runs[1][p]) {
-			t.Errorf("%s: differs between one and four workers", p)
+		if len(runs[0]) != len(runs[1]) {
+			t.Fatalf("%s: %d files with one worker, %d with four", o, len(runs[0]), len(runs[1]))
+		}
+		for p, data := range runs[0] {
+			if !bytes.Equal(data, runs[1][p]) {
+				t.Errorf("%s: %s: differs between one and four workers", o, p)
+			}
 		}
 	}
 }

@@ -354,17 +354,18 @@ func guidFrom(b []byte, r *rand.Rand) []byte {
 }
 
 // noise renders opt.Noise CloudTrail events and opt.Noise Azure records
-// over the day of the scenarios, into every wanted shape under
+// evenly over the span of the scenarios, into every wanted shape under
 // <shape>/background.
 func (c *Corpus) noise(opt *Options) {
 	seed := uint64(opt.Seed)
 	day := opt.start().Unix()
+	span := int64(opt.span() / time.Second)
 	if opt.wantsAny(AWSShapes) {
 		n := newCTNoise(seed)
 		st := newNoiseState(seed, 1)
 		items := make([]ctItem, 0, opt.Noise)
 		for k := 0; k < opt.Noise; k++ {
-			t := day + int64(k)*86400/int64(opt.Noise)
+			t := day + int64(k)*span/int64(opt.Noise)
 			sc := noiseScopes[st.r.IntN(len(noiseScopes))]
 			rec, op := n.appendRecord(nil, st, sc, t)
 			tt := time.Unix(t, 0).UTC()
@@ -374,17 +375,19 @@ func (c *Corpus) noise(opt *Options) {
 		g := idSource{seed: seed, scope: "background"}
 		for _, shape := range AWSShapes {
 			if opt.wants(shape) {
-				files, events := writeCloudTrail(shape, string(shape)+"/background", items, g)
-				c.addBackground(shape, files, events)
+				unit := string(shape) + "/background"
+				plans, events := writeCloudTrail(shape, unit, items, g)
+				c.addBackground(shape, arrange(plans, opt.Order, opt.Seed, unit), events)
 			}
 		}
 	}
 	if opt.wantsAny(AzureShapes) {
-		items := azNoise(seed, opt.Noise, opt.start(), 24*time.Hour, opt.wants)
+		items := azNoise(seed, opt.Noise, opt.start(), opt.span(), opt.wants)
 		for _, shape := range AzureShapes {
 			if opt.wants(shape) {
-				files, events := writeAzure(shape, string(shape)+"/background", items)
-				c.addBackground(shape, files, events)
+				unit := string(shape) + "/background"
+				plans, events := writeAzure(shape, unit, items)
+				c.addBackground(shape, arrange(plans, opt.Order, opt.Seed, unit), events)
 			}
 		}
 	}
@@ -420,8 +423,16 @@ var azNoiseCalls = []Call{
 }
 
 // azNoise renders n Azure records, in the shapes wanted: operations of
-// the mix, each with its phases, spread over span from start.
+// the mix, each with its phases, spread over span from start, one in four
+// in the second subscription.
 func azNoise(seed uint64, n int, start time.Time, span time.Duration, wants func(Shape) bool) []azItem {
+	return azNoiseAt(seed, n, "", wants, func(_ *rand.Rand, k int) time.Time { return start.Add(spread(k, n, span)) })
+}
+
+// azNoiseAt renders n Azure records of the mix: the operation starting
+// when k records are made so far starts at at(k), in subscription sub
+// ("" picks one, one in four the second).
+func azNoiseAt(seed uint64, n int, sub string, wants func(Shape) bool, at func(r *rand.Rand, k int) time.Time) []azItem {
 	r := rand.New(rand.NewPCG(seed, 2))
 	var items []azItem
 	for k := 0; len(items) < n; k++ {
@@ -430,11 +441,14 @@ func azNoise(seed uint64, n int, start time.Time, span time.Duration, wants func
 		suffix := itoa(r.IntN(90) + 10)
 		call.VM += suffix
 		call.Snapshot += suffix
-		t := start.Add(time.Duration(int64(len(items)) * int64(span) / int64(n)))
+		t := at(r, len(items))
 		g := idSource{seed: seed, scope: "background/" + itoa(k)}
-		sub := subProd
-		if r.IntN(4) == 0 {
-			sub = subOther
+		sub := sub
+		if sub == "" {
+			sub = subProd
+			if r.IntN(4) == 0 {
+				sub = subOther
+			}
 		}
 		for _, p := range azPhases(g, &call, t, sub) {
 			if len(items) == n {
@@ -457,4 +471,11 @@ func azNoise(seed uint64, n int, start time.Time, span time.Duration, wants func
 		}
 	}
 	return items
+}
+
+// spread is the k-th of n even steps over span: k*span/n, computed so that
+// it does not overflow over 90 days of nanoseconds.
+func spread(k, n int, span time.Duration) time.Duration {
+	q, r := span/time.Duration(n), span%time.Duration(n)
+	return time.Duration(k)*q + time.Duration(k)*r/time.Duration(n)
 }

@@ -58,6 +58,14 @@ type Options struct {
 	Scenarios []string // ids or globs; none selects all
 	Shapes    []Shape  // none selects all
 	Start     time.Time
+	// Order is the order of records in and across files; "" is
+	// OrderOldestFirst.
+	Order Order
+	// Span is how long the activity lasts from Start: the background
+	// noise is spread over it and the scenarios placed on its days, the
+	// first and the last included. 0 means one day; at most MaxSpan,
+	// in whole days (CheckSpan).
+	Span time.Duration
 }
 
 func (o *Options) start() time.Time {
@@ -65,6 +73,25 @@ func (o *Options) start() time.Time {
 		return DefaultStart
 	}
 	return o.Start.UTC().Truncate(time.Hour)
+}
+
+// span is the span in effect: one day unless Options.Span says otherwise.
+func (o *Options) span() time.Duration {
+	if o.Span <= 0 {
+		return Day
+	}
+	return o.Span
+}
+
+// check refuses options that cannot be honoured.
+func (o *Options) check() error {
+	if err := CheckSpan(o.Span); err != nil {
+		return fmt.Errorf("emulate: span: %w", err)
+	}
+	if _, err := ParseOrder(string(o.Order)); err != nil {
+		return fmt.Errorf("emulate: %w", err)
+	}
+	return nil
 }
 
 func (o *Options) wants(s Shape) bool {
@@ -119,6 +146,9 @@ type azItem struct {
 
 // Generate renders the selected scenarios and the background noise.
 func Generate(opt Options) (*Corpus, error) {
+	if err := opt.check(); err != nil {
+		return nil, err
+	}
 	all := catalog()
 	if err := check(all); err != nil {
 		return nil, err
@@ -128,13 +158,20 @@ func Generate(opt Options) (*Corpus, error) {
 		return nil, err
 	}
 	c := &Corpus{Truth: Truth{Generator: "revertwatch emulate", Seed: opt.Seed, Noise: opt.Noise, Rules: Rules}}
+	if o := orderOf(opt.Order); o != OrderOldestFirst {
+		c.Truth.Order = o
+	}
+	if opt.Span > 0 {
+		c.Truth.Span = formatSpan(opt.Span)
+	}
 	for _, s := range AllShapes() {
 		if opt.wants(s) {
 			c.Truth.Shapes = append(c.Truth.Shapes, s)
 		}
 	}
+	days := placeDays(all, &opt)
 	for _, s := range sel {
-		st := c.scenario(s, &opt)
+		st := c.scenario(s, &opt, days[s.ID])
 		c.Truth.Scenarios = append(c.Truth.Scenarios, st)
 	}
 	if opt.Noise > 0 {
@@ -144,13 +181,17 @@ func Generate(opt Options) (*Corpus, error) {
 	return c, nil
 }
 
-// scenario renders one scenario into every wanted shape.
-func (c *Corpus) scenario(s *Scenario, opt *Options) ScenarioTruth {
+// scenario renders one scenario into every wanted shape, starting on the
+// given day of the span.
+func (c *Corpus) scenario(s *Scenario, opt *Options, day int) ScenarioTruth {
 	g := idSource{seed: uint64(opt.Seed), scope: "scenario/" + s.ID}
-	t := opt.start().Add(time.Hour + time.Duration(g.intn(14*3600, "start"))*time.Second)
+	t := opt.start().Add(time.Duration(day)*Day + time.Hour + time.Duration(g.intn(14*3600, "start"))*time.Second)
 	st := ScenarioTruth{
 		ID: s.ID, Kind: s.Kind, Title: s.Title, Provider: s.Provider, SeedTest: s.SeedTest,
 		ExpectFinding: len(s.Expect) > 0, Rules: append([]string{}, s.Expect...), Why: s.Why, Start: t,
+	}
+	if s.Count > 0 && len(s.Expect) > 0 {
+		st.Counts = []RuleCount{{Rule: s.Expect[0], Count: s.Count}}
 	}
 	res := &resourceList{}
 	var cts []ctItem
@@ -217,19 +258,57 @@ func (c *Corpus) scenario(s *Scenario, opt *Options) ScenarioTruth {
 	case event.AWS:
 		for _, shape := range AWSShapes {
 			if opt.wants(shape) {
-				files, n := writeCloudTrail(shape, prefix(shape), cts, g)
-				c.add(&st, shape, files, n)
+				plans, n := writeCloudTrail(shape, prefix(shape), cts, g)
+				c.add(&st, shape, arrange(plans, opt.Order, opt.Seed, prefix(shape)), n)
 			}
 		}
 	case event.Azure:
 		for _, shape := range AzureShapes {
 			if opt.wants(shape) {
-				files, n := writeAzure(shape, prefix(shape), azs)
-				c.add(&st, shape, files, n)
+				plans, n := writeAzure(shape, prefix(shape), azs)
+				c.add(&st, shape, arrange(plans, opt.Order, opt.Seed, prefix(shape)), n)
 			}
 		}
 	}
 	return st
+}
+
+// placeDays puts each scenario of the catalog on a day of the span. The
+// reverts are spread evenly from the first day to the last, and so are
+// the other scenarios, so that a detector meets a revert on the first
+// and on the last day of a 90-day export, where the edges of a newest-
+// first read or of a time-sorted spill are. Placement follows the catalog,
+// not the selection, so that a scenario's times (and the ids derived from
+// them) do not depend on which others are written. A scenario lasting
+// several days starts early enough to end inside the span.
+func placeDays(all []*Scenario, opt *Options) map[string]int {
+	days := int(opt.span() / Day)
+	out := make(map[string]int, len(all))
+	var reverts, others []*Scenario
+	for _, s := range all {
+		if s.Kind == KindRevert {
+			reverts = append(reverts, s)
+		} else {
+			others = append(others, s)
+		}
+	}
+	for _, group := range [][]*Scenario{reverts, others} {
+		for i, s := range group {
+			d := 0
+			if len(group) > 1 {
+				d = i * (days - 1) / (len(group) - 1)
+			}
+			// The latest start leaves room for the scenario's calls
+			// after the latest time of day a scenario starts at.
+			var length time.Duration
+			for _, c := range s.Calls {
+				length += c.After
+			}
+			last := days - 1 - int((15*time.Hour+length)/Day)
+			out[s.ID] = max(0, min(d, last))
+		}
+	}
+	return out
 }
 
 func (c *Corpus) add(st *ScenarioTruth, shape Shape, files []File, events int) {
@@ -310,9 +389,10 @@ func (r *resourceList) azure(p azPhase) {
 	}
 }
 
-// writeCloudTrail renders CloudTrail items in one shape under prefix. It
-// returns the files and the number of events in them.
-func writeCloudTrail(shape Shape, prefix string, items []ctItem, g idSource) ([]File, int) {
+// writeCloudTrail renders CloudTrail items in one shape under prefix, in
+// the order its source delivers them. It returns the file plans and the
+// number of events in them.
+func writeCloudTrail(shape Shape, prefix string, items []ctItem, g idSource) ([]plan, int) {
 	byDelivery := append([]ctItem(nil), items...)
 	sort.SliceStable(byDelivery, func(i, j int) bool {
 		if !byDelivery[i].delivery.Equal(byDelivery[j].delivery) {
@@ -324,29 +404,26 @@ func writeCloudTrail(shape Shape, prefix string, items []ctItem, g idSource) ([]
 	case event.FormatCloudTrailRecords:
 		return s3Files(prefix, items, g)
 	case event.FormatCloudTrailEventBridge:
-		var b []byte
-		n := 0
+		p := plan{path: prefix + "/eventbridge.jsonl", wrap: wrapLines}
 		for _, it := range byDelivery {
 			// Rules in the ENABLED state do not receive read-only
 			// management events.
 			if it.readOnly {
 				continue
 			}
-			b = eventBridge(b, it, g.guid("eventbridge", string(it.rec[:min(len(it.rec), 4096)]), itoa(it.seq)))
-			b = append(b, '\n')
-			n++
+			b := eventBridge(nil, it, g.guid("eventbridge", string(it.rec[:min(len(it.rec), 4096)]), itoa(it.seq)))
+			p.recs = append(p.recs, record{b, it.time})
 		}
-		if n == 0 {
+		if len(p.recs) == 0 {
 			return nil, 0
 		}
-		return []File{{prefix + "/eventbridge.jsonl", b}}, n
+		return []plan{p}, len(p.recs)
 	default:
-		var b []byte
+		p := plan{path: prefix + "/cloudtrail.jsonl", wrap: wrapLines}
 		for _, it := range byDelivery {
-			b = append(b, it.rec...)
-			b = append(b, '\n')
+			p.recs = append(p.recs, record{it.rec, it.time})
 		}
-		return []File{{prefix + "/cloudtrail.jsonl", b}}, len(byDelivery)
+		return []plan{p}, len(p.recs)
 	}
 }
 
@@ -370,7 +447,7 @@ func eventBridge(b []byte, it ctItem, id string) []byte {
 // five-minute delivery window, named with the delivery time under the
 // CloudTrail key layout. A duplicated record comes again in the next
 // window's file.
-func s3Files(prefix string, items []ctItem, g idSource) ([]File, int) {
+func s3Files(prefix string, items []ctItem, g idSource) ([]plan, int) {
 	type key struct {
 		account, region string
 		window          time.Time
@@ -403,23 +480,19 @@ func s3Files(prefix string, items []ctItem, g idSource) ([]File, int) {
 		}
 		return a.window.Before(b.window)
 	})
-	files := make([]File, 0, len(keys))
+	plans := make([]plan, 0, len(keys))
 	for _, k := range keys {
 		recs := groups[k]
 		sort.SliceStable(recs, func(i, j int) bool { return recs[i].time.Before(recs[j].time) })
-		b := []byte(`{"Records":[`)
-		for i, it := range recs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, it.rec...)
-		}
-		b = append(b, "]}"...)
 		written := k.window.Add(5 * time.Minute)
 		name := s3Key(k.account, k.region, written, g.alnum(16, "s3key", k.account, k.region, written.String()))
-		files = append(files, File{prefix + "/" + name, gzipBytes(b)})
+		p := plan{path: prefix + "/" + name, wrap: wrapS3}
+		for _, it := range recs {
+			p.recs = append(p.recs, record{it.rec, it.time})
+		}
+		plans = append(plans, p)
 	}
-	return files, n
+	return plans, n
 }
 
 // s3Key is the CloudTrail object key of a log file.
@@ -442,8 +515,9 @@ func gzipBytes(b []byte) []byte {
 	return out.Bytes()
 }
 
-// writeAzure renders Azure items in one shape under prefix.
-func writeAzure(shape Shape, prefix string, items []azItem) ([]File, int) {
+// writeAzure renders Azure items in one shape under prefix, in the order
+// its source delivers them.
+func writeAzure(shape Shape, prefix string, items []azItem) ([]plan, int) {
 	if len(items) == 0 {
 		return nil, 0
 	}
@@ -457,14 +531,14 @@ func writeAzure(shape Shape, prefix string, items []azItem) ([]File, int) {
 			sub  string
 			hour time.Time
 		}
-		groups := map[key][]byte{}
+		groups := map[key][]record{}
 		var keys []key
 		for _, it := range bySubmit {
 			k := key{it.sub, it.time.Truncate(time.Hour)}
 			if _, ok := groups[k]; !ok {
 				keys = append(keys, k)
 			}
-			groups[k] = append(append(groups[k], it.storage...), '\n')
+			groups[k] = append(groups[k], record{it.storage, it.time})
 		}
 		sort.Slice(keys, func(i, j int) bool {
 			if keys[i].sub != keys[j].sub {
@@ -472,62 +546,41 @@ func writeAzure(shape Shape, prefix string, items []azItem) ([]File, int) {
 			}
 			return keys[i].hour.Before(keys[j].hour)
 		})
-		var files []File
+		var plans []plan
 		for _, k := range keys {
-			files = append(files, File{prefix + "/" + storageBlob(k.sub, k.hour), groups[k]})
+			plans = append(plans, plan{path: prefix + "/" + storageBlob(k.sub, k.hour), wrap: wrapLines, recs: groups[k]})
 		}
-		return files, len(items)
+		return plans, len(items)
 	case event.FormatAzureEventHub:
 		// One message per minute of arrival, {"records":[...]}.
-		var files []File
-		var cur time.Time
-		var b []byte
-		flush := func() {
-			if b != nil {
-				b = append(b, "]}\n"...)
-				files = append(files, File{fmt.Sprintf("%s/insights-activity-logs/%s.json", prefix, cur.Format("2006-01-02T15-04")), b})
-				b = nil
-			}
-		}
+		var plans []plan
 		for _, it := range bySubmit {
 			m := it.submitted.Truncate(time.Minute)
-			if b == nil || !m.Equal(cur) {
-				flush()
-				cur = m
-				b = []byte(`{"records":[`)
-			} else {
-				b = append(b, ',')
+			path := fmt.Sprintf("%s/insights-activity-logs/%s.json", prefix, m.Format("2006-01-02T15-04"))
+			if len(plans) == 0 || plans[len(plans)-1].path != path {
+				plans = append(plans, plan{path: path, wrap: wrapEventHub})
 			}
-			b = append(b, it.eventHub...)
+			p := &plans[len(plans)-1]
+			p.recs = append(p.recs, record{it.eventHub, it.time})
 		}
-		flush()
-		return files, len(items)
+		return plans, len(items)
 	case event.FormatAzureREST:
 		// The list API returns the newest first.
 		byTime := append([]azItem(nil), items...)
 		sort.SliceStable(byTime, func(i, j int) bool { return byTime[i].time.After(byTime[j].time) })
-		b := []byte(`{"value":[`)
-		for i, it := range byTime {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, it.rest...)
+		p := plan{path: prefix + "/activity-log.json", wrap: wrapREST}
+		for _, it := range byTime {
+			p.recs = append(p.recs, record{it.rest, it.time})
 		}
-		b = append(b, "]}\n"...)
-		return []File{{prefix + "/activity-log.json", b}}, len(items)
+		return []plan{p}, len(items)
 	default:
 		byTime := append([]azItem(nil), items...)
 		sort.SliceStable(byTime, func(i, j int) bool { return byTime[i].time.Before(byTime[j].time) })
-		b := []byte("[")
-		for i, it := range byTime {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, '\n')
-			b = append(b, it.la...)
+		p := plan{path: prefix + "/azureactivity.json", wrap: wrapLA}
+		for _, it := range byTime {
+			p.recs = append(p.recs, record{it.la, it.time})
 		}
-		b = append(b, "\n]\n"...)
-		return []File{{prefix + "/azureactivity.json", b}}, len(items)
+		return []plan{p}, len(items)
 	}
 }
 

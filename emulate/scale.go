@@ -3,9 +3,11 @@ package emulate
 import (
 	"bufio"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 
@@ -46,10 +48,21 @@ func (s ScaleStats) EventsPerSecond() float64 {
 // records as Storage PT1H.json blobs (azure-storage/background/...), the
 // selected scenarios in the selected shapes, and truth.json.
 //
+// The background covers Options.Span (one day by default) in
+// Options.Order. Every file is generated and written as a stream, so that
+// the size of the corpus is bounded by the disk, not by memory: for
+// newest-first each file gets its time slice from its place in walk
+// order before a record is written, and for shuffled each record gets a
+// random time over the whole span, which spreads the records of every
+// hour over all the files at random.
+//
 // Files are generated and compressed in parallel; each file has its own
 // random stream, so the bytes do not depend on the number of workers.
 func WriteScale(dir string, opt ScaleOptions) (ScaleStats, error) {
 	var st ScaleStats
+	if err := opt.check(); err != nil {
+		return st, err
+	}
 	inner := opt.Options
 	inner.Noise = 0
 	c, err := Generate(inner)
@@ -67,7 +80,7 @@ func WriteScale(dir string, opt ScaleOptions) (ScaleStats, error) {
 	}
 	begin := time.Now()
 	seed := uint64(opt.Seed)
-	day := opt.start()
+	order := orderOf(opt.Order)
 
 	type job struct {
 		run func() (ShapeTruth, int64, error)
@@ -75,20 +88,14 @@ func WriteScale(dir string, opt ScaleOptions) (ScaleStats, error) {
 	var jobs []job
 	if opt.Events > 0 {
 		n := newCTNoise(seed)
-		for i := 0; i < files; i++ {
-			count := opt.Events / files
-			if i < opt.Events%files {
-				count++
-			}
-			if count == 0 {
-				continue
-			}
-			i := i
-			jobs = append(jobs, job{func() (ShapeTruth, int64, error) { return scaleCloudTrail(dir, n, seed, day, i, files, count) }})
+		for _, sl := range ctSlots(seed, opt.start(), opt.span(), files, opt.Events, order) {
+			sl := sl
+			jobs = append(jobs, job{func() (ShapeTruth, int64, error) { return scaleCloudTrail(dir, n, seed, sl) }})
 		}
 	}
-	if opt.AzureEvents > 0 {
-		hours := 24
+	if opt.AzureEvents > 0 && order == OrderOldestFirst {
+		hours := int(opt.span() / time.Hour)
+		day := opt.start()
 		for h := 0; h < hours; h++ {
 			count := opt.AzureEvents / hours
 			if h < opt.AzureEvents%hours {
@@ -99,6 +106,11 @@ func WriteScale(dir string, opt ScaleOptions) (ScaleStats, error) {
 			}
 			h := h
 			jobs = append(jobs, job{func() (ShapeTruth, int64, error) { return scaleAzure(dir, seed, day, h, count) }})
+		}
+	} else if opt.AzureEvents > 0 {
+		for _, sl := range azSlots(opt.start(), opt.span(), opt.AzureEvents, order) {
+			sl := sl
+			jobs = append(jobs, job{func() (ShapeTruth, int64, error) { return scaleAzureSlot(dir, seed, sl) }})
 		}
 	}
 	results := make([]ShapeTruth, len(jobs))
@@ -122,7 +134,7 @@ func WriteScale(dir string, opt ScaleOptions) (ScaleStats, error) {
 	wg.Wait()
 	st.Elapsed = time.Since(begin)
 	merged := map[Shape]*ShapeTruth{}
-	var order []Shape
+	var shapes []Shape
 	for i, r := range results {
 		if errs[i] != nil {
 			return st, errs[i]
@@ -137,29 +149,95 @@ func WriteScale(dir string, opt ScaleOptions) (ScaleStats, error) {
 		if !ok {
 			m = &ShapeTruth{Shape: r.Shape}
 			merged[r.Shape] = m
-			order = append(order, r.Shape)
+			shapes = append(shapes, r.Shape)
 		}
 		m.Files = append(m.Files, r.Files...)
 		m.Events += r.Events
 	}
-	for _, s := range order {
+	for _, s := range shapes {
+		if order != OrderOldestFirst {
+			// The files in the order a directory walk reads them,
+			// which is the order the records were arranged for.
+			sort.Strings(merged[s].Files)
+		}
 		c.Truth.Background = append(c.Truth.Background, *merged[s])
 	}
 	c.Truth.Noise = st.Events + st.AzureEvents
 	return st, c.Write(dir)
 }
 
-// scaleCloudTrail writes the i-th of n background files: count events
-// over the i-th slice of the day, in one account and region.
-func scaleCloudTrail(dir string, n *ctNoise, seed uint64, day time.Time, i, files, count int) (ShapeTruth, int64, error) {
-	sc := noiseScopes[i%len(noiseScopes)]
-	span := int64(86400 / files)
-	t0 := day.Unix() + int64(i)*span
-	written := time.Unix(t0+span, 0).UTC().Add(4 * time.Minute).Truncate(5 * time.Minute)
+// ctSlot is one background CloudTrail file of the scale corpus: where it
+// goes, whose records it holds, and when they happen.
+type ctSlot struct {
+	index int // the file's number: its scope and its random stream
+	sc    scope
+	rel   string
+	count int
+	from  int64 // first second of the file's time slice
+	width int64 // seconds in the slice
+	order Order
+	// begin and span bound the random times of the shuffled order.
+	begin, span int64
+}
+
+// ctSlots lays out the CloudTrail files: file i holds the i-th slice of
+// the span, in scope i mod 4, named after the end of that slice. For
+// newest-first the slices are handed out again, newest first, in the
+// lexical order of the names (which a directory walk reads them in).
+func ctSlots(seed uint64, start time.Time, span time.Duration, files, events int, order Order) []ctSlot {
+	width := int64(span/time.Second) / int64(files)
 	g := idSource{seed: seed, scope: "scale"}
-	rel := string(event.FormatCloudTrailRecords) + "/background/" + s3Key(sc.account, sc.region, written, g.alnum(16, "scale", itoa(i)))
-	sh := ShapeTruth{Shape: event.FormatCloudTrailRecords, Files: []string{rel}, Events: count}
-	p := filepath.Join(dir, filepath.FromSlash(rel))
+	var slots []ctSlot
+	for i := 0; i < files; i++ {
+		count := events / files
+		if i < events%files {
+			count++
+		}
+		if count == 0 {
+			continue
+		}
+		sc := noiseScopes[i%len(noiseScopes)]
+		t0 := start.Unix() + int64(i)*width
+		written := time.Unix(t0+width, 0).UTC().Add(4 * time.Minute).Truncate(5 * time.Minute)
+		slots = append(slots, ctSlot{
+			index: i, sc: sc, count: count, from: t0, width: width, order: order,
+			begin: start.Unix(), span: int64(span / time.Second),
+			rel: string(event.FormatCloudTrailRecords) + "/background/" + s3Key(sc.account, sc.region, written, g.alnum(16, "scale", itoa(i))),
+		})
+	}
+	if order == OrderNewestFirst {
+		froms := make([]int64, len(slots))
+		for i, sl := range slots {
+			froms[i] = sl.from
+		}
+		sort.Slice(froms, func(i, j int) bool { return froms[i] > froms[j] })
+		byName := make([]int, len(slots))
+		for i := range byName {
+			byName[i] = i
+		}
+		sort.Slice(byName, func(a, b int) bool { return slots[byName[a]].rel < slots[byName[b]].rel })
+		for pos, i := range byName {
+			slots[i].from = froms[pos]
+		}
+	}
+	return slots
+}
+
+// at is the time of the k-th record of the file.
+func (sl *ctSlot) at(st *noiseState, k int) int64 {
+	switch sl.order {
+	case OrderNewestFirst:
+		return sl.from + int64(sl.count-1-k)*sl.width/int64(sl.count)
+	case OrderShuffled:
+		return sl.begin + st.r.Int64N(sl.span)
+	}
+	return sl.from + int64(k)*sl.width/int64(sl.count)
+}
+
+// scaleCloudTrail writes one background file, streaming.
+func scaleCloudTrail(dir string, n *ctNoise, seed uint64, sl ctSlot) (ShapeTruth, int64, error) {
+	sh := ShapeTruth{Shape: event.FormatCloudTrailRecords, Files: []string{sl.rel}, Events: sl.count}
+	p := filepath.Join(dir, filepath.FromSlash(sl.rel))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return sh, 0, fmt.Errorf("emulate: %w", err)
 	}
@@ -170,15 +248,15 @@ func scaleCloudTrail(dir string, n *ctNoise, seed uint64, day time.Time, i, file
 	defer f.Close()
 	bw := bufio.NewWriterSize(f, 1<<20)
 	zw, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
-	st := newNoiseState(seed, 100+uint64(i))
+	st := newNoiseState(seed, 100+uint64(sl.index))
 	buf := make([]byte, 0, 1<<20)
 	buf = append(buf, `{"Records":[`...)
 	var total int64
-	for k := 0; k < count; k++ {
+	for k := 0; k < sl.count; k++ {
 		if k > 0 {
 			buf = append(buf, ',')
 		}
-		buf, _ = n.appendRecord(buf, st, sc, t0+int64(k)*span/int64(count))
+		buf, _ = n.appendRecord(buf, st, sl.sc, sl.at(st, k))
 		if len(buf) >= 1<<20-8<<10 {
 			total += int64(len(buf))
 			if _, err := zw.Write(buf); err != nil {
@@ -205,10 +283,10 @@ func scaleCloudTrail(dir string, n *ctNoise, seed uint64, day time.Time, i, file
 func scaleAzure(dir string, seed uint64, day time.Time, h, count int) (ShapeTruth, int64, error) {
 	hour := day.Add(time.Duration(h) * time.Hour)
 	items := azNoise(seed+uint64(h)<<20, count, hour, 55*time.Minute, func(s Shape) bool { return s == event.FormatAzureStorage })
-	files, events := writeAzure(event.FormatAzureStorage, string(event.FormatAzureStorage)+"/background", items)
+	plans, events := writeAzure(event.FormatAzureStorage, string(event.FormatAzureStorage)+"/background", items)
 	sh := ShapeTruth{Shape: event.FormatAzureStorage, Events: events}
 	var total int64
-	for _, f := range files {
+	for _, f := range arrange(plans, OrderOldestFirst, 0, "") {
 		sh.Files = append(sh.Files, f.Path)
 		total += int64(len(f.Data))
 		if err := writeFile(dir, f.Path, f.Data); err != nil {
@@ -216,4 +294,80 @@ func scaleAzure(dir string, seed uint64, day time.Time, h, count int) (ShapeTrut
 		}
 	}
 	return sh, total, nil
+}
+
+// azSlot is one Storage blob of the scale corpus in the newest-first or
+// shuffled order: a subscription's blob for one hour of the span, which
+// holds records of that subscription only (so that the path does not lie
+// about it), from the time slice its place in walk order gives it, or
+// from anywhere in the span when shuffled.
+type azSlot struct {
+	index int
+	sub   string
+	rel   string
+	count int
+	from  time.Time
+	width time.Duration
+	order Order
+	begin time.Time
+	span  time.Duration
+}
+
+// azSlots lays out the blobs: both subscriptions, every hour of the span;
+// in walk order the slots take the span's slices newest first.
+func azSlots(start time.Time, span time.Duration, events int, order Order) []azSlot {
+	hours := int(span / time.Hour)
+	var slots []azSlot
+	for _, sub := range []string{subProd, subOther} {
+		for h := 0; h < hours; h++ {
+			hour := start.Add(time.Duration(h) * time.Hour)
+			slots = append(slots, azSlot{sub: sub, order: order, begin: start, span: span,
+				rel: string(event.FormatAzureStorage) + "/background/" + storageBlob(sub, hour)})
+		}
+	}
+	sort.Slice(slots, func(i, j int) bool { return slots[i].rel < slots[j].rel })
+	width := span / time.Duration(len(slots))
+	var out []azSlot
+	for pos := range slots {
+		sl := slots[pos]
+		sl.index = pos
+		sl.count = events / len(slots)
+		if pos < events%len(slots) {
+			sl.count++
+		}
+		if sl.count == 0 {
+			continue
+		}
+		sl.width = width
+		sl.from = start.Add(time.Duration(len(slots)-1-pos) * width)
+		out = append(out, sl)
+	}
+	return out
+}
+
+// scaleAzureSlot writes one blob of azSlots.
+func scaleAzureSlot(dir string, seed uint64, sl azSlot) (ShapeTruth, int64, error) {
+	// Operations start early enough in the slice for their last phase
+	// (at most 95 s after the first) to fall inside it.
+	room := sl.width - 2*time.Minute
+	at := func(r *rand.Rand, k int) time.Time {
+		if sl.order == OrderShuffled {
+			return sl.begin.Add(time.Duration(r.Int64N(int64(sl.span - 2*time.Minute))))
+		}
+		return sl.from.Add(spread(k, sl.count, room))
+	}
+	items := azNoiseAt(seed+uint64(sl.index+1)<<32, sl.count, sl.sub, func(s Shape) bool { return s == event.FormatAzureStorage }, at)
+	p := plan{path: sl.rel, wrap: wrapLines}
+	for _, it := range items {
+		p.recs = append(p.recs, record{it.storage, it.time})
+	}
+	if sl.order == OrderNewestFirst {
+		sort.SliceStable(p.recs, func(i, j int) bool { return p.recs[i].time.After(p.recs[j].time) })
+	} else {
+		r := orderRand(int64(seed), sl.rel)
+		r.Shuffle(len(p.recs), func(i, j int) { p.recs[i], p.recs[j] = p.recs[j], p.recs[i] })
+	}
+	f := p.encode()
+	sh := ShapeTruth{Shape: event.FormatAzureStorage, Files: []string{f.Path}, Events: len(items)}
+	return sh, int64(len(f.Data)), writeFile(dir, f.Path, f.Data)
 }

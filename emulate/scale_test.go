@@ -2,9 +2,11 @@ package emulate
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/ingest"
 )
 
 // WriteScale writes exactly the events asked for, in the files it lists,
@@ -39,6 +41,97 @@ func TestScaleCounts(t *testing.T) {
 	_, sum := readDir(t, filepath.Join(dir, string(event.FormatCloudTrailRecords), "aws-seed1-stop-start"))
 	if sum.Events != 3 {
 		t.Errorf("seed 1 in the scale corpus: %d events, want 3", sum.Events)
+	}
+}
+
+// The scale corpus over a span, newest first: exact counts, every time
+// inside the span and most of it covered, and a directory walk of the
+// background reads times that never increase, within and across files.
+func TestScaleNewestFirstSpan(t *testing.T) {
+	dir := t.TempDir()
+	const span = 8 * Day
+	st, err := WriteScale(dir, ScaleOptions{Options: Options{Seed: 5, Scenarios: []string{"aws-seed1-*", "azure-seed3-*"}, Order: OrderNewestFirst, Span: span},
+		Events: 4001, AzureEvents: 1500, Files: 7, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Events != 4001 || st.AzureEvents != 1500 {
+		t.Fatalf("wrote %d CloudTrail and %d Azure events, want 4001 and 1500", st.Events, st.AzureEvents)
+	}
+	if st.Corpus.Truth.Order != OrderNewestFirst || st.Corpus.Truth.Span != "8d" {
+		t.Errorf("truth.json: order %q span %q", st.Corpus.Truth.Order, st.Corpus.Truth.Span)
+	}
+	for _, sh := range st.Corpus.Truth.Background {
+		root := filepath.Join(dir, string(sh.Shape), "background")
+		walked, err := ingest.Expand([]string{root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := make([]string, len(sh.Files))
+		for i, f := range sh.Files {
+			listed[i] = filepath.Join(dir, filepath.FromSlash(f))
+		}
+		if strings.Join(walked, "\n") != strings.Join(listed, "\n") {
+			t.Errorf("%s: truth lists the files in another order than a walk reads them", sh.Shape)
+		}
+		evs := decodeInOrder(t, nil, walked)
+		if len(evs) != sh.Events {
+			t.Errorf("%s: read %d events, truth says %d", sh.Shape, len(evs), sh.Events)
+		}
+		lo, hi := evs[len(evs)-1].Time, evs[0].Time
+		for i := 1; i < len(evs); i++ {
+			if evs[i].Time.After(evs[i-1].Time) {
+				t.Fatalf("%s: %s record %d at %s after %s record %d at %s", sh.Shape, evs[i].Source.Name, evs[i].Source.Index, evs[i].Time,
+					evs[i-1].Source.Name, evs[i-1].Source.Index, evs[i-1].Time)
+			}
+		}
+		if lo.Before(DefaultStart) || !hi.Before(DefaultStart.Add(span)) || hi.Sub(lo) < 7*Day {
+			t.Errorf("%s: background from %s to %s, want most of 8 days from %s", sh.Shape, lo, hi, DefaultStart)
+		}
+		if sh.Shape == event.FormatAzureStorage {
+			// Each blob holds the records of the subscription its path names.
+			for _, ev := range evs {
+				if !strings.Contains(ev.Source.Name, strings.ToUpper(ev.Account)) {
+					t.Fatalf("%s: a record of subscription %s", ev.Source.Name, ev.Account)
+				}
+			}
+		}
+	}
+}
+
+// Shuffled, the scale background spreads every file over the whole span
+// in no order.
+func TestScaleShuffled(t *testing.T) {
+	dir := t.TempDir()
+	st, err := WriteScale(dir, ScaleOptions{Options: Options{Seed: 6, Scenarios: []string{"aws-seed1-*"}, Order: OrderShuffled, Span: 10 * Day},
+		Events: 2000, AzureEvents: 600, Files: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range st.Corpus.Truth.Background {
+		for _, f := range sh.Files {
+			evs := decodeInOrder(t, nil, []string{filepath.Join(dir, filepath.FromSlash(f))})
+			if len(evs) < 4 {
+				continue
+			}
+			lo, hi, ups, downs := evs[0].Time, evs[0].Time, 0, 0
+			for i, ev := range evs {
+				if ev.Time.Before(lo) {
+					lo = ev.Time
+				}
+				if ev.Time.After(hi) {
+					hi = ev.Time
+				}
+				if i > 0 && ev.Time.After(evs[i-1].Time) {
+					ups++
+				} else if i > 0 && ev.Time.Before(evs[i-1].Time) {
+					downs++
+				}
+			}
+			if hi.Sub(lo) < 5*Day || ups == 0 || downs == 0 {
+				t.Errorf("%s: %d records from %s to %s, %d up and %d down: not shuffled over the span", f, len(evs), lo, hi, ups, downs)
+			}
+		}
 	}
 }
 

@@ -30,6 +30,10 @@ type Scenario struct {
 	// Expect lists the rule ids (Rules) whose findings the scenario must
 	// produce, the main one first; empty when no finding is expected.
 	Expect []string
+	// Count is the exact number of findings (distinct finding ids) of
+	// the main rule, Expect[0], when the scenario repeats the revert;
+	// 0 means at least one.
+	Count int
 	// Why says what makes the scenario a revert, or keeps it from one.
 	Why   string
 	Calls []Call
@@ -42,10 +46,11 @@ type Call struct {
 	Actor   string        // key of awsActors or azActors
 	Account string        // "" for the scenario's account, "other" for the second account or subscription
 	Region  string        // AWS region, "" for the scenario's
-	Error   string        // CloudTrail errorCode: the call failed, or was a dry run
+	Error   string        // CloudTrail errorCode: the call failed, or was a dry run; Azure: the operation ends in a Failure record with this error code
 	Late    bool          // delivered 8–15 minutes later than usual, after the next call's file
 	Dup     bool          // delivered twice in S3 (same eventID), as CloudTrail occasionally does
 	NoBody  bool          // Azure: no request or response body was logged
+	NoEnd   bool          // Azure: only the Start and Accept records were kept, not the one saying how the operation ended
 	Args
 }
 
@@ -130,6 +135,9 @@ func check(all []*Scenario) error {
 		}
 		if s.Kind == KindRevert && len(s.Expect) == 0 {
 			return fmt.Errorf("scenario %s: a revert must expect a finding", s.ID)
+		}
+		if s.Count < 0 || (s.Count > 0 && len(s.Expect) == 0) {
+			return fmt.Errorf("scenario %s: a count needs an expected rule", s.ID)
 		}
 		for _, r := range s.Expect {
 			if !known[r] {

@@ -11,9 +11,15 @@ import (
 // Truth is truth.json: what was written and what a detector should make
 // of it.
 type Truth struct {
-	Generator string          `json:"generator"`
-	Seed      int64           `json:"seed"`
-	Noise     int             `json:"noise"`
+	Generator string `json:"generator"`
+	Seed      int64  `json:"seed"`
+	Noise     int    `json:"noise"`
+	// Order is the order of records in and across files; absent for
+	// oldest-first, the default, so that older files read the same.
+	Order Order `json:"order,omitempty"`
+	// Span is how long the activity lasts from its first day (90d);
+	// absent for one day, the default.
+	Span      string          `json:"span,omitempty"`
 	Shapes    []Shape         `json:"shapes"`
 	Rules     []Rule          `json:"rules"`
 	Scenarios []ScenarioTruth `json:"scenarios"`
@@ -24,23 +30,45 @@ type Truth struct {
 
 // ScenarioTruth is one scenario's ground truth.
 type ScenarioTruth struct {
-	ID            string    `json:"id"`
-	Kind          Kind      `json:"kind"`
-	Title         string    `json:"title"`
-	Provider      string    `json:"provider"`
-	SeedTest      int       `json:"seed_test,omitempty"`
-	ExpectFinding bool      `json:"expect_finding"`
-	Rules         []string  `json:"rules"` // expected rule ids, the main one first
-	Why           string    `json:"why"`
-	Account       string    `json:"account"` // AWS account or Azure subscription of the first call
-	Region        string    `json:"region,omitempty"`
-	ResourceGroup string    `json:"resource_group,omitempty"`
-	Start         time.Time `json:"start"`
-	Calls         int       `json:"calls"`
+	ID            string   `json:"id"`
+	Kind          Kind     `json:"kind"`
+	Title         string   `json:"title"`
+	Provider      string   `json:"provider"`
+	SeedTest      int      `json:"seed_test,omitempty"`
+	ExpectFinding bool     `json:"expect_finding"`
+	Rules         []string `json:"rules"` // expected rule ids, the main one first
+	// Counts give the exact number of findings (distinct finding ids)
+	// expected of a rule, where the scenario says; a rule of Rules not
+	// listed here is expected at least once. Absent in older files,
+	// which read as "at least once" for every rule.
+	Counts        []RuleCount `json:"counts,omitempty"`
+	Why           string      `json:"why"`
+	Account       string      `json:"account"` // AWS account or Azure subscription of the first call
+	Region        string      `json:"region,omitempty"`
+	ResourceGroup string      `json:"resource_group,omitempty"`
+	Start         time.Time   `json:"start"`
+	Calls         int         `json:"calls"`
 	// Resources are the ids the scenario touches, as the records write
 	// them: EC2 and RDS ids, Azure ARM ids.
 	Resources []string     `json:"resources"`
 	Shapes    []ShapeTruth `json:"shapes"`
+}
+
+// RuleCount is how many findings of a rule a scenario should produce.
+type RuleCount struct {
+	Rule  string `json:"rule"`
+	Count int    `json:"count"`
+}
+
+// Expected returns the exact number of findings of rule the truth asks
+// for, and whether it asks for one (otherwise: at least one).
+func (st *ScenarioTruth) Expected(rule string) (int, bool) {
+	for _, c := range st.Counts {
+		if c.Rule == rule {
+			return c.Count, true
+		}
+	}
+	return 0, false
 }
 
 // ShapeTruth is what one scenario (or the background) wrote in one shape.

@@ -13,7 +13,8 @@ import (
 )
 
 // TestAllScenariosPass is the product's promise: every revert of the
-// catalog found in every shape, nothing else firing, noise silent.
+// catalog found in every shape, nothing else firing, noise silent, and
+// the same findings whatever the order of the records.
 func TestAllScenariosPass(t *testing.T) {
 	rep, err := validate.Run(context.Background(), validate.Options{Emulate: emulate.Options{Seed: 1, Noise: 100}})
 	if err != nil {
@@ -50,6 +51,25 @@ func TestAllScenariosPass(t *testing.T) {
 	}
 	if len(rep.Background) == 0 {
 		t.Error("background noise not hunted")
+	}
+	if len(rep.Orders) != 3 || rep.Orders[0] != emulate.OrderOldestFirst || rep.OrderDiffs != 0 {
+		t.Errorf("orders %v, %d order differences", rep.Orders, rep.OrderDiffs)
+	}
+	for _, c := range rep.Cells {
+		switch c.Scenario {
+		case "aws-stop-start-five-days":
+			if len(c.Counts) != 1 || c.Counts[0].Count != 5 || len(c.Findings) != 5 || c.Status != validate.Detected {
+				t.Errorf("five days in %s: %s, counts %v, %d findings", c.Shape, c.Status, c.Counts, len(c.Findings))
+			}
+		case "azure-disk-swap-accept-only":
+			if c.Status != validate.Detected {
+				t.Errorf("accept-only in %s: %s", c.Shape, c.Status)
+			}
+		case "azure-near-disk-swap-accept-only-failed":
+			if c.Status != validate.Silent {
+				t.Errorf("accept-only with a failed disk write in %s: %s", c.Shape, c.Status)
+			}
+		}
 	}
 
 	var buf bytes.Buffer

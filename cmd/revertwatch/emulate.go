@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,7 @@ import (
 func newEmulateCmd() *cobra.Command {
 	var (
 		out, scenarios, shapes string
+		order, span            string
 		seed                   int64
 		noise, scale, azScale  int
 		files                  int
@@ -38,17 +40,39 @@ near-misses, in every delivery shape revertwatch reads:
 
 Each scenario goes to DIR/<shape>/<scenario>/, background noise to
 DIR/<shape>/background/, and DIR/truth.json says, per scenario, its kind,
-whether a finding is expected and from which rule, its resource ids and
-the files and event counts per shape. Output is the same for the same
---seed, byte for byte.
+whether a finding is expected and from which rule (and how many, when a
+scenario repeats), its resource ids and the files and event counts per
+shape. Output is the same for the same --seed, byte for byte.
+
+--order sets the order records reach a reader in, inside each file and
+across the files of a directory in the lexical order a walk reads them:
+
+  oldest-first  as each source writes it (the default): S3 files by
+                delivery time, records by time; Storage and Event Hub in
+                arrival order; the REST list newest first, as the API
+                returns it
+  newest-first  the newest record first in every file, and the records of
+                each directory redistributed over its files (names and
+                record counts kept) so that the walk reads times that
+                never increase, as from lookup-events or activity-log list
+  shuffled      the records of each directory redistributed over its files
+                at random from --seed, in random order inside each file
+
+--span (1d to 90d, whole days; 2160h works too) spreads the background
+noise over that many days from the first, and places the scenarios on its
+days, reverts on the first and on the last day among them.
 
 --scale N writes the benchmark corpus instead of --noise: N background
 CloudTrail events in --files gzip S3 files (plus --azure-scale M Azure
-records as Storage blobs) beside the scenarios, and reports events/s.`,
+records as Storage blobs) beside the scenarios, and reports events/s.
+It streams every file, in any --order and --span, so a 90-day corpus of
+millions of events needs no more memory than a small one.`,
 		Example: `  revertwatch emulate --out /tmp/emu
   revertwatch emulate --out /tmp/emu --seed 7 --noise 500 --scenarios 'aws-seed*,azure-seed3-*'
   revertwatch emulate --out /tmp/emu --shapes cloudtrail-records,azure-storage
+  revertwatch emulate --out /tmp/emu --order newest-first --span 90d --noise 5000
   revertwatch emulate --out /tmp/bench --scale 1000000 --azure-scale 100000 --shapes cloudtrail-records
+  revertwatch emulate --out /tmp/bench --scale 3000000 --span 90d --order newest-first
   revertwatch emulate --list`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,10 +85,20 @@ records as Storage blobs) beside the scenarios, and reports events/s.`,
 			if noise < 0 || scale < 0 || azScale < 0 || files < 1 {
 				return &exitError{code: exitUsage, err: errors.New("--noise, --scale and --azure-scale must not be negative, --files must be positive")}
 			}
+			o, err := emulate.ParseOrder(order)
+			if err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--order: %w", err)}
+			}
+			var sp time.Duration
+			if span != "" {
+				if sp, err = emulate.ParseSpan(span); err != nil {
+					return &exitError{code: exitUsage, err: fmt.Errorf("--span: %w", err)}
+				}
+			}
 			if err := checkOut(out, force); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			opt := emulate.Options{Seed: seed, Noise: noise, Scenarios: splitList(scenarios)}
+			opt := emulate.Options{Seed: seed, Noise: noise, Scenarios: splitList(scenarios), Order: o, Span: sp}
 			sh, err := emulate.ParseShapes(splitList(shapes))
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
@@ -106,6 +140,8 @@ records as Storage blobs) beside the scenarios, and reports events/s.`,
 	f.IntVar(&noise, "noise", 0, "background events per provider, from the documented mix of reads and writes")
 	f.StringVar(&scenarios, "scenarios", "", "comma-separated scenario ids or globs (default all; see --list)")
 	f.StringVar(&shapes, "shapes", "", "comma-separated shapes to write (default all)")
+	f.StringVar(&order, "order", string(emulate.OrderOldestFirst), "record order in and across files: oldest-first, newest-first or shuffled")
+	f.StringVar(&span, "span", "", "days the activity covers, up to 90d (e.g. 30d, 90d, 2160h; default 1d)")
 	f.IntVar(&scale, "scale", 0, "write the benchmark corpus: this many background CloudTrail events")
 	f.IntVar(&azScale, "azure-scale", 0, "with --scale: this many background Azure records (Storage export)")
 	f.IntVar(&files, "files", 16, "with --scale: number of CloudTrail files")

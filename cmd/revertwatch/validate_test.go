@@ -11,7 +11,8 @@ func TestValidateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("validate failed: %v\n%s", err, out)
 	}
-	for _, want := range []string{"aws-seed1-stop-start", "azure-seed3-disk-from-snapshot", "✓ aws-stop-start", "· silent", "PASS:"} {
+	for _, want := range []string{"aws-seed1-stop-start", "azure-seed3-disk-from-snapshot", "✓ aws-stop-start", "· silent", "PASS:",
+		"3 orders (oldest-first, newest-first, shuffled)", "0 order differences"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -24,5 +25,13 @@ func TestValidateCommand(t *testing.T) {
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != exitUsage {
 		t.Errorf("unknown scenario: got %v, want a usage error", err)
+	}
+	out, err = run(t, "validate", "--noise", "0", "--span", "90d", "--scenarios", "aws-seed1*,*five-days")
+	if err != nil || !strings.Contains(out, "PASS:") {
+		t.Errorf("--span 90d: %v\n%s", err, out)
+	}
+	_, err = run(t, "validate", "--span", "91d")
+	if !errors.As(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), "90 days") {
+		t.Errorf("--span 91d: got %v, want a usage error about 90 days", err)
 	}
 }
