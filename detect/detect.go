@@ -5,8 +5,9 @@
 package detect
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -213,6 +214,20 @@ func (d *Detector) Idle() {
 	}
 }
 
+// Buffered is the number of events and Sigma occurrences waiting for a
+// watermark, for the replay of late events or for an anchored count
+// window to end: what Idle would release. A live mode idles only when
+// it is non-zero.
+func (d *Detector) Buffered() int {
+	s := d.eng.Stats()
+	n := s.Buffered + s.LateWaiting
+	if d.sig != nil {
+		st := d.sig.Stats()
+		n += st.Buffered + st.OpenWindows
+	}
+	return n
+}
+
 func (d *Detector) flushRest(ctx context.Context) error {
 	keys := make([]string, 0, len(d.ops))
 	for k, op := range d.ops {
@@ -264,21 +279,98 @@ func (d *Detector) Close() error {
 	return cerr
 }
 
-// Snapshot returns the engine's state (partial sequences, buffered and
-// context events, seen ids), deterministic byte for byte, for a
-// checkpoint. The counters of Summary are not part of it. Loaded Sigma
-// rules (Options.Rules) keep no snapshot, so a Detector with them cannot
-// be checkpointed.
-func (d *Detector) Snapshot() ([]byte, error) {
-	if d.sig != nil {
-		return nil, errors.New("detect: loaded Sigma rules cannot be checkpointed")
-	}
-	return d.eng.Snapshot()
+// detectorState is a Detector's checkpoint when Sigma rules are loaded:
+// the sequence engine's state and the Sigma runner's side by side. Its
+// Format key is what tells it from the engine's own state, which is what
+// a Detector without Sigma rules writes, as before: older checkpoints and
+// older binaries keep reading each other, and an older binary, finding
+// no version it knows, refuses this one instead of misreading it.
+type detectorState struct {
+	Format int             `json:"detector_state"`
+	Engine json.RawMessage `json:"engine"`
+	Sigma  json.RawMessage `json:"sigma,omitempty"`
 }
 
-// Restore replaces the engine's state with one taken by Snapshot; on
-// error the Detector is left as it was.
-func (d *Detector) Restore(state []byte) error { return d.eng.Restore(state) }
+// detectorStateFormat is the version of detectorState.
+const detectorStateFormat = 1
+
+// Snapshot returns the detection state — the engine's partial sequences,
+// buffered and context events and seen ids, and the loaded Sigma rules'
+// watermarks, buffered occurrences and correlation groups — deterministic
+// byte for byte, for a checkpoint. The counters of Summary are not part
+// of it.
+func (d *Detector) Snapshot() ([]byte, error) {
+	eng, err := d.eng.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	if d.sig == nil {
+		return eng, nil
+	}
+	sig, err := d.sig.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(detectorState{Format: detectorStateFormat, Engine: eng, Sigma: sig}); err != nil {
+		return nil, fmt.Errorf("encoding detector state: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// Restore replaces the detection state with one taken by Snapshot, with
+// or without Sigma rules: a state without Sigma's part leaves the Sigma
+// rules starting afresh, and Sigma's part is dropped when no Sigma rules
+// are loaded (their state, like that of any rule that is gone, has no
+// use). On error the Detector is left as it was.
+func (d *Detector) Restore(state []byte) error {
+	eng, sig, err := splitState(state)
+	if err != nil {
+		return err
+	}
+	if d.sig == nil {
+		return d.eng.Restore(eng)
+	}
+	// The runner is restored first, into a fresh one, so that a bad Sigma
+	// part leaves the engine untouched too.
+	fresh := d.newRunner()
+	if sig != nil {
+		if err := fresh.Restore(sig); err != nil {
+			return err
+		}
+	}
+	if err := d.eng.Restore(eng); err != nil {
+		return err
+	}
+	d.sig = fresh
+	return nil
+}
+
+// splitState tells a detectorState from an engine's own state and
+// returns the parts.
+func splitState(state []byte) (eng, sig []byte, err error) {
+	var probe struct {
+		Format *int `json:"detector_state"`
+	}
+	if err := json.Unmarshal(state, &probe); err != nil || probe.Format == nil {
+		// Not an envelope: the engine's own state (or garbage, which the
+		// engine reports).
+		return state, nil, nil
+	}
+	if *probe.Format != detectorStateFormat {
+		return nil, nil, fmt.Errorf("detector state format %d, want %d", *probe.Format, detectorStateFormat)
+	}
+	var s detectorState
+	if err := json.Unmarshal(state, &s); err != nil {
+		return nil, nil, fmt.Errorf("decoding detector state: %w", err)
+	}
+	if len(s.Engine) == 0 {
+		return nil, nil, fmt.Errorf("detector state without the engine's")
+	}
+	return s.Engine, s.Sigma, nil
+}
 
 // Findings returns the emitted findings in output order (first event time,
 // rule, id).

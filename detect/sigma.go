@@ -16,6 +16,12 @@ func (d *Detector) newSigma() {
 	if d.opt.Rules == nil {
 		return
 	}
+	d.sig = d.newRunner()
+}
+
+// newRunner makes a Sigma runner over the loaded rules with the
+// Detector's settings.
+func (d *Detector) newRunner() *sigma.Runner {
 	lateness := d.opt.Lateness
 	if lateness == 0 && d.opt.Config != nil {
 		lateness = d.opt.Config.Lateness
@@ -25,7 +31,7 @@ func (d *Detector) newSigma() {
 		// The engine already names late events; say it once.
 		onLate = nil
 	}
-	d.sig = sigma.NewRunner(d.opt.Rules, sigma.RunOptions{Lateness: lateness, OnHit: d.sigmaHit, OnLate: onLate})
+	return sigma.NewRunner(d.opt.Rules, sigma.RunOptions{Lateness: lateness, OnHit: d.sigmaHit, OnLate: onLate})
 }
 
 // sigmaHit turns a Sigma hit into a finding and reports it through the

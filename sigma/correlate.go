@@ -86,6 +86,7 @@ func (r *Runner) correlate(sc *rscope, o *occ) {
 				}
 				if !g.open {
 					g.open, g.start, g.items = true, o.t, nil
+					r.nopen++
 					heap.Push(&sc.windows, window{deadline: o.t.Add(span), key: key, start: o.t})
 				}
 				g.items = append(g.items, o)
@@ -195,6 +196,7 @@ func (r *Runner) closeWindow(sc *rscope, g *group) {
 		return
 	}
 	g.open = false
+	r.nopen--
 	items := g.items
 	g.items = nil
 	if n := count(g.corr, items); conditionHolds(g.corr.Correlation, n) && len(items) > 0 {

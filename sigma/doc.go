@@ -20,8 +20,14 @@
 // scope (provider, account, region) once the watermark — the newest event
 // time minus the allowed lateness — has passed them; an older event is
 // reported as late and completes no correlation, though single-event rules
-// still fire on it. Correlation state is scoped like the engine's keys: a
-// correlation never joins events of different accounts or regions.
+// still fire on it. Correlation state is scoped like the engine's keys
+// (eventtime.ScopeOf): a correlation never joins events of different
+// accounts or regions, and events are de-duplicated by the engine's ids.
+//
+// A Runner's state — watermarks, buffered occurrences, correlation groups,
+// remembered ids, counters — is saved by Snapshot and loaded by Restore,
+// deterministically, so that the live modes checkpoint it with the
+// engine's and deliver Sigma findings exactly once across restarts.
 //
 // What a rule uses and this package does not support is reported per rule,
 // with its file, line, column and the construct; that rule is not run and

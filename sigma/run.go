@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/eventtime"
 	"github.com/revertwatch/revertwatch/sequence"
 )
 
@@ -77,6 +78,11 @@ type RunStats struct {
 	Hits         uint64 `json:"hits"`
 	GroupsCapped uint64 `json:"groups_capped"`
 	Groups       int    `json:"groups"`
+	// Buffered is the occurrences waiting for their scope's watermark and
+	// OpenWindows the anchored count windows not yet evaluated: what a
+	// quiet live input must Flush for the last correlations to close.
+	Buffered    int `json:"buffered"`
+	OpenWindows int `json:"open_windows"`
 }
 
 // Runner runs a Ruleset over events. It is not safe for concurrent use.
@@ -94,11 +100,18 @@ type Runner struct {
 	seq     uint64
 	stats   RunStats
 	ngroups int
+	nbuf    int // occurrences in the scopes' buffers
+	nopen   int // groups with an open anchored window
+	// keys name the correlations in a snapshot (stateKey), and byKey
+	// finds them again on Restore.
+	keys  map[*Rule]stateRule
+	byKey map[string]*Rule
 }
 
 // rscope is one scope's event time and the correlation state ordered by
 // it.
 type rscope struct {
+	key      eventtime.Scope
 	name     string
 	maxTime  time.Time
 	frontier time.Time
@@ -138,53 +151,63 @@ func NewRunner(rs *Ruleset, opt RunOptions) *Runner {
 	if r.opt.MaxSeen <= 0 {
 		r.opt.MaxSeen = DefaultMaxSeen
 	}
+	r.keys, r.byKey = stateKeys(r.p.corrs)
 	return r
 }
 
 // Stats returns the counters.
 func (r *Runner) Stats() RunStats {
 	s := r.stats
-	s.Groups = r.ngroups
+	s.Groups, s.Buffered, s.OpenWindows = r.ngroups, r.nbuf, r.nopen
 	return s
 }
 
+// duplicate remembers the event's ids and reports whether one was seen.
+// The ids are the sequence engine's: the event id and, when the record
+// has one, its original id (a CloudTrail re-delivery's
+// addendum.originalEventID; an Azure record's id in every export shape),
+// both remembered, so that a record is the same record in both engines
+// whichever of its copies came first.
 func (r *Runner) duplicate(ev *event.Event) bool {
 	if ev.UID == "" {
 		return false
 	}
-	k := ev.Provider + "\x00" + ev.UID
-	if _, ok := r.seen[k]; ok {
+	if _, ok := r.seen[ev.UID]; ok {
 		return true
 	}
 	if ev.OriginalUID != "" {
-		if _, ok := r.seen[ev.Provider+"\x00"+ev.OriginalUID]; ok {
+		if _, ok := r.seen[ev.OriginalUID]; ok {
 			return true
 		}
 	}
-	r.seen[k] = struct{}{}
-	r.seenQ = append(r.seenQ, k)
-	if len(r.seenQ) > r.opt.MaxSeen {
-		delete(r.seen, r.seenQ[0])
-		r.seenQ[0] = ""
-		r.seenQ = r.seenQ[1:]
+	r.remember(ev.UID)
+	if ev.OriginalUID != "" && ev.OriginalUID != ev.UID {
+		r.remember(ev.OriginalUID)
 	}
 	return false
 }
 
-// scopeName is provider, account and region, as the sequence engine
-// scopes keys; Azure scopes are the lower-cased subscription alone.
-func scopeName(ev *event.Event) string {
-	if ev.Provider == event.Azure {
-		return ev.Provider + "\x00" + strings.ToLower(ev.Account)
+// remember adds an id to the seen set, forgetting the oldest past
+// MaxSeen.
+func (r *Runner) remember(k string) {
+	r.seen[k] = struct{}{}
+	r.seenQ = append(r.seenQ, k)
+	for len(r.seenQ) > r.opt.MaxSeen {
+		delete(r.seen, r.seenQ[0])
+		r.seenQ[0] = ""
+		r.seenQ = r.seenQ[1:]
 	}
-	return ev.Provider + "\x00" + ev.Account + "\x00" + ev.Region
 }
 
+// scope returns the event's scope, named as the sequence engine names it
+// (eventtime.ScopeOf), so that the two engines never disagree on which
+// events may be joined.
 func (r *Runner) scope(ev *event.Event) *rscope {
-	n := scopeName(ev)
+	k := eventtime.ScopeOf(ev)
+	n := k.Name()
 	sc := r.scopes[n]
 	if sc == nil {
-		sc = &rscope{name: n, groups: map[string]*group{}}
+		sc = &rscope{key: k, name: n, groups: map[string]*group{}}
 		r.scopes[n] = sc
 	}
 	return sc
@@ -287,6 +310,7 @@ func (r *Runner) Process(ev *event.Event) {
 			r.seq++
 			o.seq = r.seq
 			heap.Push(&sc.buf, o)
+			r.nbuf++
 		}
 	}
 	r.advance(sc, ev.Time)
@@ -391,6 +415,7 @@ func (r *Runner) advance(sc *rscope, t time.Time) {
 	}
 	for len(sc.buf) > 0 && !sc.buf[0].t.After(f) {
 		o := heap.Pop(&sc.buf).(*occ)
+		r.nbuf--
 		r.correlate(sc, o)
 	}
 	sc.frontier = f
@@ -421,6 +446,7 @@ func (r *Runner) Flush() {
 		}
 		sc.buf = nil
 	}
+	r.nbuf = 0
 	sort.Slice(all, func(i, j int) bool { return occBefore(all[i].o, all[j].o) })
 	for _, x := range all {
 		r.correlate(x.sc, x.o)
