@@ -13,6 +13,7 @@ import (
 	"github.com/revertwatch/revertwatch/detect"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/sigma"
 	"github.com/revertwatch/revertwatch/tune"
 )
 
@@ -33,6 +34,11 @@ type Options struct {
 	// of it: emitted (to the outbox), held back as a repeat, or dropped by
 	// an allow entry (for counting).
 	OnFinding func(finding.Finding, Fate)
+	// Rules are Sigma rules run beside the built-in content, and
+	// NoBuiltin runs them alone (detect.Options). Their state is
+	// checkpointed with the engine's.
+	Rules     *sigma.Ruleset
+	NoBuiltin bool
 }
 
 // Fate is what became of a finding.
@@ -55,9 +61,10 @@ type Window struct {
 	Repeats int       `json:"repeats,omitempty"`
 }
 
-// Checkpoint is a Processor's whole state: the engine's snapshot, the open
-// repeat windows, the outbox, and an opaque position in the input that the
-// caller stores with it.
+// Checkpoint is a Processor's whole state: the detection state
+// (detect.Detector.Snapshot: the engine's, and the Sigma rules' when they
+// are loaded), the open repeat windows, the outbox, and an opaque
+// position in the input that the caller stores with it.
 type Checkpoint struct {
 	Version  int               `json:"version"`
 	Engine   json.RawMessage   `json:"engine"`
@@ -132,7 +139,7 @@ func New(opt Options) (*Processor, error) {
 		p.lateness = p.conf.Lateness
 	}
 	det, err := detect.New(detect.Options{Lateness: p.lateness, Config: p.conf, Stream: true,
-		OnFinding: p.finding, OnLate: opt.OnLate})
+		OnFinding: p.finding, OnLate: opt.OnLate, Rules: opt.Rules, NoBuiltin: opt.NoBuiltin})
 	if err != nil {
 		return nil, err
 	}
@@ -172,12 +179,10 @@ func (p *Processor) End() {
 	p.det.Flush()
 }
 
-// Buffered is the number of events waiting for the watermark or for the
-// replay of late events.
-func (p *Processor) Buffered() int {
-	s := p.det.Summary().Engine
-	return s.Buffered + s.LateWaiting
-}
+// Buffered is the number of events (and Sigma occurrences and count
+// windows) waiting for the watermark or for the replay of late events:
+// what Flush would release.
+func (p *Processor) Buffered() int { return p.det.Buffered() }
 
 // Dirty reports whether the state changed since the last Checkpoint.
 func (p *Processor) Dirty() bool { return p.dirty }
@@ -252,7 +257,7 @@ func (p *Processor) Checkpoint() (*Checkpoint, error) {
 	p.expire()
 	snap, err := p.det.Snapshot()
 	if err != nil {
-		return nil, fmt.Errorf("snapshot of the sequence engine: %w", err)
+		return nil, fmt.Errorf("snapshot of the detection state: %w", err)
 	}
 	c := &Checkpoint{Version: checkpointVersion, Engine: snap, MaxTime: p.maxTime,
 		Outbox: append([]finding.Finding(nil), p.outbox...)}

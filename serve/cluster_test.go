@@ -15,6 +15,7 @@ import (
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/internal/livetest"
 	"github.com/revertwatch/revertwatch/live/cluster"
+	"github.com/revertwatch/revertwatch/sigma"
 )
 
 func natsServer(t testing.TB) *server.Server {
@@ -78,10 +79,18 @@ func streamFindings(t testing.TB, url string) []string {
 // Three serve replicas over HTTP on one JetStream: bodies go to any of
 // them, one is stopped (SIGTERM's path: it hands its partitions over)
 // mid-run, and the findings stream holds every expected finding once.
-func TestServeThreeReplicas(t *testing.T) {
+func TestServeThreeReplicas(t *testing.T) { threeReplicas(t, nil) }
+
+// The same with Sigma rules alone (the built-in content exported): the
+// first steps' correlation state moves with the stopped replica's
+// partitions.
+func TestServeThreeReplicasSigma(t *testing.T) { threeReplicas(t, writeRules(t, t.TempDir(), true)) }
+
+func threeReplicas(t *testing.T, rs *sigma.Ruleset) {
 	srv := natsServer(t)
 	const accounts = 30
-	cfg := Config{Lateness: time.Hour, IdleFlush: 300 * time.Millisecond, CheckpointInterval: 50 * time.Millisecond}
+	cfg := Config{Lateness: time.Hour, IdleFlush: 300 * time.Millisecond, CheckpointInterval: 50 * time.Millisecond,
+		Rules: rs, NoBuiltin: rs != nil}
 	var reps []*running
 	for _, name := range []string{"a", "b", "c"} {
 		c := cfg
@@ -95,6 +104,9 @@ func TestServeThreeReplicas(t *testing.T) {
 		bodies = append(bodies, livetest.Lines(s, e))
 	}
 	want, err := livetest.Oracle(time.Hour, nil, bodies...)
+	if rs != nil {
+		want, _ = sigmaOracle(t, rs, true, bodies...)
+	}
 	if err != nil || len(want) != accounts {
 		t.Fatalf("oracle: %v %v", len(want), err)
 	}

@@ -32,7 +32,8 @@ func TestMain(m *testing.M) {
 }
 
 // runChild serves on 127.0.0.1 with its state and its findings file in
-// dir, writing its address to dir/addr once it listens.
+// dir, writing its address to dir/addr once it listens; with the Sigma
+// rules in dir/rules when there are (childRules).
 func runChild(dir string) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -44,8 +45,13 @@ func runChild(dir string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	rs, noBuiltin, err := childRules(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	s, err := New(Config{Listener: ln, StateDir: filepath.Join(dir, "state"), Lateness: time.Hour,
-		IdleFlush: 300 * time.Millisecond, Sinks: []sink.Sink{out}})
+		IdleFlush: 300 * time.Millisecond, Sinks: []sink.Sink{out}, Rules: rs, NoBuiltin: noBuiltin})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -17,6 +17,7 @@ import (
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/sink"
+	"github.com/revertwatch/revertwatch/sigma"
 	"github.com/revertwatch/revertwatch/tune"
 )
 
@@ -44,6 +45,11 @@ type Config struct {
 	Tuning *tune.Config
 	// Lateness overrides the tuning's allowed lateness when non-zero.
 	Lateness time.Duration
+	// Rules are Sigma rules run beside the built-in content (alone with
+	// NoBuiltin), in every replica; their state is checkpointed with the
+	// engine's, so their findings too are delivered exactly once.
+	Rules     *sigma.Ruleset
+	NoBuiltin bool
 	// IdleFlush releases every buffered event once no input came for this
 	// long, so that the last sequences of a quiet source close; 0 means
 	// the allowed lateness, negative never.
@@ -198,7 +204,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.out = sink.NewFanout(sinks...)
 	h := Hooks{
-		Processor: live.Options{Config: cfg.Tuning, Lateness: cfg.Lateness,
+		Processor: live.Options{Config: cfg.Tuning, Lateness: cfg.Lateness, Rules: cfg.Rules, NoBuiltin: cfg.NoBuiltin,
 			OnLate:    func(*event.Event) { s.m.Late.Inc() },
 			OnFinding: func(f finding.Finding, fate live.Fate) { s.m.Findings.WithLabelValues(f.RuleID, string(fate)).Inc() }},
 		Sinks: s.out, Metrics: s.m, Logger: s.log,

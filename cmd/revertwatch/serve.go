@@ -21,6 +21,7 @@ import (
 	"github.com/revertwatch/revertwatch/live/cluster"
 	"github.com/revertwatch/revertwatch/live/sink"
 	"github.com/revertwatch/revertwatch/serve"
+	"github.com/revertwatch/revertwatch/sigma"
 )
 
 // tokenEnv holds serve's bearer token when --token-file is not given.
@@ -131,6 +132,7 @@ func readToken(file string) (string, error) {
 func newServeCmd() *cobra.Command {
 	var cfg configFlag
 	var sf sinkFlags
+	var sig sigmaFlags
 	var cl clusterFlags
 	var listen, stateDir, tokenFile string
 	var lateness, idleFlush, checkpointEvery, shutdownTimeout time.Duration
@@ -164,6 +166,10 @@ revertwatch.events.<provider>.<account>; replicas split its partitions, keep
 each partition's checkpoint in JetStream, and publish findings to
 revertwatch.findings.<rule> with Nats-Msg-Id, so any replica may die.
 
+--rules runs Sigma rules beside the built-in detections (alone with
+--no-builtin), in every replica; their correlations' state is part of the
+checkpoint, so their findings are delivered once like the others.
+
 SIGTERM stops intake, drains, checkpoints and exits within --shutdown-timeout.`,
 		Example: `  # alone, findings on stdout
   REVERTWATCH_TOKEN=s3cret revertwatch serve --state-dir /var/lib/revertwatch
@@ -173,6 +179,9 @@ SIGTERM stops intake, drains, checkpoints and exits within --shutdown-timeout.`,
   # findings to a rotating file and a webhook
   revertwatch serve --state-dir st --output findings.ndjson \
       --webhook https://hooks.example.com/revertwatch
+
+  # Sigma rules beside the built-in detections
+  revertwatch serve --state-dir st --rules rules/
 
   # one of three replicas on NATS JetStream
   revertwatch serve --nats nats://nats:4222 --listen :8080 --state-dir st`,
@@ -199,13 +208,18 @@ SIGTERM stops intake, drains, checkpoints and exits within --shutdown-timeout.`,
 			if err := os.MkdirAll(stateDir, 0o700); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			rules := detectRules()
+			rs, err := sig.load(os.Stderr)
+			if err != nil {
+				return err
+			}
+			rules := detectRules(rs, sig.noBuiltin)
 			sinks, closeSinks, err := sf.build(stateDir, rules)
 			if err != nil {
 				return err
 			}
 			defer closeSinks()
 			sc := serve.Config{Listen: listen, StateDir: stateDir, Token: token, Tuning: conf, Lateness: lateness,
+				Rules: rs, NoBuiltin: sig.noBuiltin,
 				IdleFlush: idleFlush, Render: sink.Render{Format: sf.format, Rules: rules, Version: version}, Sinks: sinks,
 				MaxBodyBytes: maxBody, MaxDecodedBytes: maxDecoded, MaxRecordSize: maxRecord,
 				MaxInflight: maxInflight, MaxQueue: maxQueue, CheckpointInterval: checkpointEvery,
@@ -242,13 +256,15 @@ SIGTERM stops intake, drains, checkpoints and exits within --shutdown-timeout.`,
 	f.BoolVarP(&verbose, "verbose", "v", false, "debug logging")
 	cfg.register(f)
 	sf.register(f)
+	sig.register(cmd)
 	cl.register(f)
 	return cmd
 }
 
-// detectRules describes the built-in rules, for renderers.
-func detectRules() []finding.RuleInfo {
-	d, err := detect.New(detect.Options{})
+// detectRules describes the rules that run — the built-in ones unless
+// noBuiltin, then the loaded Sigma rules — for renderers.
+func detectRules(rs *sigma.Ruleset, noBuiltin bool) []finding.RuleInfo {
+	d, err := detect.New(detect.Options{Rules: rs, NoBuiltin: noBuiltin})
 	if err != nil {
 		return nil
 	}

@@ -19,7 +19,7 @@ import (
 // something revertwatch does not run.
 const exitLint = 1
 
-// sigmaFlags are hunt's flags for Sigma rules.
+// sigmaFlags are the flags for Sigma rules of hunt, watch and serve.
 type sigmaFlags struct {
 	paths     []string
 	noBuiltin bool

@@ -17,6 +17,7 @@ import (
 func newWatchCmd() *cobra.Command {
 	var cfg configFlag
 	var sf sinkFlags
+	var sig sigmaFlags
 	var stateDir, inputFormat, sourceCategory, sourceHost string
 	var lateness, poll, idleFlush time.Duration
 	var maxRecord int
@@ -38,7 +39,12 @@ lines are read line by line as they are appended.
 The positions, the detection's state and the findings not yet delivered are
 checkpointed together in --state-dir after every poll that read something:
 a restart, even after kill -9, neither reads a byte twice nor skips one,
-and reports every finding once.`,
+and reports every finding once.
+
+--rules runs Sigma rules (detection, correlation and filter rules, as hunt
+does) beside the built-in detections, or alone with --no-builtin; their
+correlations' state is checkpointed with the rest, so their findings too
+are reported once across restarts.`,
 		Example: `  # an S3 sync target
   revertwatch watch --state-dir ~/.revertwatch logs/AWSLogs/
 
@@ -46,7 +52,10 @@ and reports every finding once.`,
   revertwatch watch --format ocsf -o findings.ocsf.jsonl /mnt/insights-activity-logs
 
   # read what is there now, checkpoint, exit (cron)
-  revertwatch watch --once --state-dir st exports/`,
+  revertwatch watch --once --state-dir st exports/
+
+  # your Sigma rules beside the built-in detections
+  revertwatch watch --rules rules/ --state-dir st logs/AWSLogs/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			conf, err := cfg.load(os.Stderr)
@@ -61,7 +70,11 @@ and reports every finding once.`,
 				return &exitError{code: exitUsage, err: err}
 			}
 			log := logger(verbose)
-			rules := detectRules()
+			rs, err := sig.load(os.Stderr)
+			if err != nil {
+				return err
+			}
+			rules := detectRules(rs, sig.noBuiltin)
 			sinks, closeSinks, err := sf.build(stateDir, rules)
 			if err != nil {
 				return err
@@ -75,7 +88,7 @@ and reports every finding once.`,
 			late := 0
 			w, err := watch.New(watch.Options{
 				Paths: args, StateDir: stateDir, Poll: poll, IdleFlush: idleFlush, Once: once, Sinks: out, Logger: log,
-				Processor: live.Options{Config: conf, Lateness: lateness, OnLate: func(ev *event.Event) {
+				Processor: live.Options{Config: conf, Lateness: lateness, Rules: rs, NoBuiltin: sig.noBuiltin, OnLate: func(ev *event.Event) {
 					if late++; late <= maxLateReports {
 						fmt.Fprintf(os.Stderr, "%s:%d: late: %s %s at %s arrived beyond the allowed lateness; it completes no sequence\n",
 							ev.Source.Name, ev.Source.Line, ev.OperationName, ev.UID, ev.Time.UTC().Format(time.RFC3339))
@@ -116,5 +129,6 @@ and reports every finding once.`,
 	f.BoolVarP(&verbose, "verbose", "v", false, "debug logging; report skipped records")
 	cfg.register(f)
 	sf.register(f)
+	sig.register(cmd)
 	return cmd
 }

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// TestWatchSigmaRules: watch --once takes hunt's --rules and
+// --no-builtin; the exported content alone finds what hunt finds with
+// it, and a second run over the same state reports nothing again.
+func TestWatchSigmaRules(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules")
+	if _, err := run(t, "rules", "export", "--format", "sigma", "--out", rules); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "findings.ndjson")
+	args := []string{"watch", "--once", "--state-dir", filepath.Join(dir, "state"), "--rules", rules, "--no-builtin", "-o", out, "../../testdata/formats"}
+	for i := 0; i < 2; i++ {
+		if _, err := run(t, args...); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	ids := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var f struct {
+			ID      string   `json:"id"`
+			RuleID  string   `json:"rule_id"`
+			Reasons []string `json:"reasons"`
+		}
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatalf("bad finding %q: %v", line, err)
+		}
+		if ids[f.ID] {
+			t.Errorf("finding %s reported twice", f.ID)
+		}
+		ids[f.ID] = true
+		if len(f.Reasons) == 0 || !strings.HasPrefix(f.Reasons[0], "Sigma ") {
+			t.Errorf("finding %s of %s is not a Sigma rule's: %v", f.ID, f.RuleID, f.Reasons)
+		}
+		seen[f.RuleID] = true
+	}
+	var got []string
+	for id := range seen {
+		got = append(got, id)
+	}
+	sort.Strings(got)
+	want := huntRuleIDs(t, "--rules", rules, "--no-builtin", "../../testdata/formats")
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("watch --rules found %v, hunt %v", got, want)
+	}
+
+	_, err = run(t, "watch", "--once", "--state-dir", filepath.Join(dir, "state2"), "--no-builtin", "../../testdata/formats")
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitUsage {
+		t.Errorf("--no-builtin without --rules: %v", err)
+	}
+}
