@@ -121,12 +121,18 @@ func New(opt Options) (*Detector, error) {
 		d.rest = eventtime.NewSorter(eventtime.SorterOptions{Budget: cmpOr(opt.MemoryBudget, DefaultMemoryBudget), Dir: opt.SpillDir})
 		d.ops = map[string]*azureOp{}
 	}
-	eng, err := sequence.New(rules, sequence.Options{Lateness: lateness, Horizon: horizon, OnMatch: d.match, OnLate: opt.OnLate})
+	seqOpt := sequence.Options{Lateness: lateness, Horizon: horizon, OnMatch: d.match, OnLate: opt.OnLate}
+	d.newSigma()
+	if d.sig != nil {
+		// The Sigma runner is a second handler of the engine's event-time
+		// core: one de-duplication, one order, one replay of late events.
+		seqOpt.Also, seqOpt.AlsoWants, seqOpt.AlsoWindow = sigmaHandler{d}, func(ev *event.Event) bool { return d.sig.Wants(ev) }, d.sig.Window()
+	}
+	eng, err := sequence.New(rules, seqOpt)
 	if err != nil {
 		return nil, err
 	}
 	d.eng = eng
-	d.newSigma()
 	return d, nil
 }
 
@@ -154,9 +160,6 @@ func (d *Detector) Process(ev *event.Event) {
 		return
 	}
 	d.eng.Process(ev)
-	if d.sig != nil {
-		d.sig.Process(ev)
-	}
 }
 
 // observeOp notes an Azure phase record at rest: an operation that never
@@ -199,7 +202,7 @@ func (d *Detector) FlushContext(ctx context.Context) error {
 	}
 	d.eng.End()
 	if d.sig != nil {
-		d.sig.Flush()
+		d.sig.CloseWindows()
 	}
 	return nil
 }
@@ -210,7 +213,7 @@ func (d *Detector) FlushContext(ctx context.Context) error {
 func (d *Detector) Idle() {
 	d.eng.Flush()
 	if d.sig != nil {
-		d.sig.Flush()
+		d.sig.CloseWindows()
 	}
 }
 
@@ -246,9 +249,6 @@ func (d *Detector) flushRest(ctx context.Context) error {
 			return ctx.Err()
 		}
 		d.eng.Process(ev)
-		if d.sig != nil {
-			d.sig.Process(ev)
-		}
 		return nil
 	})
 	if err != nil && d.restErr == nil {
@@ -260,7 +260,7 @@ func (d *Detector) flushRest(ctx context.Context) error {
 	}
 	d.eng.End()
 	if d.sig != nil {
-		d.sig.Flush()
+		d.sig.CloseWindows()
 	}
 	return nil
 }

@@ -34,6 +34,14 @@ func (d *Detector) newRunner() *sigma.Runner {
 	return sigma.NewRunner(d.opt.Rules, sigma.RunOptions{Lateness: lateness, OnHit: d.sigmaHit, OnLate: onLate})
 }
 
+// sigmaHandler hands the engine core's releases to the Detector's current
+// Sigma runner (Restore replaces it).
+type sigmaHandler struct{ d *Detector }
+
+func (h sigmaHandler) Release(s *eventtime.ScopeState, r *eventtime.Release) { h.d.sig.Release(s, r) }
+func (h sigmaHandler) Reset(s *eventtime.ScopeState)                         { h.d.sig.Reset(s) }
+func (h sigmaHandler) Expire(s *eventtime.ScopeState)                        { h.d.sig.Expire(s) }
+
 // sigmaHit turns a Sigma hit into a finding and reports it through the
 // same tuning as the built-in content.
 func (d *Detector) sigmaHit(h *sigma.Hit) {

@@ -75,6 +75,9 @@ type Options struct {
 	// own, with the same de-duplication, order and replays.
 	Also      eventtime.Handler
 	AlsoWants func(*event.Event) bool
+	// AlsoWindow is the longest window of the Also handler's rules: the
+	// core keeps and replays events for the longer of it and the rules'.
+	AlsoWindow time.Duration
 }
 
 // Stats count what the engine saw and did. Counters only grow; the
@@ -291,7 +294,7 @@ func New(rules []Rule, opt Options) (*Engine, error) {
 			}
 		}
 	}
-	e.core = eventtime.NewCore(eventtime.CoreOptions{Lateness: opt.Lateness, Horizon: opt.Horizon, Window: e.maxWindow,
+	e.core = eventtime.NewCore(eventtime.CoreOptions{Lateness: opt.Lateness, Horizon: opt.Horizon, Window: max(e.maxWindow, opt.AlsoWindow),
 		MaxBuffered: opt.MaxBuffered, MaxSeen: opt.MaxSeen, MaxPending: opt.MaxPending, MaxHistory: opt.MaxHistory,
 		OnLate: opt.OnLate}, e.rankOf, handler{e})
 	return e, nil

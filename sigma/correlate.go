@@ -131,7 +131,7 @@ func (r *Runner) correlate(sc *rscope, o *occ) {
 						items = append(items, x)
 					}
 				}
-				sort.SliceStable(items, func(i, j int) bool { return occBefore(items[i], items[j]) })
+				sort.SliceStable(items, func(i, j int) bool { return items[i].t.Before(items[j].t) })
 				g.last = nil
 				r.fire(sc, c, g.vals, items, have)
 			}
@@ -235,6 +235,7 @@ func (r *Runner) fire(sc *rscope, c *Rule, vals []string, items []*occ, n int) {
 	}
 	for _, x := range items {
 		h.Events = append(h.Events, x.events...)
+		h.late = h.late || x.late
 	}
 	sort.SliceStable(h.Events, func(i, j int) bool { return h.Events[i].Event.Time.Before(h.Events[j].Event.Time) })
 	if len(h.Events) > 0 {
@@ -252,7 +253,7 @@ func (r *Runner) fire(sc *rscope, c *Rule, vals []string, items []*occ, n int) {
 		r.emit(h)
 	}
 	for _, u := range r.p.users[c] {
-		o := &occ{corr: u.corr, pos: u.pos, t: h.Last, events: h.Events}
+		o := &occ{corr: u.corr, pos: u.pos, t: h.Last, events: h.Events, late: h.late}
 		get := func(field string) []string { return r.hitField(h, field) }
 		o.groups = r.groupsOf(u.corr, c, get)
 		if o.groups == nil {
@@ -265,8 +266,6 @@ func (r *Runner) fire(sc *rscope, c *Rule, vals []string, items []*occ, n int) {
 				continue
 			}
 		}
-		r.seq++
-		o.seq = r.seq
 		r.correlate(sc, o)
 	}
 }

@@ -1,7 +1,6 @@
 package sigma
 
 import (
-	"container/heap"
 	"sort"
 	"strings"
 	"time"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/eventtime"
-	"github.com/revertwatch/revertwatch/sequence"
 )
 
 // Defaults of RunOptions.
@@ -26,9 +24,12 @@ const maxGroupForks = 16
 // RunOptions tune a Runner.
 type RunOptions struct {
 	// Lateness is how far behind the newest event time of its scope an
-	// event may arrive and still take part in correlations: zero means
-	// sequence.DefaultLateness, a negative value none.
+	// event may arrive and still be ordered without a replay: zero means
+	// eventtime.DefaultLateness, a negative value none.
 	Lateness time.Duration
+	// Horizon is how late an event may be and still be replayed in its
+	// place (eventtime.CoreOptions.Horizon).
+	Horizon time.Duration
 	// OnHit receives each hit: a detection rule matching an event, or a
 	// correlation completing. The hit is the receiver's to keep.
 	OnHit func(*Hit)
@@ -52,6 +53,8 @@ type Hit struct {
 	// Count is what an event_count or value_count counted.
 	Count       int
 	First, Last time.Time
+	// late is set when an event of the hit was replayed late.
+	late bool
 }
 
 // HitEvent is one event of a hit and the detection rule it matched.
@@ -85,40 +88,40 @@ type RunStats struct {
 	OpenWindows int `json:"open_windows"`
 }
 
-// Runner runs a Ruleset over events. It is not safe for concurrent use.
+// Runner runs a Ruleset over events. Events reach its correlations in
+// event time through the one event-time core (eventtime.Core): its own
+// when it runs alone (Process, Flush), or the sequence engine's when it is
+// attached to one as its Also handler (Release, Reset, Expire), so that
+// both engines de-duplicate, order and replay late events alike. It is
+// not safe for concurrent use.
 type Runner struct {
 	rs      *Ruleset
 	p       *plan
 	res     *resolver
 	opt     RunOptions
-	late    time.Duration
+	core    *eventtime.Core
 	parser  fastjson.Parser
 	d       doc
 	scopes  map[string]*rscope
-	seen    map[string]struct{}
-	seenQ   []string
-	seq     uint64
 	stats   RunStats
 	ngroups int
-	nbuf    int // occurrences in the scopes' buffers
 	nopen   int // groups with an open anchored window
+	// replaying is set while a scope's history is run again with late
+	// events in place: only hits holding a late occurrence are new.
+	replaying bool
 	// keys name the correlations in a snapshot (stateKey), and byKey
 	// finds them again on Restore.
 	keys  map[*Rule]stateRule
 	byKey map[string]*Rule
 }
 
-// rscope is one scope's event time and the correlation state ordered by
-// it.
+// rscope is one scope's correlation state.
 type rscope struct {
-	key      eventtime.Scope
-	name     string
-	maxTime  time.Time
-	frontier time.Time
-	swept    time.Time
-	buf      occHeap
-	groups   map[string]*group
-	windows  windowHeap
+	key     eventtime.Scope
+	name    string
+	swept   time.Time // the watermark when groups were last swept
+	groups  map[string]*group
+	windows windowHeap
 }
 
 // occ is a detection match (or a correlation match) waiting to be counted
@@ -127,24 +130,15 @@ type occ struct {
 	corr   *Rule
 	pos    int
 	t      time.Time
-	rank   int
-	seq    uint64
 	groups [][]string // group-by values, one set per fork
 	value  string     // value_count's value
 	events []HitEvent
+	late   bool // made of an event replayed late
 }
 
 // NewRunner prepares a Runner. The Ruleset must not change while it runs.
 func NewRunner(rs *Ruleset, opt RunOptions) *Runner {
-	r := &Runner{rs: rs, p: rs.buildPlan(), res: newResolver(rs.cfg), opt: opt,
-		scopes: map[string]*rscope{}, seen: map[string]struct{}{}}
-	r.late = opt.Lateness
-	switch {
-	case r.late == 0:
-		r.late = sequence.DefaultLateness
-	case r.late < 0:
-		r.late = 0
-	}
+	r := &Runner{rs: rs, p: rs.buildPlan(), res: newResolver(rs.cfg), opt: opt, scopes: map[string]*rscope{}}
 	if r.opt.MaxGroups <= 0 {
 		r.opt.MaxGroups = DefaultMaxGroups
 	}
@@ -152,63 +146,58 @@ func NewRunner(rs *Ruleset, opt RunOptions) *Runner {
 		r.opt.MaxSeen = DefaultMaxSeen
 	}
 	r.keys, r.byKey = stateKeys(r.p.corrs)
+	r.core = eventtime.NewCore(eventtime.CoreOptions{Lateness: opt.Lateness, Horizon: opt.Horizon, Window: r.Window(),
+		MaxSeen: r.opt.MaxSeen, OnLate: opt.OnLate}, r.rank, r)
 	return r
+}
+
+// Window is the longest timespan of the loaded correlations: how far a
+// core must keep and replay events for them.
+func (r *Runner) Window() time.Duration {
+	var w time.Duration
+	for _, c := range r.p.corrs {
+		w = max(w, c.Correlation.Timespan)
+	}
+	return w
+}
+
+// Wants reports whether some detection rule matches ev: the events a
+// core must order and keep for the Runner.
+func (r *Runner) Wants(ev *event.Event) bool {
+	_, ok := r.rank(ev)
+	return ok
+}
+
+// rank says whether a detection rule matches ev and, among those that
+// do, the latest position one takes in an ordered correlation: the
+// tie-break of events of the same time (CloudTrail times have one-second
+// precision).
+func (r *Runner) rank(ev *event.Event) (int, bool) {
+	ec := r.evalQuiet(ev)
+	rank, ok := 0, false
+	for _, rule := range r.p.detections {
+		if r.matchesQuiet(rule, ec, ev) {
+			rank, ok = max(rank, r.p.rank[rule]), true
+		}
+	}
+	return rank, ok
 }
 
 // Stats returns the counters.
 func (r *Runner) Stats() RunStats {
 	s := r.stats
-	s.Groups, s.Buffered, s.OpenWindows = r.ngroups, r.nbuf, r.nopen
+	c := r.core.Stats()
+	s.Events, s.Duplicates, s.Late = c.Events, c.Duplicates, c.Late
+	s.Groups, s.Buffered, s.OpenWindows = r.ngroups, c.Buffered+c.LateWaiting, r.nopen
 	return s
 }
 
-// duplicate remembers the event's ids and reports whether one was seen.
-// The ids are the sequence engine's: the event id and, when the record
-// has one, its original id (a CloudTrail re-delivery's
-// addendum.originalEventID; an Azure record's id in every export shape),
-// both remembered, so that a record is the same record in both engines
-// whichever of its copies came first.
-func (r *Runner) duplicate(ev *event.Event) bool {
-	if ev.UID == "" {
-		return false
-	}
-	if _, ok := r.seen[ev.UID]; ok {
-		return true
-	}
-	if ev.OriginalUID != "" {
-		if _, ok := r.seen[ev.OriginalUID]; ok {
-			return true
-		}
-	}
-	r.remember(ev.UID)
-	if ev.OriginalUID != "" && ev.OriginalUID != ev.UID {
-		r.remember(ev.OriginalUID)
-	}
-	return false
-}
-
-// remember adds an id to the seen set, forgetting the oldest past
-// MaxSeen.
-func (r *Runner) remember(k string) {
-	r.seen[k] = struct{}{}
-	r.seenQ = append(r.seenQ, k)
-	for len(r.seenQ) > r.opt.MaxSeen {
-		delete(r.seen, r.seenQ[0])
-		r.seenQ[0] = ""
-		r.seenQ = r.seenQ[1:]
-	}
-}
-
-// scope returns the event's scope, named as the sequence engine names it
-// (eventtime.ScopeOf), so that the two engines never disagree on which
-// events may be joined.
-func (r *Runner) scope(ev *event.Event) *rscope {
-	k := eventtime.ScopeOf(ev)
-	n := k.Name()
-	sc := r.scopes[n]
+// scope returns the Runner's part of a core scope.
+func (r *Runner) scope(cs *eventtime.ScopeState) *rscope {
+	sc := r.scopes[cs.Name]
 	if sc == nil {
-		sc = &rscope{key: k, name: n, groups: map[string]*group{}}
-		r.scopes[n] = sc
+		sc = &rscope{key: cs.Key, name: cs.Name, groups: map[string]*group{}}
+		r.scopes[cs.Name] = sc
 	}
 	return sc
 }
@@ -227,61 +216,99 @@ func (r *Runner) Match(ev *event.Event) []*Rule {
 }
 
 func (r *Runner) eval(ev *event.Event) *evalCtx {
+	ec := r.evalQuiet(ev)
+	if ec.d.root == nil {
+		r.stats.Unparsed++
+	}
+	return ec
+}
+
+// evalQuiet parses ev for the detections without counting.
+func (r *Runner) evalQuiet(ev *event.Event) *evalCtx {
 	r.d.root = nil
 	if len(ev.Raw) > 0 {
 		if v, err := r.parser.ParseBytes(ev.Raw); err == nil && v.Type() == fastjson.TypeObject {
 			r.d.root = v
 		}
 	}
-	if r.d.root == nil {
-		r.stats.Unparsed++
-	}
 	return &evalCtx{d: &r.d, format: ev.Format, res: r.res}
 }
 
 func (r *Runner) matches(rule *Rule, ec *evalCtx, ev *event.Event) bool {
+	ok, filtered := r.test(rule, ec, ev)
+	if filtered {
+		r.stats.Filtered++
+	}
+	return ok
+}
+
+// matchesQuiet is matches without counting.
+func (r *Runner) matchesQuiet(rule *Rule, ec *evalCtx, ev *event.Event) bool {
+	ok, _ := r.test(rule, ec, ev)
+	return ok
+}
+
+// test reports whether rule matches, and whether a filter removed a
+// match.
+func (r *Runner) test(rule *Rule, ec *evalCtx, ev *event.Event) (ok, filtered bool) {
 	if rule.provider != "" && rule.provider != ev.Provider {
-		return false
+		return false, false
 	}
 	if ec.d.root == nil || !rule.det.match(ec) {
-		return false
+		return false, false
 	}
 	for _, f := range r.p.filters[rule] {
 		if (f.provider == "" || f.provider == ev.Provider) && f.Filter.det.match(ec) {
-			r.stats.Filtered++
-			return false
+			return false, true
 		}
 	}
-	return true
+	return true, false
 }
 
-// Process takes one event, in any order: correlations see events in event
-// time. The Runner keeps ev if a rule matched it; the caller must not
-// modify it afterwards.
-func (r *Runner) Process(ev *event.Event) {
-	if ev == nil {
+// Process takes one event, in any order, through the Runner's own core:
+// correlations see events in event time. The Runner keeps ev if a rule
+// matched it; the caller must not modify it afterwards.
+func (r *Runner) Process(ev *event.Event) { r.core.Process(ev) }
+
+// Release runs one event, released in event-time order by a core,
+// through the detection rules and the correlations (eventtime.Handler).
+// During a replay only the late events fire single-event rules again, and
+// only the correlations holding one report.
+func (r *Runner) Release(cs *eventtime.ScopeState, rel *eventtime.Release) {
+	ev := rel.Record
+	if ev == nil || !r.Wants(ev) {
 		return
 	}
-	r.stats.Events++
-	sc := r.scope(ev)
-	if r.duplicate(ev) {
-		r.stats.Duplicates++
+	fresh := !rel.Replay || rel.Late
+	if !fresh && len(r.p.corrs) == 0 {
 		return
 	}
-	ec := r.eval(ev)
-	var correlated bool
-	var occs []*occ
+	sc := r.scope(cs)
+	r.replaying = rel.Replay
+	defer func() { r.replaying = false }()
+	ec := r.evalQuiet(ev)
+	if fresh && ec.d.root == nil {
+		r.stats.Unparsed++
+	}
 	for _, rule := range r.p.detections {
-		if !r.matches(rule, ec, ev) {
+		ok, filtered := r.test(rule, ec, ev)
+		if fresh && filtered {
+			r.stats.Filtered++
+		}
+		if !ok {
 			continue
 		}
-		r.stats.Matches++
-		if r.p.standalone[rule] {
-			r.emit(&Hit{Rule: rule, Events: []HitEvent{{Rule: rule.Ref(), Event: ev}}, First: ev.Time, Last: ev.Time})
+		if fresh {
+			r.stats.Matches++
+			if r.p.standalone[rule] {
+				r.emit(&Hit{Rule: rule, Events: []HitEvent{{Rule: rule.Ref(), Event: ev}}, First: ev.Time, Last: ev.Time})
+			}
+		}
+		if rel.TooLate {
+			continue
 		}
 		for _, u := range r.p.users[rule] {
-			correlated = true
-			o := &occ{corr: u.corr, pos: u.pos, t: ev.Time, rank: r.p.rank[rule],
+			o := &occ{corr: u.corr, pos: u.pos, t: ev.Time, late: rel.Late,
 				events: []HitEvent{{Rule: rule.Ref(), Event: ev}}}
 			o.groups = r.groupsOf(u.corr, rule, func(field string) []string { return r.stringsOf(ec, field) })
 			if o.groups == nil {
@@ -295,25 +322,37 @@ func (r *Runner) Process(ev *event.Event) {
 					continue
 				}
 			}
-			occs = append(occs, o)
+			r.correlate(sc, o)
+			// The record is parsed again: a correlation firing may have
+			// evaluated other events with the shared parser.
+			ec = r.evalQuiet(ev)
 		}
 	}
-	if correlated {
-		if ev.Time.IsZero() || ev.Time.Before(sc.frontier) {
-			r.stats.Late++
-			if r.opt.OnLate != nil {
-				r.opt.OnLate(ev)
-			}
-			occs = nil
-		}
-		for _, o := range occs {
-			r.seq++
-			o.seq = r.seq
-			heap.Push(&sc.buf, o)
-			r.nbuf++
+}
+
+// Reset forgets a scope's correlation groups before a replay rebuilds
+// them (eventtime.Handler).
+func (r *Runner) Reset(cs *eventtime.ScopeState) {
+	sc := r.scope(cs)
+	for _, g := range sc.groups {
+		if g.open {
+			r.nopen--
 		}
 	}
-	r.advance(sc, ev.Time)
+	r.ngroups -= len(sc.groups)
+	sc.groups, sc.windows = map[string]*group{}, nil
+}
+
+// Expire closes the count windows a scope's watermark passed and now and
+// then forgets groups no window can need (eventtime.Handler).
+func (r *Runner) Expire(cs *eventtime.ScopeState) {
+	sc := r.scope(cs)
+	f := cs.Frontier()
+	r.closeWindows(sc, f)
+	if f.Sub(sc.swept) > time.Minute {
+		r.sweep(sc, f)
+		sc.swept = f
+	}
 }
 
 // stringsOf returns the non-null values of field on the current record.
@@ -397,92 +436,28 @@ func (r *Runner) valueOf(c *Rule, get func(string) []string) string {
 }
 
 func (r *Runner) emit(h *Hit) {
+	if r.replaying && !h.late {
+		// Reported when it first fired, before the replay.
+		return
+	}
 	r.stats.Hits++
 	if r.opt.OnHit != nil {
 		r.opt.OnHit(h)
 	}
 }
 
-// advance moves a scope's watermark to t minus the lateness and releases
-// what it passed.
-func (r *Runner) advance(sc *rscope, t time.Time) {
-	if t.After(sc.maxTime) {
-		sc.maxTime = t
-	}
-	f := sc.maxTime.Add(-r.late)
-	if !f.After(sc.frontier) {
-		return
-	}
-	for len(sc.buf) > 0 && !sc.buf[0].t.After(f) {
-		o := heap.Pop(&sc.buf).(*occ)
-		r.nbuf--
-		r.correlate(sc, o)
-	}
-	sc.frontier = f
-	r.closeWindows(sc, f)
-	if f.Sub(sc.swept) > time.Minute {
-		r.sweep(sc, f)
-		sc.swept = f
-	}
-}
-
-// Flush ends the input: every buffered event is released in event-time
-// order and every open count window is evaluated as it stands.
+// Flush ends the input of the Runner's own core: every buffered event is
+// released in event-time order, and every open count window is evaluated
+// as it stands (CloseWindows).
 func (r *Runner) Flush() {
-	type scoped struct {
-		sc *rscope
-		o  *occ
-	}
-	var all []scoped
-	names := make([]string, 0, len(r.scopes))
-	for n := range r.scopes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		sc := r.scopes[n]
-		for _, o := range sc.buf {
-			all = append(all, scoped{sc, o})
-		}
-		sc.buf = nil
-	}
-	r.nbuf = 0
-	sort.Slice(all, func(i, j int) bool { return occBefore(all[i].o, all[j].o) })
-	for _, x := range all {
-		r.correlate(x.sc, x.o)
-	}
-	for _, n := range names {
-		sc := r.scopes[n]
-		if sc.maxTime.After(sc.frontier) {
-			sc.frontier = sc.maxTime
-		}
-		r.closeWindows(sc, time.Time{})
-	}
+	r.core.Flush()
+	r.CloseWindows()
 }
 
-// occHeap orders occurrences by time, then rank (an earlier step of an
-// ordered correlation first: CloudTrail times have one-second
-// precision), then arrival.
-type occHeap []*occ
-
-func (h occHeap) Len() int           { return len(h) }
-func (h occHeap) Less(i, j int) bool { return occBefore(h[i], h[j]) }
-func (h occHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *occHeap) Push(x any)        { *h = append(*h, x.(*occ)) }
-func (h *occHeap) Pop() any {
-	old := *h
-	o := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return o
-}
-
-func occBefore(a, b *occ) bool {
-	if !a.t.Equal(b.t) {
-		return a.t.Before(b.t)
+// CloseWindows evaluates every open count window as it stands: the end
+// of the input, or a quiet live input, when attached to another core.
+func (r *Runner) CloseWindows() {
+	for _, n := range sortedKeys(r.scopes) {
+		r.closeWindows(r.scopes[n], time.Time{})
 	}
-	if a.rank != b.rank {
-		return a.rank < b.rank
-	}
-	return a.seq < b.seq
 }

@@ -15,7 +15,9 @@ import (
 )
 
 // stateVersion is the format of Snapshot's output.
-const stateVersion = 1
+// Version 2 moved the watermarks, buffers and remembered ids into the
+// event-time core's part (Core).
+const stateVersion = 2
 
 // runState is a Runner's persisted form, modelled on the sequence
 // engine's. Everything is in a deterministic order and refers to events
@@ -33,15 +35,14 @@ const stateVersion = 1
 // rebuilds the live ones from the groups.
 type runState struct {
 	Version int            `json:"version"`
-	Seq     uint64         `json:"seq"`
 	Stats   RunStats       `json:"stats"`
 	Rules   []stateRule    `json:"rules"`
 	Events  []*event.Event `json:"events"`
 	Occs    []stateOcc     `json:"occurrences"`
 	Scopes  []stateScope   `json:"scopes"`
-	// Seen is the remembered event ids, oldest first: the order they are
-	// forgotten in past MaxSeen.
-	Seen []string `json:"seen"`
+	// Core is the Runner's own event-time core (watermarks, buffered and
+	// kept events, remembered ids), its events in Events.
+	Core eventtime.Snapshot `json:"core"`
 }
 
 // stateRule names a correlation: its id (else its Ref) and a signature
@@ -56,8 +57,7 @@ type stateOcc struct {
 	Rule   int             `json:"rule"`
 	Pos    int             `json:"pos"`
 	Time   time.Time       `json:"time"`
-	Rank   int             `json:"rank,omitempty"`
-	Seq    uint64          `json:"seq"`
+	Late   bool            `json:"late,omitempty"`
 	Groups [][]string      `json:"groups,omitempty"`
 	Value  string          `json:"value,omitempty"`
 	Events []stateHitEvent `json:"events"`
@@ -68,16 +68,12 @@ type stateHitEvent struct {
 	Event int    `json:"event"`
 }
 
-// stateScope is one scope's watermark, its buffered occurrences in the
-// order they are released, and its groups by key.
+// stateScope is one scope's groups by key.
 type stateScope struct {
 	Provider string       `json:"provider"`
 	Account  string       `json:"account"`
 	Region   string       `json:"region"`
-	MaxTime  time.Time    `json:"max_time"`
-	Frontier time.Time    `json:"frontier"`
 	Swept    time.Time    `json:"swept"`
-	Buffer   []int        `json:"buffer,omitempty"`
 	Groups   []stateGroup `json:"groups,omitempty"`
 }
 
@@ -169,11 +165,18 @@ func stateKeys(corrs []*Rule) (map[*Rule]stateRule, map[string]*Rule) {
 // The encoding is deterministic: the same history gives the same bytes,
 // and so does a Runner restored from them.
 func (r *Runner) Snapshot() ([]byte, error) {
-	s := runState{Version: stateVersion, Seq: r.seq, Stats: r.Stats(), Seen: r.seenQ}
-	if s.Seen == nil {
-		s.Seen = []string{} // as a restored Runner has it
-	}
+	s := runState{Version: stateVersion, Stats: r.Stats()}
 	evIdx := map[*event.Event]int{}
+	refEv := func(ev *event.Event) int {
+		i, ok := evIdx[ev]
+		if !ok {
+			i = len(s.Events)
+			evIdx[ev] = i
+			s.Events = append(s.Events, ev)
+		}
+		return i
+	}
+	s.Core = r.core.Snapshot(refEv)
 	ruleIdx := map[*Rule]int{}
 	occIdx := map[*occ]int{}
 	refOcc := func(o *occ) int {
@@ -186,15 +189,9 @@ func (r *Runner) Snapshot() ([]byte, error) {
 			ruleIdx[o.corr] = ri
 			s.Rules = append(s.Rules, r.keys[o.corr])
 		}
-		so := stateOcc{Rule: ri, Pos: o.pos, Time: o.t, Rank: o.rank, Seq: o.seq, Groups: o.groups, Value: o.value}
+		so := stateOcc{Rule: ri, Pos: o.pos, Time: o.t, Late: o.late, Groups: o.groups, Value: o.value}
 		for _, e := range o.events {
-			ei, ok := evIdx[e.Event]
-			if !ok {
-				ei = len(s.Events)
-				evIdx[e.Event] = ei
-				s.Events = append(s.Events, e.Event)
-			}
-			so.Events = append(so.Events, stateHitEvent{Rule: e.Rule, Event: ei})
+			so.Events = append(so.Events, stateHitEvent{Rule: e.Rule, Event: refEv(e.Event)})
 		}
 		occIdx[o] = len(s.Occs)
 		s.Occs = append(s.Occs, so)
@@ -210,11 +207,7 @@ func (r *Runner) Snapshot() ([]byte, error) {
 	for _, name := range sortedKeys(r.scopes) {
 		sc := r.scopes[name]
 		k := sc.key
-		ss := stateScope{Provider: k.Provider, Account: k.Account, Region: k.Region,
-			MaxTime: sc.maxTime, Frontier: sc.frontier, Swept: sc.swept}
-		buf := append(occHeap(nil), sc.buf...)
-		sort.Sort(buf)
-		ss.Buffer = refOccs(buf)
+		ss := stateScope{Provider: k.Provider, Account: k.Account, Region: k.Region, Swept: sc.swept}
 		for _, key := range sortedKeys(sc.groups) {
 			g := sc.groups[key]
 			if _, ok := ruleIdx[g.corr]; !ok {
@@ -298,7 +291,7 @@ func (r *Runner) Restore(data []byte) error {
 		if err != nil {
 			return err
 		}
-		o := &occ{corr: c, pos: so.Pos, t: so.Time, rank: so.Rank, seq: so.Seq, groups: so.Groups, value: so.Value}
+		o := &occ{corr: c, pos: so.Pos, t: so.Time, late: so.Late, groups: so.Groups, value: so.Value}
 		for _, e := range so.Events {
 			if e.Event < 0 || e.Event >= len(s.Events) {
 				return fmt.Errorf("sigma state: event reference %d out of range", e.Event)
@@ -318,7 +311,6 @@ func (r *Runner) Restore(data []byte) error {
 		}
 		occs[i] = o
 	}
-	used := make([]bool, len(occs)) // in a buffer: each at most once
 	occAt := func(i int, c *Rule) (*occ, error) {
 		if i < 0 || i >= len(occs) {
 			return nil, fmt.Errorf("sigma state: occurrence reference %d out of range", i)
@@ -341,28 +333,13 @@ func (r *Runner) Restore(data []byte) error {
 	}
 
 	scopes := map[string]*rscope{}
-	var ngroups, nbuf, nopen int
+	var ngroups, nopen int
 	for i, ss := range s.Scopes {
 		k := eventtime.Scope{Provider: ss.Provider, Account: ss.Account, Region: ss.Region}
 		if k != eventtime.Canonical(k) || scopes[k.Name()] != nil {
 			return fmt.Errorf("sigma state: scope %d (%s %s %s) is not canonical or repeated", i, ss.Provider, ss.Account, ss.Region)
 		}
-		sc := &rscope{key: k, name: k.Name(), maxTime: ss.MaxTime, frontier: ss.Frontier, swept: ss.Swept, groups: map[string]*group{}}
-		for _, oi := range ss.Buffer {
-			o, err := occAt(oi, nil)
-			if err != nil {
-				return err
-			}
-			if used[oi] {
-				return fmt.Errorf("sigma state: occurrence %d buffered twice", oi)
-			}
-			used[oi] = true
-			if o != nil {
-				sc.buf = append(sc.buf, o)
-			}
-		}
-		heap.Init(&sc.buf)
-		nbuf += len(sc.buf)
+		sc := &rscope{key: k, name: k.Name(), swept: ss.Swept, groups: map[string]*group{}}
 		for _, sg := range ss.Groups {
 			c, err := ruleAt(sg.Rule)
 			if err != nil {
@@ -388,24 +365,22 @@ func (r *Runner) Restore(data []byte) error {
 		scopes[sc.name] = sc
 	}
 
-	seen := make(map[string]struct{}, len(s.Seen))
-	seenQ := make([]string, 0, len(s.Seen))
-	for _, k := range s.Seen {
-		if _, dup := seen[k]; dup {
-			return fmt.Errorf("sigma state: event id %q remembered twice", k)
+	core := *r.core
+	if _, err := core.Restore(s.Core, func(i int) (*event.Event, error) {
+		if i < 0 || i >= len(s.Events) {
+			return nil, fmt.Errorf("sigma state: event reference %d out of range", i)
 		}
-		seen[k] = struct{}{}
-		seenQ = append(seenQ, k)
-	}
-	for len(seenQ) > r.opt.MaxSeen {
-		delete(seen, seenQ[0])
-		seenQ = seenQ[1:]
+		return s.Events[i], nil
+	}); err != nil {
+		return fmt.Errorf("sigma %w", err)
 	}
 
-	r.scopes, r.seen, r.seenQ = scopes, seen, seenQ
-	r.seq, r.stats = s.Seq, s.Stats
+	*r.core = core
+	r.scopes = scopes
+	r.stats = s.Stats
+	r.stats.Events, r.stats.Duplicates, r.stats.Late = 0, 0, 0
 	r.stats.Groups, r.stats.Buffered, r.stats.OpenWindows = 0, 0, 0
-	r.ngroups, r.nbuf, r.nopen = ngroups, nbuf, nopen
+	r.ngroups, r.nopen = ngroups, nopen
 	return nil
 }
 

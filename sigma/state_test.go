@@ -343,7 +343,9 @@ detection:
 	if err := json.Unmarshal(again, &s); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Rules) != 0 || len(s.Occs) != 0 || len(s.Events) != 0 {
+	// (The core's history keeps the events themselves a while: they are
+	// the scope's, not the correlation's.)
+	if len(s.Rules) != 0 || len(s.Occs) != 0 {
 		t.Errorf("a dropped correlation's state is written again: %s", again)
 	}
 }
@@ -379,12 +381,11 @@ func TestRestoreCorrupt(t *testing.T) {
 		return string(b)
 	}
 	bad := []string{
-		"", "{", "null", `{"version":2}`, `{"version":1,"events":[null]}`,
-		`{"version":1,"scopes":[{"provider":"Azure","account":"ABC"}]}`,
-		`{"version":1,"scopes":[{"provider":"AWS"},{"provider":"AWS"}]}`,
-		`{"version":1,"scopes":[{"provider":"AWS","buffer":[0]}]}`,
-		`{"version":1,"occurrences":[{"rule":0}]}`,
-		`{"version":1,"seen":["a","a"]}`,
+		"", "{", "null", `{"version":1}`, `{"version":2,"events":[null]}`,
+		`{"version":2,"scopes":[{"provider":"Azure","account":"ABC"}]}`,
+		`{"version":2,"scopes":[{"provider":"AWS"},{"provider":"AWS"}]}`,
+		`{"version":2,"core":{"Scopes":[{"provider":"AWS","buffer":[{"event":0}]}]}}`,
+		`{"version":2,"occurrences":[{"rule":0}]}`,
 		mutate(func(s *runState) { s.Occs[0].Events[0].Event = 9 }),
 		mutate(func(s *runState) { s.Occs[0].Pos = 2 }),
 		mutate(func(s *runState) { s.Occs[0].Groups = [][]string{{"a", "b"}} }),
@@ -395,7 +396,7 @@ func TestRestoreCorrupt(t *testing.T) {
 		mutate(func(s *runState) { s.Scopes[0].Groups[0].Last = []int{0, -1} }),
 		mutate(func(s *runState) { s.Scopes[0].Groups[0].Open = true }),
 		mutate(func(s *runState) { s.Scopes[0].Groups = append(s.Scopes[0].Groups, s.Scopes[0].Groups[0]) }),
-		mutate(func(s *runState) { s.Scopes[0].Buffer = []int{0, 0} }),
+		mutate(func(s *runState) { s.Core.Pending = []eventtime.GroupSnapshot{{Scope: 3}} }),
 	}
 	for _, b := range bad {
 		if err := r.Restore([]byte(b)); err == nil {
