@@ -66,16 +66,10 @@ type GroupSnapshot struct {
 	Events []int `json:"events"`
 }
 
-// Snapshot returns the Core's state; ref gives an event's position in the
-// caller's table.
-func (c *Core) Snapshot(ref func(*event.Event) int) Snapshot {
-	refs := func(evs []*event.Event) []int {
-		var out []int
-		for _, ev := range evs {
-			out = append(out, ref(ev))
-		}
-		return out
-	}
+// Snapshot returns the Core's state, its events numbered in the caller's
+// table.
+func (c *Core) Snapshot(t *Table) Snapshot {
+	ref, refs := t.Ref, t.Refs
 	items := func(list []item) []ItemSnapshot {
 		var out []ItemSnapshot
 		for _, it := range list {
@@ -102,11 +96,7 @@ func (c *Core) Snapshot(ref func(*event.Event) int) Snapshot {
 		}
 		s.Scopes = append(s.Scopes, ss)
 	}
-	pkeys := make([]string, 0, len(c.pending))
-	for k := range c.pending {
-		pkeys = append(pkeys, k)
-	}
-	sort.Strings(pkeys)
+	pkeys := SortedKeys(c.pending)
 	ppos := map[string]int{}
 	for i, k := range pkeys {
 		ppos[k] = i
@@ -125,21 +115,11 @@ func (c *Core) Snapshot(ref func(*event.Event) int) Snapshot {
 	return s
 }
 
-// Restore replaces the Core's state with a snapshot's; evAt resolves an
-// event reference. On error the Core is left as it was. It returns the
-// scopes in the snapshot's order, for the caller's references to them.
-func (c *Core) Restore(s Snapshot, evAt func(int) (*event.Event, error)) ([]*ScopeState, error) {
-	evsAt := func(is []int) ([]*event.Event, error) {
-		var out []*event.Event
-		for _, i := range is {
-			ev, err := evAt(i)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, ev)
-		}
-		return out, nil
-	}
+// Restore replaces the Core's state with a snapshot's, its events looked
+// up in l. On error the Core is left as it was. It returns the scopes in
+// the snapshot's order, for the caller's references to them.
+func (c *Core) Restore(s Snapshot, l Lookup) ([]*ScopeState, error) {
+	evAt, evsAt := l.At, l.All
 	n := *c
 	n.scopes, n.last, n.keyBuf = map[string]*ScopeState{}, nil, nil
 	n.seen, n.pending = map[string]time.Time{}, map[string][]*event.Event{}

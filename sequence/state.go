@@ -1,11 +1,9 @@
 package sequence
 
 import (
-	"bytes"
 	"container/heap"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/revertwatch/revertwatch/event"
@@ -76,29 +74,15 @@ type stateContext struct {
 // remembered event ids and the counters. The encoding is deterministic.
 func (e *Engine) Snapshot() ([]byte, error) {
 	s := state{Version: stateVersion, NextID: e.nextID, Stats: e.Stats()}
-	ids := map[*event.Event]int{}
-	ref := func(ev *event.Event) int {
-		if i, ok := ids[ev]; ok {
-			return i
-		}
-		ids[ev] = len(s.Events)
-		s.Events = append(s.Events, ev)
-		return ids[ev]
-	}
-	refs := func(evs []*event.Event) []int {
-		var out []int
-		for _, ev := range evs {
-			out = append(out, ref(ev))
-		}
-		return out
-	}
-	cs := e.core.Snapshot(ref)
+	var t eventtime.Table
+	ref, refs := t.Ref, t.Refs
+	cs := e.core.Snapshot(&t)
 	s.Seq, s.Pending = cs.Seq, cs.Pending
 	spos := map[*eventtime.ScopeState]int{}
 	for i, sc := range e.core.Scopes() {
 		spos[sc] = i
 	}
-	ckeys := sortedKeys(e.ctx)
+	ckeys := eventtime.SortedKeys(e.ctx)
 	cpos := map[string]int{}
 	for i, k := range ckeys {
 		cpos[k] = i
@@ -114,7 +98,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		}
 		s.Scopes = append(s.Scopes, st)
 	}
-	for _, k := range sortedKeys(e.index) {
+	for _, k := range eventtime.SortedKeys(e.index) {
 		for _, p := range e.index[k] {
 			sp := statePartial{ID: p.id, Rule: p.rule.ID, Next: p.next, Scope: spos[p.sc.core], Values: p.vals,
 				First: p.first, Last: p.last, Deadline: p.deadline}
@@ -134,22 +118,8 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		s.Contexts = append(s.Contexts, sc)
 	}
 
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&s); err != nil {
-		return nil, fmt.Errorf("encoding sequence state: %w", err)
-	}
-	return b.Bytes(), nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	s.Events = t.Events
+	return eventtime.Encode(&s, "sequence")
 }
 
 // Restore replaces the engine's state with a snapshot taken by Snapshot.
@@ -169,23 +139,8 @@ func (e *Engine) Restore(data []byte) error {
 			return fmt.Errorf("sequence state: event %d is null", i)
 		}
 	}
-	evAt := func(i int) (*event.Event, error) {
-		if i < 0 || i >= len(s.Events) {
-			return nil, fmt.Errorf("sequence state: event reference %d out of range", i)
-		}
-		return s.Events[i], nil
-	}
-	evsAt := func(is []int) ([]*event.Event, error) {
-		var out []*event.Event
-		for _, i := range is {
-			ev, err := evAt(i)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, ev)
-		}
-		return out, nil
-	}
+	lookup := eventtime.Lookup{Events: s.Events, What: "sequence"}
+	evAt, evsAt := lookup.At, lookup.All
 
 	n := *e // same rules and options, fresh state
 	core := *e.core
@@ -203,7 +158,7 @@ func (e *Engine) Restore(data []byte) error {
 	for _, ss := range s.Scopes {
 		cs.Scopes = append(cs.Scopes, ss.ScopeSnapshot)
 	}
-	coreScopes, err := n.core.Restore(cs, evAt)
+	coreScopes, err := n.core.Restore(cs, lookup)
 	if err != nil {
 		return fmt.Errorf("sequence %w", err)
 	}

@@ -457,7 +457,7 @@ func (r *Runner) Flush() {
 // CloseWindows evaluates every open count window as it stands: the end
 // of the input, or a quiet live input, when attached to another core.
 func (r *Runner) CloseWindows() {
-	for _, n := range sortedKeys(r.scopes) {
+	for _, n := range eventtime.SortedKeys(r.scopes) {
 		r.closeWindows(r.scopes[n], time.Time{})
 	}
 }

@@ -1,7 +1,6 @@
 package sigma
 
 import (
-	"bytes"
 	"container/heap"
 	"crypto/sha256"
 	"encoding/hex"
@@ -166,17 +165,9 @@ func stateKeys(corrs []*Rule) (map[*Rule]stateRule, map[string]*Rule) {
 // and so does a Runner restored from them.
 func (r *Runner) Snapshot() ([]byte, error) {
 	s := runState{Version: stateVersion, Stats: r.Stats()}
-	evIdx := map[*event.Event]int{}
-	refEv := func(ev *event.Event) int {
-		i, ok := evIdx[ev]
-		if !ok {
-			i = len(s.Events)
-			evIdx[ev] = i
-			s.Events = append(s.Events, ev)
-		}
-		return i
-	}
-	s.Core = r.core.Snapshot(refEv)
+	var t eventtime.Table
+	refEv := t.Ref
+	s.Core = r.core.Snapshot(&t)
 	ruleIdx := map[*Rule]int{}
 	occIdx := map[*occ]int{}
 	refOcc := func(o *occ) int {
@@ -204,11 +195,11 @@ func (r *Runner) Snapshot() ([]byte, error) {
 		}
 		return out
 	}
-	for _, name := range sortedKeys(r.scopes) {
+	for _, name := range eventtime.SortedKeys(r.scopes) {
 		sc := r.scopes[name]
 		k := sc.key
 		ss := stateScope{Provider: k.Provider, Account: k.Account, Region: k.Region, Swept: sc.swept}
-		for _, key := range sortedKeys(sc.groups) {
+		for _, key := range eventtime.SortedKeys(sc.groups) {
 			g := sc.groups[key]
 			if _, ok := ruleIdx[g.corr]; !ok {
 				ruleIdx[g.corr] = len(s.Rules)
@@ -234,22 +225,8 @@ func (r *Runner) Snapshot() ([]byte, error) {
 		}
 		s.Scopes = append(s.Scopes, ss)
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&s); err != nil {
-		return nil, fmt.Errorf("encoding sigma state: %w", err)
-	}
-	return b.Bytes(), nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	s.Events = t.Events
+	return eventtime.Encode(&s, "sigma")
 }
 
 // Restore replaces the Runner's state with a snapshot taken by Snapshot.
@@ -366,12 +343,7 @@ func (r *Runner) Restore(data []byte) error {
 	}
 
 	core := *r.core
-	if _, err := core.Restore(s.Core, func(i int) (*event.Event, error) {
-		if i < 0 || i >= len(s.Events) {
-			return nil, fmt.Errorf("sigma state: event reference %d out of range", i)
-		}
-		return s.Events[i], nil
-	}); err != nil {
+	if _, err := core.Restore(s.Core, eventtime.Lookup{Events: s.Events, What: "sigma"}); err != nil {
 		return fmt.Errorf("sigma %w", err)
 	}
 
