@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/cluster"
+	"github.com/revertwatch/revertwatch/sequence"
 )
 
 // Cluster makes a Server one replica of a JetStream group (package
@@ -34,6 +36,7 @@ func Cluster(opt cluster.Options) ClusterBackend {
 			Redelivered: m.Redelivered.Inc,
 			Latency:     func(d time.Duration) { m.Latency.Observe(d.Seconds()) },
 			SinkError:   func(error) { m.SinkErrors.WithLabelValues("any").Inc() },
+			Engine:      func(p int, s sequence.Stats) { m.ObserveEngine(fmt.Sprint("partition-", p), s) },
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

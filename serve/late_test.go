@@ -79,6 +79,10 @@ func TestLateThreeHours(t *testing.T) {
 				t.Fatal(code)
 			}
 			waitFor(t, 20*time.Second, "the late finding", func() bool { return len(lateFindings(t, dir)) > 0 })
+			settled(c)
+			if m := getBody(t, c.url+"/metrics"); !strings.Contains(m, "revertwatch_late_replays_total 1") {
+				t.Errorf("/metrics does not count the replay:\n%s", grepLines(m, "revertwatch_late"))
+			}
 			c.kill()
 			c = startChild(t, dir)
 			if code, _, _ := post(t, c.url, livetest.Lines(stop, start)); code != 202 {
@@ -95,4 +99,15 @@ func TestLateThreeHours(t *testing.T) {
 			}
 		})
 	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

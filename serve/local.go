@@ -248,6 +248,7 @@ func (l *local) commit(ctx context.Context) error {
 	l.h.Metrics.Checkpoints.Observe(time.Since(start).Seconds())
 	l.h.Metrics.QueueDepth.Set(float64(l.st.PendingEvents()))
 	l.h.Metrics.StateBytes.Set(float64(l.st.Size()))
+	l.h.Metrics.ObserveEngine("local", l.proc.Summary().Engine)
 	if len(outbox) == 0 {
 		return nil
 	}

@@ -1,8 +1,12 @@
 package serve
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/revertwatch/revertwatch/sequence"
 )
 
 // Metrics are the daemon's Prometheus metrics, on a registry of its own.
@@ -26,6 +30,43 @@ type Metrics struct {
 	Partitions      prometheus.Gauge       // partitions owned (NATS)
 	Redelivered     prometheus.Counter     // JetStream redeliveries skipped
 	Ready           prometheus.Gauge       // 1 when ready
+
+	// What the event-time core did with late events and its history.
+	Replays      prometheus.Counter // replays of a scope's history with late events in place
+	TooLate      prometheus.Counter // late events beyond the horizon: single-event rules only
+	Unlogged     prometheus.Counter // Azure operations counted done without a logged outcome
+	HistEvicted  prometheus.Counter // kept events forgotten early because of the cap
+	History      prometheus.Gauge   // events kept for replays
+	LateWaiting  prometheus.Gauge   // late events waiting for their replay
+	mu           sync.Mutex
+	engineByProc map[string]sequence.Stats
+}
+
+// ObserveEngine takes a processor's engine counters (proc names it: one
+// per partition) and moves the metrics by what changed since its last
+// ones; a processor restored from an older checkpoint never moves a
+// counter back.
+func (m *Metrics) ObserveEngine(proc string, s sequence.Stats) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	prev := m.engineByProc[proc]
+	add := func(c prometheus.Counter, now, before uint64) {
+		if now > before {
+			c.Add(float64(now - before))
+		}
+	}
+	add(m.Replays, s.Replays, prev.Replays)
+	add(m.TooLate, s.TooLate, prev.TooLate)
+	add(m.Unlogged, s.Unlogged, prev.Unlogged)
+	add(m.HistEvicted, s.EvictedHistory, prev.EvictedHistory)
+	m.engineByProc[proc] = s
+	var hist, waiting int
+	for _, x := range m.engineByProc {
+		hist += x.History
+		waiting += x.LateWaiting
+	}
+	m.History.Set(float64(hist))
+	m.LateWaiting.Set(float64(waiting))
 }
 
 // NewMetrics registers the metrics on a new registry, with the Go runtime
@@ -33,7 +74,7 @@ type Metrics struct {
 func NewMetrics() *Metrics {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := &Metrics{Registry: r}
+	m := &Metrics{Registry: r, engineByProc: map[string]sequence.Stats{}}
 	f := func(c prometheus.Collector) { r.MustRegister(c) }
 	m.Requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "revertwatch_http_requests_total", Help: "Ingest requests by HTTP status code."}, []string{"code"})
 	m.EventsIn = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "revertwatch_events_in_total", Help: "Events accepted, by intake (http, nats) and record format."}, []string{"source", "format"})
@@ -54,8 +95,15 @@ func NewMetrics() *Metrics {
 	m.Partitions = prometheus.NewGauge(prometheus.GaugeOpts{Name: "revertwatch_partitions_owned", Help: "Event partitions this replica owns (NATS)."})
 	m.Redelivered = prometheus.NewCounter(prometheus.CounterOpts{Name: "revertwatch_redelivered_skipped_total", Help: "JetStream redeliveries of events already checkpointed, skipped."})
 	m.Ready = prometheus.NewGauge(prometheus.GaugeOpts{Name: "revertwatch_ready", Help: "1 when the daemon accepts input."})
+	m.Replays = prometheus.NewCounter(prometheus.CounterOpts{Name: "revertwatch_late_replays_total", Help: "Replays of a scope's kept events with late events in their places."})
+	m.TooLate = prometheus.NewCounter(prometheus.CounterOpts{Name: "revertwatch_too_late_events_total", Help: "Late events beyond the horizon: single-event rules only, no sequence."})
+	m.Unlogged = prometheus.NewCounter(prometheus.CounterOpts{Name: "revertwatch_unlogged_operations_total", Help: "Azure operations counted done although their outcome was never logged."})
+	m.HistEvicted = prometheus.NewCounter(prometheus.CounterOpts{Name: "revertwatch_history_evicted_total", Help: "Kept events forgotten before the horizon because of the cap (oldest first)."})
+	m.History = prometheus.NewGauge(prometheus.GaugeOpts{Name: "revertwatch_history_events", Help: "Relevant events kept for the replay of late events."})
+	m.LateWaiting = prometheus.NewGauge(prometheus.GaugeOpts{Name: "revertwatch_late_waiting_events", Help: "Late events waiting for their replay."})
 	for _, c := range []prometheus.Collector{m.Requests, m.EventsIn, m.EventsProcessed, m.Rejects, m.Findings, m.Late, m.StateBytes,
-		m.QueueDepth, m.Lag, m.EventTimeLag, m.Latency, m.Checkpoints, m.SinkErrors, m.DeadLetters, m.Partitions, m.Redelivered, m.Ready} {
+		m.QueueDepth, m.Lag, m.EventTimeLag, m.Latency, m.Checkpoints, m.SinkErrors, m.DeadLetters, m.Partitions, m.Redelivered, m.Ready,
+		m.Replays, m.TooLate, m.Unlogged, m.HistEvicted, m.History, m.LateWaiting} {
 		f(c)
 	}
 	return m

@@ -23,6 +23,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/sink"
+	"github.com/revertwatch/revertwatch/sequence"
 )
 
 // Names of the JetStream resources.
@@ -80,6 +81,9 @@ type Hooks struct {
 	Redelivered func()                          // a redelivered event was skipped
 	Latency     func(d time.Duration)           // a finding left, d after its event was published
 	SinkError   func(error)
+	// Engine gets a partition's detection counters after each of its
+	// checkpoints (they restart from the checkpoint's on a new owner).
+	Engine func(partition int, s sequence.Stats)
 }
 
 // Replica is one member of the group.

@@ -306,6 +306,9 @@ func (w *worker) commit() error {
 	if h := w.r.opt.Hooks.Checkpoint; h != nil {
 		h(time.Since(start), len(data))
 	}
+	if h := w.r.opt.Hooks.Engine; h != nil {
+		h(w.p, w.proc.Summary().Engine)
+	}
 	if err := w.emit(); err != nil {
 		return err
 	}
