@@ -53,6 +53,9 @@ type Options struct {
 	// first; nil means emulate.Orders() (oldest-first, newest-first,
 	// shuffled from the emulation seed).
 	Orders []emulate.Order
+	// MemoryBudget bounds what each hunt holds before it spills to disk
+	// (detect.Options.MemoryBudget; 0 for the default).
+	MemoryBudget int64
 }
 
 func (o *Options) orders() []emulate.Order {
@@ -388,7 +391,7 @@ func hunt(ctx context.Context, opt Options, order emulate.Order, files map[strin
 	var fired []string
 	var suppressed []string
 	det, err := newDetector(order, detect.Options{
-		Lateness: opt.Lateness, Config: opt.Config, AtRest: true,
+		Lateness: opt.Lateness, Config: opt.Config, AtRest: true, MemoryBudget: opt.MemoryBudget,
 		OnFinding: func(f finding.Finding, d tune.Decision) {
 			fired = append(fired, f.RuleID)
 			c.Findings = append(c.Findings, keyOf(&f))

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/revertwatch/revertwatch/emulate"
+	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/tune"
 	"github.com/revertwatch/revertwatch/validate"
 )
@@ -112,5 +113,38 @@ allow:
 		if c.Status != validate.Missed || len(c.Suppressed) == 0 {
 			t.Errorf("%s: status %s, suppressed %v", c.Shape, c.Status, c.Suppressed)
 		}
+	}
+}
+
+// TestNinetyDaysNewestFirstSpilling: a 90-day emulation as JSON lines of
+// CloudTrail and as the REST list 'az monitor activity-log list' prints
+// (newest first), with reverts on the first and the last day, hunted in
+// every order with a memory budget small enough to spill nearly every
+// event: everything is found, nothing else fires, and the findings are
+// those of an unconstrained hunt. (The LookupEvents shape over 90 days is
+// TestHuntNinetyDaysNewestFirst in cmd/revertwatch.)
+func TestNinetyDaysNewestFirstSpilling(t *testing.T) {
+	em := emulate.Options{Seed: 3, Noise: 200, Span: emulate.MaxSpan,
+		Shapes: []emulate.Shape{event.FormatCloudTrailLines, event.FormatAzureREST}}
+	small, err := validate.Run(context.Background(), validate.Options{Emulate: em, MemoryBudget: 16 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !small.OK() {
+		var buf bytes.Buffer
+		small.WriteTable(&buf)
+		t.Fatalf("validation with a 16 KiB budget failed:\n%s", buf.String())
+	}
+	if len(small.Cells) < 30 {
+		t.Fatalf("only %d cells", len(small.Cells))
+	}
+	full, err := validate.Run(context.Background(), validate.Options{Emulate: em})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(small.Cells)
+	b, _ := json.Marshal(full.Cells)
+	if !bytes.Equal(a, b) {
+		t.Error("the memory budget changed the findings")
 	}
 }
