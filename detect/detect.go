@@ -148,7 +148,9 @@ func cmpOr(v, def int64) int64 {
 // dropped.
 func (d *Detector) Process(ev *event.Event) {
 	if d.rest != nil {
-		if ev == nil || !d.Wants(ev.Provider, ev.Operation) {
+		// Hold only what some rule needs: the engine's operations, and
+		// the records a loaded Sigma rule matches.
+		if ev == nil || !d.eng.Uses(ev.Provider, ev.Operation) && (d.sig == nil || !d.sig.Wants(ev)) {
 			return
 		}
 		if ev.Provider == event.Azure && ev.Phase != event.PhaseNone {
