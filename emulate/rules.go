@@ -28,18 +28,25 @@ const (
 	RuleAzureBackupRestore = content.RuleAzureBackupRestore
 )
 
-// Rules is the table of rule ids the scenarios use.
-var Rules = []Rule{
-	{ID: RuleStopStart, Title: "EC2 instance stopped then started (ephemeral storage reset)"},
-	{ID: RuleVolumeFromSnapshot, Title: "EBS volume created from a snapshot and attached"},
-	{ID: RuleSnapshotVolume, Title: "Snapshot taken, volume created from it, attached (three hops)"},
-	{ID: RuleImageFromSnapshot, Title: "AMI registered from a snapshot and launched"},
-	{ID: RuleSnapshotImage, Title: "Snapshot taken, AMI registered from it, launched (three hops)"},
-	{ID: RuleReplaceRootVolume, Title: "EC2 replace-root-volume task"},
-	{ID: RuleBackupRestore, Title: "AWS Backup restore job"},
-	{ID: RuleRDSRestore, Title: "RDS instance or cluster restored from a snapshot or point in time"},
-	{ID: RuleAzureDiskSwap, Title: "Azure disk from a snapshot or restore point swapped in as a VM's OS disk"},
-	{ID: RuleAzureDiskBodyless, Title: "Azure disk created and VM rewritten after a deallocate, bodies not logged"},
-	{ID: RuleAzureReimage, Title: "Azure VM or scale set reimaged"},
-	{ID: RuleAzureBackupRestore, Title: "Azure Backup recovery point restored"},
+// Rules is the table of rule ids the scenarios use. The titles are the
+// content's own, so that truth.json names a rule as its findings, the
+// Sigma export and the platform queries do.
+var Rules = rulesOf(
+	RuleStopStart, RuleVolumeFromSnapshot, RuleSnapshotVolume, RuleImageFromSnapshot, RuleSnapshotImage,
+	RuleReplaceRootVolume, RuleBackupRestore, RuleRDSRestore,
+	RuleAzureDiskSwap, RuleAzureDiskBodyless, RuleAzureReimage, RuleAzureBackupRestore,
+)
+
+// rulesOf looks the ids up in the content. An id the content does not
+// have is a programming error, caught by every test of this package.
+func rulesOf(ids ...string) []Rule {
+	out := make([]Rule, len(ids))
+	for i, id := range ids {
+		d, ok := content.RevertByID(id)
+		if !ok {
+			panic("emulate: no built-in rule " + id)
+		}
+		out[i] = Rule{ID: id, Title: d.Title}
+	}
+	return out
 }
