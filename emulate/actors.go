@@ -1,6 +1,10 @@
 package emulate
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/revertwatch/revertwatch/event"
+)
 
 // awsActor is a principal as CloudTrail's userIdentity records it, with the
 // network origin and client it calls from.
@@ -239,7 +243,7 @@ func (a azActor) authorization(g idSource, action, scope string) obj {
 		{"scope", scope},
 		{"evidence", obj{
 			{"role", a.Role},
-			{"roleAssignmentScope", "/subscriptions/" + armSub(scope)},
+			{"roleAssignmentScope", "/subscriptions/" + event.ARMSubscription(scope)},
 			{"roleAssignmentId", g.hex(32, "ra", a.OID)},
 			{"roleDefinitionId", a.RoleDefID},
 			{"principalId", strings.ReplaceAll(a.OID, "-", "")},
@@ -260,15 +264,4 @@ func lastWord(s string) string {
 		return s[i+1:]
 	}
 	return s
-}
-
-// armSub returns the subscription of an ARM id.
-func armSub(id string) string {
-	parts := strings.Split(id, "/")
-	for i := 0; i+1 < len(parts); i++ {
-		if strings.EqualFold(parts[i], "subscriptions") {
-			return parts[i+1]
-		}
-	}
-	return ""
 }

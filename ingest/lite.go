@@ -307,7 +307,7 @@ func (d *fileDecoder) lightAzure(buf []byte, pos recordPos, index int, envelope,
 		if !idok || !idknown || len(id) == 0 {
 			return false
 		}
-		account = armSegmentBytes(id, "subscriptions")
+		account = event.ARMSubscription(id)
 	}
 	var caller, group string
 	if kind == partialQuery {
@@ -340,28 +340,6 @@ func (d *fileDecoder) lightAzure(buf []byte, pos recordPos, index int, envelope,
 	}
 	d.out(ev)
 	return true
-}
-
-// armSegmentBytes returns the path segment after name in an ARM id, as the
-// Azure decoder's armSegment reads it ("/subscriptions/S/resourceGroups/R").
-func armSegmentBytes(id []byte, name string) []byte {
-	for len(id) > 0 {
-		part := id
-		rest := []byte(nil)
-		if i := bytes.IndexByte(id, '/'); i >= 0 {
-			part, rest = id[:i], id[i+1:]
-		} else {
-			return nil // the last segment has none after it
-		}
-		if len(part) == len(name) && strings.EqualFold(string(part), name) {
-			if j := bytes.IndexByte(rest, '/'); j >= 0 {
-				return rest[:j]
-			}
-			return rest
-		}
-		id = rest
-	}
-	return nil
 }
 
 // maxInterned bounds a decoder's string caches.
@@ -515,7 +493,7 @@ func (s *liteScanner) resourceGroup() (string, bool) {
 	if !ok || !known || len(id) == 0 {
 		return "", false
 	}
-	return string(armSegmentBytes(id, "resourceGroups")), true
+	return string(event.ARMResourceGroup(id)), true
 }
 
 // getFold returns the member named key in ms, exactly or else in another

@@ -6,28 +6,6 @@ import (
 	"testing"
 )
 
-// TestArmSegmentBytes checks the allocation-free ARM id reader against
-// the Azure decoder's own reading (strings.Split).
-func TestArmSegmentBytes(t *testing.T) {
-	split := func(id, name string) string {
-		parts := strings.Split(id, "/")
-		for i := 0; i+1 < len(parts); i++ {
-			if strings.EqualFold(parts[i], name) {
-				return parts[i+1]
-			}
-		}
-		return ""
-	}
-	for _, id := range []string{"", "/", "subscriptions", "/subscriptions", "/subscriptions/", "/SUBSCRIPTIONS/S1/resourceGroups/R/x",
-		"subscriptions/S2", "/a/subscriptions/S3/subscriptions/S4", "//subscriptions//", "/resourcegroups/rg/providers/p/subscriptions"} {
-		for _, name := range []string{"subscriptions", "resourceGroups"} {
-			if got, want := string(armSegmentBytes([]byte(id), name)), split(id, name); got != want {
-				t.Errorf("armSegmentBytes(%q, %q) = %q, want %q", id, name, got, want)
-			}
-		}
-	}
-}
-
 // TestQuoteOrBackslash checks the scanner's string-end search against
 // bytes.IndexAny at every length and position around its 32-byte fast
 // path.

@@ -386,7 +386,7 @@ func subjectOf(ev *event.Event) subject {
 	}
 	s.resources = appendNonEmpty(s.resources, ev.ResourceID)
 	if s.resourceGroup == "" {
-		s.resourceGroup = armResourceGroup(ev.ResourceID)
+		s.resourceGroup = event.ARMResourceGroup(ev.ResourceID)
 	}
 	return s
 }
@@ -411,7 +411,7 @@ func subjectsOfFinding(f *finding.Finding) []subject {
 	groups := map[string]bool{}
 	for _, r := range f.Resources {
 		base.resources = appendNonEmpty(base.resources, r.UID)
-		if g := armResourceGroup(r.UID); g != "" {
+		if g := event.ARMResourceGroup(r.UID); g != "" {
 			groups[strings.ToLower(g)] = true
 			base.resourceGroup = g
 		}
@@ -437,20 +437,6 @@ func subjectsOfFinding(f *finding.Finding) []subject {
 		out[i] = s
 	}
 	return out
-}
-
-// armResourceGroup returns the resource group of an Azure resource id.
-func armResourceGroup(id string) string {
-	const marker = "/resourcegroups/"
-	i := strings.Index(strings.ToLower(id), marker)
-	if i < 0 {
-		return ""
-	}
-	rest := id[i+len(marker):]
-	if j := strings.IndexByte(rest, '/'); j >= 0 {
-		rest = rest[:j]
-	}
-	return rest
 }
 
 // matches reports whether every attribute of m holds for s.

@@ -174,12 +174,12 @@ func (d *Decoder) Decode(v *fastjson.Value, shape Shape, ev *event.Event) {
 	// exports often upper-case them with the rest of resourceId.
 	ev.Account = jsonx.Str(get(v, f.sub))
 	if ev.Account == "" {
-		ev.Account = armSegment(ev.ResourceID, "subscriptions")
+		ev.Account = event.ARMSubscription(ev.ResourceID)
 	}
 	ev.Account = strings.ToLower(ev.Account)
 	ev.ResourceGroup = jsonx.Str(get(v, f.rg))
 	if ev.ResourceGroup == "" {
-		ev.ResourceGroup = armSegment(ev.ResourceID, "resourceGroups")
+		ev.ResourceGroup = event.ARMResourceGroup(ev.ResourceID)
 	}
 	ev.Tenant = jsonx.Str(get(v, f.tenant))
 	if ev.Source.Host == "" {
@@ -218,18 +218,6 @@ func phase(status string) (event.Phase, event.Outcome) {
 		return event.PhaseEnd, event.OutcomeFailure
 	}
 	return event.PhaseNone, event.OutcomeUnknown
-}
-
-// armSegment returns the path segment after name in an ARM id, matching the
-// name case-insensitively ("/subscriptions/S/resourceGroups/R/...").
-func armSegment(id, name string) string {
-	parts := strings.Split(id, "/")
-	for i := 0; i+1 < len(parts); i++ {
-		if strings.EqualFold(parts[i], name) {
-			return parts[i+1]
-		}
-	}
-	return ""
 }
 
 // recordUID identifies one phase record of one operation by its content:

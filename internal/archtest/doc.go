@@ -1,3 +1,4 @@
-// Package archtest holds the test that keeps the code to the layers of
-// ARCHITECTURE.md: a package imports only packages of lower layers.
+// Package archtest holds the tests that keep the code to ARCHITECTURE.md:
+// a package imports only packages of lower layers, and a piece of
+// knowledge unified in one place gets no second copy.
 package archtest

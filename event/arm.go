@@ -1,0 +1,54 @@
+package event
+
+import "strings"
+
+// Segment names of an Azure Resource Manager id
+// (/subscriptions/S/resourceGroups/R/providers/...).
+const (
+	ARMSubscriptions  = "subscriptions"
+	ARMResourceGroups = "resourceGroups"
+)
+
+// ARMSegment returns the path segment after the segment name in an Azure
+// Resource Manager id, or the zero value when name is absent or last:
+// ARMSegment("/subscriptions/S/resourceGroups/R/...", "resourceGroups") is
+// "R". Names match case-insensitively, as ARM compares them (exports
+// upper-case whole ids); the first occurrence wins.
+//
+// It is the one reader of ARM ids: the Azure decoder and the partial
+// decoder (on the record's bytes, without a copy) must agree on every id,
+// and tuning must read the resource group they read.
+func ARMSegment[ID ~string | ~[]byte](id ID, name string) ID {
+	for {
+		i := indexSlash(id)
+		if i < 0 {
+			var none ID // the last segment has none after it
+			return none
+		}
+		part, rest := id[:i], id[i+1:]
+		// Equal lengths first: name is ASCII, and no other spelling of it
+		// of the same length folds to it, so this is ASCII case folding.
+		if len(part) == len(name) && strings.EqualFold(string(part), name) {
+			if j := indexSlash(rest); j >= 0 {
+				return rest[:j]
+			}
+			return rest
+		}
+		id = rest
+	}
+}
+
+// ARMSubscription returns the subscription id of an ARM id, as written.
+func ARMSubscription[ID ~string | ~[]byte](id ID) ID { return ARMSegment(id, ARMSubscriptions) }
+
+// ARMResourceGroup returns the resource group of an ARM id, as written.
+func ARMResourceGroup[ID ~string | ~[]byte](id ID) ID { return ARMSegment(id, ARMResourceGroups) }
+
+func indexSlash[ID ~string | ~[]byte](id ID) int {
+	for i := 0; i < len(id); i++ {
+		if id[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
