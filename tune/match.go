@@ -19,18 +19,27 @@ import (
 type class uint8
 
 const (
-	// classIdentity: who made the call, as the cloud recorded it.
+	// classIdentity: who made the call and from where, as the cloud
+	// recorded it.
 	classIdentity class = iota
 	// classScope: where the call acted.
 	classScope
-	// classCallerSet: values the caller chooses freely. They narrow an
-	// entry but never carry it alone.
+	// classBenign: built-in benign actors; they anchor an entry unless
+	// one of them is recognised by marks the caller sets.
+	classBenign
+	// classCallerSet: values the caller chooses freely (and the time).
+	// They narrow an entry but never carry it alone.
 	classCallerSet
 )
 
-// The glob attributes, in the order they are listed and checked.
+// attr indexes the match attributes of the config schema. Their order here
+// is the schema's order: in Attributes, Keys, String, the known keys of a
+// match mapping and the messages that list them.
+type attr int
+
+// The match attributes, in schema order.
 const (
-	attrPrincipal = iota
+	attrPrincipal attr = iota
 	attrRole
 	attrInvokedBy
 	attrAppID
@@ -38,10 +47,13 @@ const (
 	attrRegion
 	attrResourceGroup
 	attrResourceID
+	attrSourceIP
+	attrBenign
 	attrOperation
 	attrUserAgent
 	attrRequestValue
-	numGlobAttrs
+	attrTime
+	numAttrs
 )
 
 // Attribute describes one match attribute of the config schema.
@@ -52,46 +64,65 @@ type Attribute struct {
 }
 
 type attrSpec struct {
-	Attribute
+	key   string
+	doc   string
 	class class
+	glob  bool // a list of globs, kept in Match.globs
 }
 
-var globAttrs = [numGlobAttrs]attrSpec{
-	attrPrincipal:     {Attribute{"principal", false, "glob over the caller: AWS ARN, Azure UPN, object id or app id (any of them may match)"}, classIdentity},
-	attrRole:          {Attribute{"role", false, "glob over the AWS session issuer role ARN, or the Azure managed identity resource (xms_mirid)"}, classIdentity},
-	attrInvokedBy:     {Attribute{"invoked_by", false, "glob over the AWS service that made the call for the principal (userIdentity.invokedBy), or the Azure first-party app name"}, classIdentity},
-	attrAppID:         {Attribute{"app_id", false, "glob over the Azure application id (appid claim)"}, classIdentity},
-	attrAccount:       {Attribute{"account", false, "glob over the AWS account id or Azure subscription id the call acted in"}, classScope},
-	attrRegion:        {Attribute{"region", false, "glob over the AWS region or Azure location"}, classScope},
-	attrResourceGroup: {Attribute{"resource_group", false, "glob over the Azure resource group"}, classScope},
-	attrResourceID:    {Attribute{"resource_id", false, "glob over resource ids; every resource the finding names must match one of them"}, classScope},
-	attrOperation:     {Attribute{"operation", true, "glob over the operation (eventName, Azure operationName); every event must match"}, classCallerSet},
-	attrUserAgent:     {Attribute{"user_agent", true, "glob over the user agent (set by the caller: never enough alone)"}, classCallerSet},
-	attrRequestValue:  {Attribute{"request_value", true, "glob over any string value in the request parameters (set by the caller)"}, classCallerSet},
+// schema is the one table of match attributes.
+var schema = [numAttrs]attrSpec{
+	attrPrincipal:     {"principal", "glob over the caller: AWS ARN, Azure UPN, object id or app id (any of them may match)", classIdentity, true},
+	attrRole:          {"role", "glob over the AWS session issuer role ARN, or the Azure managed identity resource (xms_mirid)", classIdentity, true},
+	attrInvokedBy:     {"invoked_by", "glob over the AWS service that made the call for the principal (userIdentity.invokedBy), or the Azure first-party app name", classIdentity, true},
+	attrAppID:         {"app_id", "glob over the Azure application id (appid claim)", classIdentity, true},
+	attrAccount:       {"account", "glob over the AWS account id or Azure subscription id the call acted in", classScope, true},
+	attrRegion:        {"region", "glob over the AWS region or Azure location", classScope, true},
+	attrResourceGroup: {"resource_group", "glob over the Azure resource group", classScope, true},
+	attrResourceID:    {"resource_id", "glob over resource ids; every resource the finding names must match one of them", classScope, true},
+	attrSourceIP:      {"source_ip", "IP address or CIDR the call came from (any of a list)", classIdentity, false},
+	attrBenign:        {"benign", "ids of built-in benign actors (revertwatch rules benign) that made every call; a caller-set actor such as packer counts as caller-set", classBenign, false},
+	attrOperation:     {"operation", "glob over the operation (eventName, Azure operationName); every event must match", classCallerSet, true},
+	attrUserAgent:     {"user_agent", "glob over the user agent (set by the caller: never enough alone)", classCallerSet, true},
+	attrRequestValue:  {"request_value", "glob over any string value in the request parameters (set by the caller)", classCallerSet, true},
+	attrTime:          {"time", "a time window: timezone, days and hours; every event must fall inside", classCallerSet, false},
 }
 
 // Attributes lists every match attribute of the schema, in order.
 func Attributes() []Attribute {
-	out := make([]Attribute, 0, numGlobAttrs+3)
-	for _, a := range globAttrs[:attrOperation] {
-		out = append(out, a.Attribute)
+	out := make([]Attribute, numAttrs)
+	for i, a := range schema {
+		out[i] = Attribute{Key: a.key, CallerSet: a.class == classCallerSet, Doc: a.doc}
 	}
-	out = append(out,
-		Attribute{"source_ip", false, "IP address or CIDR the call came from (any of a list)"},
-		Attribute{"benign", false, "ids of built-in benign actors (revertwatch rules benign) that made every call; a caller-set actor such as packer counts as caller-set"},
-	)
-	for _, a := range globAttrs[attrOperation:] {
-		out = append(out, a.Attribute)
-	}
-	out = append(out, Attribute{"time", true, "a time window: timezone, days and hours; every event must fall inside"})
 	return out
 }
+
+// matchKeys are the keys a match mapping may hold, in schema order.
+var matchKeys = func() []string {
+	out := make([]string, numAttrs)
+	for i, a := range schema {
+		out[i] = a.key
+	}
+	return out
+}()
+
+// anchorKeys lists, for messages, the attributes that anchor an entry by
+// themselves: "principal, role, ... or source_ip".
+var anchorKeys = func() string {
+	var keys []string
+	for _, a := range schema {
+		if a.class == classIdentity || a.class == classScope {
+			keys = append(keys, a.key)
+		}
+	}
+	return strings.Join(keys[:len(keys)-1], ", ") + " or " + keys[len(keys)-1]
+}()
 
 // Match is the attribute test of an allow entry or a built-in benign actor.
 // Every attribute it names must match every event of a finding; the values
 // listed under one attribute are alternatives.
 type Match struct {
-	globs    [numGlobAttrs]globs
+	globs    [numAttrs]globs // of the attributes that are globs
 	sourceIP []netip.Prefix
 	benign   []string
 	time     *TimeWindow
@@ -99,22 +130,46 @@ type Match struct {
 	benignCallerSet bool // one of benign is a caller-set actor
 }
 
+// has reports whether the match names attribute a.
+func (m *Match) has(a attr) bool {
+	switch a {
+	case attrSourceIP:
+		return len(m.sourceIP) > 0
+	case attrBenign:
+		return len(m.benign) > 0
+	case attrTime:
+		return m.time != nil
+	}
+	return len(m.globs[a]) > 0
+}
+
+// values returns the values the match lists for attribute a, as written.
+func (m *Match) values(a attr) []string {
+	switch a {
+	case attrSourceIP:
+		ips := make([]string, len(m.sourceIP))
+		for j, p := range m.sourceIP {
+			ips[j] = p.String()
+		}
+		return ips
+	case attrBenign:
+		return m.benign
+	case attrTime:
+		if m.time == nil {
+			return nil
+		}
+		return []string{m.time.String()}
+	}
+	return m.globs[a].strings()
+}
+
 // Keys lists the attributes the match names, in schema order.
 func (m *Match) Keys() []string {
 	var out []string
-	for i, gs := range m.globs {
-		if i == attrOperation && len(m.sourceIP) > 0 {
-			out = append(out, "source_ip")
+	for a := range numAttrs {
+		if m.has(a) {
+			out = append(out, schema[a].key)
 		}
-		if i == attrOperation && len(m.benign) > 0 {
-			out = append(out, "benign")
-		}
-		if len(gs) > 0 {
-			out = append(out, globAttrs[i].Key)
-		}
-	}
-	if m.time != nil {
-		out = append(out, "time")
 	}
 	return out
 }
@@ -122,28 +177,10 @@ func (m *Match) Keys() []string {
 // String describes the match on one line, attributes in schema order.
 func (m *Match) String() string {
 	var parts []string
-	add := func(k string, vals []string) {
-		parts = append(parts, k+"="+strings.Join(vals, "|"))
-	}
-	for i, gs := range m.globs {
-		if i == attrOperation {
-			if len(m.sourceIP) > 0 {
-				ips := make([]string, len(m.sourceIP))
-				for j, p := range m.sourceIP {
-					ips[j] = p.String()
-				}
-				add("source_ip", ips)
-			}
-			if len(m.benign) > 0 {
-				add("benign", m.benign)
-			}
+	for a := range numAttrs {
+		if m.has(a) {
+			parts = append(parts, schema[a].key+"="+strings.Join(m.values(a), "|"))
 		}
-		if len(gs) > 0 {
-			add(globAttrs[i].Key, gs.strings())
-		}
-	}
-	if m.time != nil {
-		parts = append(parts, "time="+m.time.String())
 	}
 	return strings.Join(parts, " ")
 }
@@ -153,43 +190,31 @@ func (m *Match) String() string {
 // unless the entry opts out with single_attribute.
 func (m *Match) checkStrength(single bool) error {
 	n, anchored := 0, 0
-	for i, gs := range m.globs {
-		if len(gs) > 0 {
-			n++
-			if globAttrs[i].class != classCallerSet {
+	for a := range numAttrs {
+		if !m.has(a) {
+			continue
+		}
+		n++
+		switch schema[a].class {
+		case classIdentity, classScope:
+			anchored++
+		case classBenign:
+			if !m.benignCallerSet {
 				anchored++
 			}
 		}
 	}
-	if len(m.sourceIP) > 0 {
-		n++
-		anchored++
-	}
-	if len(m.benign) > 0 {
-		n++
-		if !m.benignCallerSet {
-			anchored++
-		}
-	}
-	if m.time != nil {
-		n++
-	}
 	switch {
 	case n == 0:
 		return errors.New("match names no attribute")
-	case anchored == 0 && len(m.globs[attrUserAgent]) > 0 && n == 1:
+	case anchored == 0 && m.has(attrUserAgent) && n == 1:
 		return errors.New("an entry on the user agent alone is refused, even with single_attribute: the caller sets the user agent, so anyone could switch the detection off; add principal, role, account or source_ip")
 	case anchored == 0:
-		return fmt.Errorf("an entry made only of attributes the caller sets (%s) is refused, even with single_attribute; add principal, role, invoked_by, app_id, source_ip, account, region, resource_group or resource_id", strings.Join(m.Keys(), ", "))
+		return fmt.Errorf("an entry made only of attributes the caller sets (%s) is refused, even with single_attribute; add %s", strings.Join(m.Keys(), ", "), anchorKeys)
 	case n < 2 && !single:
 		return fmt.Errorf("an entry must combine at least two attributes so that one value cannot switch the detection off (it names only %s); add another, or say single_attribute: true", strings.Join(m.Keys(), ", "))
 	}
 	return nil
-}
-
-var matchKeys = []string{
-	"principal", "role", "invoked_by", "app_id", "account", "region", "resource_group", "resource_id",
-	"source_ip", "benign", "operation", "user_agent", "request_value", "time",
 }
 
 // decodeMatch reads a match mapping. known is the benign actor set that a
@@ -251,10 +276,11 @@ func decodeMatch(d *decoder, n *yaml.Node, known *BenignSet) *Match {
 	return m
 }
 
-func globIndex(key string) int {
-	for i, a := range globAttrs {
-		if a.Key == key {
-			return i
+// globIndex returns the glob attribute named key, or -1.
+func globIndex(key string) attr {
+	for i, a := range schema {
+		if a.glob && a.key == key {
+			return attr(i)
 		}
 	}
 	return -1
@@ -445,7 +471,7 @@ func (m *Match) matches(s *subject) bool {
 		if len(gs) == 0 {
 			continue
 		}
-		if !attrHolds(i, gs, s) {
+		if !attrHolds(attr(i), gs, s) {
 			return false
 		}
 	}
@@ -461,7 +487,7 @@ func (m *Match) matches(s *subject) bool {
 	return true
 }
 
-func attrHolds(i int, gs globs, s *subject) bool {
+func attrHolds(i attr, gs globs, s *subject) bool {
 	switch i {
 	case attrPrincipal:
 		for _, id := range s.identities {
