@@ -3,8 +3,10 @@
 // window of finding ids (tune.Suppressor) and an outbox of findings made
 // but not yet delivered, and saves all three as one Checkpoint.
 //
-// Exactly-once rests on three rules the callers (watch, serve and its
-// NATS replicas) follow:
+// A Loop runs a Processor over an Input (followed files, serve's journal,
+// a JetStream partition) with its checkpoints in a Store (bbolt, or the
+// JetStream object store and KV), and keeps, once for all of them, the
+// three rules exactly-once rests on (the first is the Input's promise):
 //
 //  1. Input is durable before it is processed: a file that is followed, a
 //     journal entry written before an HTTP 202, a JetStream message.

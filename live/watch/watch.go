@@ -55,14 +55,13 @@ type Stats struct {
 	Findings       int
 }
 
-// Watcher is a running watch.
+// Watcher is a running watch: a live.Loop over the followed files, on a
+// bbolt store.
 type Watcher struct {
 	opt  Options
 	st   *store.Store
 	fol  *Follower
-	proc *live.Processor
-	// rest holds what Once reads, until it is all read.
-	rest *eventtime.Sorter
+	loop *live.Loop
 
 	chunks, events, findings atomic.Int64
 }
@@ -88,24 +87,30 @@ func New(opt Options) (*Watcher, error) {
 }
 
 func (w *Watcher) load() error {
-	s, err := w.st.Load()
+	// Once checkpoints only when all is read and through the rules, so a
+	// checkpoint after every poll that read data is the cadence: no
+	// interval.
+	loop, err := live.NewLoop(context.Background(), store.Checkpoints{S: w.st}, live.LoopOptions{
+		Processor: w.opt.Processor, Sinks: w.opt.Sinks, IdleFlush: w.opt.IdleFlush, Logger: w.opt.Logger,
+		OnDeliver: func(n int) { w.findings.Add(int64(n)) },
+	})
 	if err != nil {
 		return err
 	}
-	proc, err := live.Resume(w.opt.Processor, s.Checkpoint, s.Outbox, w.st.Path())
-	if err != nil {
-		return err
-	}
-	fol, err := NewFollower(w.opt.Paths, s.Files)
+	pos, err := store.LoopPosition(loop)
 	if err != nil {
 		return fmt.Errorf("%s: %w", w.st.Path(), err)
 	}
-	w.proc, w.fol = proc, fol
+	fol, err := NewFollower(w.opt.Paths, pos.Files)
+	if err != nil {
+		return fmt.Errorf("%s: %w", w.st.Path(), err)
+	}
+	w.loop, w.fol = loop, fol
 	return nil
 }
 
 // Rules describes the rules, for renderers.
-func (w *Watcher) Rules() []finding.RuleInfo { return w.proc.Rules() }
+func (w *Watcher) Rules() []finding.RuleInfo { return w.loop.Processor().Rules() }
 
 // Stats returns the counters; safe to call while Run runs.
 func (w *Watcher) Stats() Stats {
@@ -118,91 +123,96 @@ func (w *Watcher) Close() error { return w.st.Close() }
 // Run follows the files until ctx is done (or, with Once, until what is
 // there has been read), checkpointing after every poll that read data.
 func (w *Watcher) Run(ctx context.Context) error {
-	if ob := w.proc.Outbox(); len(ob) > 0 {
-		if err := w.opt.Sinks.Recover(ctx, ob); err != nil {
-			w.opt.Logger.Error("delivering recovered findings", "err", err)
-		}
-		if err := w.delivered(len(ob)); err != nil {
-			return err
-		}
-	}
+	in := &files{w: w, tick: time.NewTicker(w.opt.Poll)}
+	defer in.tick.Stop()
 	if w.opt.Once {
-		w.rest = eventtime.NewSorter(eventtime.SorterOptions{Budget: w.opt.MemoryBudget, Dir: w.opt.SpillDir})
-		defer w.rest.Close()
+		in.rest = eventtime.NewSorter(eventtime.SorterOptions{Budget: w.opt.MemoryBudget, Dir: w.opt.SpillDir})
+		defer in.rest.Close()
 	}
-	tick := time.NewTicker(w.opt.Poll)
-	defer tick.Stop()
-	lastData := time.Now()
-	settling := 0
-	for {
-		n, err := w.poll(ctx)
-		if err != nil {
-			return err
+	// Stopped, the watch stops where it is: the checkpoint after every
+	// poll leaves nothing to drain.
+	return w.loop.Run(ctx, ctx, in)
+}
+
+// files is the live.Input of a Watcher: the new data of the followed
+// files.
+type files struct {
+	w    *Watcher
+	tick *time.Ticker
+	// rest holds what Once reads, until it is all read.
+	rest *eventtime.Sorter
+	// settling counts the polls in a row that read nothing; moved, that
+	// positions advanced since the last checkpoint.
+	settling int
+	moved    bool
+	ended    bool
+}
+
+// Read implements live.Input.
+func (in *files) Read(ctx context.Context, f live.Feed) (int, bool, error) {
+	n := in.w.poll(ctx, f, in.rest)
+	if n > 0 {
+		in.settling, in.moved = 0, true
+	} else {
+		in.settling++
+	}
+	// Once: a file is read when it has stopped changing between two
+	// polls, so two quiet polls in a row mean everything is read; then it
+	// goes through the rules in event-time order, as hunt reads.
+	if in.rest != nil && in.settling >= 2 {
+		if err := in.rest.Each(func(ev *event.Event) error {
+			f.Process(ev)
+			return ctx.Err()
+		}); err != nil {
+			return 0, false, err
 		}
-		now := time.Now()
-		if n > 0 {
-			lastData = now
-			settling = 0
-		} else {
-			settling++
-		}
-		// Once: a file is read when it has stopped changing between two
-		// polls, so two quiet polls in a row mean everything is read.
-		done := w.opt.Once && settling >= 2
-		if done {
-			if err := w.rest.Each(func(ev *event.Event) error {
-				w.proc.Process(ev)
-				return ctx.Err()
-			}); err != nil {
-				return err
-			}
-			w.proc.End()
-		} else if w.opt.IdleFlush > 0 && now.Sub(lastData) >= w.opt.IdleFlush && w.proc.Buffered() > 0 {
-			w.proc.Flush()
-		}
-		// Once checkpoints nothing before it has all been read and gone
-		// through the rules in order.
-		if (!w.opt.Once || done) && (w.proc.Dirty() || n > 0) {
-			if err := w.commit(ctx); err != nil {
-				return err
-			}
-		}
-		if w.opt.Sinks.Owed() > 0 {
-			_ = w.opt.Sinks.Deliver(ctx, nil)
-		}
-		if done {
-			return nil
-		}
-		if w.opt.Once && n > 0 {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
+		f.End()
+		in.ended = true
+		return 0, false, live.ErrEnd
+	}
+	return n, in.rest != nil && n > 0, nil
+}
+
+// Wait implements live.Input.
+func (in *files) Wait(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-in.tick.C:
 	}
 }
 
-// poll reads the new data of every file and says how many chunks.
-func (w *Watcher) poll(ctx context.Context) (int, error) {
+// Position implements live.Input.
+func (in *files) Position() (json.RawMessage, error) {
+	return json.Marshal(store.Position{Files: in.w.fol.Save()})
+}
+
+// Pending implements live.Input: Once checkpoints nothing before it has
+// all been read and gone through the rules in order.
+func (in *files) Pending() bool { return in.moved && (in.rest == nil || in.ended) }
+
+// Committed implements live.Input.
+func (in *files) Committed() { in.moved = false }
+
+// poll reads the new data of every file into f (or rest, with Once) and
+// says how many chunks.
+func (w *Watcher) poll(ctx context.Context, f live.Feed, rest *eventtime.Sorter) int {
 	chunks, err := w.fol.Poll()
 	if err != nil {
 		w.opt.Logger.Warn("reading files", "err", err)
 	}
 	for _, c := range chunks {
 		if ctx.Err() != nil {
-			return 0, nil
+			return 0
 		}
 		_, err := ingest.DecodeStream(ctx, c.Path, bytes.NewReader(c.Data), w.opt.Ingest, ingest.Handlers{
 			Event: func(ev *event.Event) error {
 				ev.Source.Offset += c.Offset
 				ev.Source.Line += c.Line
 				w.events.Add(1)
-				if w.rest != nil {
-					return w.rest.Add(ev)
+				if rest != nil {
+					return rest.Add(ev)
 				}
-				w.proc.Process(ev)
+				f.Process(ev)
 				return nil
 			},
 			Diag: func(d ingest.Diag) {
@@ -216,56 +226,10 @@ func (w *Watcher) poll(ctx context.Context) (int, error) {
 			},
 		})
 		if err != nil {
-			return 0, nil // cancelled: the chunk is read again after a restart
+			return 0 // cancelled: the chunk is read again after a restart
 		}
 		w.fol.Advance(c)
 		w.chunks.Add(1)
 	}
-	return len(chunks), nil
-}
-
-// commit writes the checkpoint, the file positions and the outbox in one
-// transaction, then delivers the outbox.
-func (w *Watcher) commit(ctx context.Context) error {
-	cp, err := w.proc.Checkpoint()
-	if err != nil {
-		return err
-	}
-	outbox := cp.Outbox
-	cp.Outbox = nil
-	enc, err := cp.Encode()
-	if err != nil {
-		return err
-	}
-	ob, err := json.Marshal(nonNil(outbox))
-	if err != nil {
-		return err
-	}
-	if err := w.st.Commit(store.State{Checkpoint: enc, Outbox: ob, Files: w.fol.Save()}); err != nil {
-		return err
-	}
-	if len(outbox) == 0 {
-		return nil
-	}
-	if err := w.opt.Sinks.Deliver(ctx, outbox); err != nil {
-		w.opt.Logger.Error("delivering findings", "err", err)
-	}
-	w.findings.Add(int64(len(outbox)))
-	return w.delivered(len(outbox))
-}
-
-func (w *Watcher) delivered(n int) error {
-	w.proc.Delivered(n)
-	ob, err := json.Marshal(nonNil(w.proc.Outbox()))
-	if err != nil {
-		return err
-	}
-	return w.st.Commit(store.State{Outbox: ob})
-}
-
-func nonNil(fs []finding.Finding) []finding.Finding {
-	if fs == nil {
-		return []finding.Finding{}
-	}
-	return fs
+	return len(chunks)
 }
