@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -202,6 +203,24 @@ type Event struct {
 	Notes  []string        `json:"notes,omitempty"` // what a decoder had to guess
 	Source Source          `json:"source"`
 	Raw    json.RawMessage `json:"raw"`
+}
+
+// ShareBodies points Request and Response into Raw where Raw holds them
+// byte for byte (a compact CloudTrail record does), so that an event the
+// rules hold keeps one copy of its bytes instead of two.
+func (e *Event) ShareBodies() {
+	e.Request = share(e.Raw, e.Request)
+	e.Response = share(e.Raw, e.Response)
+}
+
+func share(raw, part []byte) []byte {
+	if len(part) < 64 {
+		return part // not worth a search
+	}
+	if i := bytes.Index(raw, part); i >= 0 {
+		return raw[i : i+len(part) : i+len(part)]
+	}
+	return part
 }
 
 // Succeeded reports whether the call took effect: a success that is neither a

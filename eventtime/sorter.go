@@ -226,6 +226,7 @@ func readRun(r *bufio.Reader, name string) (*event.Event, error) {
 	if err := json.Unmarshal(b, ev); err != nil {
 		return nil, fmt.Errorf("reading spilled events from %s: %w", name, err)
 	}
+	ev.ShareBodies()
 	return ev, nil
 }
 

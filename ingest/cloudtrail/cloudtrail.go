@@ -90,6 +90,7 @@ func Decode(v *fastjson.Value, ev *event.Event) {
 		ev.Response = resp.MarshalTo(nil)
 	}
 	extractKeys(ev, req, resp)
+	ev.ShareBodies()
 }
 
 func decodeTime(v *fastjson.Value, ev *event.Event) {
