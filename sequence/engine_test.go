@@ -594,3 +594,14 @@ func TestSameSecond(t *testing.T) {
 	newRun(t, Options{}, abc).feed(ev("b", 1, "B", "i-1"), ev("a", 1, "A", "i-1"), ev("c", 2, "C", "i-1")).flush().
 		expect("abc(i-1): a b c")
 }
+
+// TestQuietPeriodThenOlder: the daemon's idle flush moves the watermark to
+// the newest event; a revert of another instance logged earlier and
+// delivered after the quiet period is still found (it was lost before the
+// replay of late events).
+func TestQuietPeriodThenOlder(t *testing.T) {
+	stop := Rule{ID: "ss", Window: 24 * time.Hour, Steps: []Step{step("stop", "Stop", inst), step("start", "Start", inst)}}
+	r := newRun(t, Options{Lateness: 24 * time.Hour}, stop).feed(ev("s1", 120, "Stop", "i-1")).flush()
+	r.feed(ev("s2", 0, "Stop", "i-2"), ev("e2", 5, "Start", "i-2")).flush()
+	r.expect("ss(i-2): s2 e2")
+}
