@@ -12,6 +12,7 @@ import (
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/level"
 	"github.com/revertwatch/revertwatch/sequence"
 )
 
@@ -60,7 +61,7 @@ func TestFixtureCloudTrailRecords(t *testing.T) {
 	}
 	if len(ms) == 4 {
 		d, _ := RevertByID(RuleVolumeFromSnapshot)
-		if sev, conf := d.Assess(ms[1]); sev != Critical || conf != High {
+		if sev, conf := d.Assess(ms[1]); sev != level.Critical || conf != level.High {
 			t.Errorf("root swap after a stop: %v/%v %+v", sev, conf, ms[1].Adjustments)
 		}
 		var got []string

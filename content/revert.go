@@ -1,48 +1,10 @@
 package content
 
 import (
-	"fmt"
-
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/level"
 	"github.com/revertwatch/revertwatch/sequence"
 )
-
-// Level is a severity or confidence level.
-type Level int
-
-// The levels, lowest first.
-const (
-	Info Level = iota
-	Low
-	Medium
-	High
-	Critical
-)
-
-var levelNames = [...]string{"info", "low", "medium", "high", "critical"}
-
-// String returns the level's lower-case name.
-func (l Level) String() string {
-	if l >= Info && int(l) < len(levelNames) {
-		return levelNames[l]
-	}
-	return fmt.Sprintf("level(%d)", int(l))
-}
-
-// MarshalText encodes the level by name.
-func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
-
-// Shift moves the level by delta steps, staying within Info..Critical.
-func (l Level) Shift(delta int) Level {
-	n := int(l) + delta
-	if n < int(Info) {
-		return Info
-	}
-	if n > int(Critical) {
-		return Critical
-	}
-	return Level(n)
-}
 
 // Attack is a MITRE ATT&CK mapping.
 type Attack struct {
@@ -74,8 +36,8 @@ type Detection struct {
 	Description string
 	Attack      Attack
 	// Severity and Confidence before the match's adjustments.
-	Severity   Level
-	Confidence Level
+	Severity   level.Level
+	Confidence level.Level
 	// NextSteps are the investigation steps for an analyst, most useful
 	// first.
 	NextSteps      []string
@@ -87,15 +49,15 @@ func (d *Detection) ID() string { return d.Rule.ID }
 
 // Assess returns a match's severity and confidence: the detection's base
 // levels moved by the match's adjustments.
-func (d *Detection) Assess(m *sequence.Match) (severity, confidence Level) {
+func (d *Detection) Assess(m *sequence.Match) (severity, confidence level.Level) {
 	return d.Severity.Shift(m.Severity()), d.Confidence.Shift(m.Confidence())
 }
 
 // The seed's levels (T1578.004 Sumo Logic CSE: high severity, medium
 // confidence) are where every revert detection starts.
 const (
-	seedSeverity   = High
-	seedConfidence = Medium
+	seedSeverity   = level.High
+	seedConfidence = level.Medium
 )
 
 // Rule ids of the revert detections.
@@ -468,7 +430,7 @@ func Reverts() []Detection {
 	}
 	for i := range d {
 		if d[i].Rule.ID == RuleAzureDiskSwapBodyless {
-			d[i].Confidence = Low
+			d[i].Confidence = level.Low
 		}
 	}
 	return d

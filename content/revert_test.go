@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/level"
 	"github.com/revertwatch/revertwatch/sequence"
 )
 
@@ -263,7 +264,7 @@ func TestSeedScenarios(t *testing.T) {
 				t.Errorf("want the deallocate as context evidence first, got %+v", ev)
 			}
 			d, _ := RevertByID(RuleAzureDiskSwap)
-			if _, conf := d.Assess(ms[0]); conf != High {
+			if _, conf := d.Assess(ms[0]); conf != level.High {
 				t.Errorf("confidence %v after a deallocate, want high", conf)
 			}
 		}
@@ -284,7 +285,7 @@ func TestRootSwapAdjustments(t *testing.T) {
 	expect(t, ms, RuleVolumeFromSnapshot+": e1 e2", RuleStopStart+": e0 e3")
 	d, _ := RevertByID(RuleVolumeFromSnapshot)
 	sev, conf := d.Assess(ms[0])
-	if sev != Critical || conf != High {
+	if sev != level.Critical || conf != level.High {
 		t.Errorf("root swap of a stopped instance: severity %v confidence %v, want critical high (%+v)", sev, conf, ms[0].Adjustments)
 	}
 	if ev := ms[0].Evidence; len(ev) != 3 || ev[0].Step != "stop" || !ev[0].Context {
@@ -298,7 +299,7 @@ func TestServiceActorLowersConfidence(t *testing.T) {
 	ms := hunt(t, a, b)
 	expect(t, ms, RuleVolumeFromSnapshot+": e1 e2")
 	d, _ := RevertByID(RuleVolumeFromSnapshot)
-	if _, conf := d.Assess(ms[0]); conf != Low {
+	if _, conf := d.Assess(ms[0]); conf != level.Low {
 		t.Errorf("service-initiated confidence %v, want low", conf)
 	}
 }
@@ -406,7 +407,7 @@ func TestAzureBodylessDegradedPath(t *testing.T) {
 	expect(t, ms, RuleAzureDiskSwapBodyless+": z2 z3")
 	if len(ms) == 1 {
 		d, _ := RevertByID(RuleAzureDiskSwapBodyless)
-		if _, conf := d.Assess(ms[0]); conf != Low {
+		if _, conf := d.Assess(ms[0]); conf != level.Low {
 			t.Errorf("body-less confidence %v, want low", conf)
 		}
 	}

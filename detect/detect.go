@@ -16,6 +16,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/eventtime"
 	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/level"
 	"github.com/revertwatch/revertwatch/sequence"
 	"github.com/revertwatch/revertwatch/sigma"
 	"github.com/revertwatch/revertwatch/tune"
@@ -401,7 +402,7 @@ func (d *Detector) Summary() Summary {
 func (d *Detector) Rules() []finding.RuleInfo {
 	out := make([]finding.RuleInfo, len(d.order))
 	for i, det := range d.order {
-		out[i] = finding.RuleInfo{ID: det.ID(), Title: det.Title, Description: det.Description, Severity: severityName(det.Severity)}
+		out[i] = finding.RuleInfo{ID: det.ID(), Title: det.Title, Description: det.Description, Severity: det.Severity.String()}
 	}
 	return append(out, d.sigmaRules()...)
 }
@@ -422,8 +423,8 @@ func (d *Detector) match(m *sequence.Match) {
 // counts it, keeps it unless streaming, and hands it to OnFinding.
 func (d *Detector) report(f finding.Finding, evs []*event.Event) {
 	dec := d.opt.Config.Apply(&f, evs)
-	if finding.ConfidenceRank(f.Confidence) == 0 {
-		f.Confidence = finding.ConfidenceLow
+	if c, ok := level.Parse(f.Confidence); !ok || c.Confidence() != c {
+		f.Confidence = level.Low.String() // not a confidence: claim the least
 	}
 	if dec.Emit() {
 		if !d.opt.Stream {
@@ -442,33 +443,6 @@ func (d *Detector) report(f finding.Finding, evs []*event.Event) {
 	}
 }
 
-// severityName maps a content level onto the finding severity names.
-func severityName(l content.Level) string {
-	switch l {
-	case content.Info:
-		return finding.SeverityInfo
-	case content.Low:
-		return finding.SeverityLow
-	case content.Medium:
-		return finding.SeverityMedium
-	case content.High:
-		return finding.SeverityHigh
-	}
-	return finding.SeverityCritical
-}
-
-// confidenceName maps a content level onto the confidence names, which
-// stop at low and high.
-func confidenceName(l content.Level) string {
-	switch {
-	case l <= content.Low:
-		return finding.ConfidenceLow
-	case l == content.Medium:
-		return finding.ConfidenceMedium
-	}
-	return finding.ConfidenceHigh
-}
-
 // FromMatch turns an engine match into a finding: the detection's text and
 // ATT&CK mapping, severity and confidence moved by the match's
 // adjustments, every step and context event as evidence, and a stable id
@@ -479,7 +453,7 @@ func FromMatch(det content.Detection, m *sequence.Match) finding.Finding {
 		RuleID: det.ID(), Title: det.Title, Description: det.Description,
 		Tactic: det.Attack.Tactic, TacticID: det.Attack.TacticID,
 		Technique: det.Attack.SubTechniqueID, TechniqueName: det.Attack.SubTechnique,
-		Severity: severityName(sev), Confidence: confidenceName(conf),
+		Severity: sev.String(), Confidence: conf.Confidence().String(),
 		Provider: m.Provider, Account: m.Account, Region: m.Region,
 		Resources: append([]event.Resource(nil), m.Resources...),
 		FirstSeen: m.First, LastSeen: m.Last,
@@ -505,7 +479,7 @@ func FromMatch(det content.Detection, m *sequence.Match) finding.Finding {
 	}
 	for _, x := range m.Steps() {
 		if x.Unlogged {
-			f.Confidence = confidenceName(conf.Shift(-1))
+			f.Confidence = conf.Shift(-1).Confidence().String()
 			f.Reasons = append(f.Reasons, fmt.Sprintf("the outcome of %s on %s was not logged (only its Start/Accept records were found); counted as done",
 				x.Event.OperationName, x.Event.ResourceID))
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/level"
 	"github.com/revertwatch/revertwatch/tune"
 )
 
@@ -55,8 +56,10 @@ func TestStableAcrossInputOrder(t *testing.T) {
 		t.Errorf("summary %+v", sum)
 	}
 	for _, f := range fwd {
+		_, sevOK := level.Parse(f.Severity)
+		conf, confOK := level.Parse(f.Confidence)
 		if f.Tactic != finding.Tactic || f.Technique != finding.SubTechniqueID || len(f.Evidence) == 0 || len(f.NextSteps) == 0 ||
-			f.Actor.Caller == "" || f.FirstSeen.After(f.LastSeen) || finding.SeverityRank(f.Severity) == 0 || finding.ConfidenceRank(f.Confidence) == 0 {
+			f.Actor.Caller == "" || f.FirstSeen.After(f.LastSeen) || !sevOK || !confOK || conf.Confidence() != conf {
 			t.Errorf("incomplete finding %+v", f)
 		}
 	}

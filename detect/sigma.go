@@ -8,6 +8,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/eventtime"
 	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/level"
 	"github.com/revertwatch/revertwatch/sigma"
 )
 
@@ -62,25 +63,9 @@ func (d *Detector) sigmaRules() []finding.RuleInfo {
 		if r.Kind == sigma.KindFilter {
 			continue
 		}
-		out = append(out, finding.RuleInfo{ID: r.Ref(), Title: r.Title, Description: r.Description, Severity: SigmaSeverity(r.Level)})
+		out = append(out, finding.RuleInfo{ID: r.Ref(), Title: r.Title, Description: r.Description, Severity: level.FromSigma(r.Level).String()})
 	}
 	return out
-}
-
-// SigmaSeverity maps a Sigma level onto a finding severity; no level is
-// medium.
-func SigmaSeverity(level string) string {
-	switch strings.ToLower(level) {
-	case "informational":
-		return finding.SeverityInfo
-	case "low":
-		return finding.SeverityLow
-	case "high":
-		return finding.SeverityHigh
-	case "critical":
-		return finding.SeverityCritical
-	}
-	return finding.SeverityMedium
 }
 
 // attackTactics maps the ATT&CK tactic tags of Sigma to tactic ids.
@@ -110,7 +95,7 @@ func FromHit(h *sigma.Hit) finding.Finding {
 	r := h.Rule
 	f := finding.Finding{
 		RuleID: r.Ref(), Title: r.Title, Description: r.Description,
-		Severity: SigmaSeverity(r.Level), Confidence: finding.ConfidenceMedium,
+		Severity: level.FromSigma(r.Level).String(), Confidence: level.Medium.String(),
 		FirstSeen: h.First, LastSeen: h.Last, NextSteps: []string{},
 	}
 	for _, t := range r.Tags {

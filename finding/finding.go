@@ -30,31 +30,6 @@ const (
 	ocsfSchemaVersion = "1.8.0"
 )
 
-// Severity levels, lowest first.
-const (
-	SeverityInfo     = "informational"
-	SeverityLow      = "low"
-	SeverityMedium   = "medium"
-	SeverityHigh     = "high"
-	SeverityCritical = "critical"
-)
-
-// Confidence levels, lowest first.
-const (
-	ConfidenceLow    = "low"
-	ConfidenceMedium = "medium"
-	ConfidenceHigh   = "high"
-)
-
-var severityRank = map[string]int{SeverityInfo: 1, SeverityLow: 2, SeverityMedium: 3, SeverityHigh: 4, SeverityCritical: 5}
-var confidenceRank = map[string]int{ConfidenceLow: 1, ConfidenceMedium: 2, ConfidenceHigh: 3}
-
-// SeverityRank orders severities (1 informational … 5 critical, 0 unknown).
-func SeverityRank(s string) int { return severityRank[s] }
-
-// ConfidenceRank orders confidences (1 low … 3 high, 0 unknown).
-func ConfidenceRank(s string) int { return confidenceRank[s] }
-
 // Actor is who did what a finding reports.
 type Actor struct {
 	Caller           string   `json:"caller,omitempty"`
@@ -102,9 +77,9 @@ type Finding struct {
 	TacticID      string           `json:"tactic_id"`
 	Technique     string           `json:"technique"`
 	TechniqueName string           `json:"technique_name"`
-	Tags          []string         `json:"tags,omitempty"` // ATT&CK and rule tags in Sigma's spelling (attack.t1578.004)
-	Severity      string           `json:"severity"`
-	Confidence    string           `json:"confidence"`
+	Tags          []string         `json:"tags,omitempty"`    // ATT&CK and rule tags in Sigma's spelling (attack.t1578.004)
+	Severity      string           `json:"severity"`          // a level.Level's word
+	Confidence    string           `json:"confidence"`        // a level.Level's word: low, medium or high
 	Reasons       []string         `json:"reasons,omitempty"` // why severity or confidence moved
 	Provider      string           `json:"provider"`
 	Account       string           `json:"account"`

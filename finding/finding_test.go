@@ -14,6 +14,7 @@ import (
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/level"
 )
 
 // sample builds a two-step finding the way the detection engine will.
@@ -28,7 +29,7 @@ func sample(suppressed bool) []finding.Finding {
 		ID: finding.StableID("aws-stop-start", "111122223333", "us-east-1", "i-0a1b2c3d4e5f60718"), RuleID: "aws-stop-start",
 		Title: "EC2 instance stopped and started (ephemeral storage reset)", Description: "desc",
 		Tactic: finding.Tactic, TacticID: finding.TacticID, Technique: finding.SubTechniqueID, TechniqueName: finding.SubTechnique,
-		Severity: finding.SeverityHigh, Confidence: finding.ConfidenceMedium, Provider: event.AWS,
+		Severity: level.High.String(), Confidence: level.Medium.String(), Provider: event.AWS,
 		Account: "111122223333", Region: "us-east-1", Actor: finding.ActorOf(stop),
 		Resources: []event.Resource{{UID: "i-0a1b2c3d4e5f60718", Type: "instance", Role: "target"}},
 		FirstSeen: stop.Time, LastSeen: start.Time,

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+
+	"github.com/revertwatch/revertwatch/level"
 )
 
 // OCSF Detection Finding constants (schema 1.8.0, events/findings/detection_finding.json).
@@ -147,14 +149,16 @@ func title(s string) string {
 
 // OCSF converts a finding to an OCSF Detection Finding (class 2004).
 func OCSF(f *Finding, version string) any {
+	severity, _ := level.Parse(f.Severity)
+	confidence, _ := level.Parse(f.Confidence)
 	o := ocsfFinding{
 		ActivityID: ocsfActivityCreate, ActivityName: "Create",
 		CategoryUID: ocsfCategoryFindings, CategoryName: "Findings",
 		ClassUID: ocsfClassDetection, ClassName: "Detection Finding",
 		TypeUID: ocsfClassDetection*100 + ocsfActivityCreate, TypeName: "Detection Finding: Create",
 		Time: f.LastSeen.UnixMilli(), StartTime: f.FirstSeen.UnixMilli(), EndTime: f.LastSeen.UnixMilli(),
-		Severity: title(f.Severity), SeverityID: severityRank[f.Severity],
-		Confidence: title(f.Confidence), ConfidenceID: confidenceRank[f.Confidence],
+		Severity: title(f.Severity), SeverityID: severity.OCSFSeverityID(),
+		Confidence: title(f.Confidence), ConfidenceID: confidence.OCSFConfidenceID(),
 		Status: "New", StatusID: ocsfStatusNew,
 		Message: f.Title, IsAlert: !f.Suppressed,
 		FindingInfo: ocsfFindingInfo{

@@ -6,6 +6,8 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+
+	"github.com/revertwatch/revertwatch/level"
 )
 
 const sarifSchema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -94,10 +96,10 @@ type sarifLog struct {
 
 // sarifLevel maps a severity onto SARIF's levels.
 func sarifLevel(severity string) string {
-	switch severity {
-	case SeverityHigh, SeverityCritical:
+	switch l, _ := level.Parse(severity); l {
+	case level.High, level.Critical:
 		return "error"
-	case SeverityMedium:
+	case level.Medium:
 		return "warning"
 	}
 	return "note"

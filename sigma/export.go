@@ -569,7 +569,7 @@ func (x *exporter) emit(kind Kind, ref, title, desc string, d *content.Detection
 	}
 	if meta || kind == KindDetection {
 		add(m, "falsepositives", strSeq(falsePositives(d)))
-		add(m, "level", plain(levelName(d.Severity)))
+		add(m, "level", plain(d.Severity.Sigma()))
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -594,21 +594,6 @@ func falsePositives(d *content.Detection) []string {
 func attackTags(a content.Attack) []string {
 	tactic := strings.ReplaceAll(strings.ToLower(a.Tactic), " ", "-")
 	return []string{"attack." + tactic, "attack." + strings.ToLower(a.TechniqueID), "attack." + strings.ToLower(a.SubTechniqueID)}
-}
-
-// levelName maps a content level onto Sigma's levels.
-func levelName(l content.Level) string {
-	switch l {
-	case content.Info:
-		return "informational"
-	case content.Low:
-		return "low"
-	case content.Medium:
-		return "medium"
-	case content.High:
-		return "high"
-	}
-	return "critical"
 }
 
 // YAML node builders. Strings are single-quoted, as the rules

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/revertwatch/revertwatch/internal/suggest"
+	"github.com/revertwatch/revertwatch/level"
 )
 
 // LintOptions tune Lint.
@@ -228,8 +229,11 @@ func (l *linter) check(file string, m *yaml.Node) {
 	if _, v := get(m, "title"); v != nil && len(v.Value) > 256 {
 		l.add(file, v, SevError, ref, "title longer than 256 characters")
 	}
-	if _, v := get(m, "level"); v != nil && !contains([]string{"informational", "low", "medium", "high", "critical"}, v.Value) {
-		l.add(file, v, SevError, ref, "level %q: want informational, low, medium, high or critical", v.Value)
+	if _, v := get(m, "level"); v != nil {
+		if _, ok := level.ParseSigma(v.Value); !ok {
+			l.add(file, v, SevError, ref, "level %q: want %s, %s, %s, %s or %s", v.Value,
+				level.Info.Sigma(), level.Low.Sigma(), level.Medium.Sigma(), level.High.Sigma(), level.Critical.Sigma())
+		}
 	}
 	if _, v := get(m, "status"); v != nil && !contains([]string{"stable", "test", "experimental", "deprecated", "unsupported"}, v.Value) {
 		l.add(file, v, SevError, ref, "status %q: want stable, test, experimental, deprecated or unsupported", v.Value)

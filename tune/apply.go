@@ -11,6 +11,7 @@ import (
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/level"
 )
 
 // Decision is what Apply did to a finding.
@@ -144,14 +145,14 @@ func (c *Config) applyBenign(f *finding.Finding, subjects []subject, dec *Decisi
 	}
 }
 
+// lowerConfidence moves a confidence one step down, stopping at low; a
+// word that is not a confidence is left as it is.
 func lowerConfidence(c string) string {
-	switch c {
-	case finding.ConfidenceHigh:
-		return finding.ConfidenceMedium
-	case finding.ConfidenceMedium, finding.ConfidenceLow:
-		return finding.ConfidenceLow
+	l, ok := level.Parse(c)
+	if !ok || l.Confidence() != l {
+		return c
 	}
-	return c
+	return l.Shift(-1).Confidence().String()
 }
 
 func orUnknown(s string) string {
@@ -185,9 +186,9 @@ func (c *Config) applyEntries(f *finding.Finding, subjects []subject, dec *Decis
 			return
 		}
 		e.downgraded.Add(1)
-		if finding.SeverityRank(f.Severity) > finding.SeverityRank(e.Severity) {
+		if sev, _ := level.Parse(f.Severity); sev > e.Severity {
 			f.Reasons = append(f.Reasons, fmt.Sprintf("severity %s → %s: downgraded by allow entry %q", f.Severity, e.Severity, e.Name))
-			f.Severity = e.Severity
+			f.Severity = e.Severity.String()
 		}
 		return
 	}

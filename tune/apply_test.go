@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/revertwatch/revertwatch/event"
-	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/level"
 )
 
 const terraformConfig = `allow:
@@ -123,7 +123,7 @@ func TestDropIsCountedAndFirstMatchWins(t *testing.T) {
 	evs := ev()
 	f := findingOf("aws-stop-start", evs...)
 	d := c.Apply(f, evs)
-	if d.Action != Downgrade || !d.Emit() || d.Entry != "ci-downgrade" || f.Severity != finding.SeverityMedium {
+	if d.Action != Downgrade || !d.Emit() || d.Entry != "ci-downgrade" || f.Severity != level.Medium.String() {
 		t.Fatalf("downgrade: %+v severity %s", d, f.Severity)
 	}
 	if want := `severity high → medium: downgraded by allow entry "ci-downgrade"`; !containsStr(f.Reasons, want) {
@@ -240,7 +240,7 @@ func TestNilConfigAppliesBenignOnly(t *testing.T) {
 		invokedBy: "autoscaling.amazonaws.com", resources: []string{"i-1"}}.event()}
 	f := findingOf("aws-snapshot-image-instance", evs...)
 	d := c.Apply(f, evs)
-	if d.Action != Keep || !d.AllBenign || f.Confidence != finding.ConfidenceLow || !f.Actor.ServiceInitiated || f.Suppressed {
+	if d.Action != Keep || !d.AllBenign || f.Confidence != level.Low.String() || !f.Actor.ServiceInitiated || f.Suppressed {
 		t.Fatalf("nil config: %+v confidence %s", d, f.Confidence)
 	}
 	if c.Apply(nil, evs).Action != Keep || len(c.Summary().Entries) != 0 || c.IsSet("lateness") {

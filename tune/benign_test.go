@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/revertwatch/revertwatch/event"
-	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/level"
 )
 
 func TestBuiltinList(t *testing.T) {
@@ -82,7 +82,7 @@ func TestBenignRecognition(t *testing.T) {
 			if d.Action != Keep || f.Suppressed {
 				t.Fatalf("a built-in actor suppressed a finding: %+v", d)
 			}
-			lowered := f.Confidence == finding.ConfidenceLow
+			lowered := f.Confidence == level.Low.String()
 			if lowered != tc.service || f.Actor.ServiceInitiated != tc.service || d.AllBenign != tc.service {
 				t.Fatalf("confidence %s service_initiated %v all %v, want lowered=%v", f.Confidence, f.Actor.ServiceInitiated, d.AllBenign, tc.service)
 			}
@@ -101,7 +101,7 @@ func TestBenignPartial(t *testing.T) {
 	}
 	f := findingOf("aws-snapshot-volume-instance", evs...)
 	d := Default().Apply(f, evs)
-	if d.AllBenign || f.Confidence != finding.ConfidenceMedium || len(f.Reasons) != 1 || !strings.HasPrefix(f.Reasons[0], "1 of 2 events were made by AWS Backup") {
+	if d.AllBenign || f.Confidence != level.Medium.String() || len(f.Reasons) != 1 || !strings.HasPrefix(f.Reasons[0], "1 of 2 events were made by AWS Backup") {
 		t.Fatalf("%+v %s %q", d, f.Confidence, f.Reasons)
 	}
 }
@@ -122,7 +122,7 @@ func TestBenignInEntry(t *testing.T) {
 		evs := []*event.Event{awsCall{when: at(t, "UTC", "2026-11-10 10:00"), op: "RegisterImage", role: role, ua: ua, resources: []string{"ami-1"}}.event()}
 		f := findingOf("aws-image-from-snapshot", evs...)
 		d := c.Apply(f, evs)
-		if d.Action != want || f.Confidence != finding.ConfidenceMedium {
+		if d.Action != want || f.Confidence != level.Medium.String() {
 			t.Errorf("%s: %+v confidence %s", role, d, f.Confidence)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/level"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -90,7 +90,7 @@ type Entry struct {
 	// Rules are the rule id patterns the entry is limited to (empty: all).
 	Rules           []string
 	Action          Action
-	Severity        string // the severity a downgrade lowers to
+	Severity        level.Level // the severity a downgrade lowers to
 	SingleAttribute bool
 	Match           *Match
 	// Line and Column locate the entry in the file.
@@ -283,7 +283,7 @@ func (c *Config) decodeEntries(d *decoder, n *yaml.Node) {
 }
 
 func (c *Config) decodeEntry(d *decoder, n *yaml.Node) *Entry {
-	e := &Entry{Action: Downgrade, Severity: finding.SeverityLow, Line: n.Line, Column: n.Column}
+	e := &Entry{Action: Downgrade, Severity: level.Low, Line: n.Line, Column: n.Column}
 	var matchKey, matchNode, severityNode, expiresNode *yaml.Node
 	var single bool
 	before := d.diags.Errors()
@@ -344,15 +344,10 @@ func (c *Config) decodeEntry(d *decoder, n *yaml.Node) *Entry {
 		case "severity":
 			severityNode = d.resolve(f.v)
 			if s, ok := d.scalar(f.v, "severity"); ok {
-				switch strings.ToLower(s) {
-				case finding.SeverityInfo, "info":
-					e.Severity = finding.SeverityInfo
-				case finding.SeverityLow:
-					e.Severity = finding.SeverityLow
-				case finding.SeverityMedium:
-					e.Severity = finding.SeverityMedium
-				default:
-					d.errorf(severityNode, "severity %q: a downgrade lowers to informational, low or medium", s)
+				if l, ok := level.ParseInput(s); ok && l <= level.Medium {
+					e.Severity = l
+				} else {
+					d.errorf(severityNode, "severity %q: a downgrade lowers to %s, %s or %s", s, level.Info, level.Low, level.Medium)
 				}
 			}
 		case "match":

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/level"
 )
 
 // The issue's example, verbatim: the schema must accept it.
@@ -36,7 +36,7 @@ func TestIssueExampleVerbatim(t *testing.T) {
 	}
 	e := c.Entries[0]
 	if e.Name != "nightly-instance-scheduler" || e.Owner != "platform-team" || e.Action != Downgrade ||
-		e.Severity != finding.SeverityLow || len(e.Rules) != 1 || e.Rules[0] != "aws-stop-start" || e.Line != 3 || e.Column != 5 {
+		e.Severity != level.Low || len(e.Rules) != 1 || e.Rules[0] != "aws-stop-start" || e.Line != 3 || e.Column != 5 {
 		t.Fatalf("entry = %+v", e)
 	}
 	if want := time.Date(2027, 7, 1, 0, 0, 0, 0, time.UTC); !e.Expires.Equal(want) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/level"
 	"github.com/revertwatch/revertwatch/tune"
 )
 
@@ -33,7 +34,7 @@ allow:
 	}
 	t0 := time.Date(2026, 11, 16, 18, 0, 0, 0, time.UTC)
 	evs := []*event.Event{call("StopInstances", t0), call("StartInstances", t0.Add(12*time.Hour))}
-	f := &finding.Finding{ID: "rw-1", RuleID: "aws-stop-start", Severity: finding.SeverityHigh, Confidence: finding.ConfidenceMedium}
+	f := &finding.Finding{ID: "rw-1", RuleID: "aws-stop-start", Severity: level.High.String(), Confidence: level.Medium.String()}
 
 	d := cfg.Apply(f, evs)
 	fmt.Println(d.Action, d.Emit(), f.Suppressed, f.Severity)

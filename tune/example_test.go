@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/revertwatch/revertwatch/event"
-	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/level"
 )
 
 // The example config in the repository is the documentation of every
@@ -39,7 +39,7 @@ func runRecipes(t *testing.T, c *Config, cases []recipeCase) {
 				t.Fatalf("decision = %v by %q, want %v by %q (reasons %q)", d.Action, d.Entry, tc.action, tc.entry, f.Reasons)
 			}
 			if tc.action == Keep {
-				if f.Suppressed || f.Severity != finding.SeverityHigh {
+				if f.Suppressed || f.Severity != level.High.String() {
 					t.Fatalf("kept finding changed: suppressed=%v severity=%s", f.Suppressed, f.Severity)
 				}
 				return
@@ -47,7 +47,7 @@ func runRecipes(t *testing.T, c *Config, cases []recipeCase) {
 			if !f.Suppressed || f.SuppressionReason == "" {
 				t.Fatalf("suppressed=%v reason=%q", f.Suppressed, f.SuppressionReason)
 			}
-			if tc.action == Downgrade && f.Severity != finding.SeverityLow {
+			if tc.action == Downgrade && f.Severity != level.Low.String() {
 				t.Fatalf("severity = %s, want low", f.Severity)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/level"
 )
 
 // fixedClock is the wall clock of the tests: after every example entry
@@ -130,7 +131,7 @@ func (c azureCall) event() *event.Event {
 // findingOf builds the finding a rule would report for evs.
 func findingOf(rule string, evs ...*event.Event) *finding.Finding {
 	f := &finding.Finding{
-		ID: finding.StableID(rule, evs[0].UID), RuleID: rule, Severity: finding.SeverityHigh, Confidence: finding.ConfidenceMedium,
+		ID: finding.StableID(rule, evs[0].UID), RuleID: rule, Severity: level.High.String(), Confidence: level.Medium.String(),
 		Provider: evs[0].Provider, Account: evs[0].Account, Region: evs[0].Region,
 		Actor: finding.ActorOf(evs[0]), FirstSeen: evs[0].Time, LastSeen: evs[len(evs)-1].Time,
 	}

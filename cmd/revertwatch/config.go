@@ -148,7 +148,7 @@ func writeConfig(w io.Writer, cfg *tune.Config) {
 	for _, e := range cfg.Entries {
 		state := e.Action.String()
 		if e.Action == tune.Downgrade {
-			state += " to " + e.Severity
+			state += " to " + e.Severity.String()
 		}
 		if e.Expired(now) {
 			state += ", expired"

@@ -37,6 +37,17 @@ var copyChecks = []copyCheck{
 			"explain/bundle.go": "explain is being rewritten by another change; it moves to event.ARMSegment after",
 		},
 	},
+	{
+		what:  "the severity and confidence words (and Sigma's levels, the same words): package level",
+		owner: []string{"level/"},
+		literal: func(s string, _ bool) bool {
+			switch s {
+			case "informational", "info", "low", "medium", "high", "critical":
+				return true
+			}
+			return false
+		},
+	},
 }
 
 // TestOneCopy fails when a second copy of a unified piece of knowledge
