@@ -296,29 +296,3 @@ func (p *Processor) Restore(c *Checkpoint) error {
 	p.dirty = false
 	return nil
 }
-
-// Resume builds a Processor and restores the checkpoint and the outbox a
-// state store kept for it (both nil on a first start). where names the
-// store in errors.
-func Resume(opt Options, checkpoint, outbox []byte, where string) (*Processor, error) {
-	proc, err := New(opt)
-	if err != nil {
-		return nil, err
-	}
-	if checkpoint == nil {
-		return proc, nil
-	}
-	cp, err := DecodeCheckpoint(checkpoint)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
-	}
-	if len(outbox) > 0 {
-		if err := json.Unmarshal(outbox, &cp.Outbox); err != nil {
-			return nil, fmt.Errorf("%s: outbox: %w", where, err)
-		}
-	}
-	if err := proc.Restore(cp); err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
-	}
-	return proc, nil
-}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/revertwatch/revertwatch/event"
-	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/store"
@@ -19,16 +18,15 @@ import (
 const readBatch = 64
 
 // local is the Backend of a Server alone: the bbolt journal, one
-// Processor, checkpoints in the same file.
+// live.Loop, checkpoints in the same file.
 type local struct {
-	h       Hooks
-	st      *store.Store
-	proc    *live.Processor
-	applied uint64
-	notify  chan struct{}
-	// recv holds, for each outbox finding, when the batch that completed
-	// it was accepted, for the latency metric.
-	recv []time.Time
+	h      Hooks
+	st     *store.Store
+	loop   *live.Loop
+	notify chan struct{}
+	// applied is the last journal entry processed; committed the last one
+	// a checkpoint covers.
+	applied, committed uint64
 }
 
 func newLocal(dir string, h Hooks) (*local, error) {
@@ -49,19 +47,34 @@ func newLocal(dir string, h Hooks) (*local, error) {
 
 // load restores the last checkpoint and its outbox.
 func (l *local) load() error {
-	s, err := l.st.Load()
+	m := l.h.Metrics
+	loop, err := live.NewLoop(context.Background(), store.Checkpoints{S: l.st}, live.LoopOptions{
+		Processor: l.h.Processor, Sinks: l.h.Sinks, Logger: l.h.Logger,
+		Interval: l.h.CheckpointInterval, IdleFlush: l.h.IdleFlush, Drain: true,
+		OnCheckpoint: func(took time.Duration) {
+			m.Checkpoints.Observe(took.Seconds())
+			l.gauges()
+			m.ObserveEngine("local", l.loop.Processor().Summary().Engine)
+		},
+		OnSinkError: func(error) { m.SinkErrors.WithLabelValues("any").Inc() },
+		Latency:     func(d time.Duration) { m.Latency.Observe(d.Seconds()) },
+	})
 	if err != nil {
 		return err
 	}
-	proc, err := live.Resume(l.h.Processor, s.Checkpoint, s.Outbox, l.st.Path())
+	pos, err := store.LoopPosition(loop)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", l.st.Path(), err)
 	}
-	l.proc, l.applied = proc, s.Applied
-	l.recv = make([]time.Time, len(proc.Outbox()))
+	l.loop, l.applied, l.committed = loop, pos.Applied, pos.Applied
+	l.gauges()
+	return nil
+}
+
+// gauges sets the metrics of the journal and the state file.
+func (l *local) gauges() {
 	l.h.Metrics.QueueDepth.Set(float64(l.st.PendingEvents()))
 	l.h.Metrics.StateBytes.Set(float64(l.st.Size()))
-	return nil
 }
 
 // entryHeader heads a journal entry; the request body follows it, after
@@ -105,80 +118,48 @@ func (l *local) Close() error { return l.st.Close() }
 
 // Run implements Backend.
 func (l *local) Run(ctx, drainCtx context.Context) error {
-	// The outbox of the previous run: the sinks that can tell skip what
-	// they already hold.
-	if ob := l.proc.Outbox(); len(ob) > 0 {
-		l.h.Logger.Info("delivering the findings of the last checkpoint", "findings", len(ob))
-		if err := l.h.Sinks.Recover(drainCtx, ob); err != nil {
-			l.h.Logger.Error("delivering recovered findings", "err", err)
-		}
-		if err := l.delivered(len(ob)); err != nil {
-			return err
-		}
-	}
-	// Checkpoints cost in proportion to the engine's state, not to the
-	// input, so they are spaced by the interval; a finding shortens the
-	// wait to a tenth of it, since it leaves only after its checkpoint.
-	every := l.h.CheckpointInterval
-	tick := time.NewTicker(every / 5)
-	defer tick.Stop()
-	lastInput, lastCommit := time.Now(), time.Now()
-	for {
-		n, err := l.step(drainCtx)
-		if err != nil {
-			return err
-		}
-		now := time.Now()
-		if n > 0 {
-			lastInput = now
-		} else if l.h.IdleFlush > 0 && now.Sub(lastInput) >= l.h.IdleFlush && l.proc.Buffered() > 0 {
-			l.proc.Flush()
-			lastCommit = time.Time{}
-		}
-		since := now.Sub(lastCommit)
-		if l.proc.Dirty() && (since >= every || len(l.proc.Outbox()) > 0 && since >= every/10) {
-			if err := l.commit(drainCtx); err != nil {
-				return err
-			}
-			lastCommit = now
-		}
-		if n == readBatch {
-			continue
-		}
-		if l.h.Sinks.Owed() > 0 {
-			if err := l.h.Sinks.Deliver(drainCtx, nil); err != nil {
-				l.h.Logger.Warn("sink still failing", "err", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return l.drain(drainCtx)
-		case <-l.notify:
-		case <-tick.C:
-		}
+	// The tick bounds the wait for input, so that the checkpoint interval
+	// and the idle flush are kept while nothing arrives.
+	in := &journal{l: l, tick: time.NewTicker(l.h.CheckpointInterval / 5)}
+	defer in.tick.Stop()
+	return l.loop.Run(ctx, drainCtx, in)
+}
+
+// journal is the live.Input of a local backend: the entries Accept wrote.
+type journal struct {
+	l    *local
+	tick *time.Ticker
+}
+
+// Read implements live.Input: up to readBatch journal entries.
+func (in *journal) Read(ctx context.Context, f live.Feed) (int, bool, error) {
+	n, err := in.l.step(ctx, f)
+	return n, n == readBatch, err
+}
+
+// Wait implements live.Input: until Accept wrote an entry, or a tick.
+func (in *journal) Wait(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-in.l.notify:
+	case <-in.tick.C:
 	}
 }
 
-// drain processes what the journal holds, until it is empty or the
-// deadline, and checkpoints.
-func (l *local) drain(ctx context.Context) error {
-	for ctx.Err() == nil {
-		n, err := l.step(ctx)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			break
-		}
-	}
-	if l.proc.Dirty() {
-		return l.commit(ctx)
-	}
-	return nil
+// Position implements live.Input.
+func (in *journal) Position() (json.RawMessage, error) {
+	return json.Marshal(store.Position{Applied: in.l.applied})
 }
+
+// Pending implements live.Input.
+func (in *journal) Pending() bool { return in.l.applied > in.l.committed }
+
+// Committed implements live.Input: the store dropped the entries the
+// checkpoint covers.
+func (in *journal) Committed() { in.l.committed = in.l.applied }
 
 // step processes up to readBatch journal entries and says how many.
-func (l *local) step(ctx context.Context) (int, error) {
+func (l *local) step(ctx context.Context, f live.Feed) (int, error) {
 	if ctx.Err() != nil {
 		return 0, nil
 	}
@@ -196,12 +177,11 @@ func (l *local) step(ctx context.Context) (int, error) {
 			l.applied = e.Seq
 			continue
 		}
-		before := len(l.proc.Outbox())
 		var newest time.Time
 		opt := ingest.Options{MaxRecordSize: h.MaxRecord, SourceCategory: h.Category, SourceHost: h.Host}
 		_, err := ingest.DecodeStream(context.Background(), h.Name, bytes.NewReader(e.Data[i+1:]), opt, ingest.Handlers{
 			Event: func(ev *event.Event) error {
-				l.proc.Process(ev)
+				f.Process(ev)
 				l.h.Metrics.EventsProcessed.WithLabelValues(ev.Provider).Inc()
 				if ev.Time.After(newest) {
 					newest = ev.Time
@@ -212,9 +192,7 @@ func (l *local) step(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		for i := before; i < len(l.proc.Outbox()); i++ {
-			l.recv = append(l.recv, h.Received)
-		}
+		f.Received(h.Received)
 		l.applied = e.Seq
 		l.h.Metrics.Lag.Set(time.Since(h.Received).Seconds())
 		if !newest.IsZero() {
@@ -222,73 +200,4 @@ func (l *local) step(ctx context.Context) (int, error) {
 		}
 	}
 	return len(entries), nil
-}
-
-// commit writes the checkpoint, the journal position and the outbox in
-// one transaction, then delivers the outbox.
-func (l *local) commit(ctx context.Context) error {
-	start := time.Now()
-	cp, err := l.proc.Checkpoint()
-	if err != nil {
-		return err
-	}
-	outbox := cp.Outbox
-	cp.Outbox = nil
-	enc, err := cp.Encode()
-	if err != nil {
-		return err
-	}
-	ob, err := encodeOutbox(outbox)
-	if err != nil {
-		return err
-	}
-	if err := l.st.Commit(store.State{Checkpoint: enc, Applied: l.applied, Outbox: ob}); err != nil {
-		return err
-	}
-	l.h.Metrics.Checkpoints.Observe(time.Since(start).Seconds())
-	l.h.Metrics.QueueDepth.Set(float64(l.st.PendingEvents()))
-	l.h.Metrics.StateBytes.Set(float64(l.st.Size()))
-	l.h.Metrics.ObserveEngine("local", l.proc.Summary().Engine)
-	if len(outbox) == 0 {
-		return nil
-	}
-	if err := l.h.Sinks.Deliver(ctx, outbox); err != nil {
-		// The Fanout keeps what a failing sink did not take and retries
-		// it; the others have theirs.
-		l.h.Metrics.SinkErrors.WithLabelValues("any").Inc()
-		l.h.Logger.Error("delivering findings", "err", err)
-	}
-	now := time.Now()
-	for i := range outbox {
-		if i < len(l.recv) && !l.recv[i].IsZero() {
-			l.h.Metrics.Latency.Observe(now.Sub(l.recv[i]).Seconds())
-		}
-	}
-	return l.delivered(len(outbox))
-}
-
-// delivered drops n findings from the outbox, on disk too.
-func (l *local) delivered(n int) error {
-	l.proc.Delivered(n)
-	if n >= len(l.recv) {
-		l.recv = l.recv[:0]
-	} else {
-		l.recv = append(l.recv[:0], l.recv[n:]...)
-	}
-	ob, err := encodeOutbox(l.proc.Outbox())
-	if err != nil {
-		return err
-	}
-	return l.st.Commit(store.State{Outbox: ob})
-}
-
-func encodeOutbox(fs []finding.Finding) ([]byte, error) {
-	if fs == nil {
-		fs = []finding.Finding{}
-	}
-	b, err := json.Marshal(fs)
-	if err != nil {
-		return nil, fmt.Errorf("encoding the outbox: %w", err)
-	}
-	return b, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/live"
 )
 
@@ -38,34 +39,22 @@ type position struct {
 	Seqs []uint64 `json:"seqs"`
 }
 
-// worker runs one partition.
+// worker runs one partition: a live.Loop over the partition's consumer,
+// with checkpoints in JetStream.
 type worker struct {
-	r  *Replica
-	p  int
-	lg func(msg string, args ...any)
+	r *Replica
+	p int
 
 	ctx      context.Context // cancelled by abandon
 	cancel   context.CancelFunc
 	stopReq  chan struct{}
 	done     chan struct{}
 	leaseRev atomic.Uint64
-
-	proc     *live.Processor
-	stateRev uint64
-	object   string
-	gen      uint64
-	applied  map[uint64]bool
-	pending  []jetstream.Msg
-	recv     []time.Time
-	lastData time.Time
-	written  int // findings in the outbox of the last checkpoint written
 }
 
 func newWorker(r *Replica, p int) *worker {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &worker{r: r, p: p, ctx: ctx, cancel: cancel, stopReq: make(chan struct{}), done: make(chan struct{}), applied: map[uint64]bool{}}
-	w.lg = func(msg string, args ...any) { r.opt.Logger.Info(msg, append(args, "partition", p)...) }
-	return w
+	return &worker{r: r, p: p, ctx: ctx, cancel: cancel, stopReq: make(chan struct{}), done: make(chan struct{})}
 }
 
 // stop asks the worker to checkpoint and return, waiting until it did or
@@ -99,65 +88,70 @@ func (w *worker) finished() bool {
 func (w *worker) run() error {
 	defer close(w.done)
 	defer w.cancel()
-	if err := w.load(); err != nil {
+	hk := w.r.opt.Hooks
+	st := &checkpoints{r: w.r, p: w.p}
+	var loop *live.Loop
+	loop, err := live.NewLoop(w.ctx, st, live.LoopOptions{
+		Processor: w.r.opt.Processor, Sinks: w.r.opt.Sinks, First: w.r.pub,
+		Interval: w.r.opt.CheckpointInterval, IdleFlush: w.r.opt.IdleFlush,
+		Logger: w.r.opt.Logger.With("partition", w.p),
+		OnCheckpoint: func(took time.Duration) {
+			if hk.Checkpoint != nil {
+				hk.Checkpoint(took, st.size)
+			}
+			if hk.Engine != nil {
+				hk.Engine(w.p, loop.Processor().Summary().Engine)
+			}
+		},
+		OnSinkError: hk.SinkError, Latency: hk.Latency,
+	})
+	if err != nil {
 		return err
 	}
-	if ob := w.proc.Outbox(); len(ob) > 0 {
-		// The last owner wrote these and may have died before they left:
-		// the stream drops the copies it already has.
-		w.lg("publishing the findings of the last checkpoint", "findings", len(ob))
-		if err := w.emit(); err != nil {
-			return err
+	in := &consumer{w: w, applied: map[uint64]bool{}}
+	var pos position
+	if p := loop.Position(); len(p) > 0 {
+		if err := json.Unmarshal(p, &pos); err != nil {
+			return fmt.Errorf("checkpoint %s: position: %w", st.object, err)
 		}
 	}
-	cons, err := w.r.js.Consumer(w.ctx, EventStream, consumerName(w.p))
-	if err != nil {
+	for _, s := range pos.Seqs {
+		in.applied[s] = true
+	}
+	if in.cons, err = w.r.js.Consumer(w.ctx, EventStream, consumerName(w.p)); err != nil {
 		return fmt.Errorf("consumer: %w", err)
 	}
-	every := w.r.opt.CheckpointInterval
-	lastCommit := time.Now()
-	w.lastData = time.Now()
-	for {
+	// A stop ends the run with a checkpoint; an abandon (w.ctx) without.
+	runCtx, stopRun := context.WithCancel(w.ctx)
+	defer stopRun()
+	go func() {
 		select {
 		case <-w.stopReq:
-			if w.proc.Dirty() || len(w.pending) > 0 {
-				if err := w.commit(); err != nil {
-					return err
-				}
-			}
-			if w.written > 0 {
-				// Once more, now that the outbox has left, so that the
-				// next owner does not deliver it again to its own sinks.
-				if err := w.commit(); err != nil {
-					return err
-				}
-			}
-			return errStopped
-		default:
+			stopRun()
+		case <-runCtx.Done():
 		}
-		if w.ctx.Err() != nil {
-			return errStopped
-		}
-		n := w.fetch(cons)
-		now := time.Now()
-		if n > 0 {
-			w.lastData = now
-		} else if idle := w.r.opt.IdleFlush; idle > 0 && now.Sub(w.lastData) >= idle && w.proc.Buffered() > 0 {
-			w.proc.Flush()
-			lastCommit = time.Time{}
-		}
-		since := now.Sub(lastCommit)
-		if (w.proc.Dirty() || len(w.pending) > 0) && (since >= every || len(w.proc.Outbox()) > 0 && since >= every/10) {
-			if err := w.commit(); err != nil {
-				return err
-			}
-			lastCommit = now
-		}
+	}()
+	if err := loop.Run(runCtx, w.ctx, in); err != nil && w.ctx.Err() == nil {
+		return err
 	}
+	return errStopped
 }
 
-// fetch pulls a batch and processes it, returning how many events.
-func (w *worker) fetch(cons jetstream.Consumer) int {
+// consumer is the live.Input of a partition: its durable pull consumer.
+type consumer struct {
+	w    *worker
+	cons jetstream.Consumer
+	// applied holds the stream sequences the last checkpoint covers, so
+	// that a redelivery of one (its ack was lost) is known; pending the
+	// messages read since, acknowledged after the next checkpoint.
+	applied map[uint64]bool
+	pending []jetstream.Msg
+	failed  bool
+}
+
+// Read implements live.Input: one fetch; the wait is the server's.
+func (in *consumer) Read(_ context.Context, f live.Feed) (int, bool, error) {
+	w := in.w
 	// The wait is the server's (MaxWait), not a client deadline: a client
 	// that gave up first could miss messages the server sent at the last
 	// moment, which would come back only after the ack wait.
@@ -165,17 +159,11 @@ func (w *worker) fetch(cons jetstream.Consumer) int {
 	if w.r.pinned {
 		opts = append(opts, jetstream.FetchPriorityGroup(priorityGroup))
 	}
-	batch, err := cons.Fetch(w.r.opt.FetchBatch, opts...)
+	batch, err := in.cons.Fetch(w.r.opt.FetchBatch, opts...)
+	// Pinned to another client, or a hiccup: Wait, then try again.
+	in.failed = err != nil
 	if err != nil {
-		// Pinned to another client, or a hiccup: try again shortly.
-		t := time.NewTimer(fetchWait)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-w.ctx.Done():
-		case <-w.stopReq:
-		}
-		return 0
+		return 0, false, nil
 	}
 	n := 0
 	for msg := range batch.Messages() {
@@ -184,7 +172,7 @@ func (w *worker) fetch(cons jetstream.Consumer) int {
 			_ = msg.Term()
 			continue
 		}
-		if w.applied[meta.Sequence.Stream] {
+		if in.applied[meta.Sequence.Stream] {
 			// Covered by the checkpoint; its ack was lost.
 			_ = msg.Ack()
 			if h := w.r.opt.Hooks.Redelivered; h != nil {
@@ -198,158 +186,143 @@ func (w *worker) fetch(cons jetstream.Consumer) int {
 			_ = msg.Term()
 			continue
 		}
-		before := len(w.proc.Outbox())
 		for _, ev := range env.Events {
 			if ev == nil {
 				continue
 			}
-			w.proc.Process(ev)
+			f.Process(ev)
 			if h := w.r.opt.Hooks.Event; h != nil {
 				h(ev)
 			}
 			n++
 		}
-		for range len(w.proc.Outbox()) - before {
-			w.recv = append(w.recv, env.Received)
-		}
-		w.pending = append(w.pending, msg)
+		f.Received(env.Received)
+		in.pending = append(in.pending, msg)
 	}
-	return n
+	// A fetch that came back full may have left more; an empty one
+	// already waited.
+	return n, n > 0, nil
 }
 
-// load restores the partition's last checkpoint.
-func (w *worker) load() error {
-	proc, err := live.New(w.r.opt.Processor)
-	if err != nil {
-		return err
+// Wait implements live.Input: a failed fetch is tried again shortly.
+func (in *consumer) Wait(ctx context.Context) {
+	if !in.failed {
+		return
 	}
-	w.proc = proc
-	e, err := w.r.state.Get(w.ctx, partKey(w.p))
+	t := time.NewTimer(fetchWait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// seqs are the stream sequences of the pending messages.
+func (in *consumer) seqs() []uint64 {
+	out := make([]uint64, 0, len(in.pending))
+	for _, m := range in.pending {
+		if meta, err := m.Metadata(); err == nil {
+			out = append(out, meta.Sequence.Stream)
+		}
+	}
+	return out
+}
+
+// Position implements live.Input: the stream sequences of the last batch.
+func (in *consumer) Position() (json.RawMessage, error) {
+	return json.Marshal(position{Seqs: in.seqs()})
+}
+
+// Pending implements live.Input.
+func (in *consumer) Pending() bool { return len(in.pending) > 0 }
+
+// Committed implements live.Input: the events are acknowledged.
+func (in *consumer) Committed() {
+	seqs := in.seqs()
+	in.applied = make(map[uint64]bool, len(seqs))
+	for _, s := range seqs {
+		in.applied[s] = true
+	}
+	for _, m := range in.pending {
+		_ = m.Ack()
+	}
+	in.pending = in.pending[:0]
+}
+
+// checkpoints is the live.Store of a partition: the checkpoint in the
+// object store, the KV entry pointing at it updated with compare-and-set,
+// so that a replica that lost the partition cannot overwrite its
+// successor's state.
+type checkpoints struct {
+	r        *Replica
+	p        int
+	stateRev uint64
+	object   string
+	gen      uint64
+	size     int // of the last checkpoint written
+}
+
+// Load implements live.Store.
+func (c *checkpoints) Load(ctx context.Context) (*live.Checkpoint, error) {
+	e, err := c.r.state.Get(ctx, partKey(c.p))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading the checkpoint pointer: %w", err)
+		return nil, fmt.Errorf("reading the checkpoint pointer: %w", err)
 	}
 	var ptr pointer
 	if err := json.Unmarshal(e.Value(), &ptr); err != nil {
-		return fmt.Errorf("checkpoint pointer: %w", err)
+		return nil, fmt.Errorf("checkpoint pointer: %w", err)
 	}
-	data, err := w.r.obs.GetBytes(w.ctx, ptr.Object)
+	data, err := c.r.obs.GetBytes(ctx, ptr.Object)
 	if err != nil {
-		return fmt.Errorf("reading checkpoint %s: %w", ptr.Object, err)
+		return nil, fmt.Errorf("reading checkpoint %s: %w", ptr.Object, err)
 	}
 	cp, err := live.DecodeCheckpoint(data)
 	if err != nil {
-		return fmt.Errorf("checkpoint %s: %w", ptr.Object, err)
+		return nil, fmt.Errorf("checkpoint %s: %w", ptr.Object, err)
 	}
-	if err := proc.Restore(cp); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", ptr.Object, err)
-	}
-	var pos position
-	if len(cp.Position) > 0 {
-		if err := json.Unmarshal(cp.Position, &pos); err != nil {
-			return fmt.Errorf("checkpoint %s: position: %w", ptr.Object, err)
-		}
-	}
-	for _, s := range pos.Seqs {
-		w.applied[s] = true
-	}
-	w.stateRev, w.object, w.gen = e.Revision(), ptr.Object, ptr.Gen
-	w.recv = make([]time.Time, len(proc.Outbox()))
-	return nil
+	c.stateRev, c.object, c.gen = e.Revision(), ptr.Object, ptr.Gen
+	return cp, nil
 }
 
-// commit writes the checkpoint, compare-and-set on the pointer, then
-// publishes the findings and acknowledges the events it covers.
-func (w *worker) commit() error {
-	start := time.Now()
-	cp, err := w.proc.Checkpoint()
-	if err != nil {
-		return err
-	}
-	pos := position{Seqs: make([]uint64, 0, len(w.pending))}
-	for _, m := range w.pending {
-		if meta, err := m.Metadata(); err == nil {
-			pos.Seqs = append(pos.Seqs, meta.Sequence.Stream)
-		}
-	}
-	cp.Position, _ = json.Marshal(pos)
+// Commit implements live.Store: a new object, then the pointer moved to
+// it if nobody else moved it since; errLost if somebody did.
+func (c *checkpoints) Commit(ctx context.Context, cp *live.Checkpoint) error {
 	data, err := cp.Encode()
 	if err != nil {
 		return err
 	}
-	gen := w.gen + 1
-	name := fmt.Sprintf("%s-%s-%d", partKey(w.p), w.r.opt.Replica, gen)
-	if _, err := w.r.obs.PutBytes(w.ctx, name, data); err != nil {
+	gen := c.gen + 1
+	name := fmt.Sprintf("%s-%s-%d", partKey(c.p), c.r.opt.Replica, gen)
+	if _, err := c.r.obs.PutBytes(ctx, name, data); err != nil {
 		return fmt.Errorf("writing checkpoint: %w", err)
 	}
-	ptr, _ := json.Marshal(pointer{Object: name, Replica: w.r.opt.Replica, Gen: gen})
+	ptr, _ := json.Marshal(pointer{Object: name, Replica: c.r.opt.Replica, Gen: gen})
 	var rev uint64
-	if w.stateRev == 0 {
-		rev, err = w.r.state.Create(w.ctx, partKey(w.p), ptr)
+	if c.stateRev == 0 {
+		rev, err = c.r.state.Create(ctx, partKey(c.p), ptr)
 	} else {
-		rev, err = w.r.state.Update(w.ctx, partKey(w.p), ptr, w.stateRev)
+		rev, err = c.r.state.Update(ctx, partKey(c.p), ptr, c.stateRev)
 	}
 	if err != nil {
-		_ = w.r.obs.Delete(context.Background(), name)
+		_ = c.r.obs.Delete(context.Background(), name)
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return errLost
 		}
 		return fmt.Errorf("writing the checkpoint pointer: %w", err)
 	}
-	if w.object != "" {
-		_ = w.r.obs.Delete(w.ctx, w.object)
+	if c.object != "" {
+		_ = c.r.obs.Delete(ctx, c.object)
 	}
-	w.stateRev, w.object, w.gen = rev, name, gen
-	w.written = len(cp.Outbox)
-	if h := w.r.opt.Hooks.Checkpoint; h != nil {
-		h(time.Since(start), len(data))
-	}
-	if h := w.r.opt.Hooks.Engine; h != nil {
-		h(w.p, w.proc.Summary().Engine)
-	}
-	if err := w.emit(); err != nil {
-		return err
-	}
-	w.applied = make(map[uint64]bool, len(pos.Seqs))
-	for _, s := range pos.Seqs {
-		w.applied[s] = true
-	}
-	for _, m := range w.pending {
-		_ = m.Ack()
-	}
-	w.pending = w.pending[:0]
+	c.stateRev, c.object, c.gen, c.size = rev, name, gen, len(data)
 	return nil
 }
 
-// emit publishes the outbox to the findings stream and hands it to the
-// replica's own sinks.
-func (w *worker) emit() error {
-	ob := w.proc.Outbox()
-	if len(ob) == 0 {
-		return nil
-	}
-	if err := w.r.pub.Deliver(w.ctx, ob); err != nil {
-		// Kept in the outbox: the next commit tries again, and a successor
-		// would publish it from the checkpoint.
-		if h := w.r.opt.Hooks.SinkError; h != nil {
-			h(err)
-		}
-		return nil
-	}
-	if err := w.r.opt.Sinks.Deliver(w.ctx, ob); err != nil {
-		if h := w.r.opt.Hooks.SinkError; h != nil {
-			h(err)
-		}
-	}
-	now := time.Now()
-	for i := range ob {
-		if h := w.r.opt.Hooks.Latency; h != nil && i < len(w.recv) && !w.recv[i].IsZero() {
-			h(now.Sub(w.recv[i]))
-		}
-	}
-	w.recv = w.recv[:0]
-	w.proc.Delivered(len(ob))
-	return nil
+// Delivered implements live.Store: every write here is a whole
+// checkpoint, so a delivery is recorded by the next one; the findings
+// stream drops the copies a successor publishes again before then.
+func (c *checkpoints) Delivered(context.Context, []finding.Finding) (bool, error) {
+	return false, nil
 }
