@@ -1,32 +1,11 @@
 package content
 
 import (
+	"github.com/revertwatch/revertwatch/attack"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/level"
 	"github.com/revertwatch/revertwatch/sequence"
 )
-
-// Attack is a MITRE ATT&CK mapping.
-type Attack struct {
-	TacticID         string `json:"tactic_id"`
-	Tactic           string `json:"tactic"`
-	TechniqueID      string `json:"technique_id"`
-	Technique        string `json:"technique"`
-	SubTechniqueID   string `json:"sub_technique_id"`
-	SubTechnique     string `json:"sub_technique"`
-	SubTechniqueLink string `json:"sub_technique_url"`
-}
-
-// RevertAttack is the mapping of every revert detection.
-var RevertAttack = Attack{
-	TacticID:         "TA0005",
-	Tactic:           "Defense Evasion",
-	TechniqueID:      "T1578",
-	Technique:        "Modify Cloud Compute Infrastructure",
-	SubTechniqueID:   "T1578.004",
-	SubTechnique:     "Revert Cloud Instance",
-	SubTechniqueLink: "https://attack.mitre.org/techniques/T1578/004/",
-}
 
 // Detection is a built-in rule: the engine's sequence and what a person
 // needs to read its match.
@@ -34,7 +13,7 @@ type Detection struct {
 	Rule        sequence.Rule
 	Title       string
 	Description string
-	Attack      Attack
+	Attack      attack.Mapping
 	// Severity and Confidence before the match's adjustments.
 	Severity   level.Level
 	Confidence level.Level
@@ -424,7 +403,7 @@ func Reverts() []Detection {
 		},
 	}
 	for i := range d {
-		d[i].Attack = RevertAttack
+		d[i].Attack = attack.RevertCloudInstance
 		d[i].Severity = seedSeverity
 		d[i].Confidence = seedConfidence
 	}

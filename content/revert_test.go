@@ -220,7 +220,7 @@ func TestDetectionsCompile(t *testing.T) {
 			t.Errorf("%s: duplicate id or missing text", d.ID())
 		}
 		seen[d.ID()] = true
-		if d.Attack.SubTechniqueID != "T1578.004" || d.Attack.Tactic != "Defense Evasion" {
+		if d.Attack.SubTechnique.ID != "T1578.004" || d.Attack.Tactic.Name != "Defense Evasion" {
 			t.Errorf("%s: attack mapping %+v", d.ID(), d.Attack)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/revertwatch/revertwatch/attack"
 	"github.com/revertwatch/revertwatch/content"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/eventtime"
@@ -449,21 +450,21 @@ func (d *Detector) report(f finding.Finding, evs []*event.Event) {
 // from the rule and the bound keys.
 func FromMatch(det content.Detection, m *sequence.Match) finding.Finding {
 	sev, conf := det.Assess(m)
+	a := det.Attack
+	if a.Tactic.Name == "" {
+		a = attack.RevertCloudInstance
+	}
 	f := finding.Finding{
 		RuleID: det.ID(), Title: det.Title, Description: det.Description,
-		Tactic: det.Attack.Tactic, TacticID: det.Attack.TacticID,
-		Technique: det.Attack.SubTechniqueID, TechniqueName: det.Attack.SubTechnique,
+		Tactic: a.Tactic.Name, TacticID: a.Tactic.ID,
+		Technique: a.SubTechnique.ID, TechniqueName: a.SubTechnique.Name,
+		Tags:     a.Tags(),
 		Severity: sev.String(), Confidence: conf.Confidence().String(),
 		Provider: m.Provider, Account: m.Account, Region: m.Region,
 		Resources: append([]event.Resource(nil), m.Resources...),
 		FirstSeen: m.First, LastSeen: m.Last,
 		NextSteps: append([]string(nil), det.NextSteps...),
 	}
-	if f.Tactic == "" {
-		f.Tactic, f.TacticID = finding.Tactic, finding.TacticID
-		f.Technique, f.TechniqueName = finding.SubTechniqueID, finding.SubTechnique
-	}
-	f.Tags = []string{"attack.defense-evasion", "attack.t1578", "attack.t1578.004"}
 	for _, a := range m.Adjustments {
 		f.Reasons = append(f.Reasons, a.Reason)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revertwatch/revertwatch/attack"
 	"github.com/revertwatch/revertwatch/detect"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
@@ -58,7 +59,7 @@ func TestStableAcrossInputOrder(t *testing.T) {
 	for _, f := range fwd {
 		_, sevOK := level.Parse(f.Severity)
 		conf, confOK := level.Parse(f.Confidence)
-		if f.Tactic != finding.Tactic || f.Technique != finding.SubTechniqueID || len(f.Evidence) == 0 || len(f.NextSteps) == 0 ||
+		if f.Tactic != attack.DefenseEvasion.Name || f.Technique != attack.RevertCloudInstance.SubTechnique.ID || len(f.Evidence) == 0 || len(f.NextSteps) == 0 ||
 			f.Actor.Caller == "" || f.FirstSeen.After(f.LastSeen) || !sevOK || !confOK || conf.Confidence() != conf {
 			t.Errorf("incomplete finding %+v", f)
 		}

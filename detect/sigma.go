@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/revertwatch/revertwatch/attack"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/eventtime"
 	"github.com/revertwatch/revertwatch/finding"
@@ -68,25 +69,6 @@ func (d *Detector) sigmaRules() []finding.RuleInfo {
 	return out
 }
 
-// attackTactics maps the ATT&CK tactic tags of Sigma to tactic ids.
-var attackTactics = map[string][2]string{
-	"reconnaissance":       {"TA0043", "Reconnaissance"},
-	"resource-development": {"TA0042", "Resource Development"},
-	"initial-access":       {"TA0001", "Initial Access"},
-	"execution":            {"TA0002", "Execution"},
-	"persistence":          {"TA0003", "Persistence"},
-	"privilege-escalation": {"TA0004", "Privilege Escalation"},
-	"defense-evasion":      {"TA0005", "Defense Evasion"},
-	"stealth":              {"TA0005", "Defense Evasion"},
-	"credential-access":    {"TA0006", "Credential Access"},
-	"discovery":            {"TA0007", "Discovery"},
-	"lateral-movement":     {"TA0008", "Lateral Movement"},
-	"collection":           {"TA0009", "Collection"},
-	"command-and-control":  {"TA0011", "Command and Control"},
-	"exfiltration":         {"TA0010", "Exfiltration"},
-	"impact":               {"TA0040", "Impact"},
-}
-
 // FromHit turns a Sigma hit into a finding: the rule's title and
 // description, its level as the severity, its ATT&CK tags as the tactic
 // and technique, every event as evidence, and a stable id from the rule,
@@ -104,8 +86,8 @@ func FromHit(h *sigma.Hit) finding.Finding {
 		if !ok {
 			continue
 		}
-		if tac, ok := attackTactics[name]; ok && f.TacticID == "" {
-			f.TacticID, f.Tactic = tac[0], tac[1]
+		if tac, ok := attack.TacticByTag(name); ok && f.TacticID == "" {
+			f.TacticID, f.Tactic = tac.ID, tac.Name
 		}
 		if len(name) > 1 && name[0] == 't' && name[1] >= '0' && name[1] <= '9' {
 			id := strings.ToUpper(name)
@@ -115,8 +97,8 @@ func FromHit(h *sigma.Hit) finding.Finding {
 			}
 		}
 	}
-	if f.Technique == finding.SubTechniqueID {
-		f.TechniqueName = finding.SubTechnique
+	if t := attack.RevertCloudInstance.SubTechnique; f.Technique == t.ID {
+		f.TechniqueName = t.Name
 	}
 	f.Reasons = append(f.Reasons, fmt.Sprintf("Sigma %s rule %s (%s)", r.Kind, r.Ref(), r.Pos()))
 	if len(r.Tags) > 0 {

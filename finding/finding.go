@@ -14,19 +14,10 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 )
 
-// ATT&CK identifiers of the technique revertwatch detects.
+// The product, as OCSF and SARIF name it.
 const (
-	TacticID          = "TA0005"
-	Tactic            = "Defense Evasion"
-	TechniqueID       = "T1578"
-	Technique         = "Modify Cloud Compute Infrastructure"
-	SubTechniqueID    = "T1578.004"
-	SubTechnique      = "Revert Cloud Instance"
-	TechniqueURL      = "https://attack.mitre.org/techniques/T1578/004/"
 	ProductName       = "revertwatch"
 	ProductVendor     = "revertwatch"
-	ProductInfoURI    = "https://attack.mitre.org/techniques/T1578/004/"
-	attackVersion     = "v17"
 	ocsfSchemaVersion = "1.8.0"
 )
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/revertwatch/revertwatch/attack"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/level"
@@ -25,10 +26,11 @@ func sample(suppressed bool) []finding.Finding {
 		Raw: json.RawMessage(`{"eventName":"StopInstances"}`), Source: event.Source{Name: "logs/a.json.gz", Line: 1, Offset: 12}}
 	start := &event.Event{UID: "e-2", Time: t0.Add(3 * time.Minute), OperationName: "StartInstances", Outcome: event.OutcomeSuccess,
 		Caller: stop.Caller, Raw: json.RawMessage(`{"eventName":"StartInstances"}`), Source: event.Source{Name: "-"}}
+	a := attack.RevertCloudInstance
 	f := finding.Finding{
 		ID: finding.StableID("aws-stop-start", "111122223333", "us-east-1", "i-0a1b2c3d4e5f60718"), RuleID: "aws-stop-start",
 		Title: "EC2 instance stopped and started (ephemeral storage reset)", Description: "desc",
-		Tactic: finding.Tactic, TacticID: finding.TacticID, Technique: finding.SubTechniqueID, TechniqueName: finding.SubTechnique,
+		Tactic: a.Tactic.Name, TacticID: a.Tactic.ID, Technique: a.SubTechnique.ID, TechniqueName: a.SubTechnique.Name,
 		Severity: level.High.String(), Confidence: level.Medium.String(), Provider: event.AWS,
 		Account: "111122223333", Region: "us-east-1", Actor: finding.ActorOf(stop),
 		Resources: []event.Resource{{UID: "i-0a1b2c3d4e5f60718", Type: "instance", Role: "target"}},

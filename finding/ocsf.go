@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/revertwatch/revertwatch/attack"
 	"github.com/revertwatch/revertwatch/level"
 )
 
@@ -151,6 +152,8 @@ func title(s string) string {
 func OCSF(f *Finding, version string) any {
 	severity, _ := level.Parse(f.Severity)
 	confidence, _ := level.Parse(f.Confidence)
+	// Every finding is reported as the technique revertwatch is for.
+	a := attack.RevertCloudInstance
 	o := ocsfFinding{
 		ActivityID: ocsfActivityCreate, ActivityName: "Create",
 		CategoryUID: ocsfCategoryFindings, CategoryName: "Findings",
@@ -165,13 +168,13 @@ func OCSF(f *Finding, version string) any {
 			UID: f.ID, Title: f.Title, Desc: f.Description,
 			Analytic: ocsfAnalytic{UID: f.RuleID, Name: f.Title, Type: "Rule", TypeID: ocsfAnalyticRule},
 			Attacks: []ocsfAttack{{
-				Tactic:       ocsfNamed{UID: TacticID, Name: Tactic},
-				Technique:    ocsfNamed{UID: TechniqueID, Name: Technique},
-				SubTechnique: ocsfNamed{UID: SubTechniqueID, Name: SubTechnique},
-				Version:      attackVersion,
+				Tactic:       ocsfNamed{UID: a.Tactic.ID, Name: a.Tactic.Name},
+				Technique:    ocsfNamed{UID: a.Technique.ID, Name: a.Technique.Name},
+				SubTechnique: ocsfNamed{UID: a.SubTechnique.ID, Name: a.SubTechnique.Name},
+				Version:      attack.Version,
 			}},
 			FirstSeenTime: f.FirstSeen.UnixMilli(), LastSeenTime: f.LastSeen.UnixMilli(),
-			Types: []string{"Revert Cloud Instance"}, SrcURL: TechniqueURL,
+			Types: []string{a.SubTechnique.Name}, SrcURL: a.SubTechnique.URL(),
 		},
 		Metadata: ocsfMetadata{Version: ocsfSchemaVersion, UID: f.ID,
 			Product: ocsfProduct{Name: ProductName, VendorName: ProductVendor, Version: version}},

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/revertwatch/revertwatch/attack"
 	"github.com/revertwatch/revertwatch/level"
 )
 
@@ -111,7 +112,10 @@ func sarifLevel(severity string) string {
 // related locations.
 func SARIF(fs []Finding, rules []RuleInfo, version string) any {
 	var run sarifRun
-	run.Tool.Driver = sarifDriver{Name: ProductName, Version: version, InformationURI: ProductInfoURI, Rules: []sarifRule{}}
+	// The product's page, every rule's help and every result's technique
+	// are the technique revertwatch is for.
+	a := attack.RevertCloudInstance
+	run.Tool.Driver = sarifDriver{Name: ProductName, Version: version, InformationURI: a.SubTechnique.URL(), Rules: []sarifRule{}}
 	index := map[string]int{}
 	addRule := func(r RuleInfo) {
 		if _, ok := index[r.ID]; ok {
@@ -119,9 +123,9 @@ func SARIF(fs []Finding, rules []RuleInfo, version string) any {
 		}
 		index[r.ID] = len(run.Tool.Driver.Rules)
 		sr := sarifRule{
-			ID: r.ID, Name: r.Title, ShortDescription: sarifText{Text: r.Title}, HelpURI: TechniqueURL,
+			ID: r.ID, Name: r.Title, ShortDescription: sarifText{Text: r.Title}, HelpURI: a.SubTechnique.URL(),
 			DefaultConfiguration: sarifConfig{Level: sarifLevel(r.Severity)},
-			Properties:           map[string]any{"tags": []string{"security", "attack.defense-evasion", "attack.t1578.004"}},
+			Properties:           map[string]any{"tags": []string{"security", a.Tactic.Tag(), a.SubTechnique.Tag()}},
 		}
 		if r.Description != "" {
 			sr.FullDescription = &sarifText{Text: r.Description}
@@ -142,7 +146,7 @@ func SARIF(fs []Finding, rules []RuleInfo, version string) any {
 			Properties: map[string]any{
 				"severity": f.Severity, "confidence": f.Confidence, "provider": f.Provider, "account": f.Account,
 				"region": f.Region, "caller": f.Actor.Caller, "firstSeen": f.FirstSeen, "lastSeen": f.LastSeen,
-				"technique": SubTechniqueID, "tags": []string{"attack.defense-evasion", "attack.t1578.004"},
+				"technique": a.SubTechnique.ID, "tags": []string{a.Tactic.Tag(), a.SubTechnique.Tag()},
 			},
 		}
 		if f.Suppressed {

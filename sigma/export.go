@@ -553,10 +553,10 @@ func (x *exporter) emit(kind Kind, ref, title, desc string, d *content.Detection
 		if desc != "" {
 			add(m, "description", str(desc))
 		}
-		add(m, "references", strSeq([]string{d.Attack.SubTechniqueLink}))
+		add(m, "references", strSeq([]string{d.Attack.SubTechnique.URL()}))
 		add(m, "author", str(x.opt.Author))
 		add(m, "date", plain(x.opt.Date))
-		add(m, "tags", plainList(attackTags(d.Attack)))
+		add(m, "tags", plainList(d.Attack.Tags()))
 	}
 	if kind == KindDetection {
 		lsn := mapping()
@@ -587,13 +587,6 @@ func falsePositives(d *content.Detection) []string {
 		}
 	}
 	return out
-}
-
-// attackTags are the SigmaHQ tags of an ATT&CK mapping: the tactic's
-// name and the technique ids, lower case.
-func attackTags(a content.Attack) []string {
-	tactic := strings.ReplaceAll(strings.ToLower(a.Tactic), " ", "-")
-	return []string{"attack." + tactic, "attack." + strings.ToLower(a.TechniqueID), "attack." + strings.ToLower(a.SubTechniqueID)}
 }
 
 // YAML node builders. Strings are single-quoted, as the rules

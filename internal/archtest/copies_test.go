@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,6 +26,10 @@ type copyCheck struct {
 	except map[string]string
 }
 
+// attackID matches a literal that is an ATT&CK tactic or technique id, or
+// a Sigma tag of one (TA0005, T1578.004, attack.defense-evasion).
+var attackID = regexp.MustCompile(`(?i)^(TA\d{4}|T\d{4}(\.\d{3})?|attack\.[a-z0-9][a-z0-9.-]*)$`)
+
 var copyChecks = []copyCheck{
 	{
 		what:  "reading ARM ids (subscription, resource group): event.ARMSegment",
@@ -35,6 +40,13 @@ var copyChecks = []copyCheck{
 		},
 		except: map[string]string{
 			"explain/bundle.go": "explain is being rewritten by another change; it moves to event.ARMSegment after",
+		},
+	},
+	{
+		what:  "ATT&CK ids, tags and pages: package attack",
+		owner: []string{"attack/"},
+		literal: func(s string, _ bool) bool {
+			return attackID.MatchString(s) || strings.Contains(s, "attack.mitre.org")
 		},
 	},
 	{
