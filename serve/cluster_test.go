@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -17,20 +16,6 @@ import (
 	"github.com/revertwatch/revertwatch/live/cluster"
 	"github.com/revertwatch/revertwatch/sigma"
 )
-
-func natsServer(t testing.TB) *server.Server {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(s.Shutdown)
-	return s
-}
 
 func startReplica(t testing.TB, url, name string, cfg Config) *running {
 	t.Helper()
@@ -87,7 +72,7 @@ func TestServeThreeReplicas(t *testing.T) { threeReplicas(t, nil) }
 func TestServeThreeReplicasSigma(t *testing.T) { threeReplicas(t, writeRules(t, t.TempDir(), true)) }
 
 func threeReplicas(t *testing.T, rs *sigma.Ruleset) {
-	srv := natsServer(t)
+	srv := livetest.NATSServer(t)
 	const accounts = 30
 	cfg := Config{Lateness: time.Hour, IdleFlush: 300 * time.Millisecond, CheckpointInterval: 50 * time.Millisecond,
 		Rules: rs, NoBuiltin: rs != nil}
@@ -95,7 +80,7 @@ func threeReplicas(t *testing.T, rs *sigma.Ruleset) {
 	for _, name := range []string{"a", "b", "c"} {
 		c := cfg
 		c.StateDir = t.TempDir()
-		c.Sinks = sinks(&memSink{})
+		c.Sinks = sinks(&livetest.MemSink{})
 		reps = append(reps, startReplica(t, srv.ClientURL(), name, c))
 	}
 	var bodies [][]byte
@@ -123,7 +108,7 @@ func threeReplicas(t *testing.T, rs *sigma.Ruleset) {
 			t.Fatalf("start %d: %d", i, code)
 		}
 	}
-	waitFor(t, 30*time.Second, "every finding", func() bool { return len(streamFindings(t, srv.ClientURL())) >= len(want) })
+	livetest.WaitFor(t, 30*time.Second, "every finding", func() bool { return len(streamFindings(t, srv.ClientURL())) >= len(want) })
 	m := getBody(t, reps[0].url+"/metrics")
 	for _, name := range []string{"revertwatch_partitions_owned", "revertwatch_ingest_to_finding_seconds_count", "revertwatch_events_out_total"} {
 		if !strings.Contains(m, name) {

@@ -86,7 +86,7 @@ func startChild(t *testing.T, dir string) *child {
 	}
 	c := &child{cmd: cmd}
 	t.Cleanup(func() { c.kill() })
-	waitFor(t, 20*time.Second, "the child's address", func() bool {
+	livetest.WaitFor(t, 20*time.Second, "the child's address", func() bool {
 		b, err := os.ReadFile(filepath.Join(dir, "addr"))
 		if err != nil {
 			return false
@@ -94,7 +94,7 @@ func startChild(t *testing.T, dir string) *child {
 		c.url = "http://" + string(b)
 		return true
 	})
-	waitFor(t, 10*time.Second, "child ready", func() bool {
+	livetest.WaitFor(t, 10*time.Second, "child ready", func() bool {
 		code, err := httpGet(c.url + "/readyz")
 		return err == nil && code == 200
 	})
@@ -160,7 +160,7 @@ func TestCrashMidSequence(t *testing.T) {
 				t.Fatalf("stop: %d %+v", code, a)
 			}
 			if checkpointed {
-				waitFor(t, 10*time.Second, "the checkpoint", func() bool {
+				livetest.WaitFor(t, 10*time.Second, "the checkpoint", func() bool {
 					return strings.Contains(getBody(t, c.url+"/metrics"), "revertwatch_queue_depth 0")
 				})
 			}
@@ -172,14 +172,14 @@ func TestCrashMidSequence(t *testing.T) {
 			if code, a, _ := post(t, c.url, livetest.Lines(startRec)); code != 202 || a.Accepted != 1 {
 				t.Fatalf("start: %d %+v", code, a)
 			}
-			waitFor(t, 20*time.Second, "the finding", func() bool { return len(findingIDs(t, dir)) > 0 })
+			livetest.WaitFor(t, 20*time.Second, "the finding", func() bool { return len(findingIDs(t, dir)) > 0 })
 			// One more restart must not deliver it again.
 			c.kill()
 			c = startChild(t, dir)
 			if code, _, _ := post(t, c.url, livetest.Lines(livetest.Record(livetest.Account(2), "us-east-1", "DescribeInstances", "i-0", t0))); code != 202 {
 				t.Fatal("post after restart")
 			}
-			waitFor(t, 10*time.Second, "the checkpoint", func() bool {
+			livetest.WaitFor(t, 10*time.Second, "the checkpoint", func() bool {
 				return strings.Contains(getBody(t, c.url+"/metrics"), "revertwatch_queue_depth 0")
 			})
 			c.kill()
@@ -222,10 +222,10 @@ func TestCrashRepeatedly(t *testing.T) {
 		}
 		i++
 	}
-	waitFor(t, 30*time.Second, "every finding", func() bool { return len(findingIDs(t, dir)) >= len(want) })
+	livetest.WaitFor(t, 30*time.Second, "every finding", func() bool { return len(findingIDs(t, dir)) >= len(want) })
 	c.kill()
 	c = startChild(t, dir)
-	waitFor(t, 10*time.Second, "the checkpoint", func() bool {
+	livetest.WaitFor(t, 10*time.Second, "the checkpoint", func() bool {
 		return strings.Contains(getBody(t, c.url+"/metrics"), "revertwatch_queue_depth 0")
 	})
 	c.kill()

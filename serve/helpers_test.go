@@ -8,56 +8,12 @@ import (
 	"net"
 	"net/http"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/internal/livetest"
 	"github.com/revertwatch/revertwatch/live/sink"
 )
-
-// memSink collects findings; with gate set, a delivery waits for it.
-type memSink struct {
-	mu   sync.Mutex
-	fs   []finding.Finding
-	gate chan struct{}
-}
-
-func (m *memSink) Name() string { return "memory" }
-func (m *memSink) Close() error { return nil }
-func (m *memSink) Deliver(ctx context.Context, fs []finding.Finding) error {
-	if len(fs) == 0 {
-		return nil
-	}
-	if m.gate != nil {
-		select {
-		case <-m.gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.fs = append(m.fs, fs...)
-	return nil
-}
-
-func (m *memSink) ids() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]string, len(m.fs))
-	for i, f := range m.fs {
-		out[i] = f.ID
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (m *memSink) len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.fs)
-}
 
 // running is a Server started by start.
 type running struct {
@@ -107,7 +63,7 @@ func start(t testing.TB, cfg Config) *running {
 		case <-time.After(30 * time.Second):
 		}
 	})
-	waitFor(t, 10*time.Second, "ready", func() bool {
+	livetest.WaitFor(t, 10*time.Second, "ready", func() bool {
 		resp, err := http.Get(r.url + "/readyz")
 		if err != nil {
 			return false
@@ -139,18 +95,6 @@ func post(t testing.TB, url string, body []byte, headers ...string) (int, Answer
 		t.Fatalf("answer %d is not JSON: %v: %s", resp.StatusCode, err, raw)
 	}
 	return resp.StatusCode, a, resp.Header
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func equalStrings(a, b []string) bool {

@@ -64,7 +64,7 @@ func TestLateThreeHours(t *testing.T) {
 				first, late = start, stop
 			}
 			settled := func(c *child) {
-				waitFor(t, 10*time.Second, "the checkpoint", func() bool {
+				livetest.WaitFor(t, 10*time.Second, "the checkpoint", func() bool {
 					return strings.Contains(getBody(t, c.url+"/metrics"), "revertwatch_queue_depth 0")
 				})
 			}
@@ -78,7 +78,7 @@ func TestLateThreeHours(t *testing.T) {
 			if code, _, _ := post(t, c.url, livetest.Lines(late)); code != 202 {
 				t.Fatal(code)
 			}
-			waitFor(t, 20*time.Second, "the late finding", func() bool { return len(lateFindings(t, dir)) > 0 })
+			livetest.WaitFor(t, 20*time.Second, "the late finding", func() bool { return len(lateFindings(t, dir)) > 0 })
 			settled(c)
 			if m := getBody(t, c.url+"/metrics"); !strings.Contains(m, "revertwatch_late_replays_total 1") {
 				t.Errorf("/metrics does not count the replay:\n%s", grepLines(m, "revertwatch_late"))

@@ -193,7 +193,7 @@ func BenchmarkLoadThreeReplicas(b *testing.B) {
 	for _, lr := range loadRates {
 		b.Run(lr.name, func(b *testing.B) {
 			for range b.N {
-				srv := natsServer(b)
+				srv := livetest.NATSServer(b)
 				var urls []string
 				var tss []*timedSink
 				var reps []*running
@@ -203,7 +203,7 @@ func BenchmarkLoadThreeReplicas(b *testing.B) {
 					urls, tss, reps = append(urls, r.url), append(tss, ts), append(reps, r)
 				}
 				// Measure the steady state: the partitions split first.
-				waitFor(b, 20*time.Second, "the partitions to be split", func() bool {
+				livetest.WaitFor(b, 20*time.Second, "the partitions to be split", func() bool {
 					n := 0
 					for _, r := range reps {
 						k := len(r.s.be.(*replica).r.Owned())

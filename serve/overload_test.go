@@ -13,7 +13,7 @@ import (
 // Past the queue bound, ingest answers 503 with Retry-After; everything
 // answered 202 is processed once the daemon catches up.
 func TestOverloadQueue(t *testing.T) {
-	mem := &memSink{gate: make(chan struct{})}
+	mem := &livetest.MemSink{Gate: make(chan struct{})}
 	r := start(t, Config{StateDir: t.TempDir(), Lateness: time.Hour, IdleFlush: 100 * time.Millisecond, MaxQueue: 4, Sinks: sinks(mem)})
 	// The first finding blocks the sink, and with it the processing.
 	first, _ := stopStart(0)
@@ -21,7 +21,7 @@ func TestOverloadQueue(t *testing.T) {
 	if code, _, _ := post(t, r.url, livetest.Lines(first, second)); code != 202 {
 		t.Fatal("first body refused")
 	}
-	waitFor(t, 10*time.Second, "the first checkpoint", func() bool { return r.s.be.(*local).st.PendingEvents() == 0 })
+	livetest.WaitFor(t, 10*time.Second, "the first checkpoint", func() bool { return r.s.be.(*local).st.PendingEvents() == 0 })
 	var accepted [][]byte
 	accepted = append(accepted, livetest.Lines(first, second))
 	refused := 0
@@ -48,17 +48,17 @@ func TestOverloadQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	close(mem.gate)
-	waitFor(t, 20*time.Second, "the accepted findings", func() bool { return mem.len() >= len(want) })
+	close(mem.Gate)
+	livetest.WaitFor(t, 20*time.Second, "the accepted findings", func() bool { return mem.Len() >= len(want) })
 	r.shutdown(t)
-	if got := mem.ids(); !equalStrings(got, want) {
+	if got := mem.IDs(); !equalStrings(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
 
 // Past the requests in flight, ingest answers 503 at once.
 func TestOverloadInflight(t *testing.T) {
-	r := start(t, Config{StateDir: t.TempDir(), MaxInflight: 1, Sinks: sinks(&memSink{})})
+	r := start(t, Config{StateDir: t.TempDir(), MaxInflight: 1, Sinks: sinks(&livetest.MemSink{})})
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
@@ -76,7 +76,7 @@ func TestOverloadInflight(t *testing.T) {
 	}
 	// The slow request holds the only slot once the metrics say a request
 	// got that far; until then a 202 is possible, so poll for the 503.
-	waitFor(t, 10*time.Second, "a 503", func() bool {
+	livetest.WaitFor(t, 10*time.Second, "a 503", func() bool {
 		code, _, h := post(t, r.url, livetest.Lines(startRec))
 		return code == 503 && h.Get("Retry-After") != ""
 	})
@@ -91,7 +91,7 @@ func TestOverloadInflight(t *testing.T) {
 // checkpointed, and the journal is empty afterwards.
 func TestShutdownDrains(t *testing.T) {
 	dir := t.TempDir()
-	r := start(t, Config{StateDir: dir, CheckpointInterval: time.Hour, Sinks: sinks(&memSink{})})
+	r := start(t, Config{StateDir: dir, CheckpointInterval: time.Hour, Sinks: sinks(&livetest.MemSink{})})
 	for i := range 20 {
 		stop, startRec := stopStart(i)
 		if code, _, _ := post(t, r.url, livetest.Lines(stop, startRec)); code != 202 {

@@ -31,7 +31,7 @@ func TestIngestEmulatedScenarios(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := &memSink{}
+	mem := &livetest.MemSink{}
 	r := start(t, Config{StateDir: t.TempDir(), Lateness: lateness, IdleFlush: 500 * time.Millisecond, Sinks: sinks(mem), Token: "s3cret"})
 	accepted := 0
 	began := time.Now()
@@ -46,15 +46,15 @@ func TestIngestEmulatedScenarios(t *testing.T) {
 		accepted += a.Accepted
 	}
 	t.Logf("posted in %s", time.Since(began))
-	waitFor(t, 20*time.Second, "all findings", func() bool { return mem.len() >= len(want) })
+	livetest.WaitFor(t, 20*time.Second, "all findings", func() bool { return mem.Len() >= len(want) })
 	t.Logf("found in %s", time.Since(began))
 	r.shutdown(t)
 	t.Logf("shut down in %s", time.Since(began))
-	if got := mem.ids(); !equalStrings(got, want) {
+	if got := mem.IDs(); !equalStrings(got, want) {
 		t.Fatalf("findings differ from the batch detector's:\n got %d %v\nwant %d %v", len(got), got, len(want), want)
 	}
 	fired := map[string]bool{}
-	for _, f := range mem.fs {
+	for _, f := range mem.Findings() {
 		fired[f.RuleID] = true
 	}
 	for _, sc := range corpus.Truth.Scenarios {
@@ -74,7 +74,7 @@ func gz(b []byte) []byte {
 }
 
 func TestIngestAnswers(t *testing.T) {
-	r := start(t, Config{StateDir: t.TempDir(), Token: "tok", MaxBodyBytes: 4096, MaxDecodedBytes: 8192, Sinks: sinks(&memSink{})})
+	r := start(t, Config{StateDir: t.TempDir(), Token: "tok", MaxBodyBytes: 4096, MaxDecodedBytes: 8192, Sinks: sinks(&livetest.MemSink{})})
 	acct := livetest.Account(1)
 	rec := livetest.Record(acct, "us-east-1", "StopInstances", livetest.Instance(acct, "web"), t0)
 	auth := []string{"Authorization", "Bearer tok"}
@@ -137,16 +137,16 @@ func TestIngestAnswers(t *testing.T) {
 // evidence's file (category and host go to _sourceCategory and
 // _sourceHost through the same ingest options hunt uses).
 func TestSumoHeaders(t *testing.T) {
-	mem := &memSink{}
+	mem := &livetest.MemSink{}
 	r := start(t, Config{StateDir: t.TempDir(), Lateness: time.Hour, IdleFlush: 100 * time.Millisecond, Sinks: sinks(mem)})
 	stop, startRec := stopStart(3)
 	code, _, _ := post(t, r.url, livetest.Lines(stop, startRec), "X-Sumo-Category", "prod/aws/cloudtrail", "X-Sumo-Host", "collector-7", "X-Sumo-Name", "org-trail")
 	if code != 202 {
 		t.Fatal(code)
 	}
-	waitFor(t, 10*time.Second, "the finding", func() bool { return mem.len() == 1 })
+	livetest.WaitFor(t, 10*time.Second, "the finding", func() bool { return mem.Len() == 1 })
 	r.shutdown(t)
-	f := mem.fs[0]
+	f := mem.Findings()[0]
 	if len(f.Evidence) == 0 || f.Evidence[0].File != "org-trail" {
 		t.Fatalf("evidence file %+v, want org-trail", f.Evidence)
 	}

@@ -131,7 +131,7 @@ func TestCrashMidSequenceWithSigma(t *testing.T) {
 					t.Fatalf("stop: %d %+v", code, a)
 				}
 				if checkpointed {
-					waitFor(t, 10*time.Second, "the checkpoint", func() bool {
+					livetest.WaitFor(t, 10*time.Second, "the checkpoint", func() bool {
 						return strings.Contains(getBody(t, c.url+"/metrics"), "revertwatch_queue_depth 0")
 					})
 					time.Sleep(time.Second) // the idle flush and its checkpoint
@@ -144,13 +144,13 @@ func TestCrashMidSequenceWithSigma(t *testing.T) {
 				if code, a, _ := post(t, c.url, livetest.Lines(startRec)); code != 202 || a.Accepted != 1 {
 					t.Fatalf("start: %d %+v", code, a)
 				}
-				waitFor(t, 20*time.Second, "the findings", func() bool { return len(findingIDs(t, dir)) >= len(want) })
+				livetest.WaitFor(t, 20*time.Second, "the findings", func() bool { return len(findingIDs(t, dir)) >= len(want) })
 				c.kill()
 				c = startChild(t, dir)
 				if code, _, _ := post(t, c.url, livetest.Lines(livetest.Record(livetest.Account(2), "us-east-1", "DescribeInstances", "i-0", t0))); code != 202 {
 					t.Fatal("post after restart")
 				}
-				waitFor(t, 10*time.Second, "the checkpoint", func() bool {
+				livetest.WaitFor(t, 10*time.Second, "the checkpoint", func() bool {
 					return strings.Contains(getBody(t, c.url+"/metrics"), "revertwatch_queue_depth 0")
 				})
 				c.kill()
@@ -202,10 +202,10 @@ func TestCrashRepeatedlyWithSigma(t *testing.T) {
 		}
 		i++
 	}
-	waitFor(t, 30*time.Second, "every finding", func() bool { return len(findingIDs(t, dir)) >= len(want) })
+	livetest.WaitFor(t, 30*time.Second, "every finding", func() bool { return len(findingIDs(t, dir)) >= len(want) })
 	c.kill()
 	c = startChild(t, dir)
-	waitFor(t, 10*time.Second, "the checkpoint", func() bool {
+	livetest.WaitFor(t, 10*time.Second, "the checkpoint", func() bool {
 		return strings.Contains(getBody(t, c.url+"/metrics"), "revertwatch_queue_depth 0")
 	})
 	c.kill()

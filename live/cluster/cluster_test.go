@@ -9,11 +9,9 @@ import (
 	"os/exec"
 	"sort"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -26,22 +24,6 @@ import (
 )
 
 var t0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-
-// natsServer runs a JetStream server on a random loopback port, storing
-// in a temporary directory.
-func natsServer(t testing.TB) *server.Server {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(s.Shutdown)
-	return s
-}
 
 type replica struct {
 	r      *Replica
@@ -129,31 +111,6 @@ func findingsInStream(t testing.TB, nc *nats.Conn) []string {
 	return ids
 }
 
-type memSink struct {
-	mu sync.Mutex
-	n  int
-}
-
-func (m *memSink) Name() string { return "memory" }
-func (m *memSink) Close() error { return nil }
-func (m *memSink) Deliver(_ context.Context, fs []finding.Finding) error {
-	m.mu.Lock()
-	m.n += len(fs)
-	m.mu.Unlock()
-	return nil
-}
-
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func pair(i int) (stop, start []byte) {
 	acct := livetest.Account(i)
 	inst := livetest.Instance(acct, "web")
@@ -167,7 +124,7 @@ func pair(i int) (stop, start []byte) {
 // (some published twice, as a client retrying would): every expected
 // finding is in the findings stream exactly once.
 func TestThreeReplicasOneKilled(t *testing.T) {
-	t.Run("embedded", func(t *testing.T) { threeReplicasOneKilled(t, natsServer(t).ClientURL()) })
+	t.Run("embedded", func(t *testing.T) { threeReplicasOneKilled(t, livetest.NATSServer(t).ClientURL()) })
 	// Debian's nats-server (2.9) has neither subject transforms nor pinned
 	// consumers: publishers partition, leases alone keep partitions apart.
 	t.Run("nats-server binary", func(t *testing.T) { threeReplicasOneKilled(t, externalNATS(t)) })
@@ -195,7 +152,7 @@ func externalNATS(t *testing.T) string {
 		_ = cmd.Wait()
 	})
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	waitFor(t, 10*time.Second, "nats-server", func() bool {
+	livetest.WaitFor(t, 10*time.Second, "nats-server", func() bool {
 		nc, err := nats.Connect(url)
 		if err != nil {
 			return false
@@ -213,10 +170,10 @@ func threeReplicasOneKilled(t *testing.T, url string) {
 	var reps []*replica
 	for _, name := range []string{"a", "b", "c"} {
 		o := opt
-		o.Sinks = sink.NewFanout(&memSink{})
+		o.Sinks = sink.NewFanout(&livetest.MemSink{})
 		reps = append(reps, startReplica(t, url, name, o))
 	}
-	waitFor(t, 20*time.Second, "the partitions to be split", func() bool {
+	livetest.WaitFor(t, 20*time.Second, "the partitions to be split", func() bool {
 		n := 0
 		for _, rp := range reps {
 			k := len(rp.r.Owned())
@@ -250,7 +207,7 @@ func threeReplicasOneKilled(t *testing.T, url string) {
 	publish(reps[1], stops[accounts/2:])
 	// Wait until every stop is checkpointed somewhere, then kill b, which
 	// owns partial sequences.
-	waitFor(t, 20*time.Second, "the stops to be consumed", func() bool {
+	livetest.WaitFor(t, 20*time.Second, "the stops to be consumed", func() bool {
 		info, err := reps[0].r.events.Info(context.Background())
 		return err == nil && info.State.Msgs == 0
 	})
@@ -259,7 +216,7 @@ func threeReplicasOneKilled(t *testing.T, url string) {
 	t.Logf("killed b, which owned partitions %v", owned)
 	publish(reps[0], starts[:accounts/2])
 	publish(reps[2], starts)
-	waitFor(t, 30*time.Second, "every finding", func() bool { return len(findingsInStream(t, reps[0].nc)) >= len(want) })
+	livetest.WaitFor(t, 30*time.Second, "every finding", func() bool { return len(findingsInStream(t, reps[0].nc)) >= len(want) })
 	// Let the group settle and check again: no copy came later.
 	for _, rp := range []*replica{reps[0], reps[2]} {
 		rp.stop()

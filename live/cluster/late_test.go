@@ -19,17 +19,17 @@ import (
 // start still completes its sequence, and every finding is in the
 // findings stream exactly once.
 func TestThreeReplicasLateByHours(t *testing.T) {
-	url := natsServer(t).ClientURL()
+	url := livetest.NATSServer(t).ClientURL()
 	const accounts = 12
 	opt := Options{Partitions: 4, Lease: time.Second, CheckpointInterval: 50 * time.Millisecond,
 		IdleFlush: 300 * time.Millisecond, Processor: live.Options{Lateness: time.Hour}, Render: sink.Render{Format: finding.FormatNDJSON}}
 	var reps []*replica
 	for _, name := range []string{"a", "b", "c"} {
 		o := opt
-		o.Sinks = sink.NewFanout(&memSink{})
+		o.Sinks = sink.NewFanout(&livetest.MemSink{})
 		reps = append(reps, startReplica(t, url, name, o))
 	}
-	waitFor(t, 20*time.Second, "the partitions to be split", func() bool {
+	livetest.WaitFor(t, 20*time.Second, "the partitions to be split", func() bool {
 		n := 0
 		for _, rp := range reps {
 			k := len(rp.r.Owned())
@@ -64,14 +64,14 @@ func TestThreeReplicasLateByHours(t *testing.T) {
 		}
 	}
 	publish(reps[0], early)
-	waitFor(t, 20*time.Second, "the early events to be consumed", func() bool {
+	livetest.WaitFor(t, 20*time.Second, "the early events to be consumed", func() bool {
 		info, err := reps[0].r.events.Info(context.Background())
 		return err == nil && info.State.Msgs == 0
 	})
 	reps[1].crash()
 	publish(reps[0], starts[:accounts/2])
 	publish(reps[2], starts)
-	waitFor(t, 30*time.Second, "every late finding", func() bool { return len(findingsInStream(t, reps[0].nc)) >= len(want) })
+	livetest.WaitFor(t, 30*time.Second, "every late finding", func() bool { return len(findingsInStream(t, reps[0].nc)) >= len(want) })
 	for _, rp := range []*replica{reps[0], reps[2]} {
 		rp.stop()
 	}

@@ -4,55 +4,17 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sort"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/revertwatch/revertwatch/emulate"
 	"github.com/revertwatch/revertwatch/event"
-	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/internal/livetest"
 	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/sink"
 )
 
 var t0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-
-type memSink struct {
-	mu sync.Mutex
-	fs []finding.Finding
-}
-
-func (m *memSink) Name() string { return "memory" }
-func (m *memSink) Close() error { return nil }
-func (m *memSink) Deliver(_ context.Context, fs []finding.Finding) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.fs = append(m.fs, fs...)
-	return nil
-}
-func (m *memSink) ids() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []string
-	for _, f := range m.fs {
-		out = append(out, f.ID)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func appendFile(t *testing.T, path string, data []byte) {
 	t.Helper()
@@ -111,7 +73,7 @@ func TestAppendRotateRestart(t *testing.T) {
 	logs := filepath.Join(dir, "logs")
 	os.MkdirAll(logs, 0o755)
 	active := filepath.Join(logs, "cloudtrail.jsonl")
-	mem := &memSink{}
+	mem := &livetest.MemSink{}
 	opt := Options{Paths: []string{logs}, StateDir: filepath.Join(dir, "state"), Poll: 20 * time.Millisecond,
 		IdleFlush: 300 * time.Millisecond, Processor: live.Options{Lateness: time.Hour}, Sinks: sink.NewFanout(mem)}
 	var all [][]byte
@@ -126,7 +88,7 @@ func TestAppendRotateRestart(t *testing.T) {
 	// A half-written line is not read until it is whole.
 	s1, e1 := pair(1)
 	appendFile(t, active, s1[:40])
-	waitFor(t, "the first line", func() bool { return r.w.Stats().Events >= 1 })
+	livetest.WaitFor(t, 20*time.Second, "the first line", func() bool { return r.w.Stats().Events >= 1 })
 	appendFile(t, active, append(s1[40:], '\n'))
 	all = append(all, livetest.Lines(s1))
 	write(active, e0)
@@ -138,7 +100,7 @@ func TestAppendRotateRestart(t *testing.T) {
 	write(active+".1", e1)
 	s2, e2 := pair(2)
 	write(active, s2)
-	waitFor(t, "two findings", func() bool { return len(mem.ids()) == 2 })
+	livetest.WaitFor(t, 20*time.Second, "two findings", func() bool { return len(mem.IDs()) == 2 })
 	events := r.w.Stats().Events
 	r.close(t)
 	if events != 5 {
@@ -148,7 +110,7 @@ func TestAppendRotateRestart(t *testing.T) {
 	// Restart: only what was appended since is read.
 	write(active, e2)
 	r = run(t, opt)
-	waitFor(t, "the third finding", func() bool { return len(mem.ids()) == 3 })
+	livetest.WaitFor(t, 20*time.Second, "the third finding", func() bool { return len(mem.IDs()) == 3 })
 	r.close(t)
 	if n := r.w.Stats().Events; n != 1 {
 		t.Errorf("after the restart %d events were read, want only the appended 1", n)
@@ -157,12 +119,12 @@ func TestAppendRotateRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := mem.ids(); len(got) != len(want) || len(want) != 3 {
+	if got := mem.IDs(); len(got) != len(want) || len(want) != 3 {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 	for i := range want {
-		if mem.ids()[i] != want[i] {
-			t.Fatalf("got %v, want %v", mem.ids(), want)
+		if mem.IDs()[i] != want[i] {
+			t.Fatalf("got %v, want %v", mem.IDs(), want)
 		}
 	}
 }
@@ -187,7 +149,7 @@ func TestOnceOverEmulatedExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := &memSink{}
+	mem := &livetest.MemSink{}
 	w, err := New(Options{Paths: []string{filepath.Join(dir, "logs")}, StateDir: filepath.Join(dir, "state"), Poll: 10 * time.Millisecond,
 		Once: true, Processor: live.Options{Lateness: lateness}, Sinks: sink.NewFanout(mem)})
 	if err != nil {
@@ -197,7 +159,7 @@ func TestOnceOverEmulatedExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	got := mem.ids()
+	got := mem.IDs()
 	if len(got) != len(want) {
 		t.Fatalf("got %d findings %v, want %d %v", len(got), got, len(want), want)
 	}

@@ -1,0 +1,100 @@
+package livetest
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/revertwatch/revertwatch/finding"
+)
+
+// MemSink collects the findings delivered to it; with Gate set, a
+// delivery waits until Gate gives way (or its context ends).
+type MemSink struct {
+	Gate chan struct{}
+	mu   sync.Mutex
+	fs   []finding.Finding
+}
+
+// Name names the sink.
+func (m *MemSink) Name() string { return "memory" }
+
+// Close does nothing.
+func (m *MemSink) Close() error { return nil }
+
+// Deliver keeps the findings.
+func (m *MemSink) Deliver(ctx context.Context, fs []finding.Finding) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	if m.Gate != nil {
+		select {
+		case <-m.Gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fs = append(m.fs, fs...)
+	return nil
+}
+
+// IDs returns the ids delivered, sorted.
+func (m *MemSink) IDs() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, len(m.fs))
+	for i, f := range m.fs {
+		out[i] = f.ID
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Len is the number of findings delivered.
+func (m *MemSink) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.fs)
+}
+
+// Findings returns the findings delivered, in delivery order.
+func (m *MemSink) Findings() []finding.Finding {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]finding.Finding(nil), m.fs...)
+}
+
+// WaitFor polls cond until it holds, failing the test when d passes
+// first: tests wait for what they expect, never for a time.
+func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// NATSServer runs a JetStream server on a random loopback port, storing
+// in a temporary directory, until the test ends.
+func NATSServer(t testing.TB) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
