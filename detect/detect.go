@@ -150,9 +150,7 @@ func cmpOr(v, def int64) int64 {
 // dropped.
 func (d *Detector) Process(ev *event.Event) {
 	if d.rest != nil {
-		// Hold only what some rule needs: the engine's operations, and
-		// the records a loaded Sigma rule matches.
-		if ev == nil || !d.eng.Uses(ev.Provider, ev.Operation) && (d.sig == nil || !d.sig.Wants(ev)) {
+		if ev == nil || !d.Needs(ev) {
 			return
 		}
 		if ev.Provider == event.Azure && ev.Phase != event.PhaseNone {
@@ -164,6 +162,13 @@ func (d *Detector) Process(ev *event.Event) {
 		return
 	}
 	d.eng.Process(ev)
+}
+
+// Needs reports whether some rule needs ev (a whole event): the
+// engine's operations, and the records a loaded Sigma rule matches. What
+// no rule needs is never held at rest.
+func (d *Detector) Needs(ev *event.Event) bool {
+	return d.eng.Uses(ev.Provider, ev.Operation) || d.sig != nil && d.sig.Wants(ev)
 }
 
 // observeOp notes an Azure phase record at rest: an operation that never

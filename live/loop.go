@@ -151,6 +151,10 @@ func (f Feed) Process(ev *event.Event) { f.l.proc.Process(ev) }
 // t: the findings it completed are timed from t.
 func (f Feed) Received(t time.Time) { f.l.align(t) }
 
+// Needs reports whether some rule needs ev (Processor.Needs): an input
+// that holds events before feeding them holds only those.
+func (f Feed) Needs(ev *event.Event) bool { return f.l.proc.Needs(ev) }
+
 // End ends the input (Processor.End).
 func (f Feed) End() { f.l.proc.End() }
 

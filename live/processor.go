@@ -154,6 +154,9 @@ func (p *Processor) Rules() []finding.RuleInfo { return p.det.Rules() }
 // Summary returns the detector's counters since the Processor was made.
 func (p *Processor) Summary() detect.Summary { return p.det.Summary() }
 
+// Needs reports whether some rule needs ev: watch --once holds only those.
+func (p *Processor) Needs(ev *event.Event) bool { return p.det.Needs(ev) }
+
 // Process takes one event; findings it completes go to the outbox.
 func (p *Processor) Process(ev *event.Event) {
 	p.events++

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/revertwatch/revertwatch/detect"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/live"
@@ -22,6 +23,8 @@ func newWatchCmd() *cobra.Command {
 	var lateness, poll, idleFlush time.Duration
 	var maxRecord int
 	var once, verbose bool
+	var budget sizeFlag = detect.DefaultMemoryBudget
+	var spillDir string
 	cmd := &cobra.Command{
 		Use:   "watch [flags] PATH...",
 		Short: "Follow log files and directories as they grow and report reverts as they happen",
@@ -88,6 +91,7 @@ are reported once across restarts.`,
 			late := 0
 			w, err := watch.New(watch.Options{
 				Paths: args, StateDir: stateDir, Poll: poll, IdleFlush: idleFlush, Once: once, Sinks: out, Logger: log,
+				MemoryBudget: int64(budget), SpillDir: spillDir,
 				Processor: live.Options{Config: conf, Lateness: lateness, Rules: rs, NoBuiltin: sig.noBuiltin, OnLate: func(ev *event.Event) {
 					if late++; late <= maxLateReports {
 						fmt.Fprintf(os.Stderr, "%s:%d: late: %s %s at %s arrived beyond the allowed lateness; it completes no sequence\n",
@@ -121,7 +125,9 @@ are reported once across restarts.`,
 	f.DurationVar(&lateness, "lateness", 15*time.Minute, "how far behind the newest event an event may arrive and still complete a sequence; the config's when not given")
 	f.DurationVar(&poll, "poll", 2*time.Second, "time between looks at the files")
 	f.DurationVar(&idleFlush, "idle-flush", 15*time.Minute, "release buffered events after this long without new data, closing the last sequences (0: never)")
-	f.BoolVar(&once, "once", false, "read what is there, report, checkpoint and exit")
+	f.BoolVar(&once, "once", false, "read what is there, run it through the rules in event-time order as hunt does (exact), checkpoint and exit")
+	f.Var(&budget, "memory-budget", "with --once: memory for the events read before they spill to disk (bytes, or with KiB, MiB, GiB)")
+	f.StringVar(&spillDir, "spill-dir", "", "with --once: where spilled runs go (default the system's temporary directory); removed on exit")
 	f.StringVar(&inputFormat, "input-format", "auto", "force an input format (see hunt --help)")
 	f.StringVar(&sourceCategory, "source-category", "", "set _sourceCategory on every event")
 	f.StringVar(&sourceHost, "source-host", "", "set _sourceHost on every event")

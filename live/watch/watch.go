@@ -210,6 +210,9 @@ func (w *Watcher) poll(ctx context.Context, f live.Feed, rest *eventtime.Sorter)
 				ev.Source.Line += c.Line
 				w.events.Add(1)
 				if rest != nil {
+					if !f.Needs(ev) {
+						return nil // only moves a watermark; at rest nothing is late
+					}
 					return rest.Add(ev)
 				}
 				f.Process(ev)
