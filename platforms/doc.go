@@ -7,8 +7,9 @@
 //
 // Every export is generated from the same rule data as the sequence
 // engine (content.Reverts): the steps, their operations, conditions and
-// join keys, with the record path of each key per operation. Each
-// platform uses its sequence construct where it has one (EQL sequence …
+// join keys, with the record path of each key per operation read from
+// the field catalog (content/catalog) and written in each platform's
+// syntax. Each platform uses its sequence construct where it has one (EQL sequence …
 // by with maxspan, KQL joins with time bounds, SQL self-joins) and says in
 // the query's header what it loses where it has none.
 package platforms

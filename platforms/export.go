@@ -415,7 +415,7 @@ func splQuery(d *Detection) (Query, error) {
 		fmt.Fprintf(&b, "sourcetype=\"azure:monitor:activity\" (%s)\n", orTerms("operationName", ops))
 		b.WriteString("| where NOT match(resultType, \"(?i)^fail\")\n")
 		for _, f := range sortedFields(fields) {
-			r := azureRefs[f]
+			r := pairRef(d, p, f)
 			if r.body {
 				fmt.Fprintf(&b, "| spath input=properties.responseBody path=%s output=rw_%s\n", r.path, f)
 			} else {
@@ -429,6 +429,9 @@ func splQuery(d *Detection) (Query, error) {
 			var cases []string
 			for _, i := range p.steps {
 				st := &d.Steps[i]
+				if !splUses(st, f, p.key, len(p.steps) == 1) {
+					continue // a path the step's tests never read
+				}
 				groups, refs, _ := opsByRef(d.Provider, st.Operations, f)
 				for gi, g := range groups {
 					val := fmt.Sprintf("'%s'", splPath(refs[gi].path))
@@ -482,6 +485,35 @@ func splQuery(d *Detection) (Query, error) {
 	q.Lost = append(q.Lost, "SPL has no sequence operator here: the earliest first step and the latest last step per key are compared (transaction would hold every event in memory)")
 	q.Text = b.String()
 	return q, nil
+}
+
+// splUses reports whether the SPL of a step reads field f: in a
+// condition, or as the key it joins on (every key of a lone step).
+func splUses(st *sequence.Step, f sequence.Field, key string, alone bool) bool {
+	for _, c := range st.Where {
+		if c.Field == f {
+			return true
+		}
+	}
+	for _, bd := range st.Bind {
+		if bd.Field == f && (bd.Name == key || alone) {
+			return true
+		}
+	}
+	return false
+}
+
+// pairRef is where the first of the pair's steps that has a field keeps
+// it.
+func pairRef(d *Detection, p pair, f sequence.Field) ref {
+	for _, i := range p.steps {
+		for _, op := range d.Steps[i].Operations {
+			if r, ok := refFor(d.Provider, op, f); ok {
+				return r
+			}
+		}
+	}
+	return ref{}
 }
 
 func orTerms(field string, ops []string) string {

@@ -379,3 +379,13 @@ func detection(id string) *Detection {
 	}
 	return nil
 }
+
+// Every record path of a hunting query that comes from the field catalog
+// is there (ct writes "missing." for one that is not).
+func TestHuntPathsInCatalog(t *testing.T) {
+	for _, h := range Hunts() {
+		if strings.Contains(h.Text, `%"missing.`) {
+			t.Errorf("%s names a key the field catalog lacks:\n%s", h.ID, h.Text)
+		}
+	}
+}

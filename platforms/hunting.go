@@ -1,5 +1,12 @@
 package platforms
 
+import (
+	"strings"
+
+	"github.com/revertwatch/revertwatch/content/catalog"
+	"github.com/revertwatch/revertwatch/event"
+)
+
 // Hunt is a hunting query: broader than a detection, for a person to read
 // the rows of, in revertwatch's query language (run it with
 // 'revertwatch query').
@@ -26,7 +33,7 @@ func Hunts() []Hunt {
 | if(isEmpty(shared_with_account), %"requestParameters.launchPermission.add.items[0].userId", shared_with_account) as shared_with_account
 | if(isEmpty(shared_with_group), %"requestParameters.launchPermission.add.items[0].group", shared_with_group) as shared_with_group
 | where !isEmpty(shared_with_account) or !isEmpty(shared_with_group)
-| if(isEmpty(%"requestParameters.snapshotId"), %"requestParameters.imageId", %"requestParameters.snapshotId") as resource
+| if(isEmpty(` + ct("ModifySnapshotAttribute", catalog.Snapshots) + `), ` + ct("ModifyImageAttribute", catalog.Images) + `, ` + ct("ModifySnapshotAttribute", catalog.Snapshots) + `) as resource
 | count as calls, min(_messageTime) as first_seen, values(shared_with_account) as accounts, values(shared_with_group) as groups by recipientAccountId, awsRegion, caller, resource
 | sort by first_seen asc`,
 		},
@@ -38,7 +45,7 @@ func Hunts() []Hunt {
 			Text: `_sourceCategory=*aws*cloudtrail*
 | json auto
 | where eventName in ("CreateSnapshot", "CopySnapshot", "CreateVolume") and isEmpty(errorCode)
-| if(eventName = "CreateVolume", %"requestParameters.snapshotId", %"responseElements.snapshotId") as snapshot
+| if(eventName = "CreateVolume", ` + ct("CreateVolume", catalog.SourceSnapshots) + `, ` + ct("CreateSnapshot", catalog.Snapshots) + `) as snapshot
 | where !isEmpty(snapshot)
 | if(eventName = "CreateVolume", 1, 0) as restored
 | if(eventName = "CreateVolume", 0, 1) as created_here
@@ -55,7 +62,7 @@ func Hunts() []Hunt {
 			Text: `_sourceCategory=*aws*cloudtrail*
 | json auto
 | where eventName in ("StopInstances", "StartInstances", "RebootInstances") and isEmpty(errorCode)
-| %"requestParameters.instancesSet.items[0].instanceId" as instance
+| ` + ct("StopInstances", catalog.Instances) + ` as instance
 | count as calls, count_distinct(instance) as instances, values(eventName) as operations, values(sourceIPAddress) as source_ips, min(_messageTime) as first_seen by recipientAccountId, caller
 | where calls <= 2
 | sort by first_seen asc`,
@@ -67,9 +74,9 @@ func Hunts() []Hunt {
 			Text: `_sourceCategory=*aws*cloudtrail*
 | json auto
 | where eventName = "AttachVolume" and isEmpty(errorCode)
-| %"requestParameters.device" as device
+| ` + ct("AttachVolume", catalog.Devices) + ` as device
 | where device in ("/dev/xvda", "/dev/sda1", "/dev/sda")
-| count as attaches, min(_messageTime) as first_seen by recipientAccountId, awsRegion, caller, %"requestParameters.instanceId", %"requestParameters.volumeId", device
+| count as attaches, min(_messageTime) as first_seen by recipientAccountId, awsRegion, caller, ` + ct("AttachVolume", catalog.Instances) + `, ` + ct("AttachVolume", catalog.Volumes) + `, device
 | sort by first_seen asc`,
 		},
 		{
@@ -107,4 +114,16 @@ func Hunts() []Hunt {
 | sort by first_seen asc`,
 		},
 	}
+}
+
+// ct names, as a hunting query after json auto does, where a CloudTrail
+// operation writes a key: the field catalog's path, a list's first
+// member. A key the catalog lacks yields a name no record has
+// ("missing."), which TestHuntPathsInCatalog reports.
+func ct(op string, k catalog.Key) string {
+	paths := catalog.Paths(event.AWS, op, k)
+	if len(paths) == 0 {
+		return `%"missing.` + op + "." + string(k) + `"`
+	}
+	return `%"` + strings.ReplaceAll(ctPath(paths[0]), "[]", "[0]") + `"`
 }

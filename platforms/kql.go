@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/revertwatch/revertwatch/content/catalog"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/sequence"
 )
@@ -83,19 +84,21 @@ func kqlQuery(d *Detection) (Query, error) {
 	scope := "RecipientAccountId, AWSRegion"
 	if d.Provider == event.Azure {
 		scope = "SubscriptionId"
-		b.WriteString(`let az = AzureActivity
+		// The body columns are the catalog's response-body paths.
+		fmt.Fprintf(&b, `let az = AzureActivity
 | extend body = parse_json(tostring(Properties_d.responseBody))
 | summarize t = maxif(TimeGenerated, ActivityStatusValue in~ ("Success", "Succeeded")),
             ok = countif(ActivityStatusValue in~ ("Success", "Succeeded")),
-            create_option = take_anyif(tostring(body.properties.creationData.createOption), isnotempty(body.properties.creationData.createOption)),
-            source_resource = tolower(take_anyif(tostring(body.properties.creationData.sourceResourceId), isnotempty(body.properties.creationData.sourceResourceId))),
-            os_disk = tolower(take_anyif(tostring(body.properties.storageProfile.osDisk.managedDisk.id), isnotempty(body.properties.storageProfile.osDisk.managedDisk.id))),
+            create_option = take_anyif(tostring(body.%[1]s), isnotempty(body.%[1]s)),
+            source_resource = tolower(take_anyif(tostring(body.%[2]s), isnotempty(body.%[2]s))),
+            os_disk = tolower(take_anyif(tostring(body.%[3]s), isnotempty(body.%[3]s))),
             caller = tolower(take_any(Caller))
     by CorrelationId, op = tolower(OperationNameValue), rid = tolower(_ResourceId), SubscriptionId = tolower(SubscriptionId)
 | where ok > 0
 | extend disk = iff(rid contains "/providers/microsoft.compute/disks/", rid, ""),
          vm = extract(@"^(.*/providers/microsoft\.compute/virtualmachines/[^/]+)", 1, rid);
-`)
+`,
+			azureBody(catalog.CreateOption), azureBody(catalog.SourceResource), azureBody(catalog.OSDisk))
 	} else {
 		b.WriteString(`let ct = AWSCloudTrail
 | where isempty(ErrorCode)

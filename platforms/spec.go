@@ -6,106 +6,64 @@ import (
 	"time"
 
 	"github.com/revertwatch/revertwatch/content"
+	"github.com/revertwatch/revertwatch/content/catalog"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/sequence"
 )
 
-// ref is where a rule field lives in a raw record. AWS paths are
-// CloudTrail record paths; a "[]" segment marks a list whose members are
-// all searched. Azure paths either name a top-level record field or, with
-// body set, a path inside the JSON-string request or response body.
+// ref is where a rule field lives in a raw record, as the platform
+// exports write it: AWS paths are CloudTrail record paths in which a "[]"
+// segment marks a list whose members are all searched; Azure paths
+// either name a top-level record field or, with body set, a path inside
+// the JSON-string response body.
 type ref struct {
 	path string
-	body bool // Azure: inside properties.responseBody (else requestbody)
+	body bool // Azure: inside properties.responseBody
 	list bool // the path crosses a list: several values per record
 }
 
-// awsRefs maps a rule field, per CloudTrail operation, to its record path
-// (telemetry.md §2.2). It lists the shapes the detections use; the
-// tolerant decoder in ingest knows more (item vs items, wrapper keys).
-var awsRefs = map[sequence.Field]map[string]ref{
-	sequence.FieldInstances: {
-		"StopInstances":               {path: "requestParameters.instancesSet.items[].instanceId", list: true},
-		"StartInstances":              {path: "requestParameters.instancesSet.items[].instanceId", list: true},
-		"AttachVolume":                {path: "requestParameters.instanceId"},
-		"RunInstances":                {path: "responseElements.instancesSet.items[].instanceId", list: true},
-		"CreateReplaceRootVolumeTask": {path: "requestParameters.CreateReplaceRootVolumeTaskRequest.InstanceId"},
-	},
-	sequence.FieldSnapshots: {
-		"CreateSnapshot": {path: "responseElements.snapshotId"},
-		"CopySnapshot":   {path: "responseElements.snapshotId"},
-	},
-	sequence.FieldSourceSnapshots: {
-		"CreateVolume":                {path: "requestParameters.snapshotId"},
-		"RegisterImage":               {path: "requestParameters.blockDeviceMapping.items[].ebs.snapshotId", list: true},
-		"CreateReplaceRootVolumeTask": {path: "requestParameters.CreateReplaceRootVolumeTaskRequest.SnapshotId"},
-	},
-	sequence.FieldSourceVolumes: {
-		"CreateReplaceRootVolumeTask": {path: "requestParameters.CreateReplaceRootVolumeTaskRequest.VolumeId"},
-	},
-	sequence.FieldVolumes: {
-		"CreateVolume": {path: "responseElements.volumeId"},
-		"AttachVolume": {path: "requestParameters.volumeId"},
-	},
-	sequence.FieldImages: {
-		"RegisterImage":               {path: "responseElements.imageId"},
-		"RunInstances":                {path: "requestParameters.instancesSet.items[].imageId", list: true},
-		"CreateReplaceRootVolumeTask": {path: "requestParameters.CreateReplaceRootVolumeTaskRequest.ImageId"},
-	},
-	sequence.FieldDevices: {
-		"AttachVolume": {path: "requestParameters.device"},
-	},
-	sequence.FieldRestoreTask: {
-		"CreateReplaceRootVolumeTask": {path: "responseElements.CreateReplaceRootVolumeTaskResponse.replaceRootVolumeTask.replaceRootVolumeTaskId"},
-		"StartRestoreJob":             {path: "responseElements.restoreJobId"},
-	},
-	sequence.FieldRecoveryPoint: {
-		"StartRestoreJob": {path: "requestParameters.recoveryPointArn"},
-	},
-	sequence.FieldDBInstance: {
-		"RestoreDBInstanceFromDBSnapshot": {path: "requestParameters.dBInstanceIdentifier"},
-		"RestoreDBInstanceToPointInTime":  {path: "requestParameters.targetDBInstanceIdentifier"},
-	},
-	sequence.FieldSourceDBInstance: {
-		"RestoreDBInstanceToPointInTime": {path: "requestParameters.sourceDBInstanceIdentifier"},
-		"RestoreDBClusterToPointInTime":  {path: "requestParameters.sourceDBClusterIdentifier"},
-	},
-	sequence.FieldDBCluster: {
-		"RestoreDBClusterFromSnapshot":  {path: "requestParameters.dBClusterIdentifier"},
-		"RestoreDBClusterToPointInTime": {path: "requestParameters.dBClusterIdentifier"},
-	},
-	sequence.FieldDBSnapshot: {
-		"RestoreDBInstanceFromDBSnapshot": {path: "requestParameters.dBSnapshotIdentifier"},
-		"RestoreDBClusterFromSnapshot":    {path: "requestParameters.snapshotIdentifier"},
-	},
-	sequence.FieldRestoreTime: {
-		"RestoreDBInstanceToPointInTime": {path: "requestParameters.restoreTime"},
-		"RestoreDBClusterToPointInTime":  {path: "requestParameters.restoreToTime"},
-	},
-}
-
-// azureRefs maps a rule field to the Azure Activity Log record (the
-// diagnostic-export shape: Storage JSON lines and Event Hub records).
-// Azure ids compare lower-cased.
-var azureRefs = map[sequence.Field]ref{
-	sequence.FieldDisk:           {path: "resourceId"},
-	sequence.FieldVM:             {path: "resourceId"},
-	sequence.FieldResourceID:     {path: "resourceId"},
-	sequence.FieldCaller:         {path: "caller"},
-	sequence.FieldCreateOption:   {path: "properties.creationData.createOption", body: true},
-	sequence.FieldSourceResource: {path: "properties.creationData.sourceResourceId", body: true},
-	sequence.FieldOSDisk:         {path: "properties.storageProfile.osDisk.managedDisk.id", body: true},
-}
-
-// refFor returns where a field of a step's operation is, or false when
-// the export cannot reach it.
+// refFor returns where a field of a step's operation is (from the field
+// catalog), or false when the export cannot reach it. Of an Azure body
+// key it takes the response body, which is logged for every accepted
+// write (the request body only on Start).
 func refFor(provider, op string, f sequence.Field) (ref, bool) {
-	if provider == event.Azure {
-		r, ok := azureRefs[f]
-		return r, ok
+	paths := catalog.Paths(provider, op, catalog.Key(f.String()))
+	if len(paths) == 0 {
+		return ref{}, false
 	}
-	r, ok := awsRefs[f][op]
-	return r, ok
+	p := paths[0]
+	if provider == event.Azure {
+		p = paths[len(paths)-1]
+		return ref{path: p.Path, body: p.Body != catalog.Record, list: p.List()}, true
+	}
+	return ref{path: ctPath(p), list: p.List()}, true
+}
+
+// ctPath writes a catalog path as a CloudTrail record path.
+func ctPath(p catalog.Path) string {
+	switch p.Body {
+	case catalog.Request:
+		return "requestParameters." + p.Path
+	case catalog.Response:
+		return "responseElements." + p.Path
+	}
+	return p.Path
+}
+
+// azureBody returns the path, inside an Azure response body, of a key
+// some write logs in its body: the exports that parse the body into
+// provider-wide columns read it there.
+func azureBody(k catalog.Key) string {
+	for _, o := range catalog.Ops(event.Azure) {
+		if fl, ok := o.Field(k); ok && fl.Derived == "" {
+			for _, p := range fl.Paths {
+				if p.Body == catalog.Response {
+					return p.Path
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // Detection is a revert detection as the exports see it: the rule's

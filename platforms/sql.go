@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/revertwatch/revertwatch/content/catalog"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/sequence"
 )
@@ -26,6 +27,13 @@ const (
 )
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// sqlBody reads a key of an Azure write's body: from the response body,
+// else the request body (the catalog's path in both).
+func sqlBody(k catalog.Key) string {
+	p := sqlString("$." + azureBody(k))
+	return fmt.Sprintf("coalesce(resp->>%s, req->>%s)", p, p)
+}
 
 func sqlIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
@@ -82,7 +90,7 @@ QUALIFY row_number() OVER (PARTITION BY coalesce(rec->>'$.addendum.originalEvent
 	fmt.Fprintf(&b, `CREATE OR REPLACE TEMP VIEW rw_az AS
 WITH raw AS (
   SELECT unnest(CASE WHEN (json->'records') IS NOT NULL THEN json_extract(json, '$.records[*]') ELSE [json] END) AS rec
-  FROM read_json_objects(%s, format = 'auto', ignore_errors = true)
+  FROM read_json_objects(%[1]s, format = 'auto', ignore_errors = true)
 ), phases AS (
   SELECT rec,
          CASE WHEN json_type(rec->'properties') = 'VARCHAR' AND json_valid(rec->>'properties')
@@ -115,15 +123,15 @@ SELECT corr || '|' || op || '|' || rid AS uid,
        CASE WHEN rid LIKE '%%/providers/microsoft.compute/virtualmachines/%%'
             THEN regexp_extract(rid, '^(.*/providers/microsoft.compute/virtualmachines/[^/]+)', 1) END AS vm,
        max(caller) AS caller,
-       max(coalesce(resp->>'$.properties.creationData.createOption', req->>'$.properties.creationData.createOption')) AS create_option,
-       lower(max(coalesce(resp->>'$.properties.creationData.sourceResourceId', req->>'$.properties.creationData.sourceResourceId'))) AS source_resource,
-       lower(max(coalesce(resp->>'$.properties.storageProfile.osDisk.managedDisk.id', req->>'$.properties.storageProfile.osDisk.managedDisk.id'))) AS os_disk
+       max(%[2]s) AS create_option,
+       lower(max(%[3]s)) AS source_resource,
+       lower(max(%[4]s)) AS os_disk
 FROM bodies
 WHERE op IS NOT NULL
 GROUP BY corr, op, rid
 HAVING bool_or(status IN ('Success', 'Succeeded'));
 
-`, sqlString(opt.Azure))
+`, sqlString(opt.Azure), sqlBody(catalog.CreateOption), sqlBody(catalog.SourceResource), sqlBody(catalog.OSDisk))
 
 	dets := Detections()
 	byID := map[string]*Detection{}
@@ -175,7 +183,7 @@ HAVING bool_or(status IN ('Success', 'Succeeded'));
 // sqlKeyList is the SQL list of a field's values on a step's event.
 func sqlKeyList(d *Detection, st *sequence.Step, f sequence.Field) (string, bool) {
 	if d.Provider == event.Azure {
-		if _, ok := azureRefs[f]; !ok {
+		if _, ok := refFor(d.Provider, st.Operations[0], f); !ok {
 			return "", false
 		}
 		col := map[sequence.Field]string{

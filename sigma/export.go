@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/revertwatch/revertwatch/content"
+	"github.com/revertwatch/revertwatch/content/catalog"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/sequence"
 )
@@ -71,76 +72,36 @@ func uuid5(ns [16]byte, name string) [16]byte {
 	return u
 }
 
-// awsSource is the eventSource of each AWS operation the content uses.
-var awsSource = map[string]string{
-	"StopInstances": "ec2.amazonaws.com", "StartInstances": "ec2.amazonaws.com", "CreateSnapshot": "ec2.amazonaws.com",
-	"CopySnapshot": "ec2.amazonaws.com", "CreateVolume": "ec2.amazonaws.com", "AttachVolume": "ec2.amazonaws.com",
-	"RegisterImage": "ec2.amazonaws.com", "RunInstances": "ec2.amazonaws.com", "CreateReplaceRootVolumeTask": "ec2.amazonaws.com",
-	"StartRestoreJob":                 "backup.amazonaws.com",
-	"RestoreDBInstanceFromDBSnapshot": "rds.amazonaws.com", "RestoreDBInstanceToPointInTime": "rds.amazonaws.com",
-	"RestoreDBClusterFromSnapshot": "rds.amazonaws.com", "RestoreDBClusterToPointInTime": "rds.amazonaws.com",
+// sigmaPath writes a catalog path as a Sigma field of the raw record:
+// CloudTrail bodies under requestParameters and responseElements, Azure
+// bodies under properties.requestbody and properties.responseBody, and a
+// list as its name (Sigma searches every member of a list; items[] is
+// written items).
+func sigmaPath(provider string, p catalog.Path) string {
+	path := strings.ReplaceAll(p.Path, "[]", "")
+	switch {
+	case p.Body == catalog.Request && provider == event.Azure:
+		return "properties.requestbody." + path
+	case p.Body == catalog.Response && provider == event.Azure:
+		return "properties.responseBody." + path
+	case p.Body == catalog.Request:
+		return "requestParameters." + path
+	case p.Body == catalog.Response:
+		return "responseElements." + path
+	}
+	return path
 }
 
-// fieldPaths says where, in the record of an operation, a typed key of
-// the sequence engine is written (telemetry.md §2.2 and §3.2). A key the
-// Azure bodies carry is looked for in the request body and in the
-// response body.
-var fieldPaths = map[string]map[sequence.Field][]string{
-	"stopinstances":  {sequence.FieldInstances: {"requestParameters.instancesSet.items.instanceId"}},
-	"startinstances": {sequence.FieldInstances: {"requestParameters.instancesSet.items.instanceId"}},
-	"createsnapshot": {sequence.FieldSnapshots: {"responseElements.snapshotId"}},
-	"copysnapshot":   {sequence.FieldSnapshots: {"responseElements.snapshotId"}},
-	"createvolume": {
-		sequence.FieldSourceSnapshots: {"requestParameters.snapshotId"},
-		sequence.FieldVolumes:         {"responseElements.volumeId"},
-	},
-	"attachvolume": {
-		sequence.FieldVolumes:   {"requestParameters.volumeId"},
-		sequence.FieldInstances: {"requestParameters.instanceId"},
-		sequence.FieldDevices:   {"requestParameters.device"},
-	},
-	"registerimage": {
-		sequence.FieldSourceSnapshots: {"requestParameters.blockDeviceMapping.items.ebs.snapshotId"},
-		sequence.FieldImages:          {"responseElements.imageId"},
-	},
-	"runinstances": {
-		sequence.FieldImages:    {"requestParameters.instancesSet.items.imageId"},
-		sequence.FieldInstances: {"responseElements.instancesSet.items.instanceId"},
-	},
-	"createreplacerootvolumetask": {
-		sequence.FieldInstances:       {"requestParameters.CreateReplaceRootVolumeTaskRequest.InstanceId"},
-		sequence.FieldSourceSnapshots: {"requestParameters.CreateReplaceRootVolumeTaskRequest.SnapshotId"},
-		sequence.FieldImages:          {"requestParameters.CreateReplaceRootVolumeTaskRequest.ImageId"},
-		sequence.FieldSourceVolumes:   {"requestParameters.CreateReplaceRootVolumeTaskRequest.VolumeId"},
-	},
-	"microsoft.compute/disks/write": {
-		sequence.FieldDisk:           {"resourceId"},
-		sequence.FieldCaller:         {"caller"},
-		sequence.FieldCreateOption:   {"properties.requestbody.properties.creationData.createOption", "properties.responseBody.properties.creationData.createOption"},
-		sequence.FieldSourceResource: {"properties.requestbody.properties.creationData.sourceResourceId", "properties.responseBody.properties.creationData.sourceResourceId"},
-	},
-	"microsoft.compute/virtualmachines/write": {
-		sequence.FieldVM:     {"resourceId"},
-		sequence.FieldCaller: {"caller"},
-		sequence.FieldOSDisk: {"properties.requestbody.properties.storageProfile.osDisk.managedDisk.id", "properties.responseBody.properties.storageProfile.osDisk.managedDisk.id"},
-	},
-	"microsoft.compute/virtualmachines/deallocate/action": {sequence.FieldVM: {"resourceId"}, sequence.FieldCaller: {"caller"}},
-	"microsoft.compute/virtualmachines/poweroff/action":   {sequence.FieldVM: {"resourceId"}, sequence.FieldCaller: {"caller"}},
-}
-
-// pathsOf returns where step's operations keep field; every operation of
-// the step must keep it in the same place.
-func pathsOf(ops []string, f sequence.Field) ([]string, error) {
-	var out []string
+// pathsOf returns where step's operations keep field (from the field
+// catalog); every operation of the step must keep it in the same place.
+func pathsOf(provider string, ops []string, f sequence.Field) ([]catalog.Path, error) {
+	var out []catalog.Path
 	for i, op := range ops {
-		p := fieldPaths[strings.ToLower(op)][f]
-		if f == sequence.FieldResourceID {
-			p = []string{"resourceId"}
-		}
+		p := catalog.Paths(provider, op, catalog.Key(f.String()))
 		if len(p) == 0 {
 			return nil, fmt.Errorf("no record path for %s in %s", f, op)
 		}
-		if i > 0 && strings.Join(p, ",") != strings.Join(out, ",") {
+		if i > 0 && fmt.Sprint(p) != fmt.Sprint(out) {
 			return nil, fmt.Errorf("%s is kept in different places by %s and %s", f, ops[0], op)
 		}
 		out = p
@@ -287,21 +248,21 @@ func (x *exporter) requiredContexts(d *content.Detection, last int, names []stri
 		}
 		ctxName := r.ID + "." + c.Name
 		pair := fmt.Sprintf("%s.%s-%s", r.ID, c.Name, c.Before)
-		sp, err := pathsOf(step.Operations, c.Field)
+		sp, err := pathsOf(step.Provider, step.Operations, c.Field)
 		if err != nil {
 			return nil, err
 		}
-		cp, err := pathsOf(c.Operations, c.Field)
+		cp, err := pathsOf(c.Provider, c.Operations, c.Field)
 		if err != nil {
 			return nil, err
 		}
 		gb := []string{c.Binding}
-		aliases := map[string]map[string]string{c.Binding: {ctxName: aliasPath(cp), names[last]: aliasPath(sp)}}
-		callerC, errC := pathsOf(c.Operations, sequence.FieldCaller)
-		callerS, errS := pathsOf(step.Operations, sequence.FieldCaller)
+		aliases := map[string]map[string]string{c.Binding: {ctxName: aliasPath(c.Provider, cp), names[last]: aliasPath(step.Provider, sp)}}
+		callerC, errC := pathsOf(c.Provider, c.Operations, sequence.FieldCaller)
+		callerS, errS := pathsOf(step.Provider, step.Operations, sequence.FieldCaller)
 		if errC == nil && errS == nil {
 			gb = append(gb, "caller")
-			aliases["caller"] = map[string]string{ctxName: aliasPath(callerC), names[last]: aliasPath(callerS)}
+			aliases["caller"] = map[string]string{ctxName: aliasPath(c.Provider, callerC), names[last]: aliasPath(step.Provider, callerS)}
 		}
 		pc := correlationNode(TemporalOrdered, []string{ctxName, names[last]}, gb, r.Window, aliases)
 		x.emit(KindCorrelation, pair, fmt.Sprintf("%s: %s before %s", d.Title, c.Name, c.Before), "", d, Logsource{}, nil, pc, false)
@@ -330,16 +291,16 @@ func (x *exporter) join(d *content.Detection, k int, names []string, rest string
 				if lb.Name != b.Name || lb.Optional {
 					continue
 				}
-				mine, err := pathsOf(s.Operations, b.Field)
+				mine, err := pathsOf(s.Provider, s.Operations, b.Field)
 				if err != nil {
 					return nil, err
 				}
-				theirs, err := pathsOf(r.Steps[j].Operations, lb.Field)
+				theirs, err := pathsOf(r.Steps[j].Provider, r.Steps[j].Operations, lb.Field)
 				if err != nil {
 					return nil, err
 				}
 				gb = append(gb, b.Name)
-				aliases[b.Name] = map[string]string{names[k]: aliasPath(mine), rest: aliasPath(theirs)}
+				aliases[b.Name] = map[string]string{names[k]: aliasPath(s.Provider, mine), rest: aliasPath(r.Steps[j].Provider, theirs)}
 				break
 			}
 		}
@@ -354,7 +315,9 @@ func (x *exporter) join(d *content.Detection, k int, names []string, rest string
 // the request body (Start) and the response body (Accept), the response,
 // which is logged for every accepted write, while some exports drop the
 // Start record.
-func aliasPath(paths []string) string { return paths[len(paths)-1] }
+func aliasPath(provider string, paths []catalog.Path) string {
+	return sigmaPath(provider, paths[len(paths)-1])
+}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -397,7 +360,7 @@ func stepDetection(s sequence.Step, alert bool) (*yaml.Node, error) {
 	if s.Provider == event.AWS {
 		srcs := map[string]bool{}
 		for _, op := range s.Operations {
-			src := awsSource[op]
+			src := catalog.Source(op)
 			if src == "" {
 				return nil, fmt.Errorf("no eventSource for %s", op)
 			}
@@ -433,7 +396,7 @@ func stepDetection(s sequence.Step, alert bool) (*yaml.Node, error) {
 	}
 	n := 0
 	addCond := func(c sequence.Cond, negate bool) error {
-		paths, err := pathsOf(s.Operations, c.Field)
+		paths, err := pathsOf(s.Provider, s.Operations, c.Field)
 		if err != nil {
 			return err
 		}
@@ -442,7 +405,8 @@ func stepDetection(s sequence.Step, alert bool) (*yaml.Node, error) {
 		if negate {
 			prefix = fmt.Sprintf("filter_%s", strings.ReplaceAll(c.Field.String(), "-", "_"))
 		}
-		for i, p := range paths {
+		for i, cp := range paths {
+			p := sigmaPath(s.Provider, cp)
 			key, val := p, (*yaml.Node)(nil)
 			switch c.Op {
 			case sequence.In, sequence.NotIn:
@@ -476,7 +440,7 @@ func stepDetection(s sequence.Step, alert bool) (*yaml.Node, error) {
 		if err := addCond(c, neg); err != nil {
 			return nil, err
 		}
-		if paths, _ := pathsOf(s.Operations, c.Field); c.Op == sequence.Absent && len(paths) > 0 && strings.Contains(paths[0], ".requestbody.") {
+		if paths, _ := pathsOf(s.Provider, s.Operations, c.Field); c.Op == sequence.Absent && len(paths) > 0 && paths[0].Body == catalog.Request {
 			bodyAbsent = true
 		}
 	}
