@@ -279,15 +279,7 @@ func findingPrincipal(f *finding.Finding) string {
 func (x *Index) Explain(f finding.Finding, opt Options) *Bundle {
 	x.sort()
 	b := &Bundle{Finding: f, Principal: findingPrincipal(&f)}
-	first, last := f.FirstSeen, f.LastSeen
-	for _, ev := range f.Evidence {
-		if first.IsZero() || ev.Time.Before(first) {
-			first = ev.Time
-		}
-		if ev.Time.After(last) {
-			last = ev.Time
-		}
-	}
+	first, last := bounds(&f)
 	w := opt.window()
 	b.Window = Window{From: first.Add(-w).UTC(), To: last.Add(w).UTC(), Hours: w.Hours()}
 
@@ -312,7 +304,7 @@ func (x *Index) Explain(f finding.Finding, opt Options) *Bundle {
 			b.Steps = append(b.Steps, t)
 		}
 	}
-	if len(x.entries) == 0 {
+	if !x.read {
 		b.Notes = append(b.Notes, "no events were read: give explain the logs the finding came from (--input)")
 	}
 
@@ -362,7 +354,8 @@ func (x *Index) lineage(f *finding.Finding, principal string, first time.Time, r
 		it := queue[0]
 		queue = queue[1:]
 		l := Lineage{Resource: it.uid, Kind: kindLabel(it.kind), Role: it.role}
-		for _, e := range x.entries {
+		// A call that makes, deletes or shares the resource names it.
+		for _, e := range x.touching(it.k) {
 			if l.Origin == nil && e.creates(it.k) {
 				t := x.touch(e, principal, it.uid, steps)
 				l.Origin = &t
@@ -506,8 +499,8 @@ func (x *Index) replaced(f *finding.Finding, b *Bundle, first, last time.Time, w
 			}
 		}
 		related[k] = true
-		for _, e := range x.entries {
-			if !e.has(k) || !e.succeeded() || e.Time.Before(after) {
+		for _, e := range x.touching(k) {
+			if !e.succeeded() || e.Time.Before(after) {
 				continue
 			}
 			switch {
@@ -535,7 +528,7 @@ func (x *Index) replaced(f *finding.Finding, b *Bundle, first, last time.Time, w
 
 	// AWS: volumes detached from the reverted instance around the revert.
 	for _, ik := range instances {
-		for _, e := range x.entries {
+		for _, e := range x.touching(ik) {
 			if e.Operation != "DetachVolume" || !e.succeeded() || !e.has(ik, event.RoleAttachedTo) ||
 				e.Time.Before(first.Add(-w)) || e.Time.After(last) {
 				continue
@@ -559,9 +552,8 @@ func (x *Index) replaced(f *finding.Finding, b *Bundle, first, last time.Time, w
 	}
 	// AWS relaunch: instances the actor terminated after the launch.
 	if len(launched) > 0 {
-		for _, e := range x.entries {
-			if e.Operation != "TerminateInstances" || !e.succeeded() || e.Principal != principal ||
-				e.Time.Before(first) || e.Time.After(last.Add(w)) {
+		for _, e := range x.callsBetween(principal, first, last.Add(w)) {
+			if e.Operation != "TerminateInstances" || !e.succeeded() {
 				continue
 			}
 			for _, r := range e.Resources {
@@ -582,8 +574,8 @@ func (x *Index) replaced(f *finding.Finding, b *Bundle, first, last time.Time, w
 	// restore point's body, or the snapshot's source disk.
 	for _, vk := range vms {
 		var candidates []string
-		for _, e := range x.entries {
-			if !e.succeeded() || !strings.HasSuffix(e.op, "virtualmachines/write") || !e.has(vk) || !e.Time.Before(first) {
+		for _, e := range x.touching(vk) {
+			if !e.succeeded() || !strings.HasSuffix(e.op, "virtualmachines/write") || !e.Time.Before(first) {
 				continue
 			}
 			for _, r := range e.Resources {
@@ -610,8 +602,8 @@ func (x *Index) replaced(f *finding.Finding, b *Bundle, first, last time.Time, w
 		}
 	}
 	if f.RuleID == content.RuleReplaceRootVolume {
-		for _, e := range x.entries {
-			if _, isStep := steps[e]; isStep && e.Operation == "CreateReplaceRootVolumeTask" {
+		for _, e := range stepEntries(steps) {
+			if e.Operation == "CreateReplaceRootVolumeTask" {
 				fate := "kept detached by EC2 (DeleteReplacedRootVolume not set): find it with DescribeReplaceRootVolumeTasks and snapshot it"
 				if e.DeleteFlag {
 					fate = "deleted by EC2 when the task finished (DeleteReplacedRootVolume=true): evidence destroyed by the request itself"
@@ -646,7 +638,11 @@ func containsKey(list []rkey, k rkey) bool {
 // every deletion by the actor in the window.
 func (x *Index) deletions(principal string, first, until time.Time, related map[rkey]bool, steps map[*Entry]string) []Touch {
 	var out []Touch
-	for _, e := range x.entries {
+	lists := x.relatedCalls(related)
+	if !until.Before(first) {
+		lists = append(lists, x.callsBetween(principal, first, until))
+	}
+	for _, e := range union(lists...) {
 		if !e.deletion() || !e.succeeded() || e.Time.Before(first) {
 			continue
 		}
@@ -670,7 +666,7 @@ func (x *Index) deletions(principal string, first, until time.Time, related map[
 func (x *Index) others(principal string, related map[rkey]bool) []OtherPrincipal {
 	by := map[string]*OtherPrincipal{}
 	var order []string
-	for _, e := range x.entries {
+	for _, e := range union(x.relatedCalls(related)...) {
 		if e.Principal == principal {
 			continue
 		}
@@ -713,7 +709,7 @@ func (x *Index) timeline(b *Bundle, first, last time.Time, max int, related map[
 	var groups []Group
 	var cur *Group
 	total, dropped := 0, 0
-	for _, e := range x.entries {
+	for _, e := range x.actorWindow(b, steps) {
 		_, isStep := steps[e]
 		if !isStep && (e.Principal != b.Principal || e.Time.Before(b.Window.From) || e.Time.After(b.Window.To)) {
 			continue
@@ -778,6 +774,36 @@ func (x *Index) timeline(b *Bundle, first, last time.Time, max int, related map[
 	return out, notes
 }
 
+// actorWindow returns the finding's steps and the actor's calls in the
+// bundle's window, in index order.
+func (x *Index) actorWindow(b *Bundle, steps map[*Entry]string) []*Entry {
+	var calls []*Entry
+	if !b.Window.To.Before(b.Window.From) {
+		calls = x.callsBetween(b.Principal, b.Window.From, b.Window.To)
+	}
+	return union(calls, stepEntries(steps))
+}
+
+// stepEntries returns the entries of the finding's steps in index order.
+func stepEntries(steps map[*Entry]string) []*Entry {
+	out := make([]*Entry, 0, len(steps))
+	for e := range steps {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ord < out[j].ord })
+	return out
+}
+
+// relatedCalls returns the postings of the related resources; the order
+// of the lists does not matter, union sorts them.
+func (x *Index) relatedCalls(related map[rkey]bool) [][]*Entry {
+	lists := make([][]*Entry, 0, len(related))
+	for k := range related {
+		lists = append(lists, x.touching(k))
+	}
+	return lists
+}
+
 func foldable(prev, te *TimelineEntry) bool {
 	return prev.Step == "" && prev.Operation == te.Operation && prev.Outcome == te.Outcome &&
 		strings.Join(prev.Resources, ",") == strings.Join(te.Resources, ",") && strings.Join(prev.Tags, ",") == strings.Join(te.Tags, ",")
@@ -788,10 +814,7 @@ func foldable(prev, te *TimelineEntry) bool {
 func (x *Index) origins(b *Bundle, steps map[*Entry]string) []Origin {
 	var principalFirst time.Time
 	firstUse := map[[2]string]time.Time{}
-	for _, e := range x.entries {
-		if e.Principal != b.Principal {
-			continue
-		}
+	for _, e := range x.calls(b.Principal) {
 		if principalFirst.IsZero() {
 			principalFirst = e.Time
 		}
@@ -806,7 +829,7 @@ func (x *Index) origins(b *Bundle, steps map[*Entry]string) []Origin {
 	}
 	by := map[[2]string]*Origin{}
 	var order [][2]string
-	for _, e := range x.entries {
+	for _, e := range x.actorWindow(b, steps) {
 		_, isStep := steps[e]
 		if !isStep && (e.Principal != b.Principal || e.Time.Before(b.Window.From) || e.Time.After(b.Window.To)) {
 			continue

@@ -13,4 +13,13 @@
 //
 // A bundle renders as Markdown for a ticket, as JSON, and as one
 // self-contained HTML page with the timeline drawn.
+//
+// An Index of every call of a large export holds gigabytes, and the
+// findings are known only once the whole export is read (hunt is exact at
+// rest). So 'hunt --explain' reads twice: the first read, hunt's own,
+// decodes whole only what the rules and the Links need (the relations a
+// lineage follows); Build then reads the logs again, decodes whole only
+// the records that may concern the findings (Scope), and indexes those.
+// The bundles are the ones an Index of every call gives, byte for byte:
+// what the scope did not foresee makes Build read again, not guess.
 package explain

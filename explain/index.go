@@ -39,17 +39,39 @@ type Entry struct {
 	userName    string
 	roleName    string
 	correlation string
+	ord         int // position in the sorted index: walks over postings keep the index's order
+	// slim marks a call of a finding's actor outside the reach of its
+	// timeline (a Scope): only its time, origin and outcome are kept, for
+	// the first use of an address or agent.
+	slim  bool
+	mixed bool // an Azure operation folded from whole and slim records
 }
 
 // Index holds the calls of the logs an explanation is built from. Add
 // events in any order; the index dedupes CloudTrail re-deliveries by event
 // id and folds the Start/Accept/Success records of one Azure operation
 // into one entry.
+//
+// A bundle reads the index through two postings built once when the index
+// is sorted: the calls on each resource and the calls of each principal,
+// so that explaining many findings costs what their own calls cost, not a
+// walk over every call per question.
 type Index struct {
 	entries []*Entry
 	byUID   map[string]*Entry
 	byOp    map[string]*Entry // Azure: correlation|operation|resource
 	sorted  bool
+
+	byKey       map[rkey][]*Entry   // calls naming each resource, in index order
+	byPrincipal map[string][]*Entry // calls of each principal, in index order
+
+	// read is set once an event with a time was offered, kept or not: a
+	// scoped index holds few of the events it was given.
+	read bool
+	// scope, when set, is what the index was restricted to; questions a
+	// bundle asks beyond it are gathered in gaps (see Build).
+	scope *Scope
+	gaps  gaps
 }
 
 // NewIndex returns an empty index.
@@ -66,6 +88,12 @@ func (x *Index) Add(ev *event.Event) {
 	if ev == nil || ev.Time.IsZero() {
 		return
 	}
+	x.add(ev, false)
+}
+
+// add records an event whole, or slim (see Entry.slim).
+func (x *Index) add(ev *event.Event, slim bool) {
+	x.read = true
 	if ev.UID != "" {
 		if _, dup := x.byUID[ev.UID]; dup {
 			return
@@ -79,10 +107,21 @@ func (x *Index) Add(ev *event.Event) {
 			}
 		}
 	}
-	e := newEntry(ev)
+	var e *Entry
+	if slim {
+		e = newSlimEntry(ev)
+	} else {
+		e = newEntry(ev)
+	}
 	if ev.Provider == event.Azure && ev.CorrelationUID != "" {
 		key := ev.CorrelationUID + "|" + e.op + "|" + strings.ToLower(ev.ResourceID)
 		if old, ok := x.byOp[key]; ok {
+			if old.slim != e.slim {
+				// One operation's records on both sides of the reach
+				// of the actor's timeline: harmless unless the entry
+				// ends up on the timeline (gaps.settle).
+				old.mixed = true
+			}
 			old.merge(e)
 			if ev.UID != "" {
 				x.byUID[ev.UID] = old
@@ -96,6 +135,20 @@ func (x *Index) Add(ev *event.Event) {
 	}
 	x.entries = append(x.entries, e)
 	x.sorted = false
+}
+
+// newSlimEntry keeps what Index.origins reads of a call outside the
+// actor's timeline, and what Add needs to fold re-deliveries and phases.
+func newSlimEntry(ev *event.Event) *Entry {
+	e := &Entry{
+		UID: ev.UID, Time: ev.Time.UTC(), Provider: ev.Provider, Outcome: ev.Outcome.String(),
+		Principal: principalOf(ev), SrcIP: ev.SrcIP, UserAgent: ev.UserAgent,
+		op: strings.ToLower(ev.Operation), correlation: ev.CorrelationUID, slim: true,
+	}
+	if e.SrcIP == "" {
+		e.SrcIP = ev.SrcDomain
+	}
+	return e
 }
 
 func newEntry(ev *event.Event) *Entry {
@@ -262,7 +315,7 @@ func appendUnique(list []string, s string) []string {
 }
 
 // sort orders the entries by time, then file position, then id, so that
-// every walk over them is deterministic.
+// every walk over them is deterministic, and builds the postings.
 func (x *Index) sort() {
 	if x.sorted {
 		return
@@ -280,5 +333,76 @@ func (x *Index) sort() {
 		}
 		return a.UID < b.UID
 	})
+	x.byKey = make(map[rkey][]*Entry)
+	x.byPrincipal = make(map[string][]*Entry)
+	for i, e := range x.entries {
+		e.ord = i
+		x.byPrincipal[e.Principal] = append(x.byPrincipal[e.Principal], e)
+		for _, r := range e.Resources {
+			k := keyOf(e.Provider, e.Account, e.Region, r.UID)
+			// An entry names a resource once in its posting, whatever
+			// the roles it names it in.
+			if list := x.byKey[k]; len(list) == 0 || list[len(list)-1] != e {
+				x.byKey[k] = append(list, e)
+			}
+		}
+	}
 	x.sorted = true
+}
+
+// touching returns the calls that name the resource, in index order.
+func (x *Index) touching(k rkey) []*Entry {
+	if x.scope != nil && !x.scope.keys[k] {
+		x.gaps.key(k)
+	}
+	return x.byKey[k]
+}
+
+// calls returns every call of the principal, in index order, slim ones
+// included.
+func (x *Index) calls(principal string) []*Entry {
+	if x.scope != nil && x.scope.principals[principal] == nil {
+		x.gaps.principal(principal)
+	}
+	return x.byPrincipal[principal]
+}
+
+// callsBetween returns the principal's calls from from to to, both
+// included, in index order.
+func (x *Index) callsBetween(principal string, from, to time.Time) []*Entry {
+	if x.scope != nil && !x.scope.principals[principal].covers(from, to) {
+		x.gaps.principal(principal)
+	}
+	list := x.byPrincipal[principal]
+	i := sort.Search(len(list), func(i int) bool { return !list[i].Time.Before(from) })
+	j := sort.Search(len(list), func(i int) bool { return list[i].Time.After(to) })
+	if j < i {
+		return nil
+	}
+	return list[i:j]
+}
+
+// union merges lists of entries into one in index order, each entry once.
+func union(lists ...[]*Entry) []*Entry {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]*Entry, 0, n)
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ord < out[j].ord })
+	w := 0
+	for i, e := range out {
+		if i > 0 && out[w-1] == e {
+			continue
+		}
+		out[w] = e
+		w++
+	}
+	return out[:w]
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -79,7 +80,7 @@ to find them. Or give - and pipe findings in as ndjson from hunt.`,
 					return &exitError{code: exitUsage, err: err}
 				}
 			}
-			if err := writeExplained(cmd.OutOrStdout(), output, format, given, idx, window); err != nil {
+			if err := writeExplained(cmd, output, format, given, idx, files, opt, window); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
 			return finish(sum, false)
@@ -102,11 +103,14 @@ func validExplainFormat(f string) bool {
 	return f == "md"
 }
 
-// indexAndHunt reads the logs once into an explain index and, when asked,
-// through the detector too (to find findings named by id).
-func indexAndHunt(cmd *cobra.Command, files []string, opt ingest.Options, in inputFlags, hunt bool) (*explain.Index, []finding.Finding, ingest.Summary, error) {
-	idx := explain.NewIndex()
+// indexAndHunt reads the logs once, through the detector when asked (to
+// find findings named by id), gathering what explain needs to read them
+// again for the bundles' calls (explain.Collector). Only the operations
+// the detector and the links need are decoded whole.
+func indexAndHunt(cmd *cobra.Command, files []string, opt ingest.Options, in inputFlags, hunt bool) (*explain.Collector, []finding.Finding, ingest.Summary, error) {
+	idx := explain.NewCollector(files)
 	var det *detect.Detector
+	opt.Want = idx.Want(func(string, string) bool { return false })
 	if hunt {
 		var err error
 		det, err = detect.New(detect.Options{AtRest: true})
@@ -114,6 +118,7 @@ func indexAndHunt(cmd *cobra.Command, files []string, opt ingest.Options, in inp
 			return nil, nil, ingest.Summary{}, &exitError{code: exitUsage, err: err}
 		}
 		defer det.Close()
+		opt.Want = idx.Want(det.Wants)
 	}
 	h := in.handlers()
 	h.Event = func(ev *event.Event) error {
@@ -200,13 +205,14 @@ func pickFindings(fs []finding.Finding, ids []string) ([]finding.Finding, error)
 	return out, nil
 }
 
-// writeExplained builds the bundles and writes them to stdout or a file.
-func writeExplained(stdout io.Writer, output, format string, fs []finding.Finding, idx *explain.Index, window time.Duration) error {
-	bs := make([]*explain.Bundle, 0, len(fs))
-	for _, f := range fs {
-		bs = append(bs, idx.Explain(f, explain.Options{Window: window}))
+// writeExplained builds the bundles, reading the logs again (read first
+// with opt) for their calls, and writes them to stdout or a file.
+func writeExplained(cmd *cobra.Command, output, format string, fs []finding.Finding, idx *explain.Collector, files []string, opt ingest.Options, window time.Duration) error {
+	bs, err := idx.Bundles(cmd.Context(), fs, files, opt, explain.Options{Window: window})
+	if err != nil {
+		return err
 	}
-	w := stdout
+	w := cmd.OutOrStdout()
 	var file *os.File
 	if output != "" && output != "-" {
 		var err error
@@ -216,7 +222,7 @@ func writeExplained(stdout io.Writer, output, format string, fs []finding.Findin
 		w = file
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	err := explain.Write(bw, format, bs)
+	err = explain.Write(bw, format, bs)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -228,30 +234,31 @@ func writeExplained(stdout io.Writer, output, format string, fs []finding.Findin
 	return err
 }
 
-// huntExplainIndex returns the index 'hunt --explain' fills, or nil
-// without --explain.
-func huntExplainIndex(format string) (*explain.Index, error) {
+// huntExplainIndex returns what 'hunt --explain' gathers while it reads
+// the inputs, or nil without --explain.
+func huntExplainIndex(format string, inputs []string) (*explain.Collector, error) {
 	if format == "" {
 		return nil, nil
 	}
 	if !validExplainFormat(format) {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("unknown --explain format %q (want %s)", format, strings.Join(explain.Formats, ", "))}
 	}
-	return explain.NewIndex(), nil
+	return explain.NewCollector(inputs), nil
 }
 
-// explainHunt writes the bundles of hunt's findings; suppressed findings
-// only with --show-suppressed.
-func explainHunt(w io.Writer, format string, fs []finding.Finding, showSuppressed bool, idx *explain.Index) error {
+// explainHunt writes the bundles of hunt's findings, reading the inputs
+// again (read first with opt) for the bundles' calls; suppressed
+// findings only with --show-suppressed.
+func explainHunt(ctx context.Context, w io.Writer, format string, fs []finding.Finding, showSuppressed bool, idx *explain.Collector, inputs []string, opt ingest.Options) error {
 	var shown []finding.Finding
 	for _, f := range fs {
 		if showSuppressed || !f.Suppressed {
 			shown = append(shown, f)
 		}
 	}
-	bs := make([]*explain.Bundle, 0, len(shown))
-	for _, f := range shown {
-		bs = append(bs, idx.Explain(f, explain.Options{}))
+	bs, err := idx.Bundles(ctx, shown, inputs, opt, explain.Options{})
+	if err != nil {
+		return err
 	}
 	return explain.Write(w, format, bs)
 }

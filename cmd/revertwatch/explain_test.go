@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/revertwatch/revertwatch/emulate"
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/explain"
+	"github.com/revertwatch/revertwatch/ingest"
 )
 
 // emulated writes the chain scenario as S3 CloudTrail files under a temp
@@ -108,4 +113,75 @@ func TestExplainByIDAndFromStdin(t *testing.T) {
 			t.Errorf("%v: got %v, want a usage error", args, err)
 		}
 	}
+}
+
+// hunt --explain and explain read the logs again for the bundles' calls
+// only; the bundles are those of an index of every call, in every shape.
+func TestHuntExplainSameAsFullIndex(t *testing.T) {
+	c, err := emulate.Generate(emulate.Options{Seed: 9, Noise: 400, Order: emulate.OrderShuffled, Span: 2 * 24 * time.Hour,
+		Shapes: []emulate.Shape{event.FormatCloudTrailRecords, event.FormatCloudTrailLines, event.FormatAzureStorage, event.FormatAzureREST}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	list, err := run(t, "hunt", "--quiet", "--format", "ndjson", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := readFindings(strings.NewReader(list))
+	if err != nil || len(fs) < 10 {
+		t.Fatalf("%d findings: %v", len(fs), err)
+	}
+	files, err := ingest.Expand([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := explain.NewIndex()
+	if _, err := ingest.Read(context.Background(), files, ingest.Options{}, ingest.Handlers{Event: func(ev *event.Event) error {
+		x.Add(ev)
+		return nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	var want strings.Builder
+	bs := make([]*explain.Bundle, 0, len(fs))
+	for _, f := range fs {
+		bs = append(bs, x.Explain(f, explain.Options{}))
+	}
+	if err := explain.Write(&want, explain.FormatJSON, bs); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := run(t, "hunt", "--quiet", "--explain=json", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want.String() {
+		t.Errorf("hunt --explain=json differs from the bundles of a full index:\n%s", firstDiff(got, want.String()))
+	}
+
+	ids := make([]string, 0, len(fs))
+	for _, f := range fs {
+		ids = append(ids, f.ID)
+	}
+	got, err = run(t, append([]string{"explain", "--quiet", "-f", "json", "-i", dir}, ids...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want.String() {
+		t.Errorf("explain -f json differs from the bundles of a full index:\n%s", firstDiff(got, want.String()))
+	}
+}
+
+// firstDiff shows where two outputs part.
+func firstDiff(a, b string) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	from := max(0, i-200)
+	return fmt.Sprintf("at byte %d:\n got: %.400s\nwant: %.400s", i, a[from:], b[from:])
 }

@@ -112,12 +112,14 @@ place (the finding says it was late).`,
 				// order of their first event, not of their names.
 				inputs = ingest.SortByTime(ctx, inputs, opt)
 			}
-			idx, err := huntExplainIndex(explainFormat)
+			idx, err := huntExplainIndex(explainFormat, inputs)
 			if err != nil {
 				return err
 			}
 			if idx != nil {
-				opt.Want = nil // explain needs every call whole: the actor's timeline, the deletions
+				// Partial decoding stays on: the bundles' calls are
+				// read again once the findings are known.
+				opt.Want = idx.Want(opt.Want)
 			}
 			h := in.handlers()
 			h.Event = func(ev *event.Event) error {
@@ -152,7 +154,7 @@ place (the finding says it was late).`,
 			}
 			w := bufio.NewWriter(cmd.OutOrStdout())
 			if idx != nil {
-				err = explainHunt(w, explainFormat, fs, showSuppressed, idx)
+				err = explainHunt(ctx, w, explainFormat, fs, showSuppressed, idx, inputs, opt)
 			} else {
 				err = finding.Write(w, format, shown, det.Rules(), version)
 			}

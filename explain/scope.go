@@ -1,0 +1,329 @@
+package explain
+
+import (
+	"bytes"
+	"sort"
+	"time"
+
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/finding"
+)
+
+// reachPad widens the stretch of an actor's calls a Scope keeps whole
+// beyond the timeline's window, so that the records of one Azure
+// operation (minutes apart) fall on one side of it. An operation that
+// straddles it anyway is caught (gaps) and read again whole.
+const reachPad = time.Hour
+
+// maxLineage caps the resources the lineage closure of one finding
+// follows: well above the 50 a bundle shows, so that a bundle seldom asks
+// beyond the scope; when it does, Build reads again.
+const maxLineage = 200
+
+// Scope is what the bundles of a set of findings can need from the logs,
+// so that a second read keeps only that: every call naming a resource of
+// the findings or one their lineage and replacements lead to (Links),
+// whenever it happened; the calls of the findings' actors within reach of
+// their timelines, whole, and outside it slim (when an address or agent
+// was first used is all a bundle reads of them); and the findings' own
+// calls by id.
+type Scope struct {
+	keys       map[rkey]bool
+	principals map[string]*reach
+	uids       map[string]bool // event ids kept whatever they touch: the steps, originals of re-deliveries
+	times      map[int64]bool  // step times: a partial record at one is decoded to compare ids
+	found      map[string]bool // ids (originals) looked for in partial records by needle, not by time
+	ids        *matcher        // resource ids and principals in partial records
+	originals  *matcher        // found, in partial records
+	everything bool            // keep every call (an actor without identity, or too many rereads)
+}
+
+// reach is the stretch of one actor's calls a Scope keeps whole: the
+// timelines' windows, and reachPad on either side.
+type reach struct {
+	spans []span // the windows, sorted and disjoint
+	whole bool   // every call, whenever
+}
+
+type span struct{ from, to time.Time }
+
+// at returns the first span that ends at t or later, padded by pad, or nil.
+func (r *reach) at(t time.Time, pad time.Duration) *span {
+	i := sort.Search(len(r.spans), func(i int) bool { return !r.spans[i].to.Add(pad).Before(t) })
+	if i < len(r.spans) && !t.Before(r.spans[i].from.Add(-pad)) {
+		return &r.spans[i]
+	}
+	return nil
+}
+
+// full reports whether a call at t is kept whole.
+func (r *reach) full(t time.Time) bool { return r.whole || r.at(t, reachPad) != nil }
+
+// shown reports whether a call at t is within a timeline's window.
+func (r *reach) shown(t time.Time) bool { return r.whole || r.at(t, 0) != nil }
+
+// covers reports whether every call from from to to is kept whole; r may
+// be nil (not an actor of the scope).
+func (r *reach) covers(from, to time.Time) bool {
+	switch {
+	case r == nil:
+		return false
+	case r.whole || to.Before(from):
+		return true
+	}
+	s := r.at(from, 0)
+	return s != nil && !to.After(s.to)
+}
+
+// add merges a window into the sorted, disjoint list.
+func (r *reach) add(s span) {
+	r.spans = append(r.spans, s)
+	sort.Slice(r.spans, func(i, j int) bool { return r.spans[i].from.Before(r.spans[j].from) })
+	out := r.spans[:1]
+	for _, s := range r.spans[1:] {
+		last := &out[len(out)-1]
+		if s.from.After(last.to) {
+			out = append(out, s)
+			continue
+		}
+		if s.to.After(last.to) {
+			last.to = s.to
+		}
+	}
+	r.spans = out
+}
+
+// NewScope returns what the bundles of fs can need, with the relations
+// links gathered from the logs (nil for none: Build then reads as many
+// times as the lineage is deep).
+func NewScope(fs []finding.Finding, links *Links, opt Options) *Scope {
+	s := &Scope{keys: map[rkey]bool{}, principals: map[string]*reach{}, uids: map[string]bool{}, times: map[int64]bool{}, found: map[string]bool{}}
+	w := opt.window()
+	for i := range fs {
+		f := &fs[i]
+		p := findingPrincipal(f)
+		if p == "" {
+			// Every call without an identity is the actor's: no
+			// needle finds them.
+			s.everything = true
+		}
+		first, last := bounds(f)
+		r := s.principals[p]
+		if r == nil {
+			r = &reach{}
+			s.principals[p] = r
+		}
+		r.add(span{first.Add(-w), last.Add(w)})
+		for _, ev := range f.Evidence {
+			if ev.UID != "" {
+				s.uids[ev.UID] = true
+			}
+			s.times[ev.Time.UnixNano()] = true
+		}
+		links.closure(f, p, first, last, w, func(k rkey) { s.keys[k] = true })
+	}
+	s.compile()
+	return s
+}
+
+// compile builds the matchers of partial records from the scope's
+// strings. The steps are found by their time, not their id: an Azure id
+// may be a hash of the record rather than a string in it.
+func (s *Scope) compile() {
+	s.ids = newMatcher()
+	for k := range s.keys {
+		s.ids.add(k.id)
+	}
+	for p := range s.principals {
+		// An Azure partial record carries its principal only in the
+		// raw record (the object id claim).
+		s.ids.add(p)
+	}
+	s.originals = newMatcher()
+	for u := range s.found {
+		s.originals.add(u)
+	}
+}
+
+// widen adds what an index was asked beyond the scope.
+func (s *Scope) widen(g *gaps) {
+	for k := range g.keys {
+		s.keys[k] = true
+	}
+	for u := range g.uids {
+		s.uids[u] = true
+		s.found[u] = true
+	}
+	for p := range g.principals {
+		r := s.principals[p]
+		if r == nil {
+			r = &reach{}
+			s.principals[p] = r
+		}
+		r.whole = true
+	}
+	s.compile()
+}
+
+// partial reports whether an event is a partial decode (ingest.Options
+// QueryFields): no id, outcome, actor or resource, only its raw record.
+func partial(ev *event.Event) bool {
+	return ev.UID == "" && ev.Outcome == event.OutcomeUnknown && len(ev.Resources) == 0 && ev.Actor == (event.Actor{}) && len(ev.Raw) > 0
+}
+
+// maybe reports whether a partial record may be a call the scope keeps:
+// decoding it whole tells.
+func (s *Scope) maybe(ev *event.Event) bool {
+	if s.everything || s.times[ev.Time.UnixNano()] || s.originals.find(ev.Raw, ev.Provider != event.AWS) {
+		return true
+	}
+	if ev.Provider != event.AWS {
+		return s.ids.find(ev.Raw, true)
+	}
+	// An AWS partial record's Caller is its principal as principalOf
+	// computes it: the ARN, else invokedBy, else principalId.
+	if s.principals[ev.Caller] != nil {
+		return true
+	}
+	// Its resources come from requestParameters and responseElements
+	// only (ingest/cloudtrail): the bytes from the first of them on,
+	// unless a \u could spell either name.
+	from := requestStart(ev.Raw)
+	if from < 0 || bytes.Contains(ev.Raw[:from], escapeU) {
+		from = 0
+	}
+	return s.ids.find(ev.Raw[from:], false)
+}
+
+// requestStart returns where "requestParameters" or "responseElements"
+// first starts in a CloudTrail record, or -1. Both begin with "re, which
+// the members before them in CloudTrail's order do not.
+func requestStart(raw []byte) int {
+	for off := 0; ; {
+		i := bytes.Index(raw[off:], quoteRe)
+		if i < 0 {
+			return -1
+		}
+		i += off
+		if bytes.HasPrefix(raw[i:], requestParameters) || bytes.HasPrefix(raw[i:], responseElements) {
+			return i
+		}
+		off = i + 1
+	}
+}
+
+var (
+	quoteRe           = []byte(`"re`)
+	requestParameters = []byte(`"requestParameters"`)
+	responseElements  = []byte(`"responseElements"`)
+)
+
+// admit adds a whole event to a scoped index if the scope keeps it.
+func (s *Scope) admit(x *Index, ev *event.Event) {
+	if ev == nil || ev.Time.IsZero() {
+		return
+	}
+	x.read = true
+	if s.everything {
+		x.add(ev, false)
+		return
+	}
+	whole := ev.UID != "" && s.uids[ev.UID]
+	for i := 0; !whole && i < len(ev.Resources); i++ {
+		whole = s.keys[keyOf(ev.Provider, ev.Account, ev.Region, ev.Resources[i].UID)]
+	}
+	p := principalOf(ev)
+	r := s.principals[p]
+	slim := false
+	if !whole {
+		if r == nil {
+			return
+		}
+		slim = !r.full(ev.Time)
+	}
+	if ev.OriginalUID != "" && !s.uids[ev.OriginalUID] {
+		// Whether the re-delivery folds into its original depends on
+		// the original being in the index: checked once the read ends.
+		x.gaps.original(ev.OriginalUID)
+	}
+	if ev.Provider == event.Azure && ev.CorrelationUID != "" && r == nil {
+		// The entry of an Azure operation folds all its records: kept
+		// for a resource its body names or for its id, the others are
+		// found by the operation's own resource.
+		if k := keyOf(event.Azure, "", "", ev.ResourceID); ev.ResourceID != "" && !s.keys[k] {
+			x.gaps.key(k)
+		}
+	}
+	x.add(ev, slim)
+}
+
+// bounds returns the first and last time of a finding, its evidence
+// included.
+func bounds(f *finding.Finding) (first, last time.Time) {
+	first, last = f.FirstSeen, f.LastSeen
+	for _, ev := range f.Evidence {
+		if first.IsZero() || ev.Time.Before(first) {
+			first = ev.Time
+		}
+		if ev.Time.After(last) {
+			last = ev.Time
+		}
+	}
+	return first, last
+}
+
+// gaps are what a scoped index was asked beyond its scope, or found it
+// could not build as a full index would: the next read widens the scope
+// by them.
+type gaps struct {
+	keys       map[rkey]bool
+	principals map[string]bool
+	uids       map[string]bool
+	originals  map[string]bool // re-deliveries' originals, a gap only if absent at the end
+}
+
+func (g *gaps) key(k rkey) {
+	if g.keys == nil {
+		g.keys = map[rkey]bool{}
+	}
+	g.keys[k] = true
+}
+
+func (g *gaps) principal(p string) {
+	if g.principals == nil {
+		g.principals = map[string]bool{}
+	}
+	g.principals[p] = true
+}
+
+func (g *gaps) original(uid string) {
+	if g.originals == nil {
+		g.originals = map[string]bool{}
+	}
+	g.originals[uid] = true
+}
+
+// settle turns into gaps what only the end of a read tells: originals of
+// re-deliveries missing from the index, and Azure operations folded
+// from whole and slim records that fall in a timeline's window (a record
+// beyond the padded reach would add resources or a position).
+func (g *gaps) settle(x *Index) {
+	for _, e := range x.entries {
+		if e.mixed && x.scope != nil && x.scope.principals[e.Principal] != nil && x.scope.principals[e.Principal].shown(e.Time) {
+			g.principal(e.Principal)
+		}
+	}
+	for u := range g.originals {
+		if _, ok := x.byUID[u]; !ok {
+			if g.uids == nil {
+				g.uids = map[string]bool{}
+			}
+			g.uids[u] = true
+		}
+	}
+	g.originals = nil
+}
+
+func (g *gaps) empty() bool {
+	return len(g.keys) == 0 && len(g.principals) == 0 && len(g.uids) == 0
+}
