@@ -15,13 +15,14 @@ import (
 	"github.com/revertwatch/revertwatch/emulate"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/platforms"
 	"github.com/revertwatch/revertwatch/sigma"
 )
 
 // exported loads the built-in content exported as Sigma.
 func exported(t *testing.T) *sigma.Ruleset {
 	t.Helper()
-	docs, err := sigma.Export(content.Reverts(), sigma.ExportOptions{})
+	docs, err := platforms.ExportSigma(content.Reverts(), platforms.SigmaOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

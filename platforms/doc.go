@@ -1,5 +1,6 @@
 // Package platforms writes revertwatch's revert detections for other
-// engines: the seed's Sumo Logic query and per-detection Sumo queries,
+// engines: Sigma rules (ExportSigma: detection rules and temporal_ordered
+// correlations), the seed's Sumo Logic query and per-detection Sumo queries,
 // Splunk SPL, Microsoft Sentinel KQL over AzureActivity and AWSCloudTrail,
 // Elastic EQL sequences, and SQL for DuckDB over raw CloudTrail and Azure
 // Activity Log JSON. It also holds the hunting queries, written in

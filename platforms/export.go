@@ -14,11 +14,12 @@ import (
 
 // The export formats.
 const (
-	FormatSumo = "sumo"
-	FormatSPL  = "spl"
-	FormatKQL  = "kql"
-	FormatEQL  = "eql"
-	FormatSQL  = "sql"
+	FormatSigma = "sigma" // ExportSigma: YAML documents, not queries
+	FormatSumo  = "sumo"
+	FormatSPL   = "spl"
+	FormatKQL   = "kql"
+	FormatEQL   = "eql"
+	FormatSQL   = "sql"
 )
 
 // Formats lists the export formats this package writes.

@@ -18,6 +18,7 @@ import (
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/internal/livetest"
+	"github.com/revertwatch/revertwatch/platforms"
 	"github.com/revertwatch/revertwatch/sigma"
 	"github.com/revertwatch/revertwatch/tune"
 )
@@ -26,7 +27,7 @@ import (
 // for a child daemon to load; noBuiltin makes it run them alone.
 func writeRules(t *testing.T, dir string, noBuiltin bool) *sigma.Ruleset {
 	t.Helper()
-	docs, err := sigma.Export(content.Reverts(), sigma.ExportOptions{})
+	docs, err := platforms.ExportSigma(content.Reverts(), platforms.SigmaOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

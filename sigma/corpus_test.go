@@ -14,9 +14,6 @@ import (
 // corpusDir is the shared SigmaHQ cloud rules, beside the repository.
 const corpusDir = "../../shared/corpus/sigmahq-cloud-rules/rules"
 
-// specDir is the shared Sigma specification and its JSON schemas.
-const specDir = "../../shared/corpus/sigma-specification"
-
 func needCorpus(t *testing.T, dir string) {
 	t.Helper()
 	if _, err := os.Stat(dir); err != nil {

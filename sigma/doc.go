@@ -1,7 +1,8 @@
 // Package sigma loads Sigma rules — detection rules, correlation rules and
 // filters, as the Sigma specification v2.1 defines them — runs them over
-// revertwatch's events in event time, lints rule files, and exports the
-// built-in revert content as Sigma.
+// revertwatch's events in event time and lints rule files. It is a Sigma
+// engine only: the export of revertwatch's own content as Sigma is in
+// package platforms, with the other exports.
 //
 // Detection rules are matched against the record each event was decoded
 // from (event.Event.Raw) by field path: a dotted path walks nested

@@ -417,3 +417,12 @@ func toJSON(n *yaml.Node) any {
 	}
 	return nil
 }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/revertwatch/revertwatch/content"
 	"github.com/revertwatch/revertwatch/sigma"
 )
 
@@ -72,63 +67,6 @@ func loadRuleset(paths []string, config string) (*sigma.Ruleset, error) {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
 	return rs, nil
-}
-
-// newRulesExportCmd is `revertwatch rules export`.
-func newRulesExportCmd() *cobra.Command {
-	var format, out, author, date string
-	cmd := &cobra.Command{
-		Use:   "export",
-		Short: "Write the built-in revert detections as portable Sigma rules",
-		Long: `export writes the built-in detections as Sigma (specification 2.1): a
-detection rule per step of each sequence and per native-revert API
-(logsource aws/cloudtrail or azure/activitylogs), and for each sequence a
-temporal_ordered correlation rule that joins the steps on the keys one
-step's response gives the next one's request, with group-by, timespan and
-aliases. Ids are UUIDv5 of the rule names: the same on every export.
-
-Without --out the rules go to stdout as one multi-document stream. --out
-FILE.yml writes that stream to a file; --out DIR writes one file per rule.
-Load them back with 'revertwatch hunt --rules PATH --no-builtin'.`,
-		Example: `  revertwatch rules export --format sigma > revertwatch.yml
-  revertwatch rules export --format sigma --out sigma/`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "sigma" {
-				return exportPlatform(cmd, format, out)
-			}
-			docs, err := sigma.Export(content.Reverts(), sigma.ExportOptions{Author: author, Date: date})
-			if err != nil {
-				return err
-			}
-			switch {
-			case out == "" || out == "-":
-				return sigma.WriteStream(cmd.OutOrStdout(), docs)
-			case strings.HasSuffix(out, ".yml") || strings.HasSuffix(out, ".yaml"):
-				var b bytes.Buffer
-				if err := sigma.WriteStream(&b, docs); err != nil {
-					return err
-				}
-				return os.WriteFile(out, b.Bytes(), 0o644)
-			}
-			if err := os.MkdirAll(out, 0o755); err != nil {
-				return &exitError{code: exitUsage, err: err}
-			}
-			for _, d := range docs {
-				if err := os.WriteFile(filepath.Join(out, d.Name), d.YAML, 0o644); err != nil {
-					return &exitError{code: exitUsage, err: err}
-				}
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d Sigma rules to %s\n", len(docs), out)
-			return nil
-		},
-	}
-	cmd.Flags().StringVarP(&format, "format", "f", "sigma", "output format: sigma, sumo, spl, kql, eql or sql")
-	addPlatformFlags(cmd.Flags())
-	cmd.Flags().StringVarP(&out, "out", "o", "", "a directory (one file per rule) or a .yml file (one stream); default stdout")
-	cmd.Flags().StringVar(&author, "author", "", "author of the rules (default revertwatch)")
-	cmd.Flags().StringVar(&date, "date", "", "date of the rules, YYYY-MM-DD (default the content's date)")
-	return cmd
 }
 
 // newRulesLintCmd is `revertwatch rules lint`.

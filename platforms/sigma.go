@@ -1,4 +1,4 @@
-package sigma
+package platforms
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"github.com/revertwatch/revertwatch/content/catalog"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/sequence"
+	"github.com/revertwatch/revertwatch/sigma"
 )
 
 // SeedFalsePositives are the false positives the seed detection lists
@@ -26,26 +27,26 @@ var SeedFalsePositives = []string{
 	"Authorized cloud infrastructure migrations between regions or accounts",
 }
 
-// ExportOptions tune Export.
-type ExportOptions struct {
+// SigmaOptions tune ExportSigma.
+type SigmaOptions struct {
 	// Author of the rules; default "revertwatch".
 	Author string
-	// Date is the rules' date (YYYY-MM-DD); default ContentDate.
+	// Date is the rules' date (YYYY-MM-DD); default SigmaDate.
 	Date string
 	// Status of the rules; default "experimental".
 	Status string
 }
 
-// ContentDate is the date exported rules carry unless told otherwise: the
+// SigmaDate is the date exported rules carry unless told otherwise: the
 // content's, not the export's, so that exports are byte for byte stable.
-const ContentDate = "2026-11-29"
+const SigmaDate = "2026-11-29"
 
-// Document is one exported Sigma rule.
-type Document struct {
+// SigmaDocument is one exported Sigma rule.
+type SigmaDocument struct {
 	// Name is a file name following the Sigma conventions (lower case,
 	// letters, digits and underscores, .yml).
 	Name string
-	Kind Kind
+	Kind sigma.Kind
 	ID   string
 	// Ref is the rule's name, which correlations use to refer to it.
 	Ref  string
@@ -55,8 +56,8 @@ type Document struct {
 // namespace is the UUIDv5 namespace of revertwatch's rule ids.
 var namespace = uuid5([16]byte{0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}, "revertwatch.sigma")
 
-// RuleUUID is the stable id of an exported rule: a UUIDv5 of its name.
-func RuleUUID(name string) string {
+// SigmaRuleUUID is the stable id of an exported rule: a UUIDv5 of its name.
+func SigmaRuleUUID(name string) string {
 	u := uuid5(namespace, name)
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }
@@ -111,21 +112,21 @@ func pathsOf(provider string, ops []string, f sequence.Field) ([]catalog.Path, e
 
 // exporter builds the documents of one export.
 type exporter struct {
-	opt  ExportOptions
-	docs []Document
+	opt  SigmaOptions
+	docs []SigmaDocument
 }
 
-// Export writes the revert detections as Sigma: one detection rule per
+// ExportSigma writes the revert detections as Sigma: one detection rule per
 // step of a sequence and per native-revert API, and for each sequence a
 // temporal_ordered correlation joining the steps on their keys with
 // aliases (a chain of them when consecutive steps join on different
 // keys). Output order and ids are stable.
-func Export(ds []content.Detection, opt ExportOptions) ([]Document, error) {
+func ExportSigma(ds []content.Detection, opt SigmaOptions) ([]SigmaDocument, error) {
 	if opt.Author == "" {
 		opt.Author = "revertwatch"
 	}
 	if opt.Date == "" {
-		opt.Date = ContentDate
+		opt.Date = SigmaDate
 	}
 	if opt.Status == "" {
 		opt.Status = "experimental"
@@ -139,8 +140,8 @@ func Export(ds []content.Detection, opt ExportOptions) ([]Document, error) {
 	return x.docs, nil
 }
 
-// WriteStream writes documents as one multi-document YAML stream.
-func WriteStream(w io.Writer, docs []Document) error {
+// WriteSigma writes documents as one multi-document YAML stream.
+func WriteSigma(w io.Writer, docs []SigmaDocument) error {
 	for i, d := range docs {
 		if i > 0 {
 			if _, err := io.WriteString(w, "---\n"); err != nil {
@@ -175,7 +176,7 @@ func (x *exporter) detection(d *content.Detection) error {
 		if err != nil {
 			return err
 		}
-		x.emit(KindDetection, r.ID, d.Title, d.Description, d, logsourceOf(s.Provider), det, nil, true)
+		x.emit(sigma.KindDetection, r.ID, d.Title, d.Description, d, logsourceOf(s.Provider), det, nil, true)
 		return nil
 	}
 	// One detection rule per step; they are not reported on their own.
@@ -188,7 +189,7 @@ func (x *exporter) detection(d *content.Detection) error {
 		names[j] = r.ID + "." + s.Name
 		title := fmt.Sprintf("%s: step %d of %d, %s", d.Title, j+1, len(r.Steps), strings.Join(s.Operations, " or "))
 		desc := fmt.Sprintf("Step %q of the correlation %s; it is not an alert by itself.", s.Name, r.ID)
-		x.emit(KindDetection, names[j], title, desc, d, logsourceOf(s.Provider), det, nil, false)
+		x.emit(sigma.KindDetection, names[j], title, desc, d, logsourceOf(s.Provider), det, nil, false)
 	}
 	for _, c := range r.Context {
 		if !c.Required {
@@ -202,7 +203,7 @@ func (x *exporter) detection(d *content.Detection) error {
 		}
 		name := r.ID + "." + c.Name
 		title := fmt.Sprintf("%s: %s (%s)", d.Title, c.Name, strings.Join(c.Operations, " or "))
-		x.emit(KindDetection, name, title, fmt.Sprintf("Required context %q of the correlation %s.", c.Name, r.ID), d, logsourceOf(c.Provider), det, nil, false)
+		x.emit(sigma.KindDetection, name, title, fmt.Sprintf("Required context %q of the correlation %s.", c.Name, r.ID), d, logsourceOf(c.Provider), det, nil, false)
 	}
 	return x.correlations(d, names)
 }
@@ -229,7 +230,7 @@ func (x *exporter) correlations(d *content.Detection, names []string) error {
 		if k > 0 {
 			ref = fmt.Sprintf("%s.chain%d", r.ID, k+1)
 		}
-		x.emit(KindCorrelation, ref, d.Title, d.Description, d, Logsource{}, nil, corr, k == 0)
+		x.emit(sigma.KindCorrelation, ref, d.Title, d.Description, d, sigma.Logsource{}, nil, corr, k == 0)
 		rest = ref
 	}
 	return nil
@@ -264,8 +265,8 @@ func (x *exporter) requiredContexts(d *content.Detection, last int, names []stri
 			gb = append(gb, "caller")
 			aliases["caller"] = map[string]string{ctxName: aliasPath(c.Provider, callerC), names[last]: aliasPath(step.Provider, callerS)}
 		}
-		pc := correlationNode(TemporalOrdered, []string{ctxName, names[last]}, gb, r.Window, aliases)
-		x.emit(KindCorrelation, pair, fmt.Sprintf("%s: %s before %s", d.Title, c.Name, c.Before), "", d, Logsource{}, nil, pc, false)
+		pc := correlationNode(sigma.TemporalOrdered, []string{ctxName, names[last]}, gb, r.Window, aliases)
+		x.emit(sigma.KindCorrelation, pair, fmt.Sprintf("%s: %s before %s", d.Title, c.Name, c.Before), "", d, sigma.Logsource{}, nil, pc, false)
 		corr = replaceRule(corr, names[last], pair)
 	}
 	return corr, nil
@@ -308,7 +309,7 @@ func (x *exporter) join(d *content.Detection, k int, names []string, rest string
 	if len(aliases) == 0 {
 		return nil, fmt.Errorf("step %s shares no required key with the steps after it", s.Name)
 	}
-	return correlationNode(TemporalOrdered, []string{names[k], rest}, gb, r.Window, aliases), nil
+	return correlationNode(sigma.TemporalOrdered, []string{names[k], rest}, gb, r.Window, aliases), nil
 }
 
 // aliasPath picks the one path an alias can name: for a key Azure logs in
@@ -317,15 +318,6 @@ func (x *exporter) join(d *content.Detection, k int, names []string, rest string
 // Start record.
 func aliasPath(provider string, paths []catalog.Path) string {
 	return sigmaPath(provider, paths[len(paths)-1])
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func replaceRule(corr *yaml.Node, from, to string) *yaml.Node {
@@ -342,11 +334,11 @@ func replaceRule(corr *yaml.Node, from, to string) *yaml.Node {
 	return corr
 }
 
-func logsourceOf(provider string) Logsource {
+func logsourceOf(provider string) sigma.Logsource {
 	if provider == event.Azure {
-		return Logsource{Product: "azure", Service: "activitylogs"}
+		return sigma.Logsource{Product: "azure", Service: "activitylogs"}
 	}
-	return Logsource{Product: "aws", Service: "cloudtrail"}
+	return sigma.Logsource{Product: "aws", Service: "cloudtrail"}
 }
 
 // stepDetection writes a step as a detection section. alert is set for a
@@ -476,7 +468,7 @@ func stepDetection(s sequence.Step, alert bool) (*yaml.Node, error) {
 // azureOpName writes an Azure operation as the diagnostic export does.
 func azureOpName(op string) string { return strings.ToUpper(op) }
 
-func correlationNode(t CorrelationType, rules, groupBy []string, window time.Duration, aliases map[string]map[string]string) *yaml.Node {
+func correlationNode(t sigma.CorrelationType, rules, groupBy []string, window time.Duration, aliases map[string]map[string]string) *yaml.Node {
 	if window == 0 {
 		window = sequence.DefaultWindow
 	}
@@ -484,7 +476,7 @@ func correlationNode(t CorrelationType, rules, groupBy []string, window time.Dur
 	add(c, "type", str(string(t)))
 	add(c, "rules", strSeq(rules))
 	add(c, "group-by", strSeq(groupBy))
-	add(c, "timespan", str(FormatTimespan(window)))
+	add(c, "timespan", str(sigma.FormatTimespan(window)))
 	if len(aliases) > 0 {
 		a := mapping()
 		for _, g := range groupBy {
@@ -506,13 +498,13 @@ func correlationNode(t CorrelationType, rules, groupBy []string, window time.Dur
 }
 
 // emit renders one document.
-func (x *exporter) emit(kind Kind, ref, title, desc string, d *content.Detection, ls Logsource, det, corr *yaml.Node, meta bool) {
+func (x *exporter) emit(kind sigma.Kind, ref, title, desc string, d *content.Detection, ls sigma.Logsource, det, corr *yaml.Node, meta bool) {
 	m := mapping()
 	add(m, "title", str(title))
-	id := RuleUUID(ref)
+	id := SigmaRuleUUID(ref)
 	add(m, "id", plain(id))
 	add(m, "name", str(ref))
-	if meta || kind == KindDetection {
+	if meta || kind == sigma.KindDetection {
 		add(m, "status", plain(x.opt.Status))
 		if desc != "" {
 			add(m, "description", str(desc))
@@ -522,7 +514,7 @@ func (x *exporter) emit(kind Kind, ref, title, desc string, d *content.Detection
 		add(m, "date", plain(x.opt.Date))
 		add(m, "tags", plainList(d.Attack.Tags()))
 	}
-	if kind == KindDetection {
+	if kind == sigma.KindDetection {
 		lsn := mapping()
 		add(lsn, "product", plain(ls.Product))
 		add(lsn, "service", plain(ls.Service))
@@ -531,7 +523,7 @@ func (x *exporter) emit(kind Kind, ref, title, desc string, d *content.Detection
 	} else {
 		add(m, "correlation", corr)
 	}
-	if meta || kind == KindDetection {
+	if meta || kind == sigma.KindDetection {
 		add(m, "falsepositives", strSeq(falsePositives(d)))
 		add(m, "level", plain(d.Severity.Sigma()))
 	}
@@ -540,7 +532,7 @@ func (x *exporter) emit(kind Kind, ref, title, desc string, d *content.Detection
 	enc.SetIndent(4)
 	_ = enc.Encode(m) // a node tree of strings cannot fail to encode
 	_ = enc.Close()
-	x.docs = append(x.docs, Document{Name: fileName(ref), Kind: kind, ID: id, Ref: ref, YAML: buf.Bytes()})
+	x.docs = append(x.docs, SigmaDocument{Name: fileName(ref), Kind: kind, ID: id, Ref: ref, YAML: buf.Bytes()})
 }
 
 func falsePositives(d *content.Detection) []string {
