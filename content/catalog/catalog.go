@@ -76,6 +76,11 @@ type Path struct {
 	Path string
 }
 
+// String writes the path as body:path (request:instancesSet.items[].instanceId).
+func (p Path) String() string {
+	return [...]string{"record", "request", "response"}[p.Body] + ":" + p.Path
+}
+
 // List reports whether the path crosses a list: several values a record.
 func (p Path) List() bool { return strings.Contains(p.Path, "[]") }
 
