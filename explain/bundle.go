@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/revertwatch/revertwatch/content"
+	"github.com/revertwatch/revertwatch/content/catalog"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
 )
@@ -213,25 +214,12 @@ func (e *Entry) has(k rkey, roles ...string) bool {
 func (e *Entry) succeeded() bool { return e.Outcome == "success" }
 
 // deletion reports whether the call destroys a resource: the evidence
-// destruction that often follows a revert.
-func (e *Entry) deletion() bool {
-	switch e.Operation {
-	case "DeleteVolume", "DeleteSnapshot", "DeregisterImage", "TerminateInstances",
-		"DeleteDBInstance", "DeleteDBCluster", "DeleteDBSnapshot", "DeleteDBClusterSnapshot",
-		"DeleteRecoveryPoint", "DeleteBackupVault":
-		return true
-	}
-	return e.Provider == event.Azure && strings.HasSuffix(e.op, "/delete")
-}
+// destruction that often follows a revert (which calls do is the field
+// catalog's knowledge).
+func (e *Entry) deletion() bool { return catalog.Deletes(e.Provider, e.Operation) }
 
 // sharing reports whether the call shares or exports a snapshot or image.
-func (e *Entry) sharing() bool {
-	switch e.Operation {
-	case "ModifySnapshotAttribute", "ModifyImageAttribute":
-		return true
-	}
-	return e.Provider == event.Azure && strings.HasSuffix(e.op, "/begingetaccess/action")
-}
+func (e *Entry) sharing() bool { return catalog.Shares(e.Provider, e.Operation) }
 
 // creates reports whether the call made the resource (its origin).
 func (e *Entry) creates(k rkey) bool {

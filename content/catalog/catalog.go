@@ -357,3 +357,48 @@ func Source(op string) string {
 	}
 	return ""
 }
+
+// Operations that destroy a resource: the evidence destruction that
+// often follows a revert. An Azure operation deletes when its name ends
+// in azureDelete.
+var awsDeletes = []string{
+	"DeleteVolume", "DeleteSnapshot", "DeregisterImage", "TerminateInstances",
+	"DeleteDBInstance", "DeleteDBCluster", "DeleteDBSnapshot", "DeleteDBClusterSnapshot",
+	"DeleteRecoveryPoint", "DeleteBackupVault",
+}
+
+// Operations that share a snapshot or image with another account or
+// export a disk: a copy leaves the account. An Azure operation shares
+// when its name ends in azureExport.
+var awsShares = []string{"ModifySnapshotAttribute", "ModifyImageAttribute"}
+
+const (
+	azureDelete = "/delete"
+	azureExport = "/begingetaccess/action"
+)
+
+// Deletes reports whether the operation destroys a resource.
+func Deletes(provider, op string) bool {
+	if provider == event.Azure {
+		return strings.HasSuffix(strings.ToLower(op), azureDelete)
+	}
+	return contains(awsDeletes, op)
+}
+
+// Shares reports whether the operation shares or exports a snapshot,
+// image or disk.
+func Shares(provider, op string) bool {
+	if provider == event.Azure {
+		return strings.HasSuffix(strings.ToLower(op), azureExport)
+	}
+	return contains(awsShares, op)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

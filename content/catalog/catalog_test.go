@@ -94,3 +94,25 @@ func TestRulesCovered(t *testing.T) {
 		}
 	}
 }
+
+func TestDeletesAndShares(t *testing.T) {
+	for _, c := range []struct {
+		provider, op    string
+		deletes, shares bool
+	}{
+		{event.AWS, "DeleteVolume", true, false},
+		{event.AWS, "DeleteDBClusterSnapshot", true, false},
+		{event.AWS, "CreateVolume", false, false},
+		{event.AWS, "ModifySnapshotAttribute", false, true},
+		{event.Azure, "Microsoft.Compute/disks/delete", true, false},
+		{event.Azure, "microsoft.compute/snapshots/beginGetAccess/action", false, true},
+		{event.Azure, "microsoft.compute/disks/write", false, false},
+	} {
+		if got := catalog.Deletes(c.provider, c.op); got != c.deletes {
+			t.Errorf("Deletes(%s, %s) = %v", c.provider, c.op, got)
+		}
+		if got := catalog.Shares(c.provider, c.op); got != c.shares {
+			t.Errorf("Shares(%s, %s) = %v", c.provider, c.op, got)
+		}
+	}
+}
