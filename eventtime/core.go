@@ -17,6 +17,11 @@ const (
 	DefaultMaxSeen     = 1_000_000
 	DefaultMaxPending  = 100_000
 	DefaultMaxHistory  = 50_000
+	// DefaultRemember is how long record ids are remembered for
+	// de-duplication: far longer than the events themselves are kept,
+	// since an id costs little and a re-delivery days late must still not
+	// fire a single-event rule a second time.
+	DefaultRemember = 7 * 24 * time.Hour
 )
 
 // lateBatch is how many late events of one scope are replayed together;
@@ -44,6 +49,9 @@ type CoreOptions struct {
 	MaxBuffered int
 	// MaxSeen caps the event ids remembered for de-duplication.
 	MaxSeen int
+	// Remember is how far behind the watermark record ids are remembered
+	// (at least the window and horizon); zero means DefaultRemember.
+	Remember time.Duration
 	// MaxPending caps Azure operations waiting for their outcome record.
 	MaxPending int
 	// MaxHistory caps the events kept for replays; past it the oldest are
@@ -572,10 +580,15 @@ func (c *Core) dropHistory(sc *ScopeState, n int, forced bool) {
 	}
 }
 
-// trimSeen forgets event ids past the retention: a re-delivery is
-// recognised for as long as the events it could join are kept.
+// trimSeen forgets event ids past the time they are remembered for: at
+// least as long as the events they could join are kept, and by default a
+// week, so that a re-delivery fires no single-event rule twice.
 func (c *Core) trimSeen(sc *ScopeState) {
-	Trim(sc, sc.frontier.Add(-c.retention()), c.Scopes, func(s *ScopeState) *queue { return &s.seenQ },
+	keep := max(c.retention(), c.opt.Remember)
+	if c.opt.Remember == 0 {
+		keep = max(c.retention(), DefaultRemember)
+	}
+	Trim(sc, sc.frontier.Add(-keep), c.Scopes, func(s *ScopeState) *queue { return &s.seenQ },
 		func() bool { return len(c.seen) > c.opt.MaxSeen },
 		func(q queued, forced bool) {
 			if t, ok := c.seen[q.key]; ok && !t.After(q.t) {

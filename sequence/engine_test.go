@@ -605,3 +605,17 @@ func TestQuietPeriodThenOlder(t *testing.T) {
 	r.feed(ev("s2", 0, "Stop", "i-2"), ev("e2", 5, "Start", "i-2")).flush()
 	r.expect("ss(i-2): s2 e2")
 }
+
+// TestRedeliveryDaysLate: a record re-delivered days after its scope moved
+// on, beyond the horizon, fires its single-event rule no second time: ids
+// are remembered for a week.
+func TestRedeliveryDaysLate(t *testing.T) {
+	r := newRun(t, Options{}, single).feed(ev("d", 0, "D", "i-1"), ev("x", 5*24*60, "Z"), ev("d", 0, "D", "i-1")).flush()
+	r.expect("single(i-1): d")
+	if s := r.e.Stats(); s.Duplicates != 1 {
+		t.Errorf("duplicates %d", s.Duplicates)
+	}
+	// Past the week, a copy is a new record as far as anyone can tell.
+	r = newRun(t, Options{}, single).feed(ev("d", 0, "D", "i-1"), ev("x", 8*24*60, "Z"), ev("d", 0, "D", "i-1")).flush()
+	r.expect("single(i-1): d", "single(i-1): d")
+}
