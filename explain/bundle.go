@@ -915,10 +915,10 @@ func (b *Bundle) values() map[string]string {
 			}
 		case event.KindRecoveryPoint:
 			set("source", r.UID)
-			set("vault", armSegment(r.UID, "vaults"))
+			set("vault", event.ARMSegment(r.UID, "vaults"))
 		}
 		if f.Provider == event.Azure {
-			set("resource_group", armSegment(r.UID, "resourcegroups"))
+			set("resource_group", event.ARMResourceGroup(r.UID))
 		}
 	}
 	for _, r := range b.Replaced {
@@ -949,18 +949,6 @@ func (b *Bundle) actorValues(v map[string]string) map[string]string {
 		}
 	}
 	return v
-}
-
-// armSegment returns the value after a named segment of an ARM id, e.g.
-// the resource group of /subscriptions/s/resourceGroups/rg/....
-func armSegment(id, name string) string {
-	parts := strings.Split(id, "/")
-	for i := 0; i+1 < len(parts); i++ {
-		if strings.EqualFold(parts[i], name) {
-			return parts[i+1]
-		}
-	}
-	return ""
 }
 
 // shortID is the last path segment of an ARM id, or the id itself.

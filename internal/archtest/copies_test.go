@@ -38,9 +38,6 @@ var copyChecks = []copyCheck{
 			n := strings.ToLower(strings.Trim(s, "/"))
 			return !built && (n == "subscriptions" || n == "resourcegroups")
 		},
-		except: map[string]string{
-			"explain/bundle.go": "explain is being rewritten by another change; it moves to event.ARMSegment after",
-		},
 	},
 	{
 		what:  "ATT&CK ids, tags and pages: package attack",
