@@ -4,10 +4,17 @@
 # 200k Azure Storage records, with revertwatch emulate), then measures on
 # the same files, interleaved, RUNS times each:
 #
-#   floor   decompress-only pass, same gzip library, same workers (bench/floor)
-#   hunt    revertwatch hunt
-#   query   revertwatch query --builtin t1578.004-sumo
-#   duckdb  the seed's SQL in DuckDB (read_json_objects), with DUCKDB=1
+#   floor     decompress-only pass, same gzip library, same workers (bench/floor)
+#   hunt      revertwatch hunt
+#   query     revertwatch query --builtin t1578.004-sumo
+#   floor-nf  the floor over the same corpus generated newest first
+#   hunt-nf   hunt over it (the order of lookup-events and activity-log list)
+#   duckdb    the seed's SQL in DuckDB (read_json_objects), with DUCKDB=1
+#
+# With SCALE90=N (e.g. 3000000) it then generates N CloudTrail events over
+# 90 days, newest first, and hunts them twice: with --memory-budget 64MiB
+# (spilling) and without a budget; it prints both rows and checks that the
+# findings are identical.
 #
 # and prints wall time, CPU time (user+sys), events/s, MB/s of JSON, peak
 # RSS and the ratio to the floor, medians of the runs.
@@ -25,6 +32,7 @@ SCALE=${SCALE:-1000000}
 AZURE_SCALE=${AZURE_SCALE:-200000}
 WORK=${BENCH_DIR:-${TMPDIR:-/tmp}/revertwatch-bench}
 CORPUS=$WORK/corpus-$SCALE-$AZURE_SCALE
+CORPUS_NF=$WORK/corpus-$SCALE-$AZURE_SCALE-newest-first
 TIME=/usr/bin/time
 if [ ! -x "$TIME" ]; then
 	echo "bench: $TIME is missing (Debian: apt-get install time)" >&2
@@ -35,7 +43,7 @@ mkdir -p "$WORK"
 echo "bench: building into $WORK" >&2
 go build -o "$WORK/revertwatch" ./cmd/revertwatch
 go build -o "$WORK/floor" ./bench/floor
-names="floor hunt query"
+names="floor hunt query floor-nf hunt-nf"
 if [ "${DUCKDB:-0}" = 1 ]; then
 	CGO_ENABLED=1 go build -tags duckdb -o "$WORK/duckdb-seed" ./bench/duckdb
 	names="$names duckdb"
@@ -45,6 +53,11 @@ if [ ! -f "$CORPUS/truth.json" ]; then
 	echo "bench: generating the corpus in $CORPUS" >&2
 	rm -rf "$CORPUS"
 	"$WORK/revertwatch" emulate --out "$CORPUS" --scale "$SCALE" --azure-scale "$AZURE_SCALE"
+fi
+if [ ! -f "$CORPUS_NF/truth.json" ]; then
+	echo "bench: generating the newest-first corpus in $CORPUS_NF" >&2
+	rm -rf "$CORPUS_NF"
+	"$WORK/revertwatch" emulate --out "$CORPUS_NF" --scale "$SCALE" --azure-scale "$AZURE_SCALE" --order newest-first
 fi
 
 # One run of one command: /usr/bin/time's "wall user sys maxrss-KB" line
@@ -56,6 +69,10 @@ run() {
 	floor) cmd=("$WORK/floor" -j "$JOBS" "$CORPUS") ;;
 	hunt) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson "$CORPUS") ;;
 	query) cmd=("$WORK/revertwatch" query -q --jobs "$JOBS" --builtin t1578.004-sumo "$CORPUS") ;;
+	floor-nf) cmd=("$WORK/floor" -j "$JOBS" "$CORPUS_NF") ;;
+	hunt-nf) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson "$CORPUS_NF") ;;
+	hunt90-64m) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson --memory-budget 64MiB --spill-dir "$WORK" "$CORPUS90") ;;
+	hunt90) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson --memory-budget 64GiB "$CORPUS90") ;;
 	duckdb) cmd=("$WORK/duckdb-seed" -threads "$JOBS" "$CORPUS") ;;
 	esac
 	if ! env ${PROFILE_ENV:-} "$TIME" -f '%e %U %S %M' -a -o "$WORK/time.$name" "${cmd[@]}" >"$WORK/out.$name" 2>"$WORK/err.$name"; then
@@ -104,9 +121,40 @@ echo
 printf '%-7s %8s %8s %12s %9s %9s %9s %9s\n' command "wall s" "CPU s" "events/s" "MB/s" "RSS MB" "x floor" "CPU x"
 for name in $names; do
 	awk -v n="$name" -v w="${wall[$name]}" -v c="${cpu[$name]}" -v r="${rss[$name]}" -v e="$events" -v b="$bytes" \
-		-v fw="${wall[floor]}" -v fc="${cpu[floor]}" \
+		-v fw="${wall[$([ "${name%-nf}" != "$name" ] && echo floor-nf || echo floor)]}" -v fc="${cpu[$([ "${name%-nf}" != "$name" ] && echo floor-nf || echo floor)]}" \
 		'BEGIN{printf "%-7s %8.2f %8.2f %12.0f %9.1f %9.1f %9.2f %9.2f\n", n, w, c, e/w, b/1e6/w, r, w/fw, c/fc}'
 done
 echo
-echo "x floor: wall time over the floor's; CPU x: CPU time (user+sys) over the floor's."
+echo "x floor: wall time over the floor's; CPU x: CPU time (user+sys) over the floor's (the -nf rows over floor-nf's)."
+# The newest-first corpus holds the same records in other files and
+# lines: the findings must be the same but for where their evidence is.
+positionless() { sed -E 's/"file":"[^"]*","line":[0-9]+,"offset":[0-9]+,//g' "$1"; }
+if ! cmp -s <(positionless "$WORK/out.hunt") <(positionless "$WORK/out.hunt-nf"); then
+	echo "bench: hunt found different findings oldest-first and newest-first" >&2
+	exit 1
+fi
+echo "hunt: identical findings oldest-first and newest-first ($(wc -l <"$WORK/out.hunt") findings; evidence positions aside)."
+
+if [ -n "${SCALE90:-}" ]; then
+	CORPUS90=$WORK/corpus90-$SCALE90-newest-first
+	if [ ! -f "$CORPUS90/truth.json" ]; then
+		echo "bench: generating $SCALE90 events over 90 days, newest first, in $CORPUS90" >&2
+		rm -rf "$CORPUS90"
+		"$WORK/revertwatch" emulate --out "$CORPUS90" --scale "$SCALE90" --span 90d --order newest-first
+	fi
+	for name in hunt90-64m hunt90; do rm -f "$WORK/time.$name"; run "$name"; done
+	spilled=$(sed -n 's/.*events held past the memory budget: \([0-9]*\) sorted runs, \(.*\) spilled.*/\1 runs, \2/p' "$WORK/err.hunt90-64m")
+	events90=$(sed -n 's/^hunt: [0-9]* files, \([0-9]*\) events.*/\1/p' "$WORK/err.hunt90")
+	echo
+	echo "90 days newest first: $events90 events; with --memory-budget 64MiB: ${spilled:-nothing} spilled"
+	printf '%-11s %8s %8s %12s %9s\n' command "wall s" "CPU s" "events/s" "RSS MB"
+	for name in hunt90-64m hunt90; do
+		awk -v n="$name" -v e="$events90" '{printf "%-11s %8.2f %8.2f %12.0f %9.1f\n", n, $1, $2+$3, e/$1, $4/1024}' "$WORK/time.$name"
+	done
+	if ! cmp -s "$WORK/out.hunt90-64m" "$WORK/out.hunt90"; then
+		echo "bench: the memory budget changed the findings" >&2
+		exit 1
+	fi
+	echo "identical findings with and without the budget ($(wc -l <"$WORK/out.hunt90") findings)."
+fi
 echo "Outputs in $WORK/out.*; rerun with RUNS=5 on a quiet machine for steadier numbers."
