@@ -3,6 +3,7 @@ package sequence
 import (
 	"container/heap"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -675,7 +676,7 @@ func (e *Engine) joins(st *cstep, p *partial, ev *event.Event) bool {
 			}
 			return false
 		}
-		if !contains(vs, want) {
+		if !slices.Contains(vs, want) {
 			return false
 		}
 	}

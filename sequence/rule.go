@@ -3,6 +3,7 @@ package sequence
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -244,7 +245,7 @@ func compile(in Rule, idx int) (*rule, error) {
 			if b.Name == "" || b.Field == FieldNone || b.Field >= numFields {
 				return nil, fail("step %s: binding needs a name and a field", s.Name)
 			}
-			if sl := r.slot(b.Name); sl >= 0 && !contains(fresh, b.Name) {
+			if sl := r.slot(b.Name); sl >= 0 && !slices.Contains(fresh, b.Name) {
 				cb := cbind{slot: sl, field: b.Field, optional: b.Optional}
 				cs.joins = append(cs.joins, cb)
 				if cs.index.slot < 0 && !b.Optional && mandatory[b.Name] {
@@ -252,7 +253,7 @@ func compile(in Rule, idx int) (*rule, error) {
 				}
 				continue
 			}
-			if contains(fresh, b.Name) {
+			if slices.Contains(fresh, b.Name) {
 				return nil, fail("step %s binds %q twice", s.Name, b.Name)
 			}
 			if j > 0 && len(r.names) == 0 {
@@ -339,15 +340,6 @@ func checkConds(cs []Cond) error {
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // holds reports whether values satisfy the condition.

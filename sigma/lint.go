@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -197,7 +198,7 @@ func (l *linter) check(file string, m *yaml.Node) {
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k := m.Content[i]
-		if contains(knownKeys, k.Value) {
+		if slices.Contains(knownKeys, k.Value) {
 			continue
 		}
 		if best := suggest.Closest(k.Value, knownKeys); best != "" {
@@ -235,7 +236,7 @@ func (l *linter) check(file string, m *yaml.Node) {
 				level.Info.Sigma(), level.Low.Sigma(), level.Medium.Sigma(), level.High.Sigma(), level.Critical.Sigma())
 		}
 	}
-	if _, v := get(m, "status"); v != nil && !contains([]string{"stable", "test", "experimental", "deprecated", "unsupported"}, v.Value) {
+	if _, v := get(m, "status"); v != nil && !slices.Contains([]string{"stable", "test", "experimental", "deprecated", "unsupported"}, v.Value) {
 		l.add(file, v, SevError, ref, "status %q: want stable, test, experimental, deprecated or unsupported", v.Value)
 	}
 	if _, v := get(m, "tags"); v != nil && v.Kind == yaml.SequenceNode {
@@ -331,7 +332,7 @@ func (l *linter) validate(file, ref string, kind Kind, m *yaml.Node) {
 			order = append(order, loc)
 			nodes[loc] = nodeAt(m, leaf.InstanceLocation)
 		}
-		if !contains(msgs[loc], msg) {
+		if !slices.Contains(msgs[loc], msg) {
 			msgs[loc] = append(msgs[loc], msg)
 		}
 	}
@@ -416,13 +417,4 @@ func toJSON(n *yaml.Node) any {
 		return n.Value
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
