@@ -87,6 +87,7 @@ type Detector struct {
 	// At rest: the events the rules need, put in order at Flush, and what
 	// the Azure operations among them logged.
 	rest    *eventtime.Sorter
+	raws    *rawStore
 	ops     map[string]*azureOp
 	restErr error
 }
@@ -130,6 +131,12 @@ func New(opt Options) (*Detector, error) {
 		// core: one de-duplication, one order, one replay of late events.
 		seqOpt.Also, seqOpt.AlsoWants, seqOpt.AlsoWindow = sigmaHandler{d}, func(ev *event.Event) bool { return d.sig.Wants(ev) }, d.sig.Window()
 	}
+	if opt.AtRest {
+		// At rest the held records' bytes wait on disk until a finding
+		// names them.
+		d.raws = &rawStore{dir: opt.SpillDir}
+		seqOpt.Also = restHandler{d}
+	}
 	eng, err := sequence.New(rules, seqOpt)
 	if err != nil {
 		return nil, err
@@ -155,6 +162,11 @@ func (d *Detector) Process(ev *event.Event) {
 		}
 		if ev.Provider == event.Azure && ev.Phase != event.PhaseNone {
 			d.observeOp(ev)
+		}
+		if d.sig == nil && ev.Provider == event.AWS {
+			// Nothing reads a CloudTrail record's bytes before a finding
+			// names it: they wait on disk, and the Sorter holds the rest.
+			d.raws.strip(ev)
 		}
 		if err := d.rest.Add(ev); err != nil && d.restErr == nil {
 			d.restErr = err
@@ -282,8 +294,14 @@ func (d *Detector) Close() error {
 		return nil
 	}
 	cerr := d.rest.Close()
+	if err := d.raws.close(); cerr == nil {
+		cerr = err
+	}
 	if d.restErr != nil {
 		return d.restErr
+	}
+	if d.raws.err != nil {
+		return d.raws.err
 	}
 	return cerr
 }
@@ -421,6 +439,12 @@ func (d *Detector) match(m *sequence.Match) {
 	var evs []*event.Event
 	for _, e := range m.Evidence {
 		evs = append(evs, e.Event)
+		if d.raws != nil {
+			d.raws.restore(e.Event)
+			for _, p := range e.Phases {
+				d.raws.restore(p)
+			}
+		}
 	}
 	d.report(FromMatch(det, m), evs)
 }

@@ -142,3 +142,42 @@ func TestSpillCleanup(t *testing.T) {
 }
 
 func filepathGlob(dir string) ([]string, error) { return filepath.Glob(filepath.Join(dir, "*")) }
+
+// TestAtRestEvidenceKeepsItsBytes: at rest the held CloudTrail records'
+// bytes wait on disk; every finding's evidence still carries each
+// record's bytes as read, with or without spilling.
+func TestAtRestEvidenceKeepsItsBytes(t *testing.T) {
+	evs := emulatedEvents(t)
+	raw := map[string][]string{}
+	for _, ev := range evs {
+		raw[ev.UID] = append(raw[ev.UID], string(ev.Raw))
+	}
+	for _, budget := range []int64{0, 8 << 10} {
+		out := huntAtRest(t, evs, budget)
+		var n int
+		for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+			var f struct {
+				Evidence []struct {
+					UID string          `json:"uid"`
+					Raw json.RawMessage `json:"raw"`
+				} `json:"evidence"`
+			}
+			if err := json.Unmarshal(line, &f); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range f.Evidence {
+				n++
+				found := false
+				for _, r := range raw[e.UID] {
+					found = found || r == string(e.Raw)
+				}
+				if !found {
+					t.Fatalf("budget %d: evidence %s carries %.80q, not its record", budget, e.UID, e.Raw)
+				}
+			}
+		}
+		if n < 40 {
+			t.Fatalf("only %d evidence events", n)
+		}
+	}
+}

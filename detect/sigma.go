@@ -50,6 +50,9 @@ func (d *Detector) sigmaHit(h *sigma.Hit) {
 	evs := make([]*event.Event, len(h.Events))
 	for i, e := range h.Events {
 		evs[i] = e.Event
+		if d.raws != nil {
+			d.raws.restore(e.Event)
+		}
 	}
 	d.report(FromHit(h), evs)
 }
