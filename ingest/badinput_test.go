@@ -236,10 +236,15 @@ func TestBadInputUnreadableFiles(t *testing.T) {
 		reason string
 		msg    string
 	}{
-		"b-empty.json":        {nil, "empty", "empty file"},
-		"c-blank.json":        {[]byte(" \n\t\n"), "empty", "empty file"},
-		"d-binary.bin":        {[]byte{0x00, 0x01, 0xfe, 0x7f, 'E', 'L', 'F'}, "unknown format", "unknown format: not JSON (starts with byte 0x00)"},
-		"e-text.csv":          {[]byte("Event Type,Event Name\nAwsApiCall,HeadBucket\n"), "unknown format", "unknown format: not JSON (starts with 'E')"},
+		"b-empty.json": {nil, "empty", "empty file"},
+		"c-blank.json": {[]byte(" \n\t\n"), "empty", "empty file"},
+		"d-binary.bin": {[]byte{0x00, 0x01, 0xfe, 0x7f, 'E', 'L', 'F'}, "unknown format", "unknown format: not JSON (starts with byte 0x00)"},
+		"e-text.csv":   {[]byte("Event Type,Event Name\nAwsApiCall,HeadBucket\n"), "unknown format", "unknown format: a CSV file: revertwatch reads JSON exports"},
+		// Recognised by their first bytes, not their names.
+		"e-zip.json":          {[]byte("PK\x03\x04\x14\x00\x00\x00"), "unknown format", "unknown format: a zip archive: unzip it first"},
+		"e-png.json":          {[]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "unknown format", "unknown format: a PNG image, not a log"},
+		"e-bomcsv.json":       {[]byte("\xef\xbb\xbfa,b\r\n1,2\r\n"), "unknown format", "unknown format: a CSV file"},
+		"e-text.txt":          {[]byte("hello world\n"), "unknown format", "unknown format: not JSON (starts with 'h')"},
 		"f-badgzip.json.gz":   {[]byte{0x1f, 0x8b, 0x00, 0x00, 0x01}, "gzip", "gzip header unreadable"},
 		"g-gzipbinary.gz":     {gzipBytes(t, []byte{0xff, 0xfe, 0x00, 0x12}), "unknown format", "unknown format"},
 		"h-gzipempty.json.gz": {gzipBytes(t, nil), "empty", "empty file"},
@@ -289,7 +294,7 @@ func inputsSorted(in []string) []string {
 
 func TestBadInputOversizedRecord(t *testing.T) {
 	const max = 4096
-	big := `{"eventVersion":"1.08","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","requestParameters":{"userData":"` +
+	big := `{"eventVersion":"1.08","eventTime":"2024-01-01T00:00:00Z","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","requestParameters":{"userData":"` +
 		strings.Repeat("A", 3*max) + `"},"eventID":"big"}`
 	for _, tc := range []struct {
 		name, text string

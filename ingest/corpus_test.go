@@ -98,6 +98,33 @@ func checkCloudTrailFields(t *testing.T, where string, ev *event.Event, rec map[
 	}
 }
 
+// cloudTrailTimeMembers are the members the CloudTrail decoder reads a
+// time from, in its order.
+var cloudTrailTimeMembers = []string{"eventTime", "@timestamp", "EventTime", "time", "p_event_time"}
+
+// hasReadableTime reports whether a CloudTrail record has a time member
+// that an independent reading takes as a time: a time.Time (YAML reads
+// unquoted times so), a number (epoch), or a string in RFC 3339 or the
+// space-separated layout Panther writes. Such a record is never rejected
+// for want of a time; one without is.
+func hasReadableTime(rec map[string]any) bool {
+	for _, k := range cloudTrailTimeMembers {
+		switch v := rec[k].(type) {
+		case time.Time:
+			return true
+		case float64, int, int64:
+			return true
+		case string:
+			for _, l := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999"} {
+				if _, err := time.Parse(l, v); err == nil {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // checkAzureFields compares an event with the Activity Log record it came
 // from: operation (lower-cased), time and caller.
 func checkAzureFields(t *testing.T, where string, ev *event.Event, rec map[string]any) {
@@ -282,9 +309,25 @@ func TestCorpusPantherCloudTrail(t *testing.T) {
 	if rules != 458 || scenarios != 27 {
 		t.Fatalf("found %d rule logs and %d scenario logs, want 458 and 27", rules, scenarios)
 	}
+	// Some of Panther's test logs are abridged to the fields a rule reads:
+	// 14 carry no time member at all and 2 a redacted one ("redacted",
+	// "..."). They cannot be placed in time, so they are rejected, not
+	// processed at 0001-01-01 (issue 18): a responder must hear that they
+	// were not looked at. Which ones is read from the logs themselves; the
+	// number pins the corpus.
+	const pantherTimeless = 16
+	timeless := 0
+	for _, c := range cases {
+		if !pantherLowerCased[c.file+"|"+c.name] && !hasReadableTime(c.log) {
+			timeless++
+		}
+	}
+	if timeless != pantherTimeless {
+		t.Errorf("%d logs without a time member, want %d", timeless, pantherTimeless)
+	}
 	r := decodePanther(t, cases)
-	if len(r.events) != len(cases)-len(pantherLowerCased) {
-		t.Fatalf("%d events from %d logs, want %d\n%s", len(r.events), len(cases), len(cases)-len(pantherLowerCased), r.describe())
+	if want := len(cases) - len(pantherLowerCased) - timeless; len(r.events) != want {
+		t.Fatalf("%d events from %d logs, want %d\n%s", len(r.events), len(cases), want, r.describe())
 	}
 	if r.sum.FileErrors != 0 || r.sum.Skipped != 0 {
 		t.Errorf("unexpected file errors or skips:\n%s", r.describe())
@@ -302,6 +345,12 @@ func TestCorpusPantherCloudTrail(t *testing.T) {
 			}
 			if !isRejected || d.Reason != "unrecognized record" || d.Line != i+1 {
 				t.Errorf("%s: want rejected as unrecognized record at line %d, got %+v", key, i+1, d)
+			}
+			continue
+		}
+		if !hasReadableTime(c.log) {
+			if !isRejected || !strings.Contains(d.Reason, "event time") || d.Line != i+1 {
+				t.Errorf("%s: no readable time: want rejected for want of a time at line %d, got %+v", key, i+1, d)
 			}
 			continue
 		}
@@ -330,7 +379,9 @@ func TestCorpusPantherCloudTrail(t *testing.T) {
 	}
 	op := func(ev *event.Event) string { return ev.Operation }
 	checkCounts(t, "rules", countOps(ruleEvents, op), map[string]int{
-		"ConsoleLogin": 24, "RunInstances": 10, "ModifyImageAttribute": 6, "ModifySnapshotAttribute": 4,
+		// ConsoleLogin: 24 logs, of which the 3 of the password-spraying rule
+		// have no time and are rejected.
+		"ConsoleLogin": 21, "RunInstances": 10, "ModifyImageAttribute": 6, "ModifySnapshotAttribute": 4,
 		"CreateDBSnapshot": 6, "RestoreDBInstanceFromDBSnapshot": 2, "TerminateInstances": 2, "CreateImage": 2,
 		"ModifyInstanceAttribute": 1, // the other two logs of that rule are the lower-cased ones
 	})
@@ -389,30 +440,36 @@ type streamalertFile struct {
 	format   event.Format
 	skipped  string // reason every case is skipped with
 	rejected string // reason every case is rejected with
+	// timeless counts the cases whose record has no readable time (a
+	// placeholder such as "...", "foo" or "eventTime" where the time
+	// was sanitized away, in the envelope too): they cannot be placed in
+	// time, so they are rejected rather than processed at 0001-01-01
+	// (issue 18). Which cases is read from the data itself.
+	timeless int
 }
 
 var streamalertFiles = []streamalertFile{
-	{path: "rules/classifier/cloudtrail/cloudtrail_events.json", events: 1, format: event.FormatCloudTrailRecords},
+	{path: "rules/classifier/cloudtrail/cloudtrail_events.json", timeless: 1, format: event.FormatCloudTrailRecords},
 	// An Insights event is not an API call.
 	{path: "rules/classifier/cloudtrail/cloudtrail_insights.json", skipped: "CloudTrail Insights event"},
 	// A DATA_MESSAGE whose one message is a placeholder CloudTrail record.
-	{path: "rules/classifier/cloudwatch/cloudwatch_cloudtrail.json", events: 1, format: event.FormatCloudTrailCloudWatch},
+	{path: "rules/classifier/cloudwatch/cloudwatch_cloudtrail.json", timeless: 1, format: event.FormatCloudTrailCloudWatch},
 	{path: "rules/classifier/cloudwatch/cloudwatch_control_message.json", skipped: "CloudWatch CONTROL_MESSAGE"},
 	// RDS Aurora audit lines in a CloudWatch payload are not CloudTrail:
 	// the negatives of format detection.
 	{path: "rules/classifier/cloudwatch/cloudwatch_rds_aurora.json", rejected: "CloudWatch message is not a CloudTrail record"},
-	{path: "rules/community/cloudtrail/cloudtrail_aws_config.json", events: 3, format: event.FormatCloudTrailRecords},
+	{path: "rules/community/cloudtrail/cloudtrail_aws_config.json", timeless: 3, format: event.FormatCloudTrailRecords},
 	{path: "rules/community/cloudwatch_events/cloudtrail_critical_api_calls.json", events: 15, format: event.FormatCloudTrailRecords},
 	{path: "rules/community/cloudwatch_events/cloudtrail_ec2_image_creation.json", events: 2, format: event.FormatCloudTrailEventBridge},
 	{path: "rules/community/cloudwatch_events/cloudtrail_mfa_policy_abuse_attempt.json", events: 4, format: event.FormatCloudTrailRecords},
 	// The next seven hold EventBridge envelopes whose detail-type was
 	// sanitized to "..." around a real CloudTrail record.
-	{path: "rules/community/cloudwatch_events/cloudtrail_network_acl_ingress_anywhere.json", events: 2, format: event.FormatCloudTrailEventBridge},
+	{path: "rules/community/cloudwatch_events/cloudtrail_network_acl_ingress_anywhere.json", timeless: 2, format: event.FormatCloudTrailEventBridge},
 	{path: "rules/community/cloudwatch_events/cloudtrail_public_resources.json", events: 12, format: event.FormatCloudTrailRecords},
-	{path: "rules/community/cloudwatch_events/cloudtrail_put_bucket_acl.json", events: 2, format: event.FormatCloudTrailEventBridge},
-	{path: "rules/community/cloudwatch_events/cloudtrail_put_object_acl_public.json", events: 4, format: event.FormatCloudTrailEventBridge},
+	{path: "rules/community/cloudwatch_events/cloudtrail_put_bucket_acl.json", timeless: 2, format: event.FormatCloudTrailEventBridge},
+	{path: "rules/community/cloudwatch_events/cloudtrail_put_object_acl_public.json", timeless: 4, format: event.FormatCloudTrailEventBridge},
 	{path: "rules/community/cloudwatch_events/cloudtrail_put_object_acl_public_publisher_example.json", events: 1, format: event.FormatCloudTrailEventBridge},
-	{path: "rules/community/cloudwatch_events/cloudtrail_root_account_usage.json", events: 2, format: event.FormatCloudTrailEventBridge},
+	{path: "rules/community/cloudwatch_events/cloudtrail_root_account_usage.json", timeless: 2, format: event.FormatCloudTrailEventBridge},
 	{path: "rules/community/cloudwatch_events/cloudtrail_security_group_ingress_anywhere.json", events: 2, format: event.FormatCloudTrailEventBridge},
 	{path: "rules/community/cloudwatch_events/cloudtrail_snapshot_or_ami_made_public.json", events: 5, format: event.FormatCloudTrailRecords},
 }
@@ -446,7 +503,7 @@ func TestCorpusStreamalert(t *testing.T) {
 	if len(found) != len(streamalertFiles) {
 		t.Errorf("%d fixture files in the corpus, %d listed here", len(found), len(streamalertFiles))
 	}
-	total := 0
+	total, totalTimeless := 0, 0
 	for _, sf := range streamalertFiles {
 		t.Run(filepath.Base(sf.path), func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join(dir, sf.path))
@@ -457,7 +514,7 @@ func TestCorpusStreamalert(t *testing.T) {
 			if err := json.Unmarshal(b, &cases); err != nil {
 				t.Fatal(err)
 			}
-			events := 0
+			events, timeless := 0, 0
 			for i, tc := range cases {
 				// A control message's fixture gives the record as
 				// override_record, not data.
@@ -485,6 +542,17 @@ func TestCorpusStreamalert(t *testing.T) {
 						t.Errorf("%s: want rejected as %q\n%s", where, sf.rejected, r.describe())
 					}
 				default:
+					rec := innerRecord(t, data)
+					if rec == nil {
+						t.Fatalf("%s: no inner record", where)
+					}
+					if !hasReadableTime(rec) && !hasReadableTime(data) {
+						timeless++
+						if len(r.events) != 0 || r.sum.Rejected != 1 || !strings.Contains(r.diagsOf(ingest.Rejected)[0].Reason, "event time") {
+							t.Errorf("%s: no readable time: want rejected for want of one\n%s", where, r.describe())
+						}
+						continue
+					}
 					if len(r.events) != 1 || r.sum.Rejected != 0 || r.sum.Skipped != 0 || r.sum.FileErrors != 0 {
 						t.Errorf("%s: want one event, no diagnostics\n%s", where, r.describe())
 						continue
@@ -492,10 +560,6 @@ func TestCorpusStreamalert(t *testing.T) {
 					ev := r.events[0]
 					if ev.Format != sf.format {
 						t.Errorf("%s: format %q, want %q", where, ev.Format, sf.format)
-					}
-					rec := innerRecord(t, data)
-					if rec == nil {
-						t.Fatalf("%s: no inner record", where)
 					}
 					checkCloudTrailFields(t, where, ev, rec)
 					if ev.Format == event.FormatCloudTrailEventBridge && str(data, "detail-type") == "..." &&
@@ -509,16 +573,17 @@ func TestCorpusStreamalert(t *testing.T) {
 					}
 				}
 			}
-			if events != sf.events {
-				t.Errorf("%d events, want %d", events, sf.events)
+			if events != sf.events || timeless != sf.timeless {
+				t.Errorf("%d events and %d cases without a time, want %d and %d", events, timeless, sf.events, sf.timeless)
 			}
 			total += events
+			totalTimeless += timeless
 		})
 	}
 	// PROVENANCE.md counts 57 CloudTrail records; one is the Insights
-	// event, skipped.
-	if !t.Failed() && total != 56 {
-		t.Errorf("%d events in all, want 56", total)
+	// event, skipped, and 15 have their time sanitized away, rejected.
+	if !t.Failed() && (total != 41 || totalTimeless != 15) {
+		t.Errorf("%d events and %d records without a time in all, want 41 and 15", total, totalTimeless)
 	}
 }
 
@@ -526,30 +591,55 @@ func TestCorpusStreamalert(t *testing.T) {
 
 func TestCorpusProcessingLibrary(t *testing.T) {
 	dir := filepath.Join(corpusSource(t, "aws-cloudtrail-processing-library-tests"), "src", "test", "resources", "resources")
-	good := []struct {
-		name    string
-		records int
-	}{
-		{"SerializerTestFile.json", 6},
-		{"SerializerTestFileCompact.json", 6},
-		{"SerializerTestFileCompact.json.gz", 6},
-		{"SerializerTestFileLocation.json", 6},
-		{"SerializerTestFileMissField.json", 4},
-		{"SerializerTestFileNewFieldAtRandomPlaces.json", 2},
-		{"SerializerTestFileNewFieldName.json", 2},
-		{"SerializerTestFileNewFieldsInRoot.json", 2},
-		{"SerializerTestFileNewFieldsInUserIdentity.json", 2},
-		{"SerializerTestFileBadFieldName.json", 2},
-		{"SerializerAllFieldsNull.json", 2},
-		{"SerializerVariousUserIdentityTestFile.json", 1},
+	// rejected lists the records that are not events (issue 18): a record
+	// with no readable time cannot be placed in time, and processed at
+	// 0001-01-01 it would be a silent wrong answer; each is rejected with
+	// the reason given. A record with a time and an operation but other
+	// fields missing, renamed or added is still an event.
+	type rejection struct {
+		index  int
+		reason string
 	}
-	total := 0
+	good := []struct {
+		name     string
+		records  int
+		rejected []rejection
+	}{
+		{"SerializerTestFile.json", 6, nil},
+		{"SerializerTestFileCompact.json", 6, nil},
+		{"SerializerTestFileCompact.json.gz", 6, nil},
+		{"SerializerTestFileLocation.json", 6, nil},
+		// Record 3's eventTime is "ThisIsAWrongEventTime": it has an
+		// operation but no time, and no other time member to fall back to.
+		{"SerializerTestFileMissField.json", 4, []rejection{{3, "no readable event time"}}},
+		{"SerializerTestFileNewFieldAtRandomPlaces.json", 2, nil},
+		// Record 0 renames every member (eventTime1, eventName1, ...): no
+		// time and no operation, nothing a responder can use.
+		{"SerializerTestFileNewFieldName.json", 2, []rejection{{0, "no event time and no operation"}}},
+		{"SerializerTestFileNewFieldsInRoot.json", 2, nil},
+		{"SerializerTestFileNewFieldsInUserIdentity.json", 2, nil},
+		// Record 0 misspells every member (eventTimeWrong, ...): the same.
+		{"SerializerTestFileBadFieldName.json", 2, []rejection{{0, "no event time and no operation"}}},
+		// Record 0 has every member null: the same.
+		{"SerializerAllFieldsNull.json", 2, []rejection{{0, "no event time and no operation"}}},
+		{"SerializerVariousUserIdentityTestFile.json", 1, nil},
+	}
+	total, rejected := 0, 0
 	for _, g := range good {
 		t.Run(g.name, func(t *testing.T) {
 			path := filepath.Join(dir, g.name)
 			r := read(t, []string{path}, ingest.Options{})
-			if len(r.events) != g.records || len(r.diags) != 0 || r.sum.ExitCode() != 0 {
-				t.Fatalf("%d events, want %d, no diagnostics\n%s", len(r.events), g.records, r.describe())
+			want := g.records - len(g.rejected)
+			if len(r.events) != want || len(r.diags) != len(g.rejected) || r.sum.Rejected != len(g.rejected) {
+				t.Fatalf("%d events, want %d, and %d rejected\n%s", len(r.events), want, len(g.rejected), r.describe())
+			}
+			if len(g.rejected) == 0 && r.sum.ExitCode() != 0 {
+				t.Errorf("exit code %d", r.sum.ExitCode())
+			}
+			for i, d := range r.diagsOf(ingest.Rejected) {
+				if d.Index != g.rejected[i].index || d.Reason != g.rejected[i].reason || d.File != path {
+					t.Errorf("rejected %+v, want record %d as %q", d, g.rejected[i].index, g.rejected[i].reason)
+				}
 			}
 			st := r.files[0]
 			if st.Gzip != strings.HasSuffix(g.name, ".gz") || len(st.Formats) != 1 || st.Formats[0] != string(event.FormatCloudTrailRecords) {
@@ -565,34 +655,43 @@ func TestCorpusProcessingLibrary(t *testing.T) {
 			if err := json.Unmarshal(b, &file); err != nil {
 				t.Fatal(err)
 			}
-			for i, ev := range r.events {
-				checkCloudTrailFields(t, fmt.Sprintf("record %d", i), ev, file.Records[i])
-				if ev.Source.Index != i {
-					t.Errorf("record %d has index %d", i, ev.Source.Index)
+			if len(file.Records) != g.records {
+				t.Fatalf("%d records in the file, want %d", len(file.Records), g.records)
+			}
+			for _, rj := range g.rejected {
+				if hasReadableTime(file.Records[rj.index]) {
+					t.Errorf("record %d, rejected, has a time", rj.index)
 				}
 			}
+			for _, ev := range r.events {
+				i := ev.Source.Index
+				checkCloudTrailFields(t, fmt.Sprintf("record %d", i), ev, file.Records[i])
+			}
 			total += len(r.events)
+			rejected += len(g.rejected)
 		})
 	}
 	// PROVENANCE.md: 35 records across the JSON files, the .gz repeating
-	// the compact file's 6.
-	if !t.Failed() && total != 35+6 {
-		t.Errorf("%d records in all, want 41", total)
+	// the compact file's 6; 4 of them are rejected as not events.
+	if !t.Failed() && (total != 35+6-4 || rejected != 4) {
+		t.Errorf("%d events and %d rejected records in all, want 37 and 4", total, rejected)
 	}
 
 	t.Run("SerializerTestFileNewFieldName.json/renamed eventName", func(t *testing.T) {
-		r := read(t, []string{filepath.Join(dir, "SerializerTestFileNewFieldName.json")}, ingest.Options{})
-		n := 0
+		// The record whose eventName (and eventTime) are renamed used to
+		// come out as an event without an operation and a note; it is
+		// rejected, naming the file and the record, and the other decoded.
+		path := filepath.Join(dir, "SerializerTestFileNewFieldName.json")
+		r := read(t, []string{path}, ingest.Options{})
 		for _, ev := range r.events {
-			if ev.Operation == "" {
-				n++
-				if !hasNote(ev, "no eventName") {
-					t.Errorf("event without operation has notes %q", ev.Notes)
-				}
+			if ev.Operation == "" || ev.Time.IsZero() {
+				t.Errorf("event without an operation or a time: %+v", ev)
 			}
 		}
-		if n != 1 {
-			t.Errorf("%d events without an operation, want 1", n)
+		rej := r.diagsOf(ingest.Rejected)
+		if len(r.events) != 1 || len(rej) != 1 || rej[0].File != path || rej[0].Index != 0 || rej[0].Line != 3 ||
+			!strings.Contains(rej[0].Msg, "record 0 has no event time and no operation") {
+			t.Errorf("want the renamed record rejected\n%s", r.describe())
 		}
 	})
 
@@ -698,7 +797,7 @@ func TestCorpusOTRF(t *testing.T) {
 
 	ferr := r.diagsOf(ingest.FileErr)
 	if len(ferr) != 1 || ferr[0].File != csv || ferr[0].Reason != "unknown format" ||
-		!strings.HasPrefix(ferr[0].String(), csv+":1: error: unknown format") {
+		!strings.HasPrefix(ferr[0].String(), csv+":1: error: unknown format: a CSV file: revertwatch reads JSON exports") {
 		t.Errorf("CSV: want one unknown-format error naming the file, got\n%s", r.describe())
 	}
 

@@ -69,6 +69,21 @@ func (d *fileDecoder) run(r io.Reader) {
 	cr := &countingReader{r: r, progress: d.opt.Progress}
 	br := bufio.NewReaderSize(cr, 64<<10)
 	var src io.Reader = br
+	// The first bytes as stored: what a file that is not a log is, so
+	// that the error says what to do with it. Only what is buffered is
+	// looked at beyond the magic numbers, so a slow stream is not waited
+	// for, and kept only when it is not JSON.
+	head, _ := br.Peek(8)
+	if what := foreignMagic(head); what != "" {
+		d.report(FileErr, recordPos{}, -1, "unknown format", "unknown format: "+what)
+		return
+	}
+	head, _ = br.Peek(min(br.Buffered(), sniffLen))
+	if t := bytes.TrimLeft(head, " \t\r\n"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		head = nil
+	} else {
+		head = append([]byte(nil), head...)
+	}
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
@@ -104,11 +119,54 @@ func (d *fileDecoder) run(r io.Reader) {
 		return
 	}
 	if c != '{' && c != '[' {
-		d.report(FileErr, recordPos{d.sc.off, d.sc.line}, -1, "unknown format",
-			fmt.Sprintf("unknown format: not JSON (starts with %s); expected CloudTrail or Azure Activity Log records", quoteByte(c)))
+		msg := fmt.Sprintf("unknown format: not JSON (starts with %s); expected CloudTrail or Azure Activity Log records", quoteByte(c))
+		if !d.stats.Gzip && looksCSV(head) {
+			msg = fmt.Sprintf("unknown format: %s (starts with %s)", csvHint, quoteByte(c))
+		}
+		d.report(FileErr, recordPos{d.sc.off, d.sc.line}, -1, "unknown format", msg)
 		return
 	}
 	d.top()
+}
+
+// sniffLen is how much of a file's start looksCSV sees at most.
+const sniffLen = 4096
+
+// foreignMagic names a file that is plainly not a log by its first bytes
+// (its magic number, never its name), with what to do about it, or
+// returns "".
+func foreignMagic(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("PK\x05\x06")), bytes.HasPrefix(head, []byte("PK\x07\x08")):
+		return "a zip archive: unzip it first (revertwatch reads JSON and gzip-compressed JSON)"
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		return "a PNG image, not a log"
+	}
+	return ""
+}
+
+// csvHint is what an unknown-format error says of a CSV file.
+const csvHint = "a CSV file: revertwatch reads JSON exports (CloudTrail records, Azure Activity Log JSON), not CSV; export as JSON"
+
+// looksCSV reports whether a file that is not JSON starts as CSV does: a
+// first line of printable text (after a byte-order mark) with a comma
+// between fields.
+func looksCSV(head []byte) bool {
+	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	line, _, found := bytes.Cut(head, []byte("\n"))
+	if !found && len(head) == sniffLen {
+		return false // a first line longer than what was read
+	}
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if len(line) == 0 || line[0] == '{' || line[0] == '[' || !bytes.ContainsRune(line, ',') {
+		return false
+	}
+	for _, c := range line {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // damage reports an error that stops reading the stream, naming a
@@ -417,10 +475,44 @@ func (d *fileDecoder) newEvent(raw []byte, pos recordPos, index, sub int, format
 	return ev
 }
 
+// out hands on a decoded event, or rejects it when it is not one: a record
+// without a readable time or without an operation cannot be ordered or
+// matched, and processed at time zero it would be a silent wrong answer
+// (most often a record of another format than the one --input-format
+// forced). The partial decoder takes only records with both, so the two
+// decoders reject the same records.
 func (d *fileDecoder) out(ev *event.Event) {
+	if ev.Time.IsZero() || ev.Operation == "" {
+		d.unusable(ev)
+		return
+	}
 	d.stats.Events++
 	d.stats.addFormat(string(ev.Format))
 	d.emit(ev)
+}
+
+// unusable rejects a decoded record that has no readable time or no
+// operation, saying which, and, when a format was forced, that the record
+// may not be of that format.
+func (d *fileDecoder) unusable(ev *event.Event) {
+	var reason string
+	switch {
+	case ev.Time.IsZero() && ev.Operation == "":
+		reason = "no event time and no operation"
+	case ev.Time.IsZero():
+		reason = "no readable event time"
+	default:
+		reason = "no operation"
+	}
+	what := fmt.Sprintf("record %d", ev.Source.Index)
+	if ev.Format == event.FormatCloudTrailCloudWatch {
+		what = fmt.Sprintf("CloudWatch log event %d of record %d", ev.Source.Sub, ev.Source.Index)
+	}
+	msg := fmt.Sprintf("%s has %s; not an event; rejected", what, reason)
+	if d.forced != "" && d.forced != FormatAuto {
+		msg = fmt.Sprintf("%s has %s: it may not be of the forced format %s (--input-format); rejected", what, reason, d.forced)
+	}
+	d.report(Rejected, recordPos{ev.Source.Offset, ev.Source.Line}, ev.Source.Index, reason, msg)
 }
 
 // dispatch recognises what a record is and decodes it.
@@ -444,6 +536,11 @@ func (d *fileDecoder) dispatch(v *fastjson.Value, raw []byte, pos recordPos, ind
 
 	case FormatEventBridge:
 		detail, dt := cloudtrail.EventBridgeDetail(v)
+		if detail == nil && !cloudtrail.IsEventBridge(v) {
+			// Only a forced format gets here: the record is no envelope.
+			reject("not an EventBridge event", fmt.Sprintf("record %d is not an EventBridge event (no detail-type and detail): it may not be of the forced format %s (--input-format); rejected", index, kind))
+			return
+		}
 		if detail == nil {
 			skip("EventBridge detail-type "+dt, fmt.Sprintf("EventBridge event of detail-type %q carries no CloudTrail record; skipped", dt))
 			return

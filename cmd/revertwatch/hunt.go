@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -122,6 +123,14 @@ place (the finding says it was late).`,
 				opt.Want = idx.Want(opt.Want)
 			}
 			h := in.handlers()
+			// The summary names the files that could not be read: their
+			// errors scroll past among the diagnostics.
+			var unreadable fileErrors
+			printDiag := h.Diag
+			h.Diag = func(d ingest.Diag) {
+				unreadable.add(d)
+				printDiag(d)
+			}
 			h.Event = func(ev *event.Event) error {
 				det.Process(ev)
 				if idx != nil {
@@ -164,7 +173,7 @@ place (the finding says it was late).`,
 			if err := w.Flush(); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			writeHuntSummary(os.Stderr, sum, det.Summary(), conf, time.Since(start))
+			writeHuntSummary(os.Stderr, sum, det.Summary(), conf, time.Since(start), unreadable.list())
 			if in.stats {
 				fmt.Fprintf(os.Stderr, "total: files=%d records=%d events=%d skipped=%d rejected=%d file-errors=%d bytes=%d\n",
 					sum.Files, sum.Records, sum.Events, sum.Skipped, sum.Rejected, sum.FileErrors, sum.Bytes)
@@ -198,13 +207,59 @@ func validFormat(f string) bool {
 	return false
 }
 
-// writeHuntSummary prints what the hunt read and found, on stderr.
-func writeHuntSummary(w io.Writer, in ingest.Summary, d detect.Summary, conf *tune.Config, elapsed time.Duration) {
+// fileErrors gathers the first error of each file that could not be
+// read, or whose damage ended its reading, for the summary.
+type fileErrors struct {
+	mu   sync.Mutex
+	seen map[string]bool
+	errs []ingest.Diag
+}
+
+func (f *fileErrors) add(d ingest.Diag) {
+	if d.Severity != ingest.FileErr {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.seen[d.File] {
+		return
+	}
+	if f.seen == nil {
+		f.seen = map[string]bool{}
+	}
+	f.seen[d.File] = true
+	f.errs = append(f.errs, d)
+}
+
+func (f *fileErrors) list() []ingest.Diag {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.errs
+}
+
+// maxUnreadableLines caps the files the summary lists as unreadable.
+const maxUnreadableLines = 20
+
+// writeHuntSummary prints what the hunt read and found, on stderr, and the
+// files that could not be read (in full), one line each, with why.
+func writeHuntSummary(w io.Writer, in ingest.Summary, d detect.Summary, conf *tune.Config, elapsed time.Duration, unreadable []ingest.Diag) {
 	fmt.Fprintf(w, "hunt: %d files, %d events in %s; %d findings", in.Files, in.Events, elapsed.Round(time.Millisecond), d.Findings)
 	if d.Suppressed > 0 || d.Dropped > 0 {
 		fmt.Fprintf(w, " (%d suppressed, %d dropped)", d.Suppressed, d.Dropped)
 	}
-	fmt.Fprintf(w, "; %d late, %d duplicates, %d rejected records\n", d.Engine.Late, d.Engine.Duplicates, in.Rejected)
+	fmt.Fprintf(w, "; %d late, %d duplicates, %d rejected records", d.Engine.Late, d.Engine.Duplicates, in.Rejected)
+	if n := len(unreadable); n > 0 {
+		fmt.Fprintf(w, "; %d of %d files unreadable or damaged:\n", n, in.Files)
+		for i, e := range unreadable {
+			if i == maxUnreadableLines {
+				fmt.Fprintf(w, "  ... and %d more (each reported above)\n", n-i)
+				break
+			}
+			fmt.Fprintf(w, "  %s: %s\n", e.File, e.Msg)
+		}
+	} else {
+		fmt.Fprintln(w)
+	}
 	if d.Engine.TooLate > 0 {
 		fmt.Fprintf(w, "  %d late event(s) beyond the late horizon completed no sequence (hunt without --lateness is exact)\n", d.Engine.TooLate)
 	}
