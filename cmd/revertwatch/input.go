@@ -36,6 +36,9 @@ func (f *inputFlags) options(args []string) (ingest.Options, []string, error) {
 	if err != nil {
 		return ingest.Options{}, nil, &exitError{code: exitUsage, err: err}
 	}
+	if f.jobs < 0 {
+		return ingest.Options{}, nil, &exitError{code: exitUsage, err: fmt.Errorf("--jobs must be positive (or 0 for the number of CPUs)")}
+	}
 	if f.maxRecordSize <= 0 {
 		return ingest.Options{}, nil, &exitError{code: exitUsage, err: fmt.Errorf("--max-record-size must be positive")}
 	}

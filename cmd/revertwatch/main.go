@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/revertwatch/revertwatch/internal/suggest"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -79,5 +81,36 @@ snapshot or image, or stop/started to wipe ephemeral storage.`,
 	root.AddCommand(newConfigCmd())
 	root.AddCommand(newWatchCmd())
 	root.AddCommand(newServeCmd())
+	for _, c := range root.Commands() {
+		refuseUnknown(c)
+	}
 	return root
+}
+
+// refuseUnknown makes a command group (rules, config) refuse an unknown
+// subcommand with a usage error and a suggestion, as the root does, instead
+// of printing its help and exiting 0.
+func refuseUnknown(c *cobra.Command) {
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+			var names []string
+			for _, sub := range c.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			if s := suggest.Closest(args[0], names); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			}
+			return &exitError{code: exitUsage, err: fmt.Errorf("%s\nrun '%s --help' for usage", msg, c.CommandPath())}
+		}
+	}
+	for _, sub := range c.Commands() {
+		refuseUnknown(sub)
+	}
 }

@@ -152,3 +152,21 @@ func TestHuntSummaryNamesUnreadableFiles(t *testing.T) {
 		t.Errorf("want 25 counted and 5 more\n%s", stderr)
 	}
 }
+
+// TestUnknownSubcommandAndBadJobs: a mistyped subcommand of a command
+// group is a usage error with a suggestion, not help and exit 0; a
+// negative --jobs is refused.
+func TestUnknownSubcommandAndBadJobs(t *testing.T) {
+	_, err := run(t, "rules", "exprot")
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), `did you mean "export"`) {
+		t.Errorf("rules exprot: %v", err)
+	}
+	if _, err := run(t, "rules"); err != nil {
+		t.Errorf("rules alone (help): %v", err)
+	}
+	_, err = run(t, "hunt", "--quiet", "--jobs", "-1", "../../testdata/formats")
+	if !errors.As(err, &ee) || ee.code != exitUsage {
+		t.Errorf("--jobs -1: %v", err)
+	}
+}
