@@ -2,10 +2,10 @@ package archtest
 
 import (
 	"bufio"
-	"go/parser"
-	"go/token"
+	"go/ast"
 	"os"
-	"path/filepath"
+	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,39 +52,18 @@ func layers(t *testing.T) map[string]int {
 func imports(t *testing.T, root string) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if n := d.Name(); path != root && (strings.HasPrefix(n, ".") || n == "testdata") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		file, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, filepath.Dir(path))
-		pkg := filepath.ToSlash(rel)
+	walkSource(t, root, func(rel string, f *ast.File) {
+		pkg := path.Dir(rel)
 		if _, ok := out[pkg]; !ok {
 			out[pkg] = nil
 		}
-		for _, imp := range file.Imports {
+		for _, imp := range f.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
-			if dep, ok := strings.CutPrefix(p, module); ok && !contains(out[pkg], dep) {
+			if dep, ok := strings.CutPrefix(p, module); ok && !slices.Contains(out[pkg], dep) {
 				out[pkg] = append(out[pkg], dep)
 			}
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return out
 }
 
@@ -117,13 +96,4 @@ func TestLayers(t *testing.T) {
 			}
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

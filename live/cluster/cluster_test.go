@@ -167,6 +167,43 @@ func threeReplicasOneKilled(t *testing.T, url string) {
 	const accounts = 60
 	opt := Options{Partitions: 8, Lease: time.Second, CheckpointInterval: 50 * time.Millisecond,
 		IdleFlush: 300 * time.Millisecond, Processor: live.Options{Lateness: time.Hour}, Render: sink.Render{Format: finding.FormatNDJSON}}
+	reps := startThree(t, url, opt)
+	var stops, starts [][]byte
+	var bodies [][]byte
+	for i := range accounts {
+		s, e := pair(i)
+		stops, starts = append(stops, s), append(starts, e)
+		bodies = append(bodies, livetest.Lines(s, e))
+	}
+	want, err := livetest.Oracle(time.Hour, nil, bodies...)
+	if err != nil || len(want) != accounts {
+		t.Fatalf("oracle: %d findings, %v", len(want), err)
+	}
+	publish(t, reps[0], stops[:accounts/2])
+	publish(t, reps[1], stops[accounts/2:])
+	// Wait until every stop is checkpointed somewhere, then kill b, which
+	// owns partial sequences.
+	livetest.WaitFor(t, 20*time.Second, "the stops to be consumed", func() bool {
+		info, err := reps[0].r.events.Info(context.Background())
+		return err == nil && info.State.Msgs == 0
+	})
+	owned := reps[1].r.Owned()
+	reps[1].crash()
+	t.Logf("killed b, which owned partitions %v", owned)
+	publish(t, reps[0], starts[:accounts/2])
+	publish(t, reps[2], starts)
+	livetest.WaitFor(t, 30*time.Second, "every finding", func() bool { return len(findingsInStream(t, reps[0].nc)) >= len(want) })
+	// Let the group settle and check again: no copy came later.
+	for _, rp := range []*replica{reps[0], reps[2]} {
+		rp.stop()
+	}
+	wantOnceInStream(t, url, want)
+}
+
+// startThree starts replicas a, b and c on url and waits until they have
+// split the partitions.
+func startThree(t *testing.T, url string, opt Options) []*replica {
+	t.Helper()
 	var reps []*replica
 	for _, name := range []string{"a", "b", "c"} {
 		o := opt
@@ -184,43 +221,23 @@ func threeReplicasOneKilled(t *testing.T, url string) {
 		}
 		return n == opt.Partitions
 	})
-	var stops, starts [][]byte
-	var bodies [][]byte
-	for i := range accounts {
-		s, e := pair(i)
-		stops, starts = append(stops, s), append(starts, e)
-		bodies = append(bodies, livetest.Lines(s, e))
-	}
-	want, err := livetest.Oracle(time.Hour, nil, bodies...)
-	if err != nil || len(want) != accounts {
-		t.Fatalf("oracle: %d findings, %v", len(want), err)
-	}
-	publish := func(via *replica, recs [][]byte) {
-		t.Helper()
-		for _, r := range recs {
-			if err := via.r.Publish(context.Background(), &live.Batch{Received: time.Now(), Events: events(t, livetest.Lines(r))}); err != nil {
-				t.Fatal(err)
-			}
+	return reps
+}
+
+// publish publishes each record through a replica, one batch each.
+func publish(t *testing.T, via *replica, recs [][]byte) {
+	t.Helper()
+	for _, r := range recs {
+		if err := via.r.Publish(context.Background(), &live.Batch{Received: time.Now(), Events: events(t, livetest.Lines(r))}); err != nil {
+			t.Fatal(err)
 		}
 	}
-	publish(reps[0], stops[:accounts/2])
-	publish(reps[1], stops[accounts/2:])
-	// Wait until every stop is checkpointed somewhere, then kill b, which
-	// owns partial sequences.
-	livetest.WaitFor(t, 20*time.Second, "the stops to be consumed", func() bool {
-		info, err := reps[0].r.events.Info(context.Background())
-		return err == nil && info.State.Msgs == 0
-	})
-	owned := reps[1].r.Owned()
-	reps[1].crash()
-	t.Logf("killed b, which owned partitions %v", owned)
-	publish(reps[0], starts[:accounts/2])
-	publish(reps[2], starts)
-	livetest.WaitFor(t, 30*time.Second, "every finding", func() bool { return len(findingsInStream(t, reps[0].nc)) >= len(want) })
-	// Let the group settle and check again: no copy came later.
-	for _, rp := range []*replica{reps[0], reps[2]} {
-		rp.stop()
-	}
+}
+
+// wantOnceInStream checks that the findings stream holds exactly the
+// sorted ids want, each once.
+func wantOnceInStream(t *testing.T, url string, want []string) {
+	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)

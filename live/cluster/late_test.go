@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/internal/livetest"
 	"github.com/revertwatch/revertwatch/live"
@@ -23,23 +21,7 @@ func TestThreeReplicasLateByHours(t *testing.T) {
 	const accounts = 12
 	opt := Options{Partitions: 4, Lease: time.Second, CheckpointInterval: 50 * time.Millisecond,
 		IdleFlush: 300 * time.Millisecond, Processor: live.Options{Lateness: time.Hour}, Render: sink.Render{Format: finding.FormatNDJSON}}
-	var reps []*replica
-	for _, name := range []string{"a", "b", "c"} {
-		o := opt
-		o.Sinks = sink.NewFanout(&livetest.MemSink{})
-		reps = append(reps, startReplica(t, url, name, o))
-	}
-	livetest.WaitFor(t, 20*time.Second, "the partitions to be split", func() bool {
-		n := 0
-		for _, rp := range reps {
-			k := len(rp.r.Owned())
-			if k == 0 {
-				return false
-			}
-			n += k
-		}
-		return n == opt.Partitions
-	})
+	reps := startThree(t, url, opt)
 	var early, starts, bodies [][]byte
 	for i := range accounts {
 		stop, start := pair(i)
@@ -55,38 +37,17 @@ func TestThreeReplicasLateByHours(t *testing.T) {
 	if err != nil || len(want) != accounts {
 		t.Fatalf("oracle: %d findings, %v", len(want), err)
 	}
-	publish := func(via *replica, recs [][]byte) {
-		t.Helper()
-		for _, r := range recs {
-			if err := via.r.Publish(context.Background(), &live.Batch{Received: time.Now(), Events: events(t, livetest.Lines(r))}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	publish(reps[0], early)
+	publish(t, reps[0], early)
 	livetest.WaitFor(t, 20*time.Second, "the early events to be consumed", func() bool {
 		info, err := reps[0].r.events.Info(context.Background())
 		return err == nil && info.State.Msgs == 0
 	})
 	reps[1].crash()
-	publish(reps[0], starts[:accounts/2])
-	publish(reps[2], starts)
+	publish(t, reps[0], starts[:accounts/2])
+	publish(t, reps[2], starts)
 	livetest.WaitFor(t, 30*time.Second, "every late finding", func() bool { return len(findingsInStream(t, reps[0].nc)) >= len(want) })
 	for _, rp := range []*replica{reps[0], reps[2]} {
 		rp.stop()
 	}
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	got := findingsInStream(t, nc)
-	if len(got) != len(want) {
-		t.Fatalf("the findings stream holds %d findings, want each of %d exactly once", len(got), len(want))
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			t.Fatalf("findings differ at %d: %s, want %s", i, got[i], want[i])
-		}
-	}
+	wantOnceInStream(t, url, want)
 }
