@@ -212,6 +212,9 @@ func NewCore(opt CoreOptions, rank func(*event.Event) (int, bool), h Handler) *C
 	def(&c.opt.MaxSeen, DefaultMaxSeen)
 	def(&c.opt.MaxPending, DefaultMaxPending)
 	def(&c.opt.MaxHistory, DefaultMaxHistory)
+	if c.opt.Remember <= 0 {
+		c.opt.Remember = DefaultRemember
+	}
 	return c
 }
 
@@ -584,11 +587,7 @@ func (c *Core) dropHistory(sc *ScopeState, n int, forced bool) {
 // least as long as the events they could join are kept, and by default a
 // week, so that a re-delivery fires no single-event rule twice.
 func (c *Core) trimSeen(sc *ScopeState) {
-	keep := max(c.retention(), c.opt.Remember)
-	if c.opt.Remember == 0 {
-		keep = max(c.retention(), DefaultRemember)
-	}
-	Trim(sc, sc.frontier.Add(-keep), c.Scopes, func(s *ScopeState) *queue { return &s.seenQ },
+	Trim(sc, sc.frontier.Add(-max(c.retention(), c.opt.Remember)), c.Scopes, func(s *ScopeState) *queue { return &s.seenQ },
 		func() bool { return len(c.seen) > c.opt.MaxSeen },
 		func(q queued, forced bool) {
 			if t, ok := c.seen[q.key]; ok && !t.After(q.t) {

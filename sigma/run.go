@@ -276,7 +276,7 @@ func (r *Runner) Process(ev *event.Event) { r.core.Process(ev) }
 // only the correlations holding one report.
 func (r *Runner) Release(cs *eventtime.ScopeState, rel *eventtime.Release) {
 	ev := rel.Record
-	if ev == nil || !r.Wants(ev) {
+	if ev == nil {
 		return
 	}
 	fresh := !rel.Replay || rel.Late
