@@ -40,7 +40,7 @@ func runChild(dir string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	out, err := sink.NewFile(filepath.Join(dir, "findings.ndjson"), sink.Render{Format: finding.FormatNDJSON}, 0, 1)
+	out, err := sink.NewFile(filepath.Join(dir, "findings.ndjson"), sink.Render{Format: finding.FormatNDJSON}, sink.FileOptions{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

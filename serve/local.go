@@ -29,11 +29,11 @@ type local struct {
 	applied, committed uint64
 }
 
-func newLocal(dir string, h Hooks) (*local, error) {
+func newLocal(dir string, reset bool, h Hooks) (*local, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("no state directory (--state-dir)")
 	}
-	st, err := store.Open(dir)
+	st, err := store.Open(dir, store.Options{Reset: reset})
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,9 @@ type Config struct {
 	Listener net.Listener
 	// StateDir holds the bbolt state (alone) or nothing (with NATS).
 	StateDir string
+	// ResetState starts with no state when the state file is empty or
+	// unreadable (store.Options.Reset); else that is an error.
+	ResetState bool
 	// Token is the bearer token ingest requires; empty means none.
 	Token string
 	// Tuning is the tuning config; nil means tune.Default().
@@ -215,7 +218,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Cluster != nil {
 		s.be, err = cfg.Cluster(h)
 	} else {
-		s.be, err = newLocal(cfg.StateDir, h)
+		s.be, err = newLocal(cfg.StateDir, cfg.ResetState, h)
 	}
 	if err != nil {
 		return nil, err

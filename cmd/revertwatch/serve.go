@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ type sinkFlags struct {
 	output       string
 	outputMax    int64
 	outputKeep   int
+	outputMode   uint32
 	webhook      string
 	webhookDLQ   string
 	webhookAuth  string
@@ -45,12 +47,37 @@ func (f *sinkFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.output, "output", "o", "", "append findings to this file (fsynced, rotated by --output-max-size)")
 	fs.Int64Var(&f.outputMax, "output-max-size", 100<<20, "rotate --output past this many bytes (0: never)")
 	fs.IntVar(&f.outputKeep, "output-keep", 5, "rotated --output files to keep")
+	fs.Var(&octalMode{&f.outputMode, uint32(sink.DefaultFileMode)}, "output-mode", "permissions --output files are created with, in octal (an existing file keeps its own)")
 	fs.StringVar(&f.webhook, "webhook", "", "POST each finding as JSON to this URL (retries with backoff, Idempotency-Key: the finding id)")
 	fs.StringVar(&f.webhookDLQ, "webhook-dead-letter", "", "findings the webhook gave up on are appended here (default: STATE-DIR/webhook-dead-letter.ndjson)")
 	fs.StringVar(&f.webhookAuth, "webhook-authorization", "", "Authorization header value for --webhook (or $REVERTWATCH_WEBHOOK_AUTHORIZATION)")
 	fs.StringVar(&f.findingsNATS, "findings-nats", "", "publish findings to revertwatch.findings.<rule> on this NATS server (JetStream with Nats-Msg-Id when a stream takes the subject)")
 	fs.BoolVar(&f.stdout, "stdout", false, "also write findings to standard output when another sink is set")
 }
+
+// octalMode is a file mode flag written in octal.
+type octalMode struct {
+	v   *uint32
+	def uint32
+}
+
+func (m *octalMode) String() string {
+	if m.v == nil || *m.v == 0 {
+		return fmt.Sprintf("%04o", m.def)
+	}
+	return fmt.Sprintf("%04o", *m.v)
+}
+
+func (m *octalMode) Set(s string) error {
+	n, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || n > 0o777 || n == 0 {
+		return fmt.Errorf("want permissions in octal, 0600 for instance")
+	}
+	*m.v = uint32(n)
+	return nil
+}
+
+func (m *octalMode) Type() string { return "mode" }
 
 // build makes the sinks; with none configured, standard output. The
 // returned function closes what build opened besides the sinks.
@@ -62,7 +89,7 @@ func (f *sinkFlags) build(stateDir string, rules []finding.RuleInfo) ([]sink.Sin
 	var out []sink.Sink
 	closers := func() {}
 	if f.output != "" {
-		fs, err := sink.NewFile(f.output, r, f.outputMax, f.outputKeep)
+		fs, err := sink.NewFile(f.output, r, sink.FileOptions{MaxSize: f.outputMax, Keep: f.outputKeep, Mode: os.FileMode(f.outputMode)})
 		if err != nil {
 			return nil, nil, &exitError{code: exitUsage, err: err}
 		}
@@ -138,7 +165,7 @@ func newServeCmd() *cobra.Command {
 	var lateness, idleFlush, checkpointEvery, shutdownTimeout time.Duration
 	var maxBody, maxDecoded, maxQueue int64
 	var maxInflight, maxRecord int
-	var verbose bool
+	var verbose, resetState bool
 	cmd := &cobra.Command{
 		Use:   "serve [flags]",
 		Short: "Run the detection daemon: HTTP ingest, live findings, metrics; scale out on NATS JetStream",
@@ -218,7 +245,7 @@ SIGTERM stops intake, drains, checkpoints and exits within --shutdown-timeout.`,
 				return err
 			}
 			defer closeSinks()
-			sc := serve.Config{Listen: listen, StateDir: stateDir, Token: token, Tuning: conf, Lateness: lateness,
+			sc := serve.Config{Listen: listen, StateDir: stateDir, ResetState: resetState, Token: token, Tuning: conf, Lateness: lateness,
 				Rules: rs, NoBuiltin: sig.noBuiltin,
 				IdleFlush: idleFlush, Render: sink.Render{Format: sf.format, Rules: rules, Version: version}, Sinks: sinks,
 				MaxBodyBytes: maxBody, MaxDecodedBytes: maxDecoded, MaxRecordSize: maxRecord,
@@ -243,6 +270,7 @@ SIGTERM stops intake, drains, checkpoints and exits within --shutdown-timeout.`,
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", serve.DefaultListen, "address to listen on")
 	f.StringVar(&stateDir, "state-dir", "", "state directory (bbolt journal and checkpoints; the webhook's dead-letter file)")
+	f.BoolVar(&resetState, "reset-state", false, "when the state file is empty or unreadable, move it aside and start with no state (else that is an error)")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the bearer token ingest requires (default $"+tokenEnv+")")
 	f.DurationVar(&lateness, "lateness", 15*time.Minute, "how far behind the newest event an event may arrive and still complete a sequence; the config's when not given")
 	f.DurationVar(&idleFlush, "idle-flush", 0, "release buffered events after this long without input, closing the last sequences of a quiet source (default: the lateness; negative: never)")

@@ -22,7 +22,7 @@ func newWatchCmd() *cobra.Command {
 	var stateDir, inputFormat, sourceCategory, sourceHost string
 	var lateness, poll, idleFlush time.Duration
 	var maxRecord int
-	var once, verbose bool
+	var once, verbose, resetState bool
 	var budget sizeFlag = detect.DefaultMemoryBudget
 	var spillDir string
 	cmd := &cobra.Command{
@@ -90,7 +90,7 @@ are reported once across restarts.`,
 			defer out.Close()
 			late := 0
 			w, err := watch.New(watch.Options{
-				Paths: args, StateDir: stateDir, Poll: poll, IdleFlush: idleFlush, Once: once, Sinks: out, Logger: log,
+				Paths: args, StateDir: stateDir, ResetState: resetState, Poll: poll, IdleFlush: idleFlush, Once: once, Sinks: out, Logger: log,
 				MemoryBudget: int64(budget), SpillDir: spillDir,
 				Processor: live.Options{Config: conf, Lateness: lateness, Rules: rs, NoBuiltin: sig.noBuiltin, OnLate: func(ev *event.Event) {
 					if late++; late <= maxLateReports {
@@ -122,6 +122,7 @@ are reported once across restarts.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&stateDir, "state-dir", ".revertwatch", "state directory: file positions, the detection's checkpoint, undelivered findings")
+	f.BoolVar(&resetState, "reset-state", false, "when the state file is empty or unreadable, move it aside and start with no state (else that is an error)")
 	f.DurationVar(&lateness, "lateness", 15*time.Minute, "how far behind the newest event an event may arrive and still complete a sequence; the config's when not given")
 	f.DurationVar(&poll, "poll", 2*time.Second, "time between looks at the files")
 	f.DurationVar(&idleFlush, "idle-flush", 15*time.Minute, "release buffered events after this long without new data, closing the last sequences (0: never)")

@@ -66,3 +66,29 @@ func TestWatchSigmaRules(t *testing.T) {
 		t.Errorf("--no-builtin without --rules: %v", err)
 	}
 }
+
+// A state file that exists but is empty is a usage error naming it,
+// unless --reset-state; the findings file is created 0600.
+func TestWatchEmptyStateAndOutputMode(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	os.MkdirAll(state, 0o700)
+	db := filepath.Join(state, "revertwatch.db")
+	if err := os.WriteFile(db, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "findings.ndjson")
+	args := []string{"watch", "--once", "--state-dir", state, "-o", out, "../../testdata/formats"}
+	_, err := run(t, args...)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), db) {
+		t.Fatalf("empty state file: %v, want a usage error naming %s", err, db)
+	}
+	if _, err := run(t, append(args, "--reset-state")...); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(out)
+	if err != nil || info.Mode().Perm() != 0o600 || info.Size() == 0 {
+		t.Fatalf("findings file: %v %v", info, err)
+	}
+}

@@ -47,18 +47,32 @@ type Store struct {
 	pendingEv atomic.Int64
 }
 
+// ErrUnreadable is returned by Open when the state file exists but is
+// empty or cannot be read: starting fresh would silently read every input
+// again and forget the findings not yet delivered, so it takes Reset.
+var ErrUnreadable = errors.New("state file is empty or unreadable (Reset, --reset-state, moves it aside and starts with no state)")
+
+// Options configure Open.
+type Options struct {
+	// Reset moves a state file that is empty or unreadable aside (to
+	// FileName.unreadable-<unix time>) and starts with no state. A state
+	// file that reads is never touched.
+	Reset bool
+}
+
 // Open opens (creating if needed) the state in dir.
-func Open(dir string) (*Store, error) {
+func Open(dir string, opts ...Options) (*Store, error) {
+	var opt Options
+	for _, o := range opts {
+		opt = o
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	db, err := openBolt(path, opt)
 	if err != nil {
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("%s: %w", path, ErrLocked)
-		}
-		return nil, fmt.Errorf("opening state %s: %w", path, err)
+		return nil, err
 	}
 	s := &Store{db: db, path: path, pending: map[uint64]int{}}
 	err = db.Update(func(tx *bolt.Tx) error {
@@ -79,6 +93,44 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("opening state %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// openBolt opens the bbolt file; bbolt itself would initialise a file of
+// zero bytes as a new database, losing the state without a word.
+func openBolt(path string, opt Options) (*bolt.DB, error) {
+	info, err := os.Stat(path)
+	exists := err == nil
+	if err != nil && !os.IsNotExist(err) {
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+	var cause error
+	if exists && info.Size() == 0 {
+		cause = fmt.Errorf("%s: %w: it has 0 bytes", path, ErrUnreadable)
+	} else {
+		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+		if err == nil {
+			return db, nil
+		}
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("%s: %w", path, ErrLocked)
+		}
+		if !exists {
+			return nil, fmt.Errorf("opening state %s: %w", path, err)
+		}
+		cause = fmt.Errorf("%s: %w: %v", path, ErrUnreadable, err)
+	}
+	if !opt.Reset {
+		return nil, cause
+	}
+	aside := fmt.Sprintf("%s.unreadable-%d", path, time.Now().Unix())
+	if err := os.Rename(path, aside); err != nil {
+		return nil, fmt.Errorf("%w; moving it aside: %v", cause, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("opening state %s: %w", path, err)
+	}
+	return db, nil
 }
 
 // Path is the bbolt file.

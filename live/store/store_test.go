@@ -1,7 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +48,47 @@ func TestJournalCommitReopen(t *testing.T) {
 	es, err := s.Read(st.Applied, 10)
 	if err != nil || len(es) != 1 || es[0].Seq != 3 || es[0].Data[0] != 2 {
 		t.Fatalf("read %+v %v", es, err)
+	}
+}
+
+// A state file that exists but is empty, or is not a state file, is an
+// error naming it; Reset moves it aside and starts with no state, and a
+// state file that reads is never reset.
+func TestUnreadableStateNeedsReset(t *testing.T) {
+	for name, content := range map[string][]byte{"empty": nil, "garbage": bytes.Repeat([]byte("not bbolt "), 1000)} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, FileName)
+			if err := os.WriteFile(path, content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Open(dir)
+			if !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("open: %v, want ErrUnreadable naming %s", err, path)
+			}
+			if b, _ := os.ReadFile(path); !bytes.Equal(b, content) {
+				t.Fatal("the unreadable file was changed without Reset")
+			}
+			s, err := Open(dir, Options{Reset: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Append([]byte("x"), 1); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			aside, _ := filepath.Glob(path + ".unreadable-*")
+			if len(aside) != 1 {
+				t.Fatalf("moved aside: %v", aside)
+			}
+			s, err = Open(dir, Options{Reset: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.PendingEvents() != 1 {
+				t.Fatal("Reset dropped a state file that reads")
+			}
+		})
 	}
 }

@@ -66,13 +66,34 @@ func (f *Follower) Save() []byte {
 	return b
 }
 
-// Chunk is new data of one file.
+// Chunk is new data of one file, streamed: Poll hands one at a time and
+// closes it after, so that what is held at once is a read buffer, however
+// large the files.
 type Chunk struct {
 	Path string
 	// Offset and Line are where the data starts in the file.
 	Offset int64
 	Line   int
-	Data   []byte
+	// R reads the data: whole lines (and a last line without a newline
+	// only when it is a whole JSON value), or all of a document file.
+	R io.Reader
+
+	pos   *Position
+	whole bool
+	end   int64 // offset after the data
+	lines *lineCounter
+}
+
+// lineCounter counts the newlines read through it.
+type lineCounter struct {
+	r io.Reader
+	n int
+}
+
+func (c *lineCounter) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += bytes.Count(b[:n], []byte{'\n'})
+	return n, err
 }
 
 // files lists the regular files under the paths, each once.
@@ -124,11 +145,11 @@ func hashPrefix(b []byte) string {
 	return hex.EncodeToString(h[:16])
 }
 
-// Poll looks at every file once and returns the new data, oldest file
-// first. Positions move only when Advance is called with the chunk, so a
-// chunk that could not be processed is returned again.
-func (f *Follower) Poll() ([]Chunk, error) {
-	var chunks []Chunk
+// Poll looks at every file once and hands its new data, oldest file
+// first, to fn. A file's position moves past a chunk only when fn returns
+// nil; an error from fn stops the poll and is returned, and the chunk is
+// handed again at the next poll.
+func (f *Follower) Poll(fn func(*Chunk) error) error {
 	type found struct {
 		p     *Position
 		mtime int64
@@ -163,15 +184,11 @@ func (f *Follower) Poll() ([]Chunk, error) {
 		return live[i].p.Path < live[j].p.Path
 	})
 	for _, l := range live {
-		c, err := f.read(l.p)
-		if err != nil {
-			return chunks, err
-		}
-		if c != nil {
-			chunks = append(chunks, *c)
+		if err := f.read(l.p, fn); err != nil {
+			return err
 		}
 	}
-	return chunks, nil
+	return nil
 }
 
 // match finds the position of a file, making a new one for a file not
@@ -221,54 +238,96 @@ func readPrefix(path string, n int) ([]byte, error) {
 	return b[:k], nil
 }
 
-// read returns the file's new data, if any, and notes whether it settled.
-func (f *Follower) read(p *Position) (*Chunk, error) {
+// read hands the file's new data, if any, to fn, and notes whether the
+// file settled (kept its size and time since the last poll).
+func (f *Follower) read(p *Position, fn func(*Chunk) error) error {
 	fh, err := os.Open(p.Path)
 	if err != nil {
-		return nil, nil // gone since the stat: next poll
+		return nil // gone since the stat: next poll
 	}
 	defer fh.Close()
 	info, err := fh.Stat()
 	if err != nil {
-		return nil, nil
+		return nil
 	}
 	size, mtime := info.Size(), info.ModTime().UnixNano()
 	settled := p.size == size && p.mtime == mtime && size > 0
 	p.size, p.mtime = size, mtime
 	if p.Done || size <= p.Offset {
-		return nil, nil
+		return nil
 	}
 	if p.Offset == 0 && !p.Whole {
 		head, _ := readPrefix(p.Path, 64<<10)
 		p.Whole = isWhole(head)
 	}
+	var c *Chunk
 	if p.Whole {
 		if !settled {
-			return nil, nil
+			return nil
 		}
-		data, err := io.ReadAll(fh)
+		c = &Chunk{Path: p.Path, R: io.LimitReader(fh, size), pos: p, whole: true, end: size}
+	} else {
+		end, err := lineEnd(fh, p.Offset, min(size, p.Offset+maxChunk), size, settled)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p.Path, err)
+			return fmt.Errorf("%s: %w", p.Path, err)
 		}
-		return &Chunk{Path: p.Path, Data: data}, nil
-	}
-	if _, err := fh.Seek(p.Offset, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("%s: %w", p.Path, err)
-	}
-	data, err := io.ReadAll(io.LimitReader(fh, min(size-p.Offset, maxChunk)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.Path, err)
-	}
-	// Only whole lines, unless the file stopped changing with a last line
-	// that has no newline.
-	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
-		if !settled || i == len(data)-1 || p.Offset+int64(len(data)) < size {
-			data = data[:i+1]
+		if end <= p.Offset {
+			return nil
 		}
-	} else if !settled {
-		return nil, nil
+		c = &Chunk{Path: p.Path, Offset: p.Offset, Line: p.Line, R: io.NewSectionReader(fh, p.Offset, end-p.Offset), pos: p, end: end}
 	}
-	return &Chunk{Path: p.Path, Offset: p.Offset, Line: p.Line, Data: data}, nil
+	c.lines = &lineCounter{r: c.R}
+	c.R = c.lines
+	if err := fn(c); err != nil {
+		return err
+	}
+	// The newlines are counted over all of the data, read or not.
+	if _, err := io.Copy(io.Discard, c.R); err != nil {
+		return fmt.Errorf("%s: %w", p.Path, err)
+	}
+	f.advance(c)
+	return nil
+}
+
+// maxTail caps a last line without a newline that is checked for being a
+// whole JSON value.
+const maxTail = 64 << 20
+
+// lineEnd is where the data of a line file to read now ends: after the
+// last newline before limit. A last line without a newline is read only
+// when the file has settled and the line is a whole JSON value — a writer
+// pausing in the middle of a line leaves a tail that is not — and a
+// range of maxChunk with no newline at all is read as it is (a line that
+// long is refused by the decoder anyway).
+func lineEnd(fh *os.File, from, limit, size int64, settled bool) (int64, error) {
+	const block = 64 << 10
+	buf := make([]byte, block)
+	end := limit
+	for end > from {
+		start := max(from, end-block)
+		n, err := fh.ReadAt(buf[:end-start], start)
+		if err != nil && err != io.EOF {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			end = start + int64(i) + 1
+			break
+		}
+		end = start
+	}
+	if end == from && limit-from >= maxChunk {
+		return limit, nil
+	}
+	if limit == size && end < size && settled && size-end <= maxTail {
+		tail := make([]byte, size-end)
+		if _, err := fh.ReadAt(tail, end); err != nil && err != io.EOF {
+			return 0, err
+		}
+		if t := bytes.TrimSpace(tail); len(t) > 0 && json.Valid(t) {
+			return size, nil
+		}
+	}
+	return end, nil
 }
 
 // isWhole reports whether a file is one document rather than JSON lines:
@@ -289,26 +348,23 @@ func isWhole(head []byte) bool {
 	return len(first) > 0 && !json.Valid(first)
 }
 
-// Advance moves the file's position past a chunk Poll returned.
-func (f *Follower) Advance(c Chunk) {
-	for _, p := range f.pos {
-		if p.Path != c.Path {
-			continue
+// advance moves the file's position past a chunk handed to fn.
+func (f *Follower) advance(c *Chunk) {
+	p := c.pos
+	if c.whole {
+		p.Offset, p.Done = c.end, true
+		// The newlines of a gzip file are those of its decompressed
+		// data, which lines of diagnostics do not count in.
+		if gz, _ := readPrefix(p.Path, 2); !bytes.Equal(gz, []byte{0x1f, 0x8b}) {
+			p.Line = c.lines.n
 		}
-		if p.Whole {
-			p.Offset, p.Done = int64(len(c.Data)), true
-			if !bytes.HasPrefix(c.Data, []byte{0x1f, 0x8b}) {
-				p.Line = bytes.Count(c.Data, []byte{'\n'})
-			}
-		} else {
-			p.Offset = c.Offset + int64(len(c.Data))
-			p.Line = c.Line + bytes.Count(c.Data, []byte{'\n'})
+	} else {
+		p.Offset = c.end
+		p.Line = c.Line + c.lines.n
+	}
+	if p.PrefixLen < prefixLen {
+		if prefix, err := readPrefix(p.Path, prefixLen); err == nil {
+			p.PrefixLen, p.PrefixHash = len(prefix), hashPrefix(prefix)
 		}
-		if p.PrefixLen < prefixLen {
-			if prefix, err := readPrefix(p.Path, prefixLen); err == nil {
-				p.PrefixLen, p.PrefixHash = len(prefix), hashPrefix(prefix)
-			}
-		}
-		return
 	}
 }

@@ -6,7 +6,6 @@
 package watch
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,11 +24,15 @@ import (
 
 // Options configure a Watcher.
 type Options struct {
-	Paths     []string
-	StateDir  string
-	Processor live.Options
-	Ingest    ingest.Options // record size cap, forced format, source overrides
-	Sinks     *sink.Fanout
+	Paths    []string
+	StateDir string
+	// ResetState starts with no state when the state file is empty or
+	// unreadable, moving it aside (store.Options.Reset); else that is an
+	// error.
+	ResetState bool
+	Processor  live.Options
+	Ingest     ingest.Options // record size cap, forced format, source overrides
+	Sinks      *sink.Fanout
 	// Poll is the time between looks at the files (default 2 s).
 	Poll time.Duration
 	// IdleFlush releases buffered events after this long without new data
@@ -64,6 +67,8 @@ type Watcher struct {
 	loop *live.Loop
 
 	chunks, events, findings atomic.Int64
+	// polls counts the looks at the files (for tests).
+	polls atomic.Int64
 }
 
 // New opens the state and restores the last checkpoint.
@@ -74,7 +79,7 @@ func New(opt Options) (*Watcher, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	st, err := store.Open(opt.StateDir)
+	st, err := store.Open(opt.StateDir, store.Options{Reset: opt.ResetState})
 	if err != nil {
 		return nil, err
 	}
@@ -193,18 +198,16 @@ func (in *files) Pending() bool { return in.moved && (in.rest == nil || in.ended
 // Committed implements live.Input.
 func (in *files) Committed() { in.moved = false }
 
-// poll reads the new data of every file into f (or rest, with Once) and
-// says how many chunks.
+// poll streams the new data of every file, one file at a time, into f
+// (or rest, with Once) and says how many chunks.
 func (w *Watcher) poll(ctx context.Context, f live.Feed, rest *eventtime.Sorter) int {
-	chunks, err := w.fol.Poll()
-	if err != nil {
-		w.opt.Logger.Warn("reading files", "err", err)
-	}
-	for _, c := range chunks {
-		if ctx.Err() != nil {
-			return 0
+	defer w.polls.Add(1)
+	n := 0
+	err := w.fol.Poll(func(c *Chunk) error {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		_, err := ingest.DecodeStream(ctx, c.Path, bytes.NewReader(c.Data), w.opt.Ingest, ingest.Handlers{
+		_, err := ingest.DecodeStream(ctx, c.Path, c.R, w.opt.Ingest, ingest.Handlers{
 			Event: func(ev *event.Event) error {
 				ev.Source.Offset += c.Offset
 				ev.Source.Line += c.Line
@@ -229,10 +232,17 @@ func (w *Watcher) poll(ctx context.Context, f live.Feed, rest *eventtime.Sorter)
 			},
 		})
 		if err != nil {
-			return 0 // cancelled: the chunk is read again after a restart
+			return err // cancelled: the chunk is read again after a restart
 		}
-		w.fol.Advance(c)
+		n++
 		w.chunks.Add(1)
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		w.opt.Logger.Warn("reading files", "err", err)
 	}
-	return len(chunks)
+	if ctx.Err() != nil {
+		return 0
+	}
+	return n
 }
