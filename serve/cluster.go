@@ -54,8 +54,40 @@ type replica struct {
 	m *Metrics
 }
 
+// publishBudget is how many bytes of decoded events one publication
+// holds: a request's events when they fit, else each slice of them.
+const publishBudget = 8 << 20
+
 // Accept implements Backend: nil once JetStream acknowledged every event.
-func (b *replica) Accept(ctx context.Context, batch *live.Batch, _ Body) error {
+// A large body is published in slices of publishBudget, decoded again
+// slice by slice, so that it is never held whole as events; the slices
+// fall the same way when the body is posted again, and so keep their
+// message ids.
+func (b *replica) Accept(ctx context.Context, in *Intake) error {
+	if in.Decoded != nil {
+		return b.publish(ctx, &live.Batch{Received: in.Received, Source: "http", Events: in.Decoded})
+	}
+	var slice []*event.Event
+	var cost int64
+	flush := func() error {
+		err := b.publish(ctx, &live.Batch{Received: in.Received, Source: "http", Events: slice})
+		slice, cost = nil, 0
+		return err
+	}
+	err := in.Decode(ctx, func(ev *event.Event) error {
+		slice = append(slice, ev)
+		if cost += eventCost(ev); cost >= publishBudget {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil && len(slice) > 0 {
+		err = flush()
+	}
+	return err
+}
+
+func (b *replica) publish(ctx context.Context, batch *live.Batch) error {
 	err := b.r.Publish(ctx, batch)
 	var apiErr *jetstream.APIError
 	if err != nil && (errors.As(err, &apiErr) && apiErr.Code == 503 || strings.Contains(err.Error(), "maximum") || errors.Is(err, jetstream.ErrNoStreamResponse)) {
@@ -63,6 +95,9 @@ func (b *replica) Accept(ctx context.Context, batch *live.Batch, _ Body) error {
 	}
 	return err
 }
+
+// KeepEvents implements Backend.
+func (b *replica) KeepEvents() int64 { return publishBudget }
 
 // Run implements Backend.
 func (b *replica) Run(ctx, drainCtx context.Context) error { return b.r.Run(ctx, drainCtx) }

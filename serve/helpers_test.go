@@ -51,7 +51,11 @@ func start(t testing.TB, cfg Config) *running {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{s: s, url: "http://" + ln.Addr().String(), done: make(chan struct{}), stop: cancel}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	r := &running{s: s, url: scheme + "://" + ln.Addr().String(), done: make(chan struct{}), stop: cancel}
 	go func() {
 		r.err = s.Run(ctx)
 		close(r.done)
@@ -64,6 +68,9 @@ func start(t testing.TB, cfg Config) *running {
 		}
 	})
 	livetest.WaitFor(t, 10*time.Second, "ready", func() bool {
+		if scheme == "https" {
+			return s.ready.Load() // the probe below speaks plain HTTP
+		}
 		resp, err := http.Get(r.url + "/readyz")
 		if err != nil {
 			return false

@@ -1,8 +1,8 @@
 package serve
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -11,15 +11,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/ingest"
-	"github.com/revertwatch/revertwatch/live"
 )
 
 // stdout is where findings go without a sink configured.
@@ -77,41 +75,32 @@ func (s *Server) fail(w http.ResponseWriter, code int, reason, msg string, a Ans
 	writeJSON(w, code, a)
 }
 
-// errDecodedTooLarge marks a body over MaxDecodedBytes once gunzipped.
-var errDecodedTooLarge = errors.New("body too large once decompressed")
-
-// capReader returns errDecodedTooLarge past n bytes.
-type capReader struct {
-	r    io.Reader
-	n    int64
-	over bool
-}
-
-func (c *capReader) Read(p []byte) (int, error) {
-	if c.n <= 0 {
-		// One byte more tells a body of exactly the cap from a larger one.
-		var one [1]byte
-		if k, _ := c.r.Read(one[:]); k > 0 {
-			c.over = true
-			return 0, errDecodedTooLarge
-		}
-		return 0, io.EOF
-	}
-	if int64(len(p)) > c.n {
-		p = p[:c.n]
-	}
-	k, err := c.r.Read(p)
-	c.n -= int64(k)
-	return k, err
-}
-
 // ingestOptions are the decoding options of a request, the same when the
 // journal replays it.
 func (s *Server) ingestOptions(category, host string) ingest.Options {
 	return ingest.Options{MaxRecordSize: s.cfg.MaxRecordSize, SourceCategory: category, SourceHost: host}
 }
 
-// ingest is POST /v1/ingest.
+// acceptTimeout bounds how long a request may wait for its backend to
+// store it, and so how long it holds an in-flight slot after the check.
+const acceptTimeout = 30 * time.Second
+
+// readBody reads a request's body as sent, at most max bytes, growing its
+// buffer with what arrives rather than with what the client announced.
+func readBody(r io.Reader, announced, max int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if announced > 0 && announced <= max {
+		buf.Grow(int(min(announced, 1<<20)))
+	}
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
+}
+
+// ingest is POST /v1/ingest. The body is read first, under the body
+// timeout and without a slot, so that slow clients cannot hold the
+// in-flight slots; then, holding one, it is checked in one streaming pass
+// that keeps no event (the local journal stores the body and decodes it
+// again), and stored.
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	received := time.Now()
 	if r.Method != http.MethodPost {
@@ -124,10 +113,43 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token", Answer{})
 		return
 	}
-	if s.closing.Load() {
+	if s.isClosing() {
 		s.fail(w, http.StatusServiceUnavailable, "shutting down", "shutting down", Answer{})
 		return
 	}
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		s.fail(w, http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("body over %d bytes", s.cfg.MaxBodyBytes), Answer{})
+		return
+	}
+	body := Body{Name: r.Header.Get("X-Sumo-Name"), Category: r.Header.Get("X-Sumo-Category"), Host: r.Header.Get("X-Sumo-Host"),
+		Encoding: r.Header.Get("Content-Encoding")}
+	if body.Name == "" {
+		body.Name = "http"
+	}
+	if err := checkEncoding(body.Encoding); err != nil {
+		s.fail(w, http.StatusUnsupportedMediaType, "encoding", err.Error(), Answer{})
+		return
+	}
+	if s.cfg.BodyTimeout > 0 {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+	}
+	data, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength, s.cfg.MaxBodyBytes)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		s.fail(w, http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("body over %d bytes", s.cfg.MaxBodyBytes), Answer{})
+		return
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		w.Header().Set("Connection", "close")
+		s.fail(w, http.StatusRequestTimeout, "timeout", fmt.Sprintf("body not received within %s", s.cfg.BodyTimeout), Answer{})
+		return
+	case err != nil:
+		s.fail(w, http.StatusBadRequest, "read", "reading the body: "+err.Error(), Answer{})
+		return
+	}
+	body.Data = data
+	// Only now is a slot taken; the time it is held is bounded by the
+	// decoded size and acceptTimeout, not by the client.
 	select {
 	case s.sem <- struct{}{}:
 		defer func() { <-s.sem }()
@@ -135,63 +157,32 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusServiceUnavailable, "overloaded", "too many requests in flight", Answer{})
 		return
 	}
-	if r.ContentLength > s.cfg.MaxBodyBytes {
-		s.fail(w, http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("body over %d bytes", s.cfg.MaxBodyBytes), Answer{})
+	if !s.enter() {
+		s.fail(w, http.StatusServiceUnavailable, "shutting down", "shutting down", Answer{})
 		return
 	}
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	// The body as read goes to the journal; it is at most MaxBodyBytes.
-	var raw bytes.Buffer
-	br := bufio.NewReaderSize(io.TeeReader(body, &raw), 64<<10)
-	var src io.Reader = br
-	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
-	magic, _ := br.Peek(2)
-	gz := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
-	switch {
-	case enc == "gzip" || enc == "x-gzip" || gz:
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			s.fail(w, http.StatusBadRequest, "bad gzip", "gzip body unreadable: "+err.Error(), Answer{})
-			return
-		}
-		defer zr.Close()
-		src = zr
-	case enc != "" && enc != "identity":
-		s.fail(w, http.StatusUnsupportedMediaType, "encoding", "unsupported Content-Encoding "+enc+" (gzip or none)", Answer{})
-		return
-	}
-	capped := &capReader{r: src, n: s.cfg.MaxDecodedBytes}
+	defer s.inflight.Done()
 
-	name := r.Header.Get("X-Sumo-Name")
-	if name == "" {
-		name = "http"
-	}
-	category, host := r.Header.Get("X-Sumo-Category"), r.Header.Get("X-Sumo-Host")
-	opt := s.ingestOptions(category, host)
-	var evs []*event.Event
-	var a Answer
-	st, err := ingest.DecodeStream(r.Context(), name, capped, opt, ingest.Handlers{
-		Event: func(ev *event.Event) error { evs = append(evs, ev); return nil },
-		Diag: func(d ingest.Diag) {
-			if d.Severity == ingest.Rejected {
-				s.m.Rejects.WithLabelValues("record: " + d.Reason).Inc()
-			}
-			if len(a.Diagnostics) < maxDiagnostics && d.Severity != ingest.Notice {
-				a.Diagnostics = append(a.Diagnostics, d)
-			}
-		},
-	})
-	var mbe *http.MaxBytesError
+	c, err := s.check(r.Context(), body, s.cfg.MaxQueue, s.be.KeepEvents())
+	a := c.answer
+	var be *badEncoding
 	switch {
-	case capped.over || errors.As(err, &mbe) || strings.Contains(st.Error, "http: request body too large"):
-		s.fail(w, http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("body over %d bytes (%d decompressed)", s.cfg.MaxBodyBytes, s.cfg.MaxDecodedBytes), Answer{})
+	case errors.As(err, &be):
+		s.fail(w, http.StatusBadRequest, "bad gzip", be.msg, Answer{})
+		return
+	case errors.Is(err, errDecodedTooLarge):
+		s.fail(w, http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("body over %d bytes decompressed, every gzip layer counted", s.cfg.MaxDecodedBytes), Answer{})
+		return
+	case errors.Is(err, errTooManyEvents):
+		s.fail(w, http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("more than %d events in one request: the queue holds %d", s.cfg.MaxQueue, s.cfg.MaxQueue), a)
 		return
 	case err != nil:
 		s.fail(w, http.StatusBadRequest, "read", "reading the body: "+err.Error(), a)
 		return
 	}
+	st := c.stats
 	a.Rejected, a.Skipped = st.NRejected(), st.NSkipped()
-	if len(evs) == 0 {
+	if c.events == 0 {
 		if st.Error != "" || a.Rejected > 0 {
 			msg := st.Error
 			if msg == "" {
@@ -204,24 +195,38 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, a)
 		return
 	}
-	if int64(len(evs)) > s.cfg.MaxQueue {
-		s.fail(w, http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("%d events in one request; the queue holds %d", len(evs), s.cfg.MaxQueue), a)
-		return
-	}
-	b := Body{Name: name, Category: category, Host: host, Data: raw.Bytes()}
-	if err := s.be.Accept(r.Context(), &live.Batch{Received: received, Source: "http", Events: evs}, b); err != nil {
+	ctx, cancel := context.WithTimeout(r.Context(), acceptTimeout)
+	defer cancel()
+	in := &Intake{Received: received, Body: body, Events: c.events, Decoded: c.kept,
+		Decode: func(ctx context.Context, fn func(*event.Event) error) error {
+			_, err := decodeBody(ctx, body, s.ingestOptions(body.Category, body.Host), nil, ingest.Handlers{Event: fn})
+			return err
+		}}
+	if err := s.be.Accept(ctx, in); err != nil {
 		if errors.Is(err, ErrOverloaded) {
 			s.fail(w, http.StatusServiceUnavailable, "overloaded", err.Error(), a)
 			return
 		}
+		// The error names the state file; that is for the log, not for
+		// whoever can reach the port.
 		s.log.Error("accepting input", "err", err)
-		s.fail(w, http.StatusServiceUnavailable, "store", "could not store the events: "+err.Error(), a)
+		s.fail(w, http.StatusServiceUnavailable, "store", "could not store the events (the server log says why)", a)
 		return
 	}
-	for _, ev := range evs {
-		s.m.EventsIn.WithLabelValues("http", string(ev.Format)).Inc()
+	for _, f := range sortedFormats(c.formats) {
+		s.m.EventsIn.WithLabelValues("http", string(f)).Add(float64(c.formats[f]))
 	}
-	a.Accepted = len(evs)
+	a.Accepted = c.events
 	s.m.Requests.WithLabelValues("202").Inc()
 	writeJSON(w, http.StatusAccepted, a)
+}
+
+// sortedFormats lists the formats counted, in order.
+func sortedFormats(m map[event.Format]int) []event.Format {
+	out := make([]event.Format, 0, len(m))
+	for f := range m {
+		out = append(out, f)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -88,18 +88,20 @@ type entryHeader struct {
 }
 
 // Accept implements Backend: the request body is in the journal, fsynced,
-// when it returns nil.
-func (l *local) Accept(_ context.Context, b *live.Batch, body Body) error {
-	if l.st.PendingEvents()+int64(len(b.Events)) > l.h.MaxQueue {
+// when it returns nil. Only the number of events is needed here: step
+// decodes them again from the journal.
+func (l *local) Accept(_ context.Context, in *Intake) error {
+	if l.st.PendingEvents()+int64(in.Events) > l.h.MaxQueue {
 		return ErrOverloaded
 	}
-	head, err := json.Marshal(entryHeader{Received: b.Received, Name: body.Name, Category: body.Category, Host: body.Host, MaxRecord: l.h.MaxRecordSize})
+	body := in.Body
+	head, err := json.Marshal(entryHeader{Received: in.Received, Name: body.Name, Category: body.Category, Host: body.Host, MaxRecord: l.h.MaxRecordSize})
 	if err != nil {
 		return err
 	}
 	data := make([]byte, 0, len(head)+1+len(body.Data))
 	data = append(append(append(data, head...), '\n'), body.Data...)
-	if _, err := l.st.Append(data, len(b.Events)); err != nil {
+	if _, err := l.st.Append(data, in.Events); err != nil {
 		return err
 	}
 	l.h.Metrics.QueueDepth.Set(float64(l.st.PendingEvents()))
@@ -109,6 +111,9 @@ func (l *local) Accept(_ context.Context, b *live.Batch, body Body) error {
 	}
 	return nil
 }
+
+// KeepEvents implements Backend: the journal needs only the count.
+func (l *local) KeepEvents() int64 { return 0 }
 
 // Ready implements Backend.
 func (l *local) Ready() error { return nil }
@@ -179,7 +184,8 @@ func (l *local) step(ctx context.Context, f live.Feed) (int, error) {
 		}
 		var newest time.Time
 		opt := ingest.Options{MaxRecordSize: h.MaxRecord, SourceCategory: h.Category, SourceHost: h.Host}
-		_, err := ingest.DecodeStream(context.Background(), h.Name, bytes.NewReader(e.Data[i+1:]), opt, ingest.Handlers{
+		body := Body{Name: h.Name, Category: h.Category, Host: h.Host, Data: e.Data[i+1:]}
+		_, err := decodeBody(context.Background(), body, opt, nil, ingest.Handlers{
 			Event: func(ev *event.Event) error {
 				f.Process(ev)
 				l.h.Metrics.EventsProcessed.WithLabelValues(ev.Provider).Inc()

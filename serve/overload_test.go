@@ -1,8 +1,6 @@
 package serve
 
 import (
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
@@ -53,37 +51,6 @@ func TestOverloadQueue(t *testing.T) {
 	r.shutdown(t)
 	if got := mem.IDs(); !equalStrings(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
-	}
-}
-
-// Past the requests in flight, ingest answers 503 at once.
-func TestOverloadInflight(t *testing.T) {
-	r := start(t, Config{StateDir: t.TempDir(), MaxInflight: 1, Sinks: sinks(&livetest.MemSink{})})
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		resp, err := http.Post(r.url+"/v1/ingest", "application/json", pr)
-		if err != nil {
-			done <- 0
-			return
-		}
-		resp.Body.Close()
-		done <- resp.StatusCode
-	}()
-	stop, startRec := stopStart(1)
-	if _, err := pw.Write(livetest.Lines(stop)); err != nil {
-		t.Fatal(err)
-	}
-	// The slow request holds the only slot once the metrics say a request
-	// got that far; until then a 202 is possible, so poll for the 503.
-	livetest.WaitFor(t, 10*time.Second, "a 503", func() bool {
-		code, _, h := post(t, r.url, livetest.Lines(startRec))
-		return code == 503 && h.Get("Retry-After") != ""
-	})
-	pw.Write(livetest.Lines(startRec))
-	pw.Close()
-	if code := <-done; code != 202 {
-		t.Fatalf("the slow request: %d", code)
 	}
 }
 

@@ -2,12 +2,14 @@ package serve
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +31,9 @@ const (
 	DefaultMaxQueue           = 1_000_000
 	DefaultCheckpointInterval = 250 * time.Millisecond
 	DefaultShutdownTimeout    = 20 * time.Second
+	DefaultReadHeaderTimeout  = 10 * time.Second
+	DefaultBodyTimeout        = time.Minute
+	DefaultIdleTimeout        = 2 * time.Minute
 )
 
 // Config configures a Server. Zero values take the defaults.
@@ -76,6 +81,17 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout bounds the reading of a request's headers,
+	// BodyTimeout that of its body (no in-flight slot is held meanwhile),
+	// IdleTimeout the wait of a kept-alive connection for its next
+	// request; past them the connection is closed (a body too slow is
+	// answered 408 first).
+	ReadHeaderTimeout, BodyTimeout, IdleTimeout time.Duration
+	// TLSCert and TLSKey are PEM files of the server's certificate (its
+	// chain) and key: when set, the listener speaks only TLS (1.2 and
+	// later). TLSClientCA, a PEM bundle, makes client certificates
+	// required and verified against it. ReloadTLS reads the three again.
+	TLSCert, TLSKey, TLSClientCA string
 	// Cluster, when set, runs the server as one replica of a JetStream
 	// group instead of on local state.
 	Cluster ClusterBackend
@@ -119,6 +135,15 @@ func (c *Config) defaults() {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = DefaultBodyTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -135,12 +160,13 @@ var ErrOverloaded = errors.New("over capacity: retry later")
 // local journal, or a JetStream group (package live/cluster, adapted by
 // the caller).
 type Backend interface {
-	// Accept stores the batch durably; nil means it will be processed
-	// even if the process dies now. body is the request as it was read,
-	// from which the batch's events decode again, byte for byte: the
-	// local journal keeps it rather than the events, which is smaller and
-	// several times cheaper than encoding them.
-	Accept(ctx context.Context, b *live.Batch, body Body) error
+	// Accept stores a checked request durably; nil means its events will
+	// be processed even if the process dies now.
+	Accept(ctx context.Context, in *Intake) error
+	// KeepEvents is how many bytes of a request's decoded events the
+	// backend wants kept from the check (Intake.Decoded), to spare a
+	// second decoding; 0 when it needs only their number.
+	KeepEvents() int64
 	// Run processes input until ctx is done, then drains what it can
 	// within drainCtx and checkpoints.
 	Run(ctx, drainCtx context.Context) error
@@ -150,11 +176,32 @@ type Backend interface {
 	Close() error
 }
 
+// Intake is one ingest request, read whole and checked: its body as sent
+// and how many events it holds. Its events are not kept (a body of
+// millions of tiny records would hold gigabytes of them) unless they fit
+// in the backend's KeepEvents; Decode gives them again, in order.
+type Intake struct {
+	Received time.Time
+	Body     Body
+	Events   int
+	// Decoded holds the events when they fit in KeepEvents, else nil.
+	Decoded []*event.Event
+	// Decode decodes the body again, handing each event to fn; an error
+	// from fn stops it and is returned.
+	Decode func(ctx context.Context, fn func(*event.Event) error) error
+}
+
 // Body is an ingest request as read, with what its events were decoded
-// with.
+// with. The local journal keeps it rather than the events, which is
+// smaller and several times cheaper than encoding them; its events decode
+// again from it byte for byte.
 type Body struct {
 	Name, Category, Host string
-	Data                 []byte
+	// Encoding is the request's Content-Encoding. Every gzip layer is
+	// recognised by its magic bytes too, so a body accepted decodes the
+	// same without it (the journal does not keep it).
+	Encoding string
+	Data     []byte
 }
 
 // ClusterBackend makes the Backend of a replica once the Server knows
@@ -177,17 +224,44 @@ type Hooks struct {
 
 // Server is the daemon.
 type Server struct {
-	cfg     Config
-	m       *Metrics
-	log     *slog.Logger
-	be      Backend
-	out     *sink.Fanout
-	ln      net.Listener
-	http    *http.Server
-	sem     chan struct{}
-	tokenH  [32]byte
-	ready   atomic.Bool
-	closing atomic.Bool
+	cfg    Config
+	m      *Metrics
+	log    *slog.Logger
+	be     Backend
+	out    *sink.Fanout
+	ln     net.Listener
+	http   *http.Server
+	sem    chan struct{}
+	tokenH [32]byte
+	tls    *tlsFiles // nil without TLS
+	ready  atomic.Bool
+	// closing is set, under mu, when intake stops; inflight counts the
+	// requests past that check, which shutdown waits for.
+	mu       sync.Mutex
+	closing  atomic.Bool
+	inflight sync.WaitGroup
+}
+
+// enter counts a request that is about to store input, unless intake has
+// stopped.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	s.inflight.Add(1)
+	return true
+}
+
+// isClosing reports whether intake has stopped.
+func (s *Server) isClosing() bool { return s.closing.Load() }
+
+// stopIntake makes ingest answer 503 from now on.
+func (s *Server) stopIntake() {
+	s.mu.Lock()
+	s.closing.Store(true)
+	s.mu.Unlock()
 }
 
 // New opens the state (or joins the cluster) and prepares the server; Run
@@ -230,7 +304,18 @@ func New(cfg Config) (*Server, error) {
 	})
 	mux.HandleFunc("/readyz", s.readyz)
 	mux.Handle("/metrics", promhttp.HandlerFor(s.m.Registry, promhttp.HandlerOpts{Registry: s.m.Registry}))
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// ReadTimeout backs the body timeout up for the endpoints that do not
+	// read a body: net/http still reads what a client sends after the
+	// handler returned.
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadHeaderTimeout + cfg.BodyTimeout,
+		IdleTimeout: cfg.IdleTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	if cfg.TLSCert != "" || cfg.TLSKey != "" || cfg.TLSClientCA != "" {
+		s.tls = &tlsFiles{cert: cfg.TLSCert, key: cfg.TLSKey, clientCA: cfg.TLSClientCA}
+		if err := s.tls.load(); err != nil {
+			s.be.Close()
+			return nil, err
+		}
+	}
 	s.ln = cfg.Listener
 	if s.ln == nil {
 		s.ln, err = net.Listen("tcp", cfg.Listen)
@@ -239,16 +324,21 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("listen: %w", err)
 		}
 	}
+	if s.tls != nil {
+		s.ln = tls.NewListener(s.ln, s.tls.config())
+	}
 	return s, nil
 }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Run serves until ctx is done, then shuts down gracefully: it stops
-// taking input (ingest answers 503), waits for the requests in flight,
-// drains and checkpoints what was accepted, delivers the findings, and
-// returns within the shutdown timeout.
+// Run serves until ctx is done, then shuts down gracefully: /readyz
+// fails and ingest answers 503 (the listener stays open, so that clients
+// are told to retry rather than refused), the requests already storing
+// input finish, what was accepted is drained and checkpointed, the
+// findings are delivered, and only then is the listener closed; all
+// within the shutdown timeout.
 func (s *Server) Run(ctx context.Context) error {
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
@@ -260,7 +350,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { httpErr <- s.http.Serve(s.ln) }()
 	s.ready.Store(true)
 	s.m.Ready.Set(1)
-	s.log.Info("serving", "addr", s.Addr().String())
+	s.log.Info("serving", "addr", s.Addr().String(), "tls", s.tls != nil)
 
 	var err error
 	select {
@@ -273,14 +363,22 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		beErr <- err
 	}
+	// Not ready first, so that a load balancer stops sending; then intake
+	// stops.
 	s.ready.Store(false)
-	s.closing.Store(true)
 	s.m.Ready.Set(0)
+	s.stopIntake()
 	deadline, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
-	if herr := s.http.Shutdown(deadline); herr != nil {
-		s.http.Close()
+	stored := make(chan struct{})
+	go func() {
+		s.inflight.Wait()
+		close(stored)
+	}()
+	select {
+	case <-stored:
+	case <-deadline.Done():
 	}
 	// The backend drains until the deadline, then stops where it is: what
 	// it did not reach stays in the journal (or the stream) for the next
@@ -293,6 +391,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if berr := <-beErr; err == nil && berr != nil {
 		err = berr
 	}
+	// Requests during the drain were answered 503; now the listener
+	// closes, giving the last answers a moment even past the deadline.
+	grace, cancelGrace := context.WithTimeout(context.Background(), max(time.Until(deadlineOf(deadline)), time.Second))
+	defer cancelGrace()
+	if herr := s.http.Shutdown(grace); herr != nil {
+		s.http.Close()
+	}
 	if cerr := s.be.Close(); err == nil {
 		err = cerr
 	}
@@ -300,6 +405,14 @@ func (s *Server) Run(ctx context.Context) error {
 		err = cerr
 	}
 	return err
+}
+
+// deadlineOf is ctx's deadline, or now.
+func deadlineOf(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now()
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {

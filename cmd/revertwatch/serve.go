@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -30,16 +31,17 @@ const tokenEnv = "REVERTWATCH_TOKEN"
 
 // sinkFlags are the finding outputs of watch and serve.
 type sinkFlags struct {
-	format       string
-	output       string
-	outputMax    int64
-	outputKeep   int
-	outputMode   uint32
-	webhook      string
-	webhookDLQ   string
-	webhookAuth  string
-	findingsNATS string
-	stdout       bool
+	format          string
+	output          string
+	outputMax       int64
+	outputKeep      int
+	outputMode      uint32
+	webhook         string
+	webhookDLQ      string
+	webhookAuth     string // refused: see webhookAuthorization
+	webhookAuthFile string
+	findingsNATS    string
+	stdout          bool
 }
 
 func (f *sinkFlags) register(fs *pflag.FlagSet) {
@@ -50,7 +52,9 @@ func (f *sinkFlags) register(fs *pflag.FlagSet) {
 	fs.Var(&octalMode{&f.outputMode, uint32(sink.DefaultFileMode)}, "output-mode", "permissions --output files are created with, in octal (an existing file keeps its own)")
 	fs.StringVar(&f.webhook, "webhook", "", "POST each finding as JSON to this URL (retries with backoff, Idempotency-Key: the finding id)")
 	fs.StringVar(&f.webhookDLQ, "webhook-dead-letter", "", "findings the webhook gave up on are appended here (default: STATE-DIR/webhook-dead-letter.ndjson)")
-	fs.StringVar(&f.webhookAuth, "webhook-authorization", "", "Authorization header value for --webhook (or $REVERTWATCH_WEBHOOK_AUTHORIZATION)")
+	fs.StringVar(&f.webhookAuth, "webhook-authorization", "", "refused: a secret on the command line is in the process list")
+	_ = fs.MarkHidden("webhook-authorization")
+	fs.StringVar(&f.webhookAuthFile, "webhook-authorization-file", "", "file holding the Authorization header value for --webhook (default $"+webhookAuthEnv+")")
 	fs.StringVar(&f.findingsNATS, "findings-nats", "", "publish findings to revertwatch.findings.<rule> on this NATS server (JetStream with Nats-Msg-Id when a stream takes the subject)")
 	fs.BoolVar(&f.stdout, "stdout", false, "also write findings to standard output when another sink is set")
 }
@@ -100,9 +104,9 @@ func (f *sinkFlags) build(stateDir string, rules []finding.RuleInfo) ([]sink.Sin
 		if dlq == "" {
 			dlq = stateDir + string(os.PathSeparator) + "webhook-dead-letter.ndjson"
 		}
-		auth := f.webhookAuth
-		if auth == "" {
-			auth = os.Getenv("REVERTWATCH_WEBHOOK_AUTHORIZATION")
+		auth, err := f.webhookAuthorization()
+		if err != nil {
+			return nil, nil, err
 		}
 		h := http.Header{}
 		if auth != "" {
@@ -111,7 +115,11 @@ func (f *sinkFlags) build(stateDir string, rules []finding.RuleInfo) ([]sink.Sin
 		out = append(out, sink.NewWebhook(sink.WebhookOptions{URL: f.webhook, DeadLetter: dlq, Header: h}, r))
 	}
 	if f.findingsNATS != "" {
-		nc, err := nats.Connect(f.findingsNATS, nats.Name("revertwatch findings"), nats.MaxReconnects(-1))
+		auth, err := natsAuth("--findings-nats", f.findingsNATS)
+		if err != nil {
+			return nil, nil, &exitError{code: exitUsage, err: err}
+		}
+		nc, err := nats.Connect(f.findingsNATS, append(auth, nats.Name("revertwatch findings"), nats.MaxReconnects(-1))...)
 		if err != nil {
 			return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("--findings-nats: %w", err)}
 		}
@@ -161,8 +169,9 @@ func newServeCmd() *cobra.Command {
 	var sf sinkFlags
 	var sig sigmaFlags
 	var cl clusterFlags
-	var listen, stateDir, tokenFile string
+	var listen, stateDir, tokenFile, tlsCert, tlsKey, tlsClientCA string
 	var lateness, idleFlush, checkpointEvery, shutdownTimeout time.Duration
+	var headerTimeout, bodyTimeout, idleTimeout time.Duration
 	var maxBody, maxDecoded, maxQueue int64
 	var maxInflight, maxRecord int
 	var verbose, resetState bool
@@ -197,7 +206,23 @@ revertwatch.findings.<rule> with Nats-Msg-Id, so any replica may die.
 --no-builtin), in every replica; their correlations' state is part of the
 checkpoint, so their findings are delivered once like the others.
 
-SIGTERM stops intake, drains, checkpoints and exits within --shutdown-timeout.`,
+A request's body is read first (within --body-timeout, holding no in-flight
+slot), then checked in one streaming pass that keeps none of its events: the
+memory a request takes is its body as sent (at most --max-body) and a few
+megabytes, whatever the body holds. Every gzip layer counts against
+--max-body-decoded; a body with more events than --max-queue is refused at
+the first one too many.
+
+--tls-cert and --tls-key serve TLS; --tls-client-ca requires client
+certificates. SIGHUP reads the three files again. Secrets come from files
+or the environment only: --token-file or $REVERTWATCH_TOKEN,
+--webhook-authorization-file or $REVERTWATCH_WEBHOOK_AUTHORIZATION, NATS
+credentials from $REVERTWATCH_NATS_CREDS, $REVERTWATCH_NATS_TOKEN or
+$REVERTWATCH_NATS_USER and $REVERTWATCH_NATS_PASSWORD.
+
+SIGTERM makes /readyz fail and ingest answer 503 (the port stays open while
+the daemon drains), then drains, checkpoints and exits within
+--shutdown-timeout.`,
 		Example: `  # alone, findings on stdout
   REVERTWATCH_TOKEN=s3cret revertwatch serve --state-dir /var/lib/revertwatch
   curl -H 'Authorization: Bearer s3cret' --data-binary @cloudtrail.json.gz \
@@ -229,6 +254,9 @@ SIGTERM stops intake, drains, checkpoints and exits within --shutdown-timeout.`,
 			if token == "" {
 				log.Warn("no bearer token (--token-file or $" + tokenEnv + "): ingest is open to anyone who can reach " + listen)
 			}
+			if tlsCert == "" && !loopback(listen) {
+				log.Warn("no TLS (--tls-cert, --tls-key): events and the bearer token cross the network in clear; listen on loopback behind a TLS proxy, or set them")
+			}
 			if stateDir == "" {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--state-dir is required")}
 			}
@@ -250,7 +278,9 @@ SIGTERM stops intake, drains, checkpoints and exits within --shutdown-timeout.`,
 				IdleFlush: idleFlush, Render: sink.Render{Format: sf.format, Rules: rules, Version: version}, Sinks: sinks,
 				MaxBodyBytes: maxBody, MaxDecodedBytes: maxDecoded, MaxRecordSize: maxRecord,
 				MaxInflight: maxInflight, MaxQueue: maxQueue, CheckpointInterval: checkpointEvery,
-				ShutdownTimeout: shutdownTimeout, Logger: log}
+				ShutdownTimeout: shutdownTimeout, Logger: log,
+				ReadHeaderTimeout: headerTimeout, BodyTimeout: bodyTimeout, IdleTimeout: idleTimeout,
+				TLSCert: tlsCert, TLSKey: tlsKey, TLSClientCA: tlsClientCA}
 			if cl.url != "" {
 				closeCluster, err := cl.configure(&sc, log)
 				if err != nil {
@@ -264,6 +294,8 @@ SIGTERM stops intake, drains, checkpoints and exits within --shutdown-timeout.`,
 			}
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
+			stopReload := reloadOnHangup(s, log)
+			defer stopReload()
 			return s.Run(ctx)
 		},
 	}
@@ -280,13 +312,63 @@ SIGTERM stops intake, drains, checkpoints and exits within --shutdown-timeout.`,
 	f.Int64Var(&maxDecoded, "max-body-decoded", serve.DefaultMaxDecodedBytes, "largest request body once gunzipped")
 	f.IntVar(&maxRecord, "max-record-size", 0, "largest record accepted, in bytes (default 4 MiB)")
 	f.Int64Var(&maxQueue, "max-queue", serve.DefaultMaxQueue, "accepted events waiting for processing before ingest answers 503")
-	f.IntVar(&maxInflight, "max-inflight", 0, "requests decoded at once before ingest answers 503 (default twice the CPUs)")
+	f.IntVar(&maxInflight, "max-inflight", 0, "requests checked and stored at once before ingest answers 503 (default twice the CPUs); a body being received holds none")
+	f.DurationVar(&headerTimeout, "read-header-timeout", serve.DefaultReadHeaderTimeout, "time allowed to send a request's headers")
+	f.DurationVar(&bodyTimeout, "body-timeout", serve.DefaultBodyTimeout, "time allowed to send a request's body; past it, 408 and the connection closes")
+	f.DurationVar(&idleTimeout, "idle-timeout", serve.DefaultIdleTimeout, "how long a kept-alive connection may wait for its next request")
+	f.StringVar(&tlsCert, "tls-cert", "", "PEM certificate (chain) to serve TLS with; read again on SIGHUP")
+	f.StringVar(&tlsKey, "tls-key", "", "PEM private key of --tls-cert; read again on SIGHUP")
+	f.StringVar(&tlsClientCA, "tls-client-ca", "", "PEM CA bundle: require client certificates it signed (mutual TLS); read again on SIGHUP")
 	f.BoolVarP(&verbose, "verbose", "v", false, "debug logging")
 	cfg.register(f)
 	sf.register(f)
 	sig.register(cmd)
 	cl.register(f)
 	return cmd
+}
+
+// reloadOnHangup reads the TLS files again on each SIGHUP until the
+// returned function is called; a bad file is logged and the material in
+// use stays.
+func reloadOnHangup(s *serve.Server, log *slog.Logger) func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			case <-hup:
+				if !s.TLS() {
+					log.Info("SIGHUP: nothing to reload without TLS")
+				} else if err := s.ReloadTLS(); err != nil {
+					log.Error("SIGHUP: TLS not reloaded; the certificate in use stays", "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+		<-finished
+	}
+}
+
+// loopback reports whether a listen address is on the loopback interface
+// only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // detectRules describes the rules that run — the built-in ones unless
@@ -333,9 +415,13 @@ func (c *clusterFlags) register(fs *pflag.FlagSet) {
 // configure connects to NATS and makes the server a replica; the
 // returned function closes the connection.
 func (c *clusterFlags) configure(sc *serve.Config, log *slog.Logger) (func(), error) {
-	nc, err := nats.Connect(c.url, nats.Name("revertwatch serve"), nats.MaxReconnects(-1),
+	auth, err := natsAuth("--nats", c.url)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(c.url, append(auth, nats.Name("revertwatch serve"), nats.MaxReconnects(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", "err", err) }),
-		nats.ReconnectHandler(func(*nats.Conn) { log.Info("NATS reconnected") }))
+		nats.ReconnectHandler(func(*nats.Conn) { log.Info("NATS reconnected") }))...)
 	if err != nil {
 		return nil, fmt.Errorf("--nats: %w", err)
 	}

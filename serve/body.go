@@ -1,0 +1,188 @@
+package serve
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/ingest"
+)
+
+// maxGzipLayers is how deep gzip may be nested in a body. A .json.gz
+// posted with Content-Encoding: gzip is two layers; nothing real is more,
+// and each layer costs a decompressor's window.
+const maxGzipLayers = 4
+
+// errDecodedTooLarge marks a body whose decompression produced more than
+// MaxDecodedBytes, every layer counted.
+var errDecodedTooLarge = errors.New("body too large once decompressed")
+
+// errTooManyEvents stops the check of a body holding more events than the
+// queue may ever hold.
+var errTooManyEvents = errors.New("more events than the queue holds")
+
+// badEncoding is a body whose compression cannot be read, or a
+// Content-Encoding other than gzip.
+type badEncoding struct{ msg string }
+
+func (e *badEncoding) Error() string { return e.msg }
+
+// budget is what the decompressors of one body may still produce: every
+// layer's output counts against it, so a body gzipped twice cannot scan
+// more than one gzipped once.
+type budget struct {
+	left int64
+	over bool
+}
+
+// budgetReader is one decompression layer's output, counted against a
+// shared budget; past it, reads fail with errDecodedTooLarge.
+type budgetReader struct {
+	r io.Reader
+	b *budget
+}
+
+func (c *budgetReader) Read(p []byte) (int, error) {
+	if c.b.left <= 0 {
+		// One byte more tells a body of exactly the cap from a larger one.
+		var one [1]byte
+		if k, _ := c.r.Read(one[:]); k > 0 {
+			c.b.over = true
+			return 0, errDecodedTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.b.left {
+		p = p[:c.b.left]
+	}
+	k, err := c.r.Read(p)
+	c.b.left -= int64(k)
+	return k, err
+}
+
+// unwrap peels every gzip layer off a body, by Content-Encoding for the
+// first and by the magic bytes for all, each layer's output counted
+// against b (nil: no cap). It returns the JSON stream and what closes the
+// decompressors.
+func unwrap(data []byte, encoding string, b *budget) (io.Reader, func(), error) {
+	if err := checkEncoding(encoding); err != nil {
+		return nil, nil, err
+	}
+	enc := strings.ToLower(strings.TrimSpace(encoding))
+	var closers []io.Closer
+	closeAll := func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}
+	br := bufio.NewReaderSize(bytes.NewReader(data), 32<<10)
+	for layer := 0; ; layer++ {
+		magic, _ := br.Peek(2)
+		isGzip := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
+		if !isGzip && (layer > 0 || enc == "" || enc == "identity") {
+			return br, closeAll, nil
+		}
+		if layer == maxGzipLayers {
+			closeAll()
+			return nil, nil, &badEncoding{msg: fmt.Sprintf("gzip nested more than %d deep", maxGzipLayers)}
+		}
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			closeAll()
+			return nil, nil, &badEncoding{msg: "gzip body unreadable: " + err.Error()}
+		}
+		closers = append(closers, zr)
+		var r io.Reader = zr
+		if b != nil {
+			r = &budgetReader{r: zr, b: b}
+		}
+		br = bufio.NewReaderSize(r, 32<<10)
+	}
+}
+
+// checkEncoding refuses a Content-Encoding other than gzip or none.
+func checkEncoding(encoding string) error {
+	switch enc := strings.ToLower(strings.TrimSpace(encoding)); enc {
+	case "", "identity", "gzip", "x-gzip":
+		return nil
+	default:
+		return &badEncoding{msg: "unsupported Content-Encoding " + enc + " (gzip or none)"}
+	}
+}
+
+// decodeBody decodes a body as ingest does, every gzip layer peeled
+// under b (nil: no cap): the check of a request, its replay from the
+// journal and its publication decode the same bytes into the same events.
+func decodeBody(ctx context.Context, body Body, opt ingest.Options, b *budget, h ingest.Handlers) (ingest.FileStats, error) {
+	r, closeAll, err := unwrap(body.Data, body.Encoding, b)
+	if err != nil {
+		return ingest.FileStats{File: body.Name}, err
+	}
+	defer closeAll()
+	return ingest.DecodeStream(ctx, body.Name, r, opt, h)
+}
+
+// eventCost is roughly what an event holds on the heap: its struct and
+// strings, its record and the bodies decoded from it.
+func eventCost(ev *event.Event) int64 {
+	return 1024 + int64(len(ev.Raw)+len(ev.Request)+len(ev.Response))
+}
+
+// checked is what the check of a body found.
+type checked struct {
+	stats   ingest.FileStats
+	answer  Answer
+	events  int
+	formats map[event.Format]int
+	// kept are the body's events when the backend wants them and they
+	// cost less than its budget; nil otherwise.
+	kept []*event.Event
+}
+
+// check decodes a body once, keeping none of its events beyond keep bytes
+// of them, so that what a request holds in memory does not grow with what
+// its body holds; it stops at the first event past maxEvents.
+func (s *Server) check(ctx context.Context, body Body, maxEvents int64, keep int64) (*checked, error) {
+	c := &checked{formats: map[event.Format]int{}}
+	b := &budget{left: s.cfg.MaxDecodedBytes}
+	var cost int64
+	keeping := keep > 0
+	st, err := decodeBody(ctx, body, s.ingestOptions(body.Category, body.Host), b, ingest.Handlers{
+		Event: func(ev *event.Event) error {
+			c.events++
+			if int64(c.events) > maxEvents {
+				return errTooManyEvents
+			}
+			c.formats[ev.Format]++
+			if keeping {
+				cost += eventCost(ev)
+				if cost > keep {
+					keeping, c.kept = false, nil
+				} else {
+					c.kept = append(c.kept, ev)
+				}
+			}
+			return nil
+		},
+		Diag: func(d ingest.Diag) {
+			if d.Severity == ingest.Rejected {
+				s.m.Rejects.WithLabelValues("record: " + d.Reason).Inc()
+			}
+			if len(c.answer.Diagnostics) < maxDiagnostics && d.Severity != ingest.Notice {
+				c.answer.Diagnostics = append(c.answer.Diagnostics, d)
+			}
+		},
+	})
+	c.stats = st
+	if b.over {
+		err = errDecodedTooLarge
+	}
+	return c, err
+}
