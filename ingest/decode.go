@@ -50,6 +50,9 @@ type fileDecoder struct {
 	arena    *chunk         // the chunk a worker decodes: partial events come from it
 	strs     map[string]string
 	lowers   map[string]string
+	// recKey is the first member name of a record of the array being
+	// read, for a resync when a damaged record's own is unreadable.
+	recKey string
 }
 
 // recordPos is where a record starts.
@@ -270,6 +273,7 @@ func (d *fileDecoder) array(envelope string) error {
 		sc.consume()
 		return nil
 	}
+	d.recKey = ""
 	for {
 		// A member's position is that of its first byte, past the white
 		// space after the comma.
@@ -278,17 +282,37 @@ func (d *fileDecoder) array(envelope string) error {
 		}
 		pos := recordPos{sc.off, sc.line}
 		if !d.indexed(pos, envelope, sc.objectFast) {
-			raw, err := sc.value()
+			raw, err := sc.member(d.recKey)
+			var rs *resynced
 			switch {
 			case err == errTooLarge:
 				d.tooLarge(pos)
+			case errors.As(err, &rs):
+				if !rs.found {
+					return d.lostTail(pos, rs)
+				}
+				d.damagedRecord(pos, rs)
+				continue // the scanner is at the next record's first byte
 			case err != nil:
 				return err
 			default:
+				if d.recKey == "" {
+					d.recKey, _ = firstKey(raw)
+				}
 				d.record(raw, pos, envelope)
 			}
 		}
 		c, err := sc.expect(",]")
+		var se *syntaxError
+		if errors.As(err, &se) && d.recKey != "" {
+			// Damage between records: read on from the next one.
+			if found, _ := sc.resync(d.recKey, 0); found {
+				d.report(Rejected, recordPos{se.offset, se.line}, -1, "damaged JSON structure",
+					fmt.Sprintf("damaged JSON between records: %s; skipped %d bytes to the next record, at line %d (byte %d), and read on from there",
+						se.msg, sc.off-se.offset, sc.line, sc.off))
+				continue
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -296,6 +320,40 @@ func (d *fileDecoder) array(envelope string) error {
 			return nil
 		}
 	}
+}
+
+// damagedRecord rejects a record whose JSON structure is damaged, after
+// the scanner moved past it to the next record (see resync).
+func (d *fileDecoder) damagedRecord(pos recordPos, rs *resynced) {
+	d.stats.Records++
+	d.report(Rejected, pos, d.index, "damaged JSON structure",
+		fmt.Sprintf("record %d is damaged: %s; skipped %d bytes to the next record, at line %d (byte %d), and read on from there",
+			d.index, damageText(rs), rs.skipped, rs.nextLine, rs.nextOff))
+	d.index++
+}
+
+// lostTail reports a damaged record after which no record boundary could
+// be found: the rest of the input is lost, and said so, from the damaged
+// record's position.
+func (d *fileDecoder) lostTail(pos recordPos, rs *resynced) error {
+	if rs.cause == io.ErrUnexpectedEOF {
+		return rs.cause // what it always was: truncated, or unbalanced to the end
+	}
+	var qe *quoteError
+	if !errors.As(rs.cause, &qe) {
+		return rs.cause
+	}
+	return &syntaxError{pos.offset, pos.line, fmt.Sprintf("record %d is damaged: %s, and no later record could be told apart to read on from", d.index, damageText(rs))}
+}
+
+// damageText says what was wrong with a damaged record, and where it was
+// noticed.
+func damageText(rs *resynced) string {
+	var qe *quoteError
+	if errors.As(rs.cause, &qe) {
+		return fmt.Sprintf("an unbalanced quote (its strings are out of step; noticed at line %d, byte %d)", qe.line, qe.off)
+	}
+	return "its brackets do not balance before the end of the input"
 }
 
 // object reads the first top-level object. When one of its members is an
@@ -438,6 +496,9 @@ func (d *fileDecoder) indexed(pos recordPos, envelope string, read func([]jsonx.
 		return false
 	}
 	ch.members = ms
+	if d.recKey == "" && len(ms) > from {
+		d.recKey = string(ms[from].Key)
+	}
 	index := d.index
 	d.index++
 	d.stats.Records++

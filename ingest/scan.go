@@ -32,8 +32,10 @@ func (e *syntaxError) Error() string {
 // only that value. Parsing proper is left to the decoder.
 type scanner struct {
 	r    *bufio.Reader
-	off  int64 // offset of the next unread byte
-	line int   // line of the next unread byte (1-based)
+	src  io.Reader // what r reads from, until resync first pushes bytes back
+	back *pushback // set once bytes have been pushed back in front of src
+	off  int64     // offset of the next unread byte
+	line int       // line of the next unread byte (1-based)
 	max  int
 	buf  []byte
 	// In append mode a value is appended to buf instead of replacing it,
@@ -52,7 +54,7 @@ func (s *scanner) begin() {
 }
 
 func newScanner(r io.Reader, max int) *scanner {
-	return &scanner{r: bufio.NewReaderSize(r, 256<<10), line: 1, max: max}
+	return &scanner{r: bufio.NewReaderSize(r, 256<<10), src: r, line: 1, max: max}
 }
 
 // peek returns the next byte that is not white space, without consuming it.
@@ -140,6 +142,11 @@ func (s *scanner) rawValue() ([]byte, error) {
 	size := 0
 	depth := 0
 	inStr, esc := false, false
+	// afterStr: a string closed inside the value; JSON allows only white
+	// space and then one of : , } ] after it. Anything else means the
+	// quotes are out of step (an unbalanced quote), which the bracket
+	// count alone would notice only at the end of the input, if ever.
+	afterStr := false
 	switch c {
 	case '{', '[', '"':
 	case '}', ']', ',':
@@ -184,7 +191,21 @@ func (s *scanner) rawValue() ([]byte, error) {
 					done = true
 					break scan
 				}
+				afterStr = true
 				continue
+			}
+			if afterStr {
+				switch chunk[i] {
+				case ':', ',', '}', ']':
+					afterStr = false
+				case ' ', '\t', '\r', '\n':
+					i++
+					continue
+				default:
+					s.keep(chunk[:i], &size)
+					s.advance(chunk[:i])
+					return nil, &quoteError{off: s.off, line: s.line}
+				}
 			}
 			switch chunk[i] {
 			case '"':
