@@ -52,12 +52,12 @@ fi
 if [ ! -f "$CORPUS/truth.json" ]; then
 	echo "bench: generating the corpus in $CORPUS" >&2
 	rm -rf "$CORPUS"
-	"$WORK/revertwatch" emulate --out "$CORPUS" --scale "$SCALE" --azure-scale "$AZURE_SCALE"
+	"$WORK/revertwatch" emulate -o "$CORPUS" --scale "$SCALE" --azure-scale "$AZURE_SCALE"
 fi
 if [ ! -f "$CORPUS_NF/truth.json" ]; then
 	echo "bench: generating the newest-first corpus in $CORPUS_NF" >&2
 	rm -rf "$CORPUS_NF"
-	"$WORK/revertwatch" emulate --out "$CORPUS_NF" --scale "$SCALE" --azure-scale "$AZURE_SCALE" --order newest-first
+	"$WORK/revertwatch" emulate -o "$CORPUS_NF" --scale "$SCALE" --azure-scale "$AZURE_SCALE" --order newest-first
 fi
 
 # One run of one command: /usr/bin/time's "wall user sys maxrss-KB" line
@@ -140,7 +140,7 @@ if [ -n "${SCALE90:-}" ]; then
 	if [ ! -f "$CORPUS90/truth.json" ]; then
 		echo "bench: generating $SCALE90 events over 90 days, newest first, in $CORPUS90" >&2
 		rm -rf "$CORPUS90"
-		"$WORK/revertwatch" emulate --out "$CORPUS90" --scale "$SCALE90" --span 90d --order newest-first
+		"$WORK/revertwatch" emulate -o "$CORPUS90" --scale "$SCALE90" --span 90d --order newest-first
 	fi
 	for name in hunt90-64m hunt90; do rm -f "$WORK/time.$name"; run "$name"; done
 	spilled=$(sed -n 's/.*events held past the memory budget: \([0-9]*\) sorted runs, \(.*\) spilled.*/\1 runs, \2/p' "$WORK/err.hunt90-64m")

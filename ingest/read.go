@@ -151,7 +151,7 @@ func (s Summary) ExitCode() int {
 // Expand turns command-line paths into the list of inputs: "-" is standard
 // input, a directory gives its files recursively in lexical order (names
 // starting with a dot are left out), and a pattern with *, ? or [ is a
-// glob. Each path must match something.
+// glob, ** included (see Glob). Each path must match something.
 func Expand(paths []string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
@@ -160,7 +160,7 @@ func Expand(paths []string) ([]string, error) {
 			continue
 		}
 		if _, err := os.Stat(p); err != nil && strings.ContainsAny(p, "*?[") {
-			matches, gerr := filepath.Glob(p)
+			matches, gerr := Glob(p)
 			if gerr != nil {
 				return nil, fmt.Errorf("bad pattern %q: %w", p, gerr)
 			}

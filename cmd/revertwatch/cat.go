@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -14,7 +12,7 @@ import (
 
 func newCatCmd() *cobra.Command {
 	var in inputFlags
-	var output string
+	var format, output string
 	cmd := &cobra.Command{
 		Use:   "cat [flags] PATH...",
 		Short: "Print the normalized events of the input, one JSON object per line",
@@ -22,18 +20,27 @@ func newCatCmd() *cobra.Command {
 every CloudTrail and Azure Activity Log format, recognised by content) and
 prints one normalized event per line. The raw record is kept under "raw".`,
 		Example: `  revertwatch cat testdata/formats
-  revertwatch cat --stats 'logs/**/*.json.gz'
+  revertwatch cat --stats 'testdata/formats/**/*.json.gz'
+  revertwatch cat -o events.ndjson testdata/formats/azure
   aws cloudtrail lookup-events | revertwatch cat -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "ndjson" {
-				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --output %q (want ndjson)", output)}
+			if output == "ndjson" && !cmd.Flags().Changed("format") {
+				// -o was the output format before it named a file.
+				warnDeprecated("-o ndjson (an output format)", "-o/--output names a file now: use -f/--format ndjson")
+				format, output = "ndjson", ""
+			}
+			if format != "ndjson" {
+				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want ndjson)", format)}
 			}
 			opt, inputs, err := in.options(args)
 			if err != nil {
 				return err
 			}
-			w := bufio.NewWriterSize(os.Stdout, 256<<10)
-			defer w.Flush()
+			w, done, err := createOutput(cmd.OutOrStdout(), output)
+			if err != nil {
+				return err
+			}
+			defer done()
 			enc := json.NewEncoder(w)
 			enc.SetEscapeHTML(false)
 			h := in.handlers()
@@ -47,13 +54,14 @@ prints one normalized event per line. The raw record is kept under "raw".`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			if err := w.Flush(); err != nil {
+			if err := done(); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
 			return finish(sum, in.stats)
 		},
 	}
 	in.register(cmd.Flags())
-	cmd.Flags().StringVarP(&output, "output", "o", "ndjson", "output format (ndjson)")
+	cmd.Flags().StringVarP(&format, "format", "f", "ndjson", "output format (ndjson)")
+	registerOutput(cmd.Flags(), &output, "write the events to this file instead of standard output")
 	return cmd
 }

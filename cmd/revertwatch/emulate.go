@@ -24,7 +24,7 @@ func newEmulateCmd() *cobra.Command {
 		list, force            bool
 	)
 	cmd := &cobra.Command{
-		Use:   "emulate --out DIR [flags]",
+		Use:   "emulate -o DIR [flags]",
 		Short: "Write emulated revert, benign and near-miss telemetry with its ground truth",
 		Long: `emulate writes the CloudTrail and Azure Activity Log records of the seed's four
 tests, the native revert APIs, multi-hop chains, benign look-alikes and
@@ -67,12 +67,12 @@ CloudTrail events in --files gzip S3 files (plus --azure-scale M Azure
 records as Storage blobs) beside the scenarios, and reports events/s.
 It streams every file, in any --order and --span, so a 90-day corpus of
 millions of events needs no more memory than a small one.`,
-		Example: `  revertwatch emulate --out /tmp/emu
-  revertwatch emulate --out /tmp/emu --seed 7 --noise 500 --scenarios 'aws-seed*,azure-seed3-*'
-  revertwatch emulate --out /tmp/emu --shapes cloudtrail-records,azure-storage
-  revertwatch emulate --out /tmp/emu --order newest-first --span 90d --noise 5000
-  revertwatch emulate --out /tmp/bench --scale 1000000 --azure-scale 100000 --shapes cloudtrail-records
-  revertwatch emulate --out /tmp/bench --scale 3000000 --span 90d --order newest-first
+		Example: `  revertwatch emulate -o /tmp/emu
+  revertwatch emulate -o /tmp/emu --seed 7 --noise 500 --scenarios 'aws-seed*,azure-seed3-*'
+  revertwatch emulate -o /tmp/emu --shapes cloudtrail-records,azure-storage
+  revertwatch emulate -o /tmp/emu --order newest-first --span 90d --noise 5000
+  revertwatch emulate -o /tmp/bench --scale 1000000 --azure-scale 100000 --shapes cloudtrail-records
+  revertwatch emulate -o /tmp/bench --scale 3000000 --span 90d --order newest-first
   revertwatch emulate --list`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -80,7 +80,7 @@ millions of events needs no more memory than a small one.`,
 				return listScenarios()
 			}
 			if out == "" {
-				return &exitError{code: exitUsage, err: errors.New("--out DIR is required")}
+				return &exitError{code: exitUsage, err: errors.New("-o/--output DIR is required")}
 			}
 			if noise < 0 || scale < 0 || azScale < 0 || files < 1 {
 				return &exitError{code: exitUsage, err: errors.New("--noise, --scale and --azure-scale must not be negative, --files must be positive")}
@@ -135,7 +135,8 @@ millions of events needs no more memory than a small one.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&out, "out", "o", "", "directory to write into (created; must be empty unless --force)")
+	registerOutput(f, &out, "directory to write into (created; must be empty unless --force)")
+	registerOutAlias(f, &out)
 	f.Int64Var(&seed, "seed", 1, "seed for ids, times and noise: the same seed writes the same bytes")
 	f.IntVar(&noise, "noise", 0, "background events per provider, from the documented mix of reads and writes")
 	f.StringVar(&scenarios, "scenarios", "", "comma-separated scenario ids or globs (default all; see --list)")

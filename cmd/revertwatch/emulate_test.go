@@ -28,7 +28,7 @@ func readTruth(t *testing.T, dir string) emulate.Truth {
 // corpus and for --scale; bad values are usage errors that say why.
 func TestEmulateOrderAndSpan(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := run(t, "emulate", "--out", dir, "--order", "newest-first", "--span", "90d", "--noise", "50", "--scenarios", "aws-seed1-*"); err != nil {
+	if _, err := run(t, "emulate", "-o", dir, "--order", "newest-first", "--span", "90d", "--noise", "50", "--scenarios", "aws-seed1-*"); err != nil {
 		t.Fatal(err)
 	}
 	if tr := readTruth(t, dir); tr.Order != emulate.OrderNewestFirst || tr.Span != "90d" || len(tr.Background) == 0 {
@@ -36,7 +36,7 @@ func TestEmulateOrderAndSpan(t *testing.T) {
 	}
 
 	dir = t.TempDir()
-	if _, err := run(t, "emulate", "--out", dir, "--scale", "2000", "--files", "3", "--order", "shuffled", "--span", "2160h",
+	if _, err := run(t, "emulate", "-o", dir, "--scale", "2000", "--files", "3", "--order", "shuffled", "--span", "2160h",
 		"--scenarios", "aws-seed1-*", "--shapes", "cloudtrail-records"); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestEmulateOrderAndSpan(t *testing.T) {
 		{[]string{"--span", "91d"}, "longer than 90 days"},
 		{[]string{"--span", "36h"}, "whole number of days"},
 	} {
-		_, err := run(t, append([]string{"emulate", "--out", t.TempDir()}, c.args...)...)
+		_, err := run(t, append([]string{"emulate", "-o", t.TempDir()}, c.args...)...)
 		var ee *exitError
 		if !errors.As(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%v: got %v, want a usage error saying %q", c.args, err, c.msg)

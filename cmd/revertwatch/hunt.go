@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -33,7 +32,7 @@ const maxLateReports = 20
 func newHuntCmd() *cobra.Command {
 	var in inputFlags
 	var cfg configFlag
-	var format string
+	var format, output string
 	var lateness time.Duration
 	var budget sizeFlag = detect.DefaultMemoryBudget
 	var spillDir string
@@ -61,14 +60,13 @@ through the rules in event-time order once the input is read; past
 rules as they are read, and one later than the lateness is replayed in its
 place (the finding says it was late).`,
 		Example: `  revertwatch hunt testdata/formats
-  revertwatch hunt --format sarif -o findings.sarif logs/
-  revertwatch hunt --config revertwatch.yaml --format ndjson 'exports/*.json.gz'`,
+  revertwatch hunt -o findings.sarif testdata/formats
+  revertwatch hunt --format ocsf -o findings.ocsf.json 'testdata/formats/**/*.json.gz'
+  revertwatch hunt --explain html -o bundles.html testdata/formats`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			explainFormat, args = explainArg(cmd, explainFormat, args)
 			if format == "" {
-				format = finding.FormatNDJSON
-				if term.IsTerminal(int(os.Stdout.Fd())) {
-					format = finding.FormatTable
-				}
+				format = huntFormatFor(output)
 			}
 			if !validFormat(format) {
 				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want %s)", format, strings.Join(finding.Formats, ", "))}
@@ -161,7 +159,11 @@ place (the finding says it was late).`,
 					}
 				}
 			}
-			w := bufio.NewWriter(cmd.OutOrStdout())
+			w, done, err := createOutput(cmd.OutOrStdout(), output)
+			if err != nil {
+				return err
+			}
+			defer done()
 			if idx != nil {
 				err = explainHunt(ctx, w, explainFormat, fs, showSuppressed, idx, inputs, opt)
 			} else {
@@ -170,7 +172,7 @@ place (the finding says it was late).`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			if err := w.Flush(); err != nil {
+			if err := done(); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
 			writeHuntSummary(os.Stderr, sum, det.Summary(), conf, time.Since(start), unreadable.list())
@@ -186,16 +188,51 @@ place (the finding says it was late).`,
 	}
 	in.register(cmd.Flags())
 	cfg.register(cmd.Flags())
-	cmd.Flags().StringVarP(&format, "format", "f", "", "output: table, ndjson, ocsf or sarif (default table on a terminal, else ndjson)")
+	cmd.Flags().StringVarP(&format, "format", "f", "", "output: table, ndjson, ocsf or sarif (default: from the -o file's extension, .sarif or .ocsf.json; else table on a terminal, ndjson otherwise)")
+	registerOutput(cmd.Flags(), &output, "write the findings (or, with --explain, the bundles) to this file instead of standard output")
 	cmd.Flags().DurationVar(&lateness, "lateness", 0, "stream like the live daemon instead of exact at rest: events later than this are replayed in their place")
 	cmd.Flags().Var(&budget, "memory-budget", "memory for the events the rules need before they spill to disk (bytes, or with KiB, MiB, GiB)")
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "where spilled runs go (default the system's temporary directory); removed on exit")
 	cmd.Flags().BoolVar(&failOnFindings, "fail-on-findings", false, "exit 1 when there are findings")
 	cmd.Flags().BoolVar(&showSuppressed, "show-suppressed", false, "show suppressed findings in the table (ndjson, ocsf and sarif always carry them)")
 	sig.register(cmd)
-	cmd.Flags().StringVar(&explainFormat, "explain", "", "write each finding's investigation bundle instead of the list: markdown (the default), json or html")
+	cmd.Flags().StringVar(&explainFormat, "explain", "", "write each finding's investigation bundle instead of the list: markdown (the default), json or html (--explain html and --explain=html alike)")
 	cmd.Flags().Lookup("explain").NoOptDefVal = explain.FormatMarkdown
 	return cmd
+}
+
+// huntFormatFor is hunt's output format when --format is not given: what
+// the -o file's name says, else a table on a terminal and ndjson
+// otherwise.
+func huntFormatFor(output string) string {
+	name := strings.ToLower(output)
+	switch {
+	case strings.HasSuffix(name, ".sarif"), strings.HasSuffix(name, ".sarif.json"):
+		return finding.FormatSARIF
+	case strings.HasSuffix(name, ".ocsf"), strings.HasSuffix(name, ".ocsf.json"), strings.HasSuffix(name, ".ocsf.jsonl"):
+		return finding.FormatOCSF
+	case output == "" || output == "-":
+		if term.IsTerminal(int(os.Stdout.Fd())) {
+			return finding.FormatTable
+		}
+	}
+	return finding.FormatNDJSON
+}
+
+// explainArg lets --explain take its format as the next argument
+// (--explain html), as well as --explain=html: the flag has an optional
+// value, so the parser hands "html" on as a path. It is taken back when
+// --explain was given without =, the value is a format and no file of
+// that name exists.
+func explainArg(cmd *cobra.Command, format string, args []string) (string, []string) {
+	f := cmd.Flags().Lookup("explain")
+	if f == nil || !f.Changed || format != f.NoOptDefVal || len(args) == 0 || !validExplainFormat(args[0]) {
+		return format, args
+	}
+	if _, err := os.Stat(args[0]); err == nil {
+		return format, args
+	}
+	return args[0], args[1:]
 }
 
 func validFormat(f string) bool {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -29,11 +28,16 @@ temporal_ordered correlation rule that joins the steps on the keys one
 step's response gives the next one's request, with group-by, timespan and
 aliases. Ids are UUIDv5 of the rule names: the same on every export.
 
-Without --out the rules go to stdout as one multi-document stream. --out
-FILE.yml writes that stream to a file; --out DIR writes one file per rule.
-Load them back with 'revertwatch hunt --rules PATH --no-builtin'.`,
+Without -o the rules go to stdout as one multi-document stream. -o
+FILE.yml writes that stream to a file; -o DIR writes one file per rule.
+Load them back with 'revertwatch hunt --rules PATH --no-builtin'.
+
+The other formats (sumo, spl, kql, eql, sql) are one file: -o FILE writes
+it there, -o DIR/ (an existing directory, or a path ending in /) writes
+DIR/revertwatch.<format>.`,
 		Example: `  revertwatch rules export --format sigma > revertwatch.yml
-  revertwatch rules export --format sigma --out sigma/`,
+  revertwatch rules export --format sigma -o sigma/
+  revertwatch rules export --format kql -o queries/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != platforms.FormatSigma {
@@ -67,7 +71,8 @@ Load them back with 'revertwatch hunt --rules PATH --no-builtin'.`,
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "sigma", "output format: sigma, sumo, spl, kql, eql or sql")
 	addPlatformFlags(cmd.Flags())
-	cmd.Flags().StringVarP(&out, "out", "o", "", "a directory (one file per rule) or a .yml file (one stream); default stdout")
+	registerOutput(cmd.Flags(), &out, "a directory (sigma: one file per rule; other formats: revertwatch.<format>) or a file; default stdout")
+	registerOutAlias(cmd.Flags(), &out)
 	cmd.Flags().StringVar(&author, "author", "", "author of the rules (default revertwatch)")
 	cmd.Flags().StringVar(&date, "date", "", "date of the rules, YYYY-MM-DD (default the content's date)")
 	return cmd
@@ -87,9 +92,20 @@ func addPlatformFlags(fs *pflag.FlagSet) {
 
 // exportPlatform writes the detections for another engine: sumo, spl,
 // kql, eql or sql. out is a file, or stdout when empty or "-".
-func exportPlatform(cmd *cobra.Command, format, out string) error {
+func exportPlatform(cmd *cobra.Command, format, out string) (err error) {
 	if !isPlatformFormat(format) {
 		return &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want sigma, %s)", format, strings.Join(platforms.Formats, ", "))}
+	}
+	if out != "" && out != "-" && isDirTarget(out) {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		out = filepath.Join(out, "revertwatch."+format)
+		defer func() {
+			if err == nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote the %s queries to %s\n", format, out)
+			}
+		}()
 	}
 	return writeTo(cmd.OutOrStdout(), out, func(w io.Writer) error {
 		return platforms.Write(w, format, platforms.SQLOptions{CloudTrail: exportGlobs.cloudtrail, Azure: exportGlobs.azure})
@@ -107,24 +123,13 @@ func isPlatformFormat(f string) bool {
 
 // writeTo runs write on stdout or on a new file.
 func writeTo(stdout io.Writer, out string, write func(io.Writer) error) error {
-	if out == "" || out == "-" {
-		bw := bufio.NewWriter(stdout)
-		if err := write(bw); err != nil {
-			return err
-		}
-		return bw.Flush()
-	}
-	f, err := os.Create(out)
+	w, done, err := createOutput(stdout, out)
 	if err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return err
 	}
-	bw := bufio.NewWriter(f)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	err = write(w)
+	if derr := done(); err == nil {
+		err = derr
 	}
 	return err
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -18,7 +17,7 @@ import (
 
 func newQueryCmd() *cobra.Command {
 	var in inputFlags
-	var file, builtin, format, dialect, lookupDir string
+	var file, builtin, format, output, dialect, lookupDir string
 	var explain, nullDrop bool
 	cmd := &cobra.Command{
 		Use:   "query [flags] 'QUERY' PATH...",
@@ -31,9 +30,19 @@ format. The compat dialect (default) also takes the Splunk forms of the seed
 detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 		Example: `  revertwatch query --builtin t1578.004-sumo logs/
   revertwatch query '| json auto | count by operationName' logs/
-  revertwatch query -f detect.sumo --format json logs/ > rows.ndjson
+  revertwatch query --file detect.sumo -f json -o rows.ndjson logs/
   revertwatch query --explain --builtin t1578.004-sumo`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !validQueryFormat(format) && file == "" {
+				// -f was --file before it was --format.
+				if info, err := os.Stat(format); err == nil && info.Mode().IsRegular() {
+					warnDeprecated(fmt.Sprintf("-f %s (a query file)", format), "-f is --format now: use --file "+format)
+					file, format = format, "table"
+				}
+			}
+			if !validQueryFormat(format) {
+				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want table, json or csv; a query file is --file)", format)}
+			}
 			src, args, err := querySource(file, builtin, args)
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
@@ -41,11 +50,6 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 			d, ok := query.ParseDialect(dialect)
 			if !ok {
 				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --dialect %q (want compat or sumo)", dialect)}
-			}
-			switch format {
-			case "table", "json", "csv":
-			default:
-				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want table, json or csv)", format)}
 			}
 			opts := query.DefaultOptions()
 			opts.Dialect = d
@@ -91,7 +95,11 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 				return &exitError{code: exitUsage, err: err}
 			}
 			res := run.Finish()
-			w := bufio.NewWriterSize(cmd.OutOrStdout(), 256<<10)
+			w, done, err := createOutput(cmd.OutOrStdout(), output)
+			if err != nil {
+				return err
+			}
+			defer done()
 			switch format {
 			case "json":
 				err = res.WriteJSON(w)
@@ -101,7 +109,7 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 				err = res.WriteTable(w)
 			}
 			if err == nil {
-				err = w.Flush()
+				err = done()
 			}
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
@@ -133,9 +141,10 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 	}
 	in.register(cmd.Flags())
 	f := cmd.Flags()
-	f.StringVarP(&file, "file", "f", "", "read the query from `FILE`")
+	f.StringVar(&file, "file", "", "read the query from `FILE`")
 	f.StringVar(&builtin, "builtin", "", "run the built-in query `ID` (see rules show)")
-	f.StringVar(&format, "format", "table", "output format: table, json (one object per row) or csv")
+	f.StringVarP(&format, "format", "f", "table", "output format: table, json (one object per row) or csv")
+	registerOutput(f, &output, "write the rows to this file instead of standard output")
 	f.StringVar(&dialect, "dialect", "compat", "compat (Sumo plus the seed's Splunk forms) or sumo (Sumo only)")
 	f.BoolVar(&explain, "explain", false, "print the lowered plan and the seed aliases it may use")
 	f.StringVar(&lookupDir, "lookup-dir", ".", "directory that lookup table paths are relative to")
@@ -143,12 +152,14 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 	return cmd
 }
 
-// querySource picks the query text from -f, --builtin or the first
+func validQueryFormat(f string) bool { return f == "table" || f == "json" || f == "csv" }
+
+// querySource picks the query text from --file, --builtin or the first
 // argument, and returns the remaining arguments as paths.
 func querySource(file, builtin string, args []string) (string, []string, error) {
 	switch {
 	case file != "" && builtin != "":
-		return "", nil, fmt.Errorf("give either -f or --builtin, not both")
+		return "", nil, fmt.Errorf("give either --file or --builtin, not both")
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -162,7 +173,7 @@ func querySource(file, builtin string, args []string) (string, []string, error) 
 		}
 		return q.Text, args, nil
 	case len(args) == 0:
-		return "", nil, fmt.Errorf("no query: give it as the first argument, with -f FILE or with --builtin ID")
+		return "", nil, fmt.Errorf("no query: give it as the first argument, with --file FILE or with --builtin ID")
 	}
 	return args[0], args[1:], nil
 }

@@ -56,7 +56,7 @@ func TestQueryTextAndFile(t *testing.T) {
 		t.Fatalf("%v %s", err, out)
 	}
 	qf := writeFile(t, "q.sumo", "| json auto\n| count")
-	out, _, err = runCmd(t, newQueryCmd(), "-f", qf, "--format", "json", path)
+	out, _, err = runCmd(t, newQueryCmd(), "--file", qf, "--format", "json", path)
 	if err != nil || out != `{"_count":2}`+"\n" {
 		t.Fatalf("%v %s", err, out)
 	}

@@ -14,7 +14,7 @@ func newRulesCmd() *cobra.Command {
 		Short: "List and show the built-in detection content",
 		Example: `  revertwatch rules list
   revertwatch rules show t1578.004-sumo
-  revertwatch rules export --format sigma --out sigma/
+  revertwatch rules export --format sigma -o sigma/
   revertwatch rules benign`,
 	}
 	cmd.AddCommand(newRulesBenignCmd())

@@ -42,7 +42,7 @@ func huntRuleIDs(t *testing.T, args ...string) []string {
 // built-in content.
 func TestRulesExportLintHunt(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := run(t, "rules", "export", "--format", "sigma", "--out", dir); err != nil {
+	if _, err := run(t, "rules", "export", "--format", "sigma", "-o", dir); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.yml"))
@@ -71,7 +71,7 @@ func TestRulesExportLintHunt(t *testing.T) {
 		t.Fatalf("stream: %v, %d documents", err, strings.Count(stream, "\n---\n")+1)
 	}
 	one := filepath.Join(t.TempDir(), "revertwatch.yml")
-	if _, err := run(t, "rules", "export", "--out", one); err != nil {
+	if _, err := run(t, "rules", "export", "-o", one); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(one); string(b) != stream {

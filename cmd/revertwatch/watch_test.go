@@ -16,7 +16,7 @@ import (
 func TestWatchSigmaRules(t *testing.T) {
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "rules")
-	if _, err := run(t, "rules", "export", "--format", "sigma", "--out", rules); err != nil {
+	if _, err := run(t, "rules", "export", "--format", "sigma", "-o", rules); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "findings.ndjson")
