@@ -1,7 +1,6 @@
 package explain
 
 import (
-	"bytes"
 	"context"
 	"os"
 
@@ -65,118 +64,33 @@ func Build(ctx context.Context, fs []finding.Finding, links *Links, inputs []str
 	}
 }
 
-// read fills x with the calls of the inputs the scope keeps.
+// read fills x with the calls of the inputs the scope keeps. Records
+// are decoded partially, and whole only where the scope may keep them
+// (Scope.maybe): the decoding goroutines decide, so that the few calls
+// kept are all this goroutine sees.
 func (s *Scope) read(ctx context.Context, x *Index, inputs []string, ropt ingest.Options) error {
-	whole := ropt
-	whole.Want, whole.QueryFields, whole.Progress, whole.Open, whole.Stdin, whole.Jobs = nil, false, nil, nil, nil, 1
-	whole.Format = ingest.FormatAuto
-	ropt.Want, ropt.Progress = nil, nil
-	ropt.QueryFields = !s.everything
-	q := &queue{ctx: ctx, s: s, x: x, opt: whole}
-	h := ingest.Handlers{Event: func(ev *event.Event) error {
-		switch {
-		case ev.Time.IsZero():
-		case s.everything:
-			x.Add(ev)
-		case !partial(ev):
-			q.whole(ev)
-		default:
-			x.read = true
+	ropt.Want, ropt.Progress, ropt.Select, ropt.QueryFields = nil, nil, nil, false
+	if !s.everything {
+		ropt.Want = func(string, string) bool { return false }
+		ropt.Select = func(ev *event.Event) ingest.Selection {
 			if s.maybe(ev) {
-				return q.partial(ev)
+				return ingest.SelectWhole
 			}
+			return ingest.SelectDrop
 		}
+	}
+	h := ingest.Handlers{Event: func(ev *event.Event) error {
+		s.admit(x, ev)
 		return nil
 	}}
-	if _, err := ingest.Read(ctx, inputs, ropt, h); err != nil {
+	sum, err := ingest.Read(ctx, inputs, ropt, h)
+	if err != nil {
 		return err
 	}
-	return q.flush()
-}
-
-// queue decodes the partial records a scope may keep whole, many at a
-// time (one decoder per record costs more than the decode), and offers
-// them to the index in the order they were read, among the events that
-// came whole.
-type queue struct {
-	ctx    context.Context
-	s      *Scope
-	x      *Index
-	opt    ingest.Options
-	items  []queued
-	batch  []byte // the records to decode, one per line
-	n      int    // records in batch
-	events []*event.Event
-}
-
-// queued is an event read whole, or the n-th record of the batch.
-type queued struct {
-	ev     *event.Event
-	n      int
-	src    event.Source
-	format event.Format
-}
-
-// A batch is decoded at this many records or bytes, whichever first.
-const (
-	queueRecords = 1024
-	queueBytes   = 4 << 20
-)
-
-func (q *queue) whole(ev *event.Event) {
-	if len(q.items) == 0 {
-		q.s.admit(q.x, ev)
-		return
+	if sum.Events > 0 {
+		// A scoped index holds few of the events it was given.
+		x.read = true
 	}
-	q.items = append(q.items, queued{ev: ev})
-}
-
-func (q *queue) partial(ev *event.Event) error {
-	// The partial event's bytes are the reader's once the handler
-	// returns: the batch keeps a copy.
-	q.items = append(q.items, queued{n: q.n, src: ev.Source, format: ev.Format})
-	q.batch = append(append(q.batch, ev.Raw...), '\n')
-	q.n++
-	if q.n >= queueRecords || len(q.batch) >= queueBytes || len(q.items) >= 8*queueRecords {
-		return q.flush()
-	}
-	return nil
-}
-
-// flush decodes the batch whole, as Read would have at the same places,
-// and offers the queue to the index in order.
-func (q *queue) flush() error {
-	if len(q.items) == 0 {
-		return nil
-	}
-	q.events = q.events[:0]
-	for range q.n {
-		q.events = append(q.events, nil)
-	}
-	if q.n > 0 {
-		_, err := ingest.DecodeStream(q.ctx, "explain", bytes.NewReader(q.batch), q.opt, ingest.Handlers{Event: func(w *event.Event) error {
-			if i := w.Source.Index; i >= 0 && i < len(q.events) && q.events[i] == nil {
-				q.events[i] = w
-			}
-			return nil
-		}})
-		if err != nil {
-			return err
-		}
-	}
-	for _, it := range q.items {
-		ev := it.ev
-		if ev == nil {
-			if ev = q.events[it.n]; ev == nil {
-				continue
-			}
-			ev.Source, ev.Format = it.src, it.format
-		}
-		q.s.admit(q.x, ev)
-	}
-	clear(q.items)
-	clear(q.events)
-	q.items, q.batch, q.n = q.items[:0], q.batch[:0], 0
 	return nil
 }
 

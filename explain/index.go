@@ -65,6 +65,11 @@ type Index struct {
 	byKey       map[rkey][]*Entry   // calls naming each resource, in index order
 	byPrincipal map[string][]*Entry // calls of each principal, in index order
 
+	// strs holds one copy of each string entries share (operations,
+	// principals, addresses, agents, files, resource ids): a large index
+	// repeats few of them many times.
+	strs map[string]string
+
 	// read is set once an event with a time was offered, kept or not: a
 	// scoped index holds few of the events it was given.
 	read bool
@@ -76,7 +81,7 @@ type Index struct {
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{byUID: map[string]*Entry{}, byOp: map[string]*Entry{}}
+	return &Index{byUID: map[string]*Entry{}, byOp: map[string]*Entry{}, strs: map[string]string{}}
 }
 
 // Len returns the number of entries.
@@ -113,6 +118,7 @@ func (x *Index) add(ev *event.Event, slim bool) {
 	} else {
 		e = newEntry(ev)
 	}
+	x.intern(e)
 	if ev.Provider == event.Azure && ev.CorrelationUID != "" {
 		key := ev.CorrelationUID + "|" + e.op + "|" + strings.ToLower(ev.ResourceID)
 		if old, ok := x.byOp[key]; ok {
@@ -135,6 +141,33 @@ func (x *Index) add(ev *event.Event, slim bool) {
 	}
 	x.entries = append(x.entries, e)
 	x.sorted = false
+}
+
+// intern makes the strings of e that entries share the index's copies,
+// so that the decoded event's own copies are freed.
+func (x *Index) intern(e *Entry) {
+	one := func(s *string) {
+		if *s == "" {
+			return
+		}
+		if c, ok := x.strs[*s]; ok {
+			*s = c
+			return
+		}
+		c := strings.Clone(*s)
+		x.strs[c] = c
+		*s = c
+	}
+	for _, s := range []*string{&e.Account, &e.Region, &e.Operation, &e.Principal, &e.Caller, &e.SrcIP, &e.UserAgent,
+		&e.File, &e.op, &e.accessKey, &e.userName, &e.roleName, &e.ErrorCode} {
+		one(s)
+	}
+	for i := range e.Resources {
+		r := &e.Resources[i]
+		one(&r.UID)
+		one(&r.Type)
+		one(&r.Role)
+	}
 }
 
 // newSlimEntry keeps what Index.origins reads of a call outside the

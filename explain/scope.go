@@ -165,12 +165,6 @@ func (s *Scope) widen(g *gaps) {
 	s.compile()
 }
 
-// partial reports whether an event is a partial decode (ingest.Options
-// QueryFields): no id, outcome, actor or resource, only its raw record.
-func partial(ev *event.Event) bool {
-	return ev.UID == "" && ev.Outcome == event.OutcomeUnknown && len(ev.Resources) == 0 && ev.Actor == (event.Actor{}) && len(ev.Raw) > 0
-}
-
 // maybe reports whether a partial record may be a call the scope keeps:
 // decoding it whole tells.
 func (s *Scope) maybe(ev *event.Event) bool {

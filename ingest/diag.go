@@ -52,6 +52,8 @@ type FileStats struct {
 	Skipped  map[string]int `json:"skipped,omitempty"`  // by reason
 	Rejected map[string]int `json:"rejected,omitempty"` // by reason
 	Error    string         `json:"error,omitempty"`    // file-level error or damage
+
+	dropped int // events counted and not handed on (Options.Select)
 }
 
 func (s *FileStats) count(d Diag) {

@@ -247,7 +247,7 @@ func (d *fileDecoder) lightCloudTrail(buf []byte, pos recordPos, index int, enve
 		return false
 	}
 	var caller string
-	if kind == partialQuery {
+	if kind == partialQuery || d.opt.Select != nil {
 		if caller, ok = d.cloudTrailCaller(); !ok {
 			return false
 		}
@@ -263,7 +263,7 @@ func (d *fileDecoder) lightCloudTrail(buf []byte, pos recordPos, index int, enve
 		f = event.FormatCloudTrailRecords
 	}
 	ev := d.newPartial(pos, index, f)
-	if kind == partialQuery {
+	if kind == partialQuery || d.opt.Select != nil {
 		ev.Raw = d.partialRaw(buf)
 		ev.Caller = caller
 	}
@@ -279,8 +279,7 @@ func (d *fileDecoder) lightCloudTrail(buf []byte, pos recordPos, index int, enve
 	if ev.Source.Host == "" {
 		ev.Source.Host = ev.Account
 	}
-	d.out(ev)
-	return true
+	return d.outPartial(ev)
 }
 
 func (d *fileDecoder) lightAzure(buf []byte, pos recordPos, index int, envelope, opName string) bool {
@@ -324,9 +323,12 @@ func (d *fileDecoder) lightAzure(buf []byte, pos recordPos, index int, envelope,
 		f = event.FormatAzureEventHub
 	}
 	ev := d.newPartial(pos, index, f)
-	if kind == partialQuery {
+	switch {
+	case kind == partialQuery:
 		ev.Raw = d.partialRaw(buf)
 		ev.Caller, ev.ResourceGroup = caller, group
+	case d.opt.Select != nil:
+		ev.Raw = d.partialRaw(buf)
 	}
 	ev.Provider = event.Azure
 	ev.Time, ev.TimeField = t, "time"
@@ -338,8 +340,7 @@ func (d *fileDecoder) lightAzure(buf []byte, pos recordPos, index int, envelope,
 	if ev.Source.Host == "" {
 		ev.Source.Host = ev.Account
 	}
-	d.out(ev)
-	return true
+	return d.outPartial(ev)
 }
 
 // maxInterned bounds a decoder's string caches.
@@ -577,4 +578,22 @@ func (d *fileDecoder) partialRaw(buf []byte) []byte {
 		return buf[:len(buf):len(buf)]
 	}
 	return append([]byte(nil), buf...)
+}
+
+// outPartial hands on a partial event as Options.Select says. It reports
+// false when the record is to be decoded whole instead.
+func (d *fileDecoder) outPartial(ev *event.Event) bool {
+	if d.opt.Select != nil && !ev.Time.IsZero() && ev.Operation != "" {
+		switch d.opt.Select(ev) {
+		case SelectWhole:
+			return false
+		case SelectDrop:
+			d.stats.Events++
+			d.stats.dropped++
+			d.stats.addFormat(string(ev.Format))
+			return true
+		}
+	}
+	d.out(ev)
+	return true
 }

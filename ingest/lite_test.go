@@ -246,3 +246,92 @@ func gzipped(b []byte) []byte {
 	zw.Close()
 	return out.Bytes()
 }
+
+// TestSelect checks Options.Select against the full decoder on the same
+// inputs: events it drops are counted and not handed on, events it wants
+// whole are exactly the full decoder's, and the partial ones it lets
+// through carry their Raw and, from CloudTrail, their Caller, whatever
+// Want says. Diagnostics and stats do not change.
+func TestSelect(t *testing.T) {
+	dir := t.TempDir()
+	c, err := emulate.Generate(emulate.Options{Seed: 9, Noise: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	inputs, err := ingest.Expand([]string{dir, filepath.Join("..", "testdata", "formats")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := read(t, inputs, ingest.Options{Jobs: 2})
+	var asked atomic.Int64
+	sel := func(ev *event.Event) ingest.Selection {
+		asked.Add(1)
+		if len(ev.Raw) == 0 {
+			t.Errorf("%s:%d: Select asked about an event without Raw", ev.Source.Name, ev.Source.Line)
+		}
+		switch {
+		case ev.Source.Index%3 == 0:
+			return ingest.SelectDrop
+		case ev.Source.Index%3 == 1:
+			return ingest.SelectWhole
+		}
+		return ingest.SelectPartial
+	}
+	var r run
+	sum, err := ingest.Read(t.Context(), inputs, ingest.Options{Jobs: 2, Want: func(string, string) bool { return false }, Select: sel},
+		ingest.Handlers{
+			Event: func(ev *event.Event) error {
+				cp := *ev
+				cp.Raw = append([]byte(nil), ev.Raw...)
+				r.events = append(r.events, &cp)
+				return nil
+			},
+			Diag: func(d ingest.Diag) { r.diags = append(r.diags, d) },
+			File: func(s ingest.FileStats) { r.files = append(r.files, s) },
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked.Load() == 0 {
+		t.Fatal("Select never asked")
+	}
+	if !reflect.DeepEqual(full.diags, r.diags) || !reflect.DeepEqual(full.files, r.files) || full.sum != sum {
+		t.Fatalf("Select changed the diagnostics or stats:\n%+v\n%+v", sum, full.sum)
+	}
+	type at struct {
+		name       string
+		index, sub int
+	}
+	byPos := map[at]*event.Event{}
+	for _, f := range full.events {
+		byPos[at{f.Source.Name, f.Source.Index, f.Source.Sub}] = f
+	}
+	var whole, partial int
+	for _, l := range r.events {
+		f := byPos[at{l.Source.Name, l.Source.Index, l.Source.Sub}]
+		if f == nil {
+			t.Fatalf("%s:%d: an event the full decoder does not have", l.Source.Name, l.Source.Line)
+		}
+		if l.UID != "" || l.Actor != (event.Actor{}) {
+			whole++
+			if !reflect.DeepEqual(f, l) {
+				t.Errorf("%s:%d: a whole event differs with Select", f.Source.Name, f.Source.Line)
+			}
+			continue
+		}
+		partial++
+		if l.Source.Index%3 != 2 {
+			t.Errorf("%s:%d: record %d came partial, Select said otherwise", l.Source.Name, l.Source.Line, l.Source.Index)
+		}
+		if !bytes.Equal(l.Raw, f.Raw) || f.Provider == event.AWS && l.Caller != f.Caller {
+			t.Errorf("%s:%d: partial event without the full event's Raw or Caller", l.Source.Name, l.Source.Line)
+		}
+	}
+	if whole == 0 || partial == 0 || len(r.events) >= len(full.events) {
+		t.Fatalf("whole %d, partial %d, handed on %d of %d: Select did not decide", whole, partial, len(r.events), len(full.events))
+	}
+	t.Logf("Select: %d events, %d handed on (%d whole, %d partial)", len(full.events), len(r.events), whole, partial)
+}

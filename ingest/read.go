@@ -88,7 +88,27 @@ type Options struct {
 	// Like Want's, these partial events are valid only until
 	// Handlers.Event returns.
 	QueryFields bool
+	// Select, when set, is asked about each partial event (see Want and
+	// QueryFields) once it is filled, before it is handed on: to hand it
+	// on (SelectPartial), to decode its record whole instead
+	// (SelectWhole), or to count it and hand nothing on (SelectDrop). It
+	// lets a reader that looks for a few records among many decide in
+	// the decoding goroutines, from the partial event and its Raw, which
+	// it needs whole. Whatever Want and QueryFields say, the partial events
+	// Select is asked about carry their Raw, and CloudTrail ones their
+	// Caller. Select is called from several goroutines at once.
+	Select func(ev *event.Event) Selection
 }
+
+// Selection is what Options.Select decides for a partial event.
+type Selection uint8
+
+// The decisions of Options.Select.
+const (
+	SelectPartial Selection = iota // hand the partial event on
+	SelectWhole                    // decode the record whole and hand that on
+	SelectDrop                     // count the event, hand nothing on
+)
 
 // Progress counts how far a Read has got, for a progress display. Read
 // sets the totals before it starts; the counters may be read at any time
@@ -320,6 +340,10 @@ func Read(ctx context.Context, inputs []string, opt Options, h Handlers) (Summar
 				if stopErr != nil {
 					break
 				}
+			}
+			sum.Events += ch.stats.dropped
+			if opt.Progress != nil {
+				opt.Progress.Events.Add(int64(ch.stats.dropped))
 			}
 			stats.merge(&ch.stats)
 			ch.recycle()

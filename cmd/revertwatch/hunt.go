@@ -102,7 +102,11 @@ place (the finding says it was late).`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			defer det.Close()
+			defer func() {
+				if det != nil {
+					det.Close()
+				}
+			}()
 			// Events of operations no rule uses only move the watermark:
 			// they are decoded partially, which is most of the input.
 			opt.Want = det.Wants
@@ -149,7 +153,10 @@ place (the finding says it was late).`,
 				return &exitError{code: exitUsage, err: fmt.Errorf("%w: the findings are incomplete", err)}
 			}
 
-			fs := det.Findings()
+			fs, infos, dsum := det.Findings(), det.Rules(), det.Summary()
+			// The rules' state is not needed any more: the bundles'
+			// second read has the memory.
+			det, opt.Want = nil, nil
 			shown := fs
 			if format == finding.FormatTable && !showSuppressed {
 				shown = nil
@@ -167,7 +174,7 @@ place (the finding says it was late).`,
 			if idx != nil {
 				err = explainHunt(ctx, w, explainFormat, fs, showSuppressed, idx, inputs, opt)
 			} else {
-				err = finding.Write(w, format, shown, det.Rules(), version)
+				err = finding.Write(w, format, shown, infos, version)
 			}
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
@@ -175,7 +182,7 @@ place (the finding says it was late).`,
 			if err := done(); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			writeHuntSummary(os.Stderr, sum, det.Summary(), conf, time.Since(start), unreadable.list())
+			writeHuntSummary(os.Stderr, sum, dsum, conf, time.Since(start), unreadable.list())
 			if in.stats {
 				fmt.Fprintf(os.Stderr, "total: files=%d records=%d events=%d skipped=%d rejected=%d file-errors=%d bytes=%d\n",
 					sum.Files, sum.Records, sum.Events, sum.Skipped, sum.Rejected, sum.FileErrors, sum.Bytes)
