@@ -19,4 +19,12 @@
 //     written; they carry stable ids, and a sink that can tell what it
 //     already has (a file, a JetStream stream with Nats-Msg-Id) skips
 //     repeats after a crash between delivery and the next write.
+//
+// Each sink takes the outbox on its own goroutine, with backoff after a
+// failure, so that a sink that fails or hangs holds back neither the
+// detection, nor the checkpoints, nor the other sinks. What each sink
+// still owes (Debt) is part of every checkpoint and is written again, alone
+// where the store can, as the sinks move: a finding leaves the outbox only
+// when every sink has taken it (or dead-lettered it), across restarts and
+// kill -9.
 package live

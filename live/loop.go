@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/revertwatch/revertwatch/event"
-	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/live/sink"
 )
 
@@ -49,24 +48,30 @@ type Store interface {
 	// when it returns nil, all of it survives a crash, and none of it
 	// did if it returns an error.
 	Commit(ctx context.Context, cp *Checkpoint) error
-	// Delivered records that the outbox of the last checkpoint has left
-	// but for outbox. A store whose every write is a whole checkpoint may
-	// record nothing and say false: the next Commit holds the smaller
-	// outbox anyway, and the Loop commits once more before it stops.
-	Delivered(ctx context.Context, outbox []finding.Finding) (bool, error)
+	// Delivered records the debt alone, the sinks having moved since the
+	// last checkpoint. A store whose every write is a whole checkpoint may
+	// record nothing and say false: the Loop then commits a whole
+	// checkpoint, holding the smaller debt, at its interval and before it
+	// stops.
+	Delivered(ctx context.Context, d Debt) (bool, error)
 }
 
 // LoopOptions configure a Loop.
 type LoopOptions struct {
 	Processor Options
-	// Sinks receive the findings; Recover gets the outbox of a previous
-	// run.
+	// Sinks receive the findings, each from its own goroutine and its
+	// own durable backlog (Debt): a finding leaves the outbox once every
+	// sink has taken it. A sink that fails is tried again with backoff and
+	// holds back nothing but its own backlog; at a restart it gets what it
+	// still owed, a Holder without what it already holds.
 	Sinks *sink.Fanout
-	// First, when set, must take the findings before any other sink: when
-	// it fails they stay in the outbox, to go with the next checkpoint
-	// (the JetStream findings stream, which a successor publishes to
-	// from the checkpoint too).
+	// First, when set, is one more sink, listed first (the JetStream
+	// findings stream of a cluster replica).
 	First sink.Sink
+	// SinkBackoff is the wait after a sink's first failed delivery,
+	// doubled after each until SinkMaxBackoff (defaults
+	// DefaultSinkBackoff, DefaultSinkMaxBackoff).
+	SinkBackoff, SinkMaxBackoff time.Duration
 	// Interval is the longest time between checkpoints while input
 	// flows; a finding waiting in the outbox shortens it to a tenth. Zero
 	// checkpoints after every read that changed something.
@@ -81,12 +86,15 @@ type LoopOptions struct {
 	Logger *slog.Logger
 	// OnCheckpoint gets the time each checkpoint took to make and write.
 	OnCheckpoint func(took time.Duration)
-	// OnSinkError gets each failed delivery.
-	OnSinkError func(error)
-	// Latency gets, for each finding delivered, the time since the input
-	// that completed it was received (Feed.Received).
+	// OnSinkError gets each failed delivery. It, Latency and OnDeliver
+	// are called from the sinks' goroutines.
+	OnSinkError func(sink string, err error)
+	// Latency gets, for each finding that left the outbox (every sink has
+	// it), the time since the input that completed it was received
+	// (Feed.Received).
 	Latency func(time.Duration)
-	// OnDeliver gets the number of findings of this run delivered.
+	// OnDeliver gets the number of findings of this run that left the
+	// outbox.
 	OnDeliver func(n int)
 }
 
@@ -98,13 +106,16 @@ type Loop struct {
 	opt  LoopOptions
 	st   Store
 	proc *Processor
+	out  *outbox
 	pos  json.RawMessage
-	// recv holds, for each outbox finding, when the input that completed
-	// it was received (zero: unknown).
+	// recv holds, for each finding of the Processor's outbox (made, not
+	// yet checkpointed), when the input that completed it was received
+	// (zero: unknown).
 	recv []time.Time
-	// unrecorded: findings have left that the last durable write still
-	// lists.
-	unrecorded bool
+	// recorded is the count of the couriers' moves the last durable write
+	// holds; lazy that the store records the debt only with a checkpoint.
+	recorded uint64
+	lazy     bool
 }
 
 // NewLoop restores the last checkpoint of st into a new Processor.
@@ -115,6 +126,12 @@ func NewLoop(ctx context.Context, st Store, opt LoopOptions) (*Loop, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opt.SinkBackoff <= 0 {
+		opt.SinkBackoff = DefaultSinkBackoff
+	}
+	if opt.SinkMaxBackoff <= 0 {
+		opt.SinkMaxBackoff = DefaultSinkMaxBackoff
+	}
 	proc, err := New(opt.Processor)
 	if err != nil {
 		return nil, err
@@ -124,15 +141,27 @@ func NewLoop(ctx context.Context, st Store, opt LoopOptions) (*Loop, error) {
 		return nil, err
 	}
 	l := &Loop{opt: opt, st: st, proc: proc}
+	var debt Debt
 	if cp != nil {
 		if err := proc.Restore(cp); err != nil {
 			return nil, fmt.Errorf("restoring the checkpoint: %w", err)
 		}
 		l.pos = cp.Position
+		debt = cp.Debt
+		// The outbox is the sinks' now; the Processor's holds what is
+		// made from here on.
+		proc.Delivered(len(proc.Outbox()))
 	}
-	l.align(time.Time{})
+	sinks := opt.Sinks.Sinks()
+	if opt.First != nil {
+		sinks = append([]sink.Sink{opt.First}, sinks...)
+	}
+	l.out = newOutbox(&l.opt, sinks, debt)
 	return l, nil
 }
+
+// Backlog reports what each sink owes now; safe to call while Run runs.
+func (l *Loop) Backlog() []SinkBacklog { return l.out.backlog() }
 
 // Position is the input position the restored checkpoint covers (nil on
 // a first start): where the Input starts.
@@ -166,20 +195,21 @@ func (l *Loop) align(t time.Time) {
 	}
 }
 
-// Run delivers the outbox of the last run, then reads in until ctx is
-// done (or the input ends). Then it reads what is left (Drain) and
-// checkpoints within drainCtx; if drainCtx is already done it stops where
-// it is, as a crash would.
+// Run reads input until ctx is done (or the input ends), while the sinks
+// take the outbox — first what the last run left — on their own
+// goroutines. Then it reads what is left (Drain), checkpoints, gives the
+// sinks until they have it all or fail (or drainCtx is done) and records
+// what they still owe, within drainCtx; if drainCtx is already done it
+// stops where it is, as a crash would.
 func (l *Loop) Run(ctx, drainCtx context.Context, in Input) error {
-	if n := len(l.proc.Outbox()); n > 0 {
+	if n := len(l.out.items); n > 0 {
 		// The previous run may have died after its checkpoint and before
 		// these left: sinks that can tell skip what they already hold.
 		l.opt.Logger.Info("delivering the findings of the last checkpoint", "findings", n)
-		if err := l.deliver(drainCtx, true); err != nil {
-			return err
-		}
 	}
-	lastInput, lastCommit := time.Now(), time.Now()
+	l.out.start()
+	defer l.out.stop()
+	lastInput, lastCommit, lastRecord := time.Now(), time.Now(), time.Now()
 	for ctx.Err() == nil {
 		n, more, err := in.Read(ctx, Feed{l})
 		end := errors.Is(err, ErrEnd)
@@ -197,10 +227,12 @@ func (l *Loop) Run(ctx, drainCtx context.Context, in Input) error {
 			if err := l.commit(drainCtx, in); err != nil {
 				return err
 			}
-			lastCommit = now
-		}
-		if !more {
-			l.retry(drainCtx)
+			lastCommit, lastRecord = now, now
+		} else if l.out.movedSince(l.recorded) && now.Sub(lastRecord) >= l.opt.Interval/10 {
+			if err := l.record(drainCtx, in, now.Sub(lastCommit) >= l.opt.Interval); err != nil {
+				return err
+			}
+			lastRecord = now
 		}
 		if end {
 			return l.finish(drainCtx, in)
@@ -241,23 +273,53 @@ func (l *Loop) stop(ctx context.Context, in Input) error {
 	return l.finish(ctx, in)
 }
 
-// finish writes the last checkpoint of a run.
+// finish writes the last checkpoint of a run, waits until every sink has
+// taken its backlog or failed once more (or ctx is done), stops the sinks
+// and records what they still owe.
 func (l *Loop) finish(ctx context.Context, in Input) error {
 	if l.changed(in) {
 		if err := l.commit(ctx, in); err != nil {
 			return err
 		}
 	}
-	if l.unrecorded {
-		// Once more, now that the outbox has left, so that the next run
-		// does not deliver it again to sinks that cannot tell.
+	marks := l.out.failures()
+	for !l.out.settled(marks) && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-l.out.changed:
+		}
+	}
+	l.out.stop()
+	if ctx.Err() != nil || !l.out.movedSince(l.recorded) {
+		return nil
+	}
+	return l.record(ctx, in, true)
+}
+
+// record writes the debt, the sinks having moved: alone when the store
+// can, else (full) with a whole checkpoint.
+func (l *Loop) record(ctx context.Context, in Input, full bool) error {
+	if !l.lazy {
+		d, moves := l.out.debt()
+		ok, err := l.st.Delivered(ctx, d)
+		if err != nil {
+			return err
+		}
+		if ok {
+			l.recorded = moves
+			return nil
+		}
+		l.lazy = true
+	}
+	if full {
 		return l.commit(ctx, in)
 	}
 	return nil
 }
 
-// commit writes the checkpoint with the input position it covers, then
-// delivers its outbox (rules 2 and 3).
+// commit writes the checkpoint — the state, the input position it covers
+// and the debt with the findings made since the last one — then hands
+// those to the sinks (rules 2 and 3).
 func (l *Loop) commit(ctx context.Context, in Input) error {
 	start := time.Now()
 	l.align(time.Time{})
@@ -268,77 +330,20 @@ func (l *Loop) commit(ctx context.Context, in Input) error {
 	if cp.Position, err = in.Position(); err != nil {
 		return err
 	}
+	made := cp.Outbox
+	d, moves := l.out.debt()
+	cp.Debt = d
+	cp.Outbox = append(d.Outbox, made...)
 	if err := l.st.Commit(ctx, cp); err != nil {
 		return err
 	}
-	l.unrecorded = false
+	l.recorded = moves
 	in.Committed()
 	if l.opt.OnCheckpoint != nil {
 		l.opt.OnCheckpoint(time.Since(start))
 	}
-	return l.deliver(ctx, false)
-}
-
-// deliver hands the outbox — all of it in the last checkpoint — to the
-// sinks, measures latency and drops it from the outbox. recovered: the
-// outbox of a previous run.
-func (l *Loop) deliver(ctx context.Context, recovered bool) error {
-	ob := l.proc.Outbox()
-	if len(ob) == 0 {
-		return nil
-	}
-	if l.opt.First != nil {
-		if err := l.opt.First.Deliver(ctx, ob); err != nil {
-			l.sinkError(err)
-			return nil
-		}
-	}
-	var err error
-	if recovered {
-		err = l.opt.Sinks.Recover(ctx, ob)
-	} else {
-		// The Fanout keeps what a failing sink did not take and retries
-		// it; the others have theirs, so the outbox moves on.
-		err = l.opt.Sinks.Deliver(ctx, ob)
-	}
-	if err != nil {
-		l.sinkError(err)
-	}
-	if l.opt.Latency != nil {
-		now := time.Now()
-		for _, t := range l.recv[:len(ob)] {
-			if !t.IsZero() {
-				l.opt.Latency(now.Sub(t))
-			}
-		}
-	}
-	if !recovered && l.opt.OnDeliver != nil {
-		l.opt.OnDeliver(len(ob))
-	}
-	l.proc.Delivered(len(ob))
-	l.recv = append(l.recv[:0], l.recv[len(ob):]...)
-	recorded, err := l.st.Delivered(ctx, l.proc.Outbox())
-	if err != nil {
-		return err
-	}
-	l.unrecorded = !recorded
+	l.out.add(made, l.recv[:len(made)])
+	l.proc.Delivered(len(made))
+	l.recv = append(l.recv[:0], l.recv[len(made):]...)
 	return nil
-}
-
-func (l *Loop) sinkError(err error) {
-	l.opt.Logger.Error("delivering findings", "err", err)
-	if l.opt.OnSinkError != nil {
-		l.opt.OnSinkError(err)
-	}
-}
-
-// retry gives the sinks that failed what they owe, while the input is
-// quiet.
-func (l *Loop) retry(ctx context.Context) {
-	if l.opt.Sinks.Owed() == 0 {
-		return
-	}
-	if err := l.opt.Sinks.Deliver(ctx, nil); err != nil {
-		l.opt.Logger.Warn("sink still failing", "err", err)
-	}
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,13 +69,32 @@ func resume(t *testing.T, loop *Loop, batches []batch) *script {
 	return s
 }
 
+// journal is the log the fake store and sinks share; sinks write to it
+// from their own goroutines.
+type journal struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (j *journal) add(line string) {
+	j.mu.Lock()
+	j.lines = append(j.lines, line)
+	j.mu.Unlock()
+}
+
+func (j *journal) all() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]string(nil), j.lines...)
+}
+
 // memStore is a fake Store keeping the encoded checkpoint, as a durable
 // store would: a new Loop sees only what was written. It logs its writes
 // to the journal it shares with the sinks, and can fail (crash) at the
 // n-th Commit or at Delivered.
 type memStore struct {
 	cp            []byte
-	log           *[]string
+	log           *journal
 	commits       int
 	failCommit    int
 	failDelivered bool
@@ -97,11 +119,11 @@ func (m *memStore) Commit(_ context.Context, cp *Checkpoint) error {
 		return err
 	}
 	m.cp = enc
-	*m.log = append(*m.log, "commit "+ids(cp.Outbox))
+	m.log.add("commit " + ids(cp.Outbox))
 	return nil
 }
 
-func (m *memStore) Delivered(_ context.Context, ob []finding.Finding) (bool, error) {
+func (m *memStore) Delivered(_ context.Context, d Debt) (bool, error) {
 	if m.failDelivered {
 		return false, errCrash
 	}
@@ -112,11 +134,11 @@ func (m *memStore) Delivered(_ context.Context, ob []finding.Finding) (bool, err
 	if err != nil {
 		return false, err
 	}
-	cp.Outbox = ob
+	cp.Debt = d
 	if m.cp, err = cp.Encode(); err != nil {
 		return false, err
 	}
-	*m.log = append(*m.log, "outbox "+ids(ob))
+	m.log.add("outbox " + ids(d.Outbox))
 	return true, nil
 }
 
@@ -131,18 +153,28 @@ func ids(fs []finding.Finding) string {
 // logSink records what it is given, in the shared journal too.
 type logSink struct {
 	name string
-	log  *[]string
+	log  *journal
+	mu   sync.Mutex
 	got  []string
 }
 
 func (s *logSink) Name() string { return s.name }
 func (s *logSink) Close() error { return nil }
 func (s *logSink) Deliver(_ context.Context, fs []finding.Finding) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, f := range fs {
 		s.got = append(s.got, f.ID)
-		*s.log = append(*s.log, "deliver "+s.name+" "+f.ID)
+		s.log.add("deliver " + s.name + " " + f.ID)
 	}
 	return nil
+}
+
+// ids returns what the sink got, in order.
+func (s *logSink) ids() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.got...)
 }
 
 // holder makes a logSink a sink.Holder.
@@ -151,7 +183,7 @@ type holder struct{ *logSink }
 func (h holder) Holds(want []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, id := range want {
-		for _, g := range h.got {
+		for _, g := range h.ids() {
 			if g == id {
 				out[id] = true
 			}
@@ -196,16 +228,16 @@ func run(l *Loop, in Input) error {
 // holding it was written replays the batch, from the last position, into
 // the last state: the same finding comes out, once, and none left before.
 func TestLoopCrashBeforeCommitReplays(t *testing.T) {
-	var log []string
-	out := &logSink{name: "out", log: &log}
-	st := &memStore{log: &log, failCommit: 2}
+	log := &journal{}
+	out := &logSink{name: "out", log: log}
+	st := &memStore{log: log, failCommit: 2}
 	in := reverts(t, time.Now())
 	l := newLoop(t, st, LoopOptions{Sinks: sink.NewFanout(out)})
 	if err := run(l, resume(t, l, in)); !errors.Is(err, errCrash) {
 		t.Fatalf("run: %v, want the crash", err)
 	}
-	if len(out.got) != 0 {
-		t.Fatalf("delivered %v before the checkpoint holding it", out.got)
+	if len(out.ids()) != 0 {
+		t.Fatalf("delivered %v before the checkpoint holding it", out.ids())
 	}
 	// The first checkpoint covers the stop only.
 	st.failCommit = 0
@@ -218,7 +250,7 @@ func TestLoopCrashBeforeCommitReplays(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := oracle(t, in)
-	if strings.Join(out.got, ",") != want {
+	if strings.Join(out.ids(), ",") != want {
 		t.Fatalf("delivered %v, want %s once each", out.got, want)
 	}
 }
@@ -245,19 +277,20 @@ func oracle(t *testing.T, in []batch) string {
 // written, whatever the cadence: here the interval is long, so the
 // findings wait for the checkpoint at the end of the input.
 func TestLoopDeliversAfterCheckpoint(t *testing.T) {
-	var log []string
-	out := &logSink{name: "out", log: &log}
-	st := &memStore{log: &log}
+	log := &journal{}
+	out := &logSink{name: "out", log: log}
+	st := &memStore{log: log}
 	in := reverts(t, time.Now())
 	l := newLoop(t, st, LoopOptions{Sinks: sink.NewFanout(out), Interval: time.Hour})
 	if err := run(l, resume(t, l, in)); err != nil {
 		t.Fatal(err)
 	}
-	if len(out.got) != 2 {
-		t.Fatalf("delivered %v, want 2 findings", out.got)
+	if len(out.ids()) != 2 {
+		t.Fatalf("delivered %v, want 2 findings", out.ids())
 	}
 	held := map[string]bool{}
-	for _, e := range log {
+	lines := log.all()
+	for _, e := range lines {
 		op, arg, _ := strings.Cut(e, " ")
 		switch op {
 		case "commit":
@@ -266,31 +299,32 @@ func TestLoopDeliversAfterCheckpoint(t *testing.T) {
 			}
 		case "deliver":
 			if _, id, _ := strings.Cut(arg, " "); !held[id] {
-				t.Fatalf("%s before a checkpoint held it:\n%s", e, strings.Join(log, "\n"))
+				t.Fatalf("%s before a checkpoint held it:\n%s", e, strings.Join(lines, "\n"))
 			}
 		}
 	}
-	if last := log[len(log)-1]; last != "outbox " {
+	if last := lines[len(lines)-1]; last != "outbox " {
 		t.Fatalf("the last write is %q, want the emptied outbox", last)
 	}
 }
 
 // Rule 3, after a crash: delivered, then killed before the next write
-// recorded it, the outbox goes again at the restart with the same ids; a
-// sink that can tell what it holds skips them.
+// recorded it, what the sinks owed by the last write goes again at the
+// restart with the same ids; a sink that can tell what it holds skips
+// them.
 func TestLoopCrashAfterDeliveryRedelivers(t *testing.T) {
-	var log []string
-	plain := &logSink{name: "plain", log: &log}
-	held := &logSink{name: "held", log: &log}
+	log := &journal{}
+	plain := &logSink{name: "plain", log: log}
+	held := &logSink{name: "held", log: log}
 	sinks := func() *sink.Fanout { return sink.NewFanout(plain, holder{held}) }
-	st := &memStore{log: &log, failDelivered: true}
+	st := &memStore{log: log, failDelivered: true}
 	in := reverts(t, time.Now())
 	l := newLoop(t, st, LoopOptions{Sinks: sinks()})
 	if err := run(l, resume(t, l, in)); !errors.Is(err, errCrash) {
 		t.Fatalf("run: %v, want the crash", err)
 	}
-	first := strings.Join(plain.got, ",")
-	if first == "" {
+	first := plain.ids()
+	if len(first) == 0 {
 		t.Fatal("nothing delivered before the crash")
 	}
 	st.failDelivered = false
@@ -299,17 +333,26 @@ func TestLoopCrashAfterDeliveryRedelivers(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := oracle(t, in)
-	if got := strings.Join(plain.got, ","); got != first+","+want {
-		t.Fatalf("plain sink got %s; want %s delivered again, then the rest of %s", got, first, want)
+	seen := map[string]int{}
+	for _, id := range plain.ids() {
+		seen[id]++
 	}
-	if got := strings.Join(held.got, ","); got != want {
+	for _, id := range strings.Split(want, ",") {
+		if seen[id] == 0 {
+			t.Fatalf("plain sink never got %s: %v", id, plain.ids())
+		}
+	}
+	if len(plain.ids()) == len(first) {
+		t.Fatalf("plain sink got nothing again after the crash: %v", plain.ids())
+	}
+	if got := strings.Join(held.ids(), ","); got != want {
 		t.Fatalf("holder got %s, want %s once each", got, want)
 	}
 	// Recorded now: a third start delivers nothing.
-	n := len(plain.got)
+	n := len(plain.ids())
 	l = newLoop(t, st, LoopOptions{Sinks: sinks()})
-	if err := run(l, resume(t, l, in)); err != nil || len(plain.got) != n {
-		t.Fatalf("third start: %v, delivered %v", err, plain.got[n:])
+	if err := run(l, resume(t, l, in)); err != nil || len(plain.ids()) != n {
+		t.Fatalf("third start: %v, delivered %v", err, plain.ids()[n:])
 	}
 }
 
@@ -317,21 +360,21 @@ func TestLoopCrashAfterDeliveryRedelivers(t *testing.T) {
 // JetStream one) gets one more checkpoint when the run ends, so that the
 // next start does not deliver the outbox again.
 func TestLoopLazyStoreRecordsAtEnd(t *testing.T) {
-	var log []string
-	out := &logSink{name: "out", log: &log}
-	st := &memStore{log: &log, lazy: true}
+	log := &journal{}
+	out := &logSink{name: "out", log: log}
+	st := &memStore{log: log, lazy: true}
 	in := reverts(t, time.Now())
 	l := newLoop(t, st, LoopOptions{Sinks: sink.NewFanout(out)})
 	if err := run(l, resume(t, l, in)); err != nil {
 		t.Fatal(err)
 	}
-	if last := log[len(log)-1]; last != "commit " {
-		t.Fatalf("the last write is %q, want a checkpoint with an empty outbox", last)
+	if lines := log.all(); lines[len(lines)-1] != "commit " {
+		t.Fatalf("the last write is %q, want a checkpoint with an empty outbox", lines[len(lines)-1])
 	}
-	n := len(out.got)
+	n := len(out.ids())
 	l = newLoop(t, st, LoopOptions{Sinks: sink.NewFanout(out)})
-	if err := run(l, resume(t, l, in)); err != nil || len(out.got) != n {
-		t.Fatalf("restart: %v, delivered again %v", err, out.got[n:])
+	if err := run(l, resume(t, l, in)); err != nil || len(out.ids()) != n {
+		t.Fatalf("restart: %v, delivered again %v", err, out.ids()[n:])
 	}
 }
 
@@ -339,22 +382,22 @@ func TestLoopLazyStoreRecordsAtEnd(t *testing.T) {
 // (Drain), checkpoints and delivers; one whose drain context is done too
 // stops where it is, as a crash would.
 func TestLoopStop(t *testing.T) {
-	var log []string
-	out := &logSink{name: "out", log: &log}
-	st := &memStore{log: &log}
+	log := &journal{}
+	out := &logSink{name: "out", log: log}
+	st := &memStore{log: log}
 	in := reverts(t, time.Now())
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
 	l := newLoop(t, st, LoopOptions{Sinks: sink.NewFanout(out), Drain: true, Interval: time.Hour})
 	s := resume(t, l, in)
 	s.end = false
-	if err := l.Run(done, done, s); err != nil || len(log) != 0 {
-		t.Fatalf("abandoned run: %v, wrote %v", err, log)
+	if err := l.Run(done, done, s); err != nil || len(log.all()) != 0 {
+		t.Fatalf("abandoned run: %v, wrote %v", err, log.all())
 	}
 	if err := l.Run(done, context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(out.got, ","), oracle(t, in); got != want || s.committed != len(in) {
+	if got, want := strings.Join(out.ids(), ","), oracle(t, in); got != want || s.committed != len(in) {
 		t.Fatalf("drained %d of %d batches, delivered %s, want %s", s.committed, len(in), got, want)
 	}
 }
@@ -362,11 +405,11 @@ func TestLoopStop(t *testing.T) {
 // Latency is measured from the receipt of the batch that completed a
 // finding, not of the first of its sequence.
 func TestLoopLatency(t *testing.T) {
-	var log []string
+	log := &journal{}
 	now := time.Now()
 	var lat []time.Duration
 	in := reverts(t, now.Add(-2*time.Hour), now.Add(-time.Hour))
-	l := newLoop(t, &memStore{log: &log}, LoopOptions{Interval: time.Hour, Latency: func(d time.Duration) { lat = append(lat, d) }})
+	l := newLoop(t, &memStore{log: log}, LoopOptions{Interval: time.Hour, Latency: func(d time.Duration) { lat = append(lat, d) }})
 	if err := run(l, resume(t, l, in)); err != nil {
 		t.Fatal(err)
 	}
@@ -383,8 +426,8 @@ func TestLoopLatency(t *testing.T) {
 // The cadence: past the interval a checkpoint is due; a finding in the
 // outbox makes it due at a tenth of it.
 func TestLoopCadence(t *testing.T) {
-	var log []string
-	l := newLoop(t, &memStore{log: &log}, LoopOptions{Interval: time.Hour})
+	log := &journal{}
+	l := newLoop(t, &memStore{log: log}, LoopOptions{Interval: time.Hour})
 	if l.due(7*time.Minute) || !l.due(time.Hour) {
 		t.Fatal("without findings a checkpoint is due after the interval only")
 	}
@@ -396,5 +439,99 @@ func TestLoopCadence(t *testing.T) {
 	}
 	if len(l.proc.Outbox()) != 1 || !l.due(7*time.Minute) || l.due(5*time.Minute) {
 		t.Fatalf("with %d findings waiting, a checkpoint is due after a tenth of the interval", len(l.proc.Outbox()))
+	}
+}
+
+// flaky is a sink that fails while fail is set.
+type flaky struct {
+	logSink
+	fail atomic.Bool
+}
+
+func (f *flaky) Deliver(ctx context.Context, fs []finding.Finding) error {
+	if f.fail.Load() {
+		return errors.New("disk full")
+	}
+	return f.logSink.Deliver(ctx, fs)
+}
+
+// A sink that hangs holds back neither the detection, nor the
+// checkpoints, nor the other sinks: each delivers on its own. Its backlog
+// is reported, and it gets everything once it answers again.
+func TestLoopHungSinkHoldsBackNothing(t *testing.T) {
+	log := &journal{}
+	good := &logSink{name: "good", log: log}
+	hung := &livetest.MemSink{Gate: make(chan struct{})}
+	st := &memStore{log: log}
+	in := reverts(t, time.Now())
+	l := newLoop(t, st, LoopOptions{Sinks: sink.NewFanout(hung, good)})
+	s := resume(t, l, in)
+	s.end = false
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx, context.Background(), s) }()
+	want := oracle(t, in)
+	livetest.WaitFor(t, 10*time.Second, "the good sink's findings", func() bool { return len(good.ids()) == 2 })
+	livetest.WaitFor(t, 10*time.Second, "the backlog", func() bool {
+		bl := l.Backlog()
+		return bl[0].Sink == "memory" && bl[0].Findings == 2 && bl[0].Oldest > 0 && bl[1].Findings == 0
+	})
+	if got := strings.Join(good.ids(), ","); got != want {
+		t.Fatalf("good sink got %s, want %s", got, want)
+	}
+	close(hung.Gate)
+	livetest.WaitFor(t, 10*time.Second, "the hung sink's findings", func() bool { return hung.Len() == 2 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s.committed != len(in) {
+		t.Fatalf("checkpoints covered %d of %d batches", s.committed, len(in))
+	}
+	if bl := l.Backlog(); bl[0].Findings != 0 {
+		t.Fatalf("backlog %+v after delivery", bl)
+	}
+}
+
+// What a failing sink owes is in the store, with the checkpoint: a
+// restart — with a store that records the debt alone, or only with whole
+// checkpoints (JetStream) — delivers it to that sink and to no other, and
+// the run that left it says so.
+func TestLoopSinkDebtSurvivesRestart(t *testing.T) {
+	for _, lazy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("lazy=%v", lazy), func(t *testing.T) {
+			log := &journal{}
+			good := &logSink{name: "good", log: log}
+			bad := &flaky{logSink: logSink{name: "bad", log: log}}
+			bad.fail.Store(true)
+			st := &memStore{log: log, lazy: lazy}
+			in := reverts(t, time.Now())
+			opt := LoopOptions{Sinks: sink.NewFanout(good, bad), SinkBackoff: time.Millisecond}
+			l := newLoop(t, st, opt)
+			if err := run(l, resume(t, l, in)); err != nil {
+				t.Fatal(err)
+			}
+			if err := OwedError(l.Backlog()); err == nil || !strings.Contains(err.Error(), "bad still owes 2 findings") {
+				t.Fatalf("owed: %v", err)
+			}
+			want := oracle(t, in)
+			if got := strings.Join(good.ids(), ","); got != want || len(bad.ids()) != 0 {
+				t.Fatalf("good got %s, bad %v", got, bad.ids())
+			}
+			bad.fail.Store(false)
+			l = newLoop(t, st, opt)
+			if err := run(l, resume(t, l, in)); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(bad.ids(), ","); got != want {
+				t.Fatalf("after the restart bad got %s, want %s", got, want)
+			}
+			if got := strings.Join(good.ids(), ","); got != want {
+				t.Fatalf("after the restart good got %s, want %s once each", got, want)
+			}
+			if err := OwedError(l.Backlog()); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -63,15 +63,15 @@ type Window struct {
 
 // Checkpoint is a Processor's whole state: the detection state
 // (detect.Detector.Snapshot: the engine's, and the Sigma rules' when they
-// are loaded), the open repeat windows, the outbox, and an opaque
-// position in the input that the caller stores with it.
+// are loaded), the open repeat windows, the outbox with what each sink
+// owes of it (Debt; a Loop fills it in), and an opaque position in the input that the caller stores with it.
 type Checkpoint struct {
-	Version  int               `json:"version"`
-	Engine   json.RawMessage   `json:"engine"`
-	Windows  []Window          `json:"windows"`
-	Outbox   []finding.Finding `json:"outbox"`
-	MaxTime  time.Time         `json:"max_time"`
-	Position json.RawMessage   `json:"position,omitempty"`
+	Version  int             `json:"version"`
+	Engine   json.RawMessage `json:"engine"`
+	Windows  []Window        `json:"windows"`
+	Debt                     // the outbox and what each sink owes of it
+	MaxTime  time.Time       `json:"max_time"`
+	Position json.RawMessage `json:"position,omitempty"`
 }
 
 // Encode writes the checkpoint as gzip-compressed JSON.
@@ -263,7 +263,7 @@ func (p *Processor) Checkpoint() (*Checkpoint, error) {
 		return nil, fmt.Errorf("snapshot of the detection state: %w", err)
 	}
 	c := &Checkpoint{Version: checkpointVersion, Engine: snap, MaxTime: p.maxTime,
-		Outbox: append([]finding.Finding(nil), p.outbox...)}
+		Debt: Debt{Outbox: append([]finding.Finding(nil), p.outbox...)}}
 	for _, w := range p.windows {
 		c.Windows = append(c.Windows, *w)
 	}

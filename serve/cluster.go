@@ -35,7 +35,7 @@ func Cluster(opt cluster.Options) ClusterBackend {
 			Owned:       func(n int) { m.Partitions.Set(float64(n)) },
 			Redelivered: m.Redelivered.Inc,
 			Latency:     func(d time.Duration) { m.Latency.Observe(d.Seconds()) },
-			SinkError:   func(error) { m.SinkErrors.WithLabelValues("any").Inc() },
+			SinkError:   func(name string, _ error) { m.SinkErrors.WithLabelValues(name).Inc() },
 			Engine:      func(p int, s sequence.Stats) { m.ObserveEngine(fmt.Sprint("partition-", p), s) },
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -44,6 +44,7 @@ func Cluster(opt cluster.Options) ClusterBackend {
 		if err != nil {
 			return nil, err
 		}
+		m.SetBacklog(r.Backlog)
 		return &replica{r: r, m: m}, nil
 	}
 }

@@ -51,7 +51,8 @@ func runChild(dir string) int {
 		return 1
 	}
 	s, err := New(Config{Listener: ln, StateDir: filepath.Join(dir, "state"), Lateness: time.Hour,
-		IdleFlush: 300 * time.Millisecond, Sinks: []sink.Sink{out}, Rules: rs, NoBuiltin: noBuiltin})
+		IdleFlush: 300 * time.Millisecond, Sinks: []sink.Sink{&fullDisk{File: out, flag: filepath.Join(dir, "full")}}, Rules: rs, NoBuiltin: noBuiltin,
+		SinkBackoff: 20 * time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -67,6 +68,20 @@ func runChild(dir string) int {
 		return 1
 	}
 	return 0
+}
+
+// fullDisk is the child's findings file, failing as on a full disk while
+// the flag file exists.
+type fullDisk struct {
+	*sink.File
+	flag string
+}
+
+func (f *fullDisk) Deliver(ctx context.Context, fs []finding.Finding) error {
+	if _, err := os.Stat(f.flag); err == nil {
+		return syscall.ENOSPC
+	}
+	return f.File.Deliver(ctx, fs)
 }
 
 // child is a daemon process.
@@ -227,6 +242,56 @@ func TestCrashRepeatedly(t *testing.T) {
 	c = startChild(t, dir)
 	livetest.WaitFor(t, 10*time.Second, "the checkpoint", func() bool {
 		return strings.Contains(getBody(t, c.url+"/metrics"), "revertwatch_queue_depth 0")
+	})
+	c.kill()
+	got := findingIDs(t, dir)
+	sortStrings(got)
+	if !equalStrings(got, want) {
+		t.Fatalf("got %d findings, want each of %d exactly once:\n got %v\nwant %v", len(got), len(want), got, want)
+	}
+}
+
+// The findings file fails (a full disk) while sequences complete; the
+// daemon is killed with SIGKILL, the disk is freed, and the restarted
+// daemon writes every finding the file owed, once: what a sink owes is in
+// the state, not in memory.
+func TestCrashWithFailingSinkKeepsDebt(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(dir, 0o700)
+	if err := os.WriteFile(filepath.Join(dir, "full"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const accounts = 23
+	var bodies [][]byte
+	for i := range accounts {
+		stop, startRec := stopStart(i)
+		bodies = append(bodies, livetest.Lines(stop, startRec))
+	}
+	want, err := livetest.Oracle(time.Hour, nil, bodies...)
+	if err != nil || len(want) != accounts {
+		t.Fatalf("oracle: %d findings, %v", len(want), err)
+	}
+	c := startChild(t, dir)
+	for _, b := range bodies {
+		if code, _, _ := post(t, c.url, b); code != 202 {
+			t.Fatalf("post: %d", code)
+		}
+	}
+	backlog := fmt.Sprintf(`revertwatch_sink_backlog_findings{sink="file %s"} %d`, filepath.Join(dir, "findings.ndjson"), accounts)
+	livetest.WaitFor(t, 20*time.Second, "the file's backlog of every finding", func() bool {
+		return strings.Contains(getBody(t, c.url+"/metrics"), backlog)
+	})
+	c.kill()
+	if ids := findingIDs(t, dir); len(ids) != 0 {
+		t.Fatalf("written on a full disk: %v", ids)
+	}
+	os.Remove(filepath.Join(dir, "full"))
+	c = startChild(t, dir)
+	livetest.WaitFor(t, 20*time.Second, "every finding", func() bool { return len(findingIDs(t, dir)) >= accounts })
+	c.kill()
+	c = startChild(t, dir)
+	livetest.WaitFor(t, 10*time.Second, "an empty backlog", func() bool {
+		return strings.Contains(getBody(t, c.url+"/metrics"), "revertwatch_sink_backlog_findings{sink=\"file "+filepath.Join(dir, "findings.ndjson")+"\"} 0")
 	})
 	c.kill()
 	got := findingIDs(t, dir)

@@ -56,7 +56,8 @@ func (l *local) load() error {
 			l.gauges()
 			m.ObserveEngine("local", l.loop.Processor().Summary().Engine)
 		},
-		OnSinkError: func(error) { m.SinkErrors.WithLabelValues("any").Inc() },
+		OnSinkError: func(name string, _ error) { m.SinkErrors.WithLabelValues(name).Inc() },
+		SinkBackoff: l.h.SinkBackoff,
 		Latency:     func(d time.Duration) { m.Latency.Observe(d.Seconds()) },
 	})
 	if err != nil {
@@ -67,6 +68,7 @@ func (l *local) load() error {
 		return fmt.Errorf("%s: %w", l.st.Path(), err)
 	}
 	l.loop, l.applied, l.committed = loop, pos.Applied, pos.Applied
+	m.SetBacklog(loop.Backlog)
 	l.gauges()
 	return nil
 }

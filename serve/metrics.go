@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/sequence"
 )
 
@@ -40,6 +41,44 @@ type Metrics struct {
 	LateWaiting  prometheus.Gauge   // late events waiting for their replay
 	mu           sync.Mutex
 	engineByProc map[string]sequence.Stats
+	backlog      func() []live.SinkBacklog
+}
+
+// SetBacklog gives the metrics what each sink owes, read at every scrape
+// as revertwatch_sink_backlog_findings and
+// revertwatch_sink_backlog_oldest_seconds, by sink.
+func (m *Metrics) SetBacklog(f func() []live.SinkBacklog) {
+	m.mu.Lock()
+	m.backlog = f
+	m.mu.Unlock()
+}
+
+var (
+	backlogDesc = prometheus.NewDesc("revertwatch_sink_backlog_findings",
+		"Findings checkpointed that a sink has not taken yet (durable: they survive restarts).", []string{"sink"}, nil)
+	backlogAgeDesc = prometheus.NewDesc("revertwatch_sink_backlog_oldest_seconds",
+		"How long the oldest finding a sink owes has waited for it.", []string{"sink"}, nil)
+)
+
+// backlogCollector reads the sinks' backlog at scrape time.
+type backlogCollector struct{ m *Metrics }
+
+func (c backlogCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- backlogDesc
+	ch <- backlogAgeDesc
+}
+
+func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	f := c.m.backlog
+	c.m.mu.Unlock()
+	if f == nil {
+		return
+	}
+	for _, b := range f() {
+		ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(b.Findings), b.Sink)
+		ch <- prometheus.MustNewConstMetric(backlogAgeDesc, prometheus.GaugeValue, b.Oldest.Seconds(), b.Sink)
+	}
 }
 
 // ObserveEngine takes a processor's engine counters (proc names it: one
@@ -103,7 +142,7 @@ func NewMetrics() *Metrics {
 	m.LateWaiting = prometheus.NewGauge(prometheus.GaugeOpts{Name: "revertwatch_late_waiting_events", Help: "Late events waiting for their replay."})
 	for _, c := range []prometheus.Collector{m.Requests, m.EventsIn, m.EventsProcessed, m.Rejects, m.Findings, m.Late, m.StateBytes,
 		m.QueueDepth, m.Lag, m.EventTimeLag, m.Latency, m.Checkpoints, m.SinkErrors, m.DeadLetters, m.Partitions, m.Redelivered, m.Ready,
-		m.Replays, m.TooLate, m.Unlogged, m.HistEvicted, m.History, m.LateWaiting} {
+		m.Replays, m.TooLate, m.Unlogged, m.HistEvicted, m.History, m.LateWaiting, backlogCollector{m}} {
 		f(c)
 	}
 	return m

@@ -79,6 +79,9 @@ type Config struct {
 	// CheckpointInterval is the longest time between checkpoints while
 	// input flows; findings are checkpointed (and so delivered) at once.
 	CheckpointInterval time.Duration
+	// SinkBackoff is the wait after a sink's first failed delivery,
+	// doubled after each up to 30 s (default live.DefaultSinkBackoff).
+	SinkBackoff time.Duration
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
 	// ReadHeaderTimeout bounds the reading of a request's headers,
@@ -220,6 +223,8 @@ type Hooks struct {
 	MaxQueue                      int64
 	// MaxRecordSize is the ingest record cap, kept with journal entries.
 	MaxRecordSize int
+	// SinkBackoff as in Config.
+	SinkBackoff time.Duration
 }
 
 // Server is the daemon.
@@ -286,7 +291,7 @@ func New(cfg Config) (*Server, error) {
 			OnFinding: func(f finding.Finding, fate live.Fate) { s.m.Findings.WithLabelValues(f.RuleID, string(fate)).Inc() }},
 		Sinks: s.out, Metrics: s.m, Logger: s.log,
 		CheckpointInterval: cfg.CheckpointInterval, IdleFlush: cfg.IdleFlush, MaxQueue: cfg.MaxQueue,
-		MaxRecordSize: cfg.MaxRecordSize,
+		MaxRecordSize: cfg.MaxRecordSize, SinkBackoff: cfg.SinkBackoff,
 	}
 	var err error
 	if cfg.Cluster != nil {

@@ -97,6 +97,9 @@ func (f *sinkFlags) build(stateDir string, rules []finding.RuleInfo) ([]sink.Sin
 		if err != nil {
 			return nil, nil, &exitError{code: exitUsage, err: err}
 		}
+		if n := fs.Repaired(); n > 0 {
+			fmt.Fprintf(os.Stderr, "revertwatch: %s: cut off a torn last line of %d bytes (a crash during a write); its finding is written again\n", f.output, n)
+		}
 		out = append(out, fs)
 	}
 	if f.webhook != "" {

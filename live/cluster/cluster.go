@@ -80,7 +80,7 @@ type Hooks struct {
 	Owned       func(n int)                     // partitions owned changed
 	Redelivered func()                          // a redelivered event was skipped
 	Latency     func(d time.Duration)           // a finding left, d after its event was published
-	SinkError   func(error)
+	SinkError   func(sink string, err error)    // a sink failed a delivery
 	// Engine gets a partition's detection counters after each of its
 	// checkpoints (they restart from the checkpoint's on a new owner).
 	Engine func(partition int, s sequence.Stats)
@@ -379,6 +379,20 @@ func (r *Replica) Owned() []int {
 	}
 	sort.Ints(out)
 	return out
+}
+
+// Backlog is what this replica's sinks owe, over the partitions it owns:
+// per sink, the findings summed and the oldest wait.
+func (r *Replica) Backlog() []live.SinkBacklog {
+	r.mu.Lock()
+	var all [][]live.SinkBacklog
+	for _, w := range r.owned {
+		if l := w.loop.Load(); l != nil {
+			all = append(all, l.Backlog())
+		}
+	}
+	r.mu.Unlock()
+	return live.SumBacklogs(all...)
 }
 
 // rendezvous picks the member that should own partition p.

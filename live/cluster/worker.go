@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/live"
 )
 
@@ -50,6 +49,7 @@ type worker struct {
 	stopReq  chan struct{}
 	done     chan struct{}
 	leaseRev atomic.Uint64
+	loop     atomic.Pointer[live.Loop] // once made, for Backlog
 }
 
 func newWorker(r *Replica, p int) *worker {
@@ -108,6 +108,7 @@ func (w *worker) run() error {
 	if err != nil {
 		return err
 	}
+	w.loop.Store(loop)
 	in := &consumer{w: w, applied: map[uint64]bool{}}
 	var pos position
 	if p := loop.Position(); len(p) > 0 {
@@ -321,8 +322,10 @@ func (c *checkpoints) Commit(ctx context.Context, cp *live.Checkpoint) error {
 }
 
 // Delivered implements live.Store: every write here is a whole
-// checkpoint, so a delivery is recorded by the next one; the findings
-// stream drops the copies a successor publishes again before then.
-func (c *checkpoints) Delivered(context.Context, []finding.Finding) (bool, error) {
+// checkpoint, so the debt is recorded by the next one (the Loop writes one
+// at its interval while the sinks move, and before it stops); the
+// findings stream drops the copies a successor publishes again before
+// then, and a Holder sink skips them.
+func (c *checkpoints) Delivered(context.Context, live.Debt) (bool, error) {
 	return false, nil
 }

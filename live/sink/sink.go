@@ -1,9 +1,10 @@
 // Package sink delivers findings out of a live revertwatch: to a writer
-// (standard output), a rotating file, a webhook with retries and a
-// dead-letter file, or a NATS subject. Findings carry stable ids; every
-// sink is at-least-once, and those that can tell what they already hold
-// (the file, JetStream with Nats-Msg-Id) make redelivery after a crash
-// idempotent.
+// (standard output), a rotating file, a webhook with a dead-letter file,
+// or a NATS subject. Findings carry stable ids; every sink is
+// at-least-once, and those that can tell what they already hold (the
+// file, JetStream with Nats-Msg-Id) make redelivery after a crash
+// idempotent. Retries, backoff and what each sink still owes belong to
+// the caller (live.Loop): a Deliver is one attempt.
 package sink
 
 import (
@@ -21,7 +22,8 @@ import (
 // Sink receives findings. Deliver returns once the findings are handed
 // over (written and synced, acknowledged by the receiver) or have been
 // given up on in a way the sink records (a dead-letter file); an error
-// means they must be delivered again.
+// means they must be delivered again. Deliver may be called from several
+// goroutines at once (the partitions of a cluster replica).
 type Sink interface {
 	Name() string
 	Deliver(ctx context.Context, fs []finding.Finding) error
@@ -106,99 +108,25 @@ func (w *Writer) Deliver(_ context.Context, fs []finding.Finding) error {
 // Close implements Sink; it does not close the underlying writer.
 func (w *Writer) Close() error { return nil }
 
-// maxOwed caps the findings kept for one failing sink.
-const maxOwed = 10_000
-
-// Fanout delivers to several sinks; a sink that fails is retried on its
-// own next time, without repeating the others.
+// Fanout is the set of sinks of a live run. A live.Loop delivers to each
+// on its own goroutine from its own durable backlog, so that a sink that
+// fails or hangs holds back nothing but itself.
 type Fanout struct {
 	sinks []Sink
-	// owed holds, per sink, findings it failed to take.
-	mu   sync.Mutex
-	owed [][]finding.Finding
 }
 
-// NewFanout returns a sink delivering to each of sinks.
-func NewFanout(sinks ...Sink) *Fanout {
-	return &Fanout{sinks: sinks, owed: make([][]finding.Finding, len(sinks))}
-}
-
-// Name implements Sink.
-func (f *Fanout) Name() string { return "fanout" }
+// NewFanout returns the set of sinks.
+func NewFanout(sinks ...Sink) *Fanout { return &Fanout{sinks: sinks} }
 
 // Sinks lists the sinks.
-func (f *Fanout) Sinks() []Sink { return f.sinks }
-
-// Recover delivers the outbox of a previous run: each sink that is a
-// Holder gets only the findings it does not hold yet.
-func (f *Fanout) Recover(ctx context.Context, fs []finding.Finding) error {
-	ids := make([]string, len(fs))
-	for i := range fs {
-		ids[i] = fs[i].ID
+func (f *Fanout) Sinks() []Sink {
+	if f == nil {
+		return nil
 	}
-	var errs []error
-	for _, s := range f.sinks {
-		todo := fs
-		if h, ok := s.(Holder); ok {
-			held, err := h.Holds(ids)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			todo = nil
-			for _, x := range fs {
-				if !held[x.ID] {
-					todo = append(todo, x)
-				}
-			}
-		}
-		if err := s.Deliver(ctx, todo); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return f.sinks
 }
 
-// Deliver implements Sink: every sink gets the findings (and what it
-// failed to take before). The error joins the sinks' errors; findings a
-// sink failed to take are kept for it, so the caller may treat them as
-// delivered when it would rather not hold the others back.
-func (f *Fanout) Deliver(ctx context.Context, fs []finding.Finding) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var errs []error
-	for i, s := range f.sinks {
-		todo := append(f.owed[i], fs...)
-		if len(todo) == 0 {
-			continue
-		}
-		if err := s.Deliver(ctx, todo); err != nil {
-			if len(todo) > maxOwed {
-				// A sink down for long must not hold memory without bound;
-				// the oldest findings it owes are given up.
-				todo = todo[len(todo)-maxOwed:]
-			}
-			f.owed[i] = todo
-			errs = append(errs, err)
-			continue
-		}
-		f.owed[i] = nil
-	}
-	return errors.Join(errs...)
-}
-
-// Owed is the number of findings some sink still owes.
-func (f *Fanout) Owed() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, o := range f.owed {
-		n += len(o)
-	}
-	return n
-}
-
-// Close implements Sink, closing every sink.
+// Close closes every sink.
 func (f *Fanout) Close() error {
 	var errs []error
 	for _, s := range f.sinks {

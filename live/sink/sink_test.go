@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -65,17 +66,24 @@ func TestFileRotatesAndHolds(t *testing.T) {
 	}
 }
 
-// The webhook retries 5xx with backoff and sends the finding id as the
-// Idempotency-Key; a 4xx is final and goes to the dead-letter file.
-func TestWebhookRetriesAndDeadLetters(t *testing.T) {
+// A delivery is one attempt per finding; the webhook sends the finding id
+// as the Idempotency-Key, does not post again what was taken, sends a
+// finding that failed Attempts deliveries to the dead-letter file, and a
+// 4xx at once.
+func TestWebhookAttemptsAndDeadLetters(t *testing.T) {
 	var calls atomic.Int32
+	var mu sync.Mutex
 	var keys []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := calls.Add(1)
+		mu.Lock()
 		keys = append(keys, r.Header.Get("Idempotency-Key"))
-		switch {
-		case strings.Contains(r.Header.Get("Idempotency-Key"), "bad"):
+		mu.Unlock()
+		switch key := r.Header.Get("Idempotency-Key"); {
+		case strings.Contains(key, "bad"):
 			w.WriteHeader(http.StatusBadRequest)
+		case strings.Contains(key, "down"):
+			w.WriteHeader(http.StatusBadGateway)
 		case n < 3:
 			w.WriteHeader(http.StatusServiceUnavailable)
 		default:
@@ -85,54 +93,56 @@ func TestWebhookRetriesAndDeadLetters(t *testing.T) {
 	defer srv.Close()
 	dlq := filepath.Join(t.TempDir(), "dead.ndjson")
 	dead := 0
-	w := NewWebhook(WebhookOptions{URL: srv.URL, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, DeadLetter: dlq}, ndjson)
+	w := NewWebhook(WebhookOptions{URL: srv.URL, Attempts: 3, Concurrency: 1, DeadLetter: dlq}, ndjson)
 	w.DeadLettered = func() { dead++ }
-	if err := w.Deliver(context.Background(), findings("rw-ok", "rw-bad")); err != nil {
-		t.Fatal(err)
+	fs := findings("rw-ok", "rw-bad", "rw-down")
+	for i := 0; i < 2; i++ {
+		if err := w.Deliver(context.Background(), fs); err == nil {
+			t.Fatalf("delivery %d: no error while rw-down fails", i)
+		}
 	}
-	if calls.Load() != 4 || keys[0] != "rw-ok" || keys[2] != "rw-ok" || keys[3] != "rw-bad" {
-		t.Fatalf("%d calls, keys %v; want 3 tries of rw-ok, 1 of rw-bad", calls.Load(), keys)
+	if err := w.Deliver(context.Background(), fs); err != nil {
+		t.Fatalf("third delivery: %v; want rw-down dead-lettered", err)
+	}
+	want := "rw-ok rw-bad rw-down rw-ok rw-down rw-down"
+	if got := strings.Join(keys, " "); got != want {
+		t.Fatalf("posted %s, want %s", got, want)
 	}
 	b, err := os.ReadFile(dlq)
-	if err != nil || !strings.Contains(string(b), `"rw-bad"`) || strings.Contains(string(b), "rw-ok") || dead != 1 {
+	if err != nil || !strings.Contains(string(b), `"rw-bad"`) || !strings.Contains(string(b), `"rw-down"`) || strings.Contains(string(b), "rw-ok") || dead != 2 {
 		t.Fatalf("dead letters %q %v (%d)", b, err, dead)
 	}
+	if info, err := os.Stat(dlq); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("dead-letter file %v %v", info, err)
+	}
 }
 
-// A sink that fails keeps what it owes and gets it on the next delivery,
-// without the other sinks getting anything twice.
-func TestFanoutOwes(t *testing.T) {
-	var good, flaky counting
-	flaky.fail = true
-	fo := NewFanout(&good, &flaky)
-	if err := fo.Deliver(context.Background(), findings("rw-1")); err == nil {
-		t.Fatal("no error from the failing sink")
-	}
-	if fo.Owed() != 1 {
-		t.Fatalf("owed %d", fo.Owed())
-	}
-	flaky.fail = false
-	if err := fo.Deliver(context.Background(), findings("rw-2")); err != nil {
+// Redirects are not followed: the Authorization header never reaches
+// another address (here the same host on another port), and the finding
+// is given up on at once, to the dead-letter file.
+func TestWebhookNoRedirect(t *testing.T) {
+	var leaked atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Add(1)
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/hook", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	dlq := filepath.Join(t.TempDir(), "dead.ndjson")
+	h := http.Header{}
+	h.Set("Authorization", "Bearer s3cret")
+	w := NewWebhook(WebhookOptions{URL: srv.URL, DeadLetter: dlq, Header: h, Client: &http.Client{}}, ndjson)
+	if err := w.Deliver(context.Background(), findings("rw-1")); err != nil {
 		t.Fatal(err)
 	}
-	if good.n != 2 || flaky.n != 2 || fo.Owed() != 0 {
-		t.Fatalf("good %d, flaky %d, owed %d", good.n, flaky.n, fo.Owed())
+	if leaked.Load() != 0 {
+		t.Fatal("the redirect was followed")
 	}
-}
-
-type counting struct {
-	n    int
-	fail bool
-}
-
-func (c *counting) Name() string { return "counting" }
-func (c *counting) Close() error { return nil }
-func (c *counting) Deliver(_ context.Context, fs []finding.Finding) error {
-	if c.fail {
-		return os.ErrDeadlineExceeded
+	if b, _ := os.ReadFile(dlq); !strings.Contains(string(b), "not followed") {
+		t.Fatalf("dead letters %q", b)
 	}
-	c.n += len(fs)
-	return nil
 }
 
 // A torn last line (kill -9 in the middle of a write) is cut off when

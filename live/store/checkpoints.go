@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -30,9 +31,9 @@ func LoopPosition(l *live.Loop) (Position, error) {
 	return pos, nil
 }
 
-// Checkpoints is the live.Store of a Store: the checkpoint, the outbox and
-// the position in one bbolt transaction, and the outbox alone again once
-// it has left.
+// Checkpoints is the live.Store of a Store: the checkpoint, the debt (the
+// outbox and what each sink owes of it) and the position in one bbolt
+// transaction, and the debt alone again as the sinks take their shares.
 type Checkpoints struct{ S *Store }
 
 // Load implements live.Store.
@@ -49,7 +50,7 @@ func (c Checkpoints) Load(context.Context) (*live.Checkpoint, error) {
 		return nil, fmt.Errorf("%s: %w", c.S.Path(), err)
 	}
 	if len(s.Outbox) > 0 {
-		if err := json.Unmarshal(s.Outbox, &cp.Outbox); err != nil {
+		if cp.Debt, err = decodeDebt(s.Outbox); err != nil {
 			return nil, fmt.Errorf("%s: outbox: %w", c.S.Path(), err)
 		}
 	}
@@ -67,37 +68,50 @@ func (c Checkpoints) Commit(_ context.Context, cp *live.Checkpoint) error {
 			return fmt.Errorf("checkpoint position: %w", err)
 		}
 	}
-	// The outbox and the position have keys of their own: the outbox is
-	// written again alone once it has left, without the engine state.
+	// The debt and the position have keys of their own: the debt is
+	// written again alone as the sinks take their shares, without the
+	// engine state.
 	state := *cp
-	state.Outbox, state.Position = nil, nil
+	state.Debt, state.Position = live.Debt{}, nil
 	enc, err := state.Encode()
 	if err != nil {
 		return err
 	}
-	ob, err := encodeOutbox(cp.Outbox)
+	ob, err := encodeDebt(cp.Debt)
 	if err != nil {
 		return err
 	}
 	return c.S.Commit(State{Checkpoint: enc, Applied: pos.Applied, Outbox: ob, Files: pos.Files})
 }
 
-// Delivered implements live.Store: the outbox is written at once.
-func (c Checkpoints) Delivered(_ context.Context, outbox []finding.Finding) (bool, error) {
-	ob, err := encodeOutbox(outbox)
+// Delivered implements live.Store: the debt is written at once.
+func (c Checkpoints) Delivered(_ context.Context, d live.Debt) (bool, error) {
+	ob, err := encodeDebt(d)
 	if err != nil {
 		return false, err
 	}
 	return true, c.S.Commit(State{Outbox: ob})
 }
 
-func encodeOutbox(fs []finding.Finding) ([]byte, error) {
-	if fs == nil {
-		fs = []finding.Finding{}
+func encodeDebt(d live.Debt) ([]byte, error) {
+	if d.Outbox == nil {
+		d.Outbox = []finding.Finding{}
 	}
-	b, err := json.Marshal(fs)
+	b, err := json.Marshal(d)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the outbox: %w", err)
 	}
 	return b, nil
+}
+
+// decodeDebt reads the debt, or the bare outbox a state written before
+// sinks had their own debt holds (every sink owes all of it).
+func decodeDebt(b []byte) (live.Debt, error) {
+	var d live.Debt
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' {
+		err := json.Unmarshal(t, &d.Outbox)
+		return d, err
+	}
+	err := json.Unmarshal(b, &d)
+	return d, err
 }

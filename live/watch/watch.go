@@ -33,6 +33,12 @@ type Options struct {
 	Processor  live.Options
 	Ingest     ingest.Options // record size cap, forced format, source overrides
 	Sinks      *sink.Fanout
+	// StopTimeout is how long a stopped watch gives its sinks to take
+	// what they owe before it records what they still do (default 5 s).
+	StopTimeout time.Duration
+	// SinkBackoff is the wait after a sink's first failed delivery
+	// (live.LoopOptions).
+	SinkBackoff time.Duration
 	// Poll is the time between looks at the files (default 2 s).
 	Poll time.Duration
 	// IdleFlush releases buffered events after this long without new data
@@ -76,6 +82,9 @@ func New(opt Options) (*Watcher, error) {
 	if opt.Poll <= 0 {
 		opt.Poll = 2 * time.Second
 	}
+	if opt.StopTimeout <= 0 {
+		opt.StopTimeout = 5 * time.Second
+	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -97,7 +106,7 @@ func (w *Watcher) load() error {
 	// interval.
 	loop, err := live.NewLoop(context.Background(), store.Checkpoints{S: w.st}, live.LoopOptions{
 		Processor: w.opt.Processor, Sinks: w.opt.Sinks, IdleFlush: w.opt.IdleFlush, Logger: w.opt.Logger,
-		OnDeliver: func(n int) { w.findings.Add(int64(n)) },
+		OnDeliver: func(n int) { w.findings.Add(int64(n)) }, SinkBackoff: w.opt.SinkBackoff,
 	})
 	if err != nil {
 		return err
@@ -134,9 +143,33 @@ func (w *Watcher) Run(ctx context.Context) error {
 		in.rest = eventtime.NewSorter(eventtime.SorterOptions{Budget: w.opt.MemoryBudget, Dir: w.opt.SpillDir})
 		defer in.rest.Close()
 	}
-	// Stopped, the watch stops where it is: the checkpoint after every
-	// poll leaves nothing to drain.
-	return w.loop.Run(ctx, ctx, in)
+	// Stopped, the watch reads no more: the checkpoint after every poll
+	// leaves nothing to drain. The sinks get until StopTimeout to take
+	// what they owe, and what they took is recorded.
+	drainCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-ctx.Done():
+			t := time.NewTimer(w.opt.StopTimeout)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-drainCtx.Done():
+			}
+		case <-drainCtx.Done():
+		}
+		cancel()
+	}()
+	if err := w.loop.Run(ctx, drainCtx, in); err != nil {
+		return err
+	}
+	if w.opt.Once && ctx.Err() == nil {
+		// Once ends when every sink has taken its findings or failed
+		// again; what a failing sink owes stays in the state.
+		return live.OwedError(w.loop.Backlog())
+	}
+	return nil
 }
 
 // files is the live.Input of a Watcher: the new data of the followed
