@@ -150,6 +150,21 @@ func findingIDs(t *testing.T, dir string) []string {
 	return ids
 }
 
+// reverts are the bodies of a stop and start in each of n accounts, and
+// the ids of the findings the batch detector makes of them.
+func reverts(t *testing.T, n int) (bodies [][]byte, want []string) {
+	t.Helper()
+	for i := range n {
+		stop, startRec := stopStart(i)
+		bodies = append(bodies, livetest.Lines(stop, startRec))
+	}
+	want, err := livetest.Oracle(time.Hour, nil, bodies...)
+	if err != nil || len(want) != n {
+		t.Fatalf("oracle: %d findings, %v", len(want), err)
+	}
+	return bodies, want
+}
+
 func stopStart(i int) (stop, start []byte) {
 	acct := livetest.Account(i)
 	inst := livetest.Instance(acct, "web")
@@ -211,15 +226,7 @@ func TestCrashMidSequence(t *testing.T) {
 func TestCrashRepeatedly(t *testing.T) {
 	dir := t.TempDir()
 	const accounts = 40
-	var bodies [][]byte
-	for i := range accounts {
-		stop, startRec := stopStart(i)
-		bodies = append(bodies, livetest.Lines(stop, startRec))
-	}
-	want, err := livetest.Oracle(time.Hour, nil, bodies...)
-	if err != nil || len(want) != accounts {
-		t.Fatalf("oracle: %d findings, %v", len(want), err)
-	}
+	bodies, want := reverts(t, accounts)
 	kills := map[int]bool{7: true, 15: true, 16: true, 29: true}
 	c := startChild(t, dir)
 	for i := 0; i < len(bodies); {
@@ -262,15 +269,7 @@ func TestCrashWithFailingSinkKeepsDebt(t *testing.T) {
 		t.Fatal(err)
 	}
 	const accounts = 23
-	var bodies [][]byte
-	for i := range accounts {
-		stop, startRec := stopStart(i)
-		bodies = append(bodies, livetest.Lines(stop, startRec))
-	}
-	want, err := livetest.Oracle(time.Hour, nil, bodies...)
-	if err != nil || len(want) != accounts {
-		t.Fatalf("oracle: %d findings, %v", len(want), err)
-	}
+	bodies, want := reverts(t, accounts)
 	c := startChild(t, dir)
 	for _, b := range bodies {
 		if code, _, _ := post(t, c.url, b); code != 202 {

@@ -73,15 +73,7 @@ func TestHungWebhook(t *testing.T) {
 		}
 	})
 	const accounts = 6
-	var bodies [][]byte
-	for i := range accounts {
-		stop, startRec := stopStart(i)
-		bodies = append(bodies, livetest.Lines(stop, startRec))
-	}
-	want, err := livetest.Oracle(time.Hour, nil, bodies...)
-	if err != nil || len(want) != accounts {
-		t.Fatalf("oracle: %v %v", want, err)
-	}
+	bodies, want := reverts(t, accounts)
 	outPath := filepath.Join(dir, "findings.ndjson")
 	dlq := filepath.Join(dir, "dead.ndjson")
 	cfg := func() (Config, *sink.Webhook) {
