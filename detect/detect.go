@@ -160,7 +160,7 @@ func (d *Detector) Process(ev *event.Event) {
 		if ev == nil || !d.Needs(ev) {
 			return
 		}
-		if ev.Provider == event.Azure && ev.Phase != event.PhaseNone {
+		if event.Phased(ev.Provider) && ev.Phase != event.PhaseNone {
 			d.observeOp(ev)
 		}
 		if d.sig == nil && ev.Provider == event.AWS {

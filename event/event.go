@@ -12,13 +12,21 @@ import (
 const (
 	AWS   = "AWS"
 	Azure = "Azure"
+	GCP   = "GCP"
 )
+
+// Phased reports whether a provider logs one call as several records (an
+// Azure operation's Start, Accept and outcome; a Google Cloud long-running
+// operation's first and last entries), which the event-time core folds
+// into one call.
+func Phased(provider string) bool { return provider == Azure || provider == GCP }
 
 // Default seed metadata per provider (DESIGN.md §4). A reader may override
 // them with --source-category and --source-host.
 const (
 	CategoryAWS   = "aws/cloudtrail"
 	CategoryAzure = "azure/activitylog"
+	CategoryGCP   = "gcp/cloudaudit"
 )
 
 // Format names the delivery shape a record arrived in. The values are stable:
@@ -36,6 +44,10 @@ const (
 	FormatAzureStorage          Format = "azure-storage"           // diagnostic export PT1H.json (JSON lines)
 	FormatAzureREST             Format = "azure-rest"              // REST / portal JSON
 	FormatAzureLogAnalytics     Format = "azure-loganalytics"      // AzureActivity table rows
+	FormatGCPLogEntry           Format = "gcp-logentry"            // Cloud Audit Logs LogEntry: gcloud/Logs Explorer JSON array, JSON lines, Cloud Storage sink
+	FormatGCPEntries            Format = "gcp-entries"             // Logging API entries.list response {"entries":[...]}
+	FormatGCPPubSub             Format = "gcp-pubsub"              // Pub/Sub push body or pulled message, LogEntry base64 in data
+	FormatGCPBigQuery           Format = "gcp-bigquery"            // BigQuery sink export rows (protopayload_auditlog)
 )
 
 // Outcome is what an API call did: it succeeded, failed, changed nothing on
@@ -103,6 +115,9 @@ type Actor struct {
 	ServiceInitiated bool   `json:"service_initiated"` // a cloud service acting for a principal (telemetry.md §7)
 	MFA              bool   `json:"mfa,omitempty"`
 	ConsoleSession   bool   `json:"console_session,omitempty"`
+	// Delegation is a Google Cloud call's serviceAccountDelegationInfo:
+	// the principals that impersonated, outermost first, joined by ", ".
+	Delegation string `json:"delegation,omitempty"`
 }
 
 // Resource is one resource an event names, with the part it plays.
@@ -240,7 +255,7 @@ func (e *Event) Alias(name string) (string, bool) {
 	case "caller":
 		return e.Caller, e.Caller != ""
 	case "resourcegroup":
-		if e.Provider == AWS {
+		if e.Provider == AWS || e.Provider == GCP {
 			return e.Region, e.Region != ""
 		}
 		return e.ResourceGroup, e.ResourceGroup != ""
@@ -262,11 +277,11 @@ func (e *Event) Alias(name string) (string, bool) {
 // AliasSource describes, for --explain, which record field an alias is
 // taken from for each provider.
 var AliasSource = map[string]string{
-	"operationName":   "CloudTrail eventName; Azure operationName, operationName.value or OperationNameValue",
-	"caller":          "CloudTrail userIdentity.arn, else invokedBy, else principalId; Azure caller, else claim upn, the UPN-form name claim, appid, objectidentifier",
-	"resourceGroup":   "CloudTrail awsRegion; Azure resourceGroupName, ResourceGroup, else parsed from resourceId",
-	"_sourceHost":     "CloudTrail recipientAccountId; Azure subscription id",
-	"_sourceCategory": "aws/cloudtrail or azure/activitylog (or --source-category)",
+	"operationName":   "CloudTrail eventName; Azure operationName, operationName.value or OperationNameValue; GCP protoPayload.methodName as written",
+	"caller":          "CloudTrail userIdentity.arn, else invokedBy, else principalId; Azure caller, else claim upn, the UPN-form name claim, appid, objectidentifier; GCP authenticationInfo.principalEmail, else principalSubject",
+	"resourceGroup":   "CloudTrail awsRegion; Azure resourceGroupName, ResourceGroup, else parsed from resourceId; GCP the zone or region (resource.labels, else resourceName)",
+	"_sourceHost":     "CloudTrail recipientAccountId; Azure subscription id; GCP project id",
+	"_sourceCategory": "aws/cloudtrail, azure/activitylog or gcp/cloudaudit (or --source-category)",
 	"_sourceName":     "the input file path",
 	"_messageTime":    "the event time in epoch milliseconds",
 }
@@ -291,6 +306,8 @@ const (
 	KindDisk          Kind = "disk"
 	KindVM            Kind = "vm"
 	KindAzure         Kind = "azure_resource" // any other ARM resource
+	KindMachineImage  Kind = "machine_image"  // a Google Cloud machine image (its keys are images)
+	KindGCP           Kind = "gcp_resource"   // any other Google Cloud resource
 )
 
 // AddResource records a resource the event names, both in Resources (with
@@ -331,7 +348,7 @@ func (e *Event) AddResource(kind Kind, role, id string) {
 		} else {
 			k.Snapshots = appendUnique(k.Snapshots, key)
 		}
-	case KindImage:
+	case KindImage, KindMachineImage:
 		k.Images = appendUnique(k.Images, key)
 	case KindDBInstance:
 		if source {

@@ -246,7 +246,7 @@ func (c *Core) Watermark(provider, account, region string) time.Time {
 // before.
 func (c *Core) scopeOf(ev *event.Event) *ScopeState {
 	region := ev.Region
-	if ev.Provider == event.Azure {
+	if ev.Provider == event.Azure || ev.Provider == event.GCP {
 		region = ""
 	}
 	if l := c.last; l != nil && l.Key.Provider == ev.Provider && l.Key.Region == region &&
@@ -702,7 +702,7 @@ func (c *Core) release(sc *ScopeState, it item, tooLate bool) {
 		return
 	}
 	var phases []*event.Event
-	if ev.Provider == event.Azure {
+	if event.Phased(ev.Provider) {
 		key := phaseKey(sc, ev)
 		if _, done := c.seen[resolvedKey(key)]; done && ev.Phase != event.PhaseNone {
 			// Counted done already, its outcome not logged: a record of it
@@ -763,8 +763,13 @@ func MergePhases(end *event.Event, phases []*event.Event) *event.Event {
 	m.Resources = append([]event.Resource(nil), end.Resources...)
 	k := &m.Keys
 	k.Instances = append([]string(nil), k.Instances...)
+	k.SourceInstances = append([]string(nil), k.SourceInstances...)
+	k.Volumes = append([]string(nil), k.Volumes...)
+	k.SourceVolumes = append([]string(nil), k.SourceVolumes...)
 	k.Snapshots = append([]string(nil), k.Snapshots...)
 	k.SourceSnapshots = append([]string(nil), k.SourceSnapshots...)
+	k.Images = append([]string(nil), k.Images...)
+	k.Devices = append([]string(nil), k.Devices...)
 	for i := len(phases) - 1; i >= 0; i-- { // latest phase first
 		p := phases[i]
 		for _, r := range p.Resources {
@@ -784,9 +789,15 @@ func MergePhases(end *event.Event, phases []*event.Event) *event.Event {
 		fill(&k.SourceResource, pk.SourceResource)
 		fill(&k.CreateOption, pk.CreateOption)
 		fill(&k.RecoveryPoint, pk.RecoveryPoint)
+		fill(&k.RootDeviceName, pk.RootDeviceName)
 		k.Instances = union(k.Instances, pk.Instances)
+		k.SourceInstances = union(k.SourceInstances, pk.SourceInstances)
+		k.Volumes = union(k.Volumes, pk.Volumes)
+		k.SourceVolumes = union(k.SourceVolumes, pk.SourceVolumes)
 		k.Snapshots = union(k.Snapshots, pk.Snapshots)
 		k.SourceSnapshots = union(k.SourceSnapshots, pk.SourceSnapshots)
+		k.Images = union(k.Images, pk.Images)
+		k.Devices = union(k.Devices, pk.Devices)
 		if len(m.Request) == 0 {
 			m.Request = p.Request
 		}
@@ -795,6 +806,12 @@ func MergePhases(end *event.Event, phases []*event.Event) *event.Event {
 		}
 		if m.Caller == "" {
 			m.Caller = p.Caller
+		}
+		if m.SrcIP == "" && m.SrcDomain == "" {
+			m.SrcIP, m.SrcDomain = p.SrcIP, p.SrcDomain
+		}
+		if m.UserAgent == "" {
+			m.UserAgent = p.UserAgent
 		}
 	}
 	return &m

@@ -58,7 +58,7 @@ func cmpInt(a, b int64) int {
 // re-delivery the original event id; else the record's event id.
 // Finding ids are built from the identities of their events.
 func Identity(ev *event.Event) string {
-	if ev.Provider == event.Azure && ev.CorrelationUID != "" {
+	if event.Phased(ev.Provider) && ev.CorrelationUID != "" {
 		return "op:" + strings.ToLower(ev.CorrelationUID) + "|" + strings.ToLower(ev.Operation) + "|" + strings.ToLower(ev.ResourceID)
 	}
 	if ev.OriginalUID != "" {

@@ -20,10 +20,16 @@ func ScopeOf(ev *event.Event) Scope {
 	return Canonical(Scope{Provider: ev.Provider, Account: ev.Account, Region: ev.Region})
 }
 
-// Canonical lower-cases an Azure subscription and drops the Azure region.
+// Canonical lower-cases an Azure subscription and drops the Azure
+// region; a Google Cloud scope is its project, whose resource paths name
+// their zone or region themselves (a zonal disk's global snapshot is in
+// no zone).
 func Canonical(s Scope) Scope {
-	if s.Provider == event.Azure {
+	switch s.Provider {
+	case event.Azure:
 		s.Account, s.Region = strings.ToLower(s.Account), ""
+	case event.GCP:
+		s.Region = ""
 	}
 	return s
 }
@@ -38,6 +44,9 @@ func AppendName(b []byte, ev *event.Event) []byte {
 	b = append(b, ev.Provider...)
 	b = append(b, 0)
 	region := ev.Region
+	if ev.Provider == event.GCP {
+		region = ""
+	}
 	if ev.Provider == event.Azure {
 		region = ""
 		for i := 0; i < len(ev.Account); i++ {

@@ -10,6 +10,7 @@ import (
 	"github.com/revertwatch/revertwatch/content/catalog"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/ingest/gcp"
 )
 
 // DefaultWindow is how far before the first step and after the last the
@@ -868,6 +869,10 @@ func (b *Bundle) values() map[string]string {
 			v[k] = val
 		}
 	}
+	if f.Provider == event.GCP {
+		b.gcpValues(set)
+		return v
+	}
 	if f.Provider == event.AWS {
 		set("account", f.Account)
 		set("region", f.Region)
@@ -932,6 +937,37 @@ func (b *Bundle) values() map[string]string {
 		}
 	}
 	return b.actorValues(v)
+}
+
+// gcpValues fills the Google Cloud placeholders: the project, the
+// principal's email, and the names (with the zone) of the resources, from
+// their paths (projects/{p}/zones/{z}/instances/{name}).
+func (b *Bundle) gcpValues(set func(k, val string)) {
+	f := &b.Finding
+	set("project", f.Account)
+	set("principal", f.Actor.Caller)
+	for _, r := range f.Resources {
+		name := shortID(r.UID)
+		switch event.Kind(r.Type) {
+		case event.KindInstance:
+			if r.Role != event.RoleSource {
+				set("gce_instance", name)
+				set("zone", gcp.Segment(r.UID, "zones"))
+			}
+		case event.KindVolume:
+			if r.Role != event.RoleSource {
+				set("gce_disk", name)
+				set("zone", gcp.Segment(r.UID, "zones"))
+			}
+		case event.KindSnapshot:
+			set("gce_snapshot", name)
+		case event.KindImage, event.KindMachineImage:
+			set("gce_image", name)
+		case event.KindRecoveryPoint:
+			set("gce_backup", r.UID)
+		}
+	}
+	set("zone", f.Region)
 }
 
 // actorValues adds the IAM user, role and access key of the actor, read

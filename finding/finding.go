@@ -164,8 +164,8 @@ func (f *Finding) resourceSummary() string {
 	seen := map[string]bool{}
 	for _, r := range f.Resources {
 		id := r.UID
-		if f.Provider == event.Azure {
-			// ARM ids are long and case-insensitive: show the name once.
+		if f.Provider == event.Azure || f.Provider == event.GCP {
+			// ARM ids and Compute Engine paths are long: show the name once.
 			if i := strings.LastIndexByte(id, '/'); i >= 0 {
 				id = id[i+1:]
 			}

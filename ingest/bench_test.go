@@ -9,8 +9,10 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/ingest/azure"
 	"github.com/revertwatch/revertwatch/ingest/cloudtrail"
+	"github.com/revertwatch/revertwatch/ingest/gcp"
 )
 
 // emulated is the emulated corpus with background noise, decoded once:
@@ -101,7 +104,13 @@ func benchRead(b *testing.B, data []byte, events int) {
 // BenchmarkDecodeCloudTrailRecord parses and decodes one record at a time,
 // without the file machinery.
 func BenchmarkDecodeCloudTrailRecord(b *testing.B) {
-	recs := benchRecords()
+	benchDecode(b, benchRecords(), func(v *fastjson.Value) { cloudtrail.Decode(v, &event.Event{}) })
+}
+
+// benchDecode parses and decodes recs one at a time with decode,
+// reporting MB/s and events/s.
+func benchDecode(b *testing.B, recs [][]byte, decode func(*fastjson.Value)) {
+	b.Helper()
 	var size int
 	for _, r := range recs {
 		size += len(r)
@@ -115,7 +124,7 @@ func BenchmarkDecodeCloudTrailRecord(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cloudtrail.Decode(v, &event.Event{})
+		decode(v)
 		i++
 	}
 	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "events/s")
@@ -129,25 +138,8 @@ func BenchmarkDecodeAzureRecord(b *testing.B) {
 		as    azure.Shape
 	}{{"export", event.FormatAzureStorage, azure.Export}, {"rest", event.FormatAzureREST, azure.REST}, {"loganalytics", event.FormatAzureLogAnalytics, azure.LogAnalytics}} {
 		b.Run(s.name, func(b *testing.B) {
-			recs := benchAzure(s.shape, 3000)
-			var size int
-			for _, r := range recs {
-				size += len(r)
-			}
-			b.SetBytes(int64(size / len(recs)))
-			b.ReportAllocs()
-			var p fastjson.Parser
 			var d azure.Decoder
-			i := 0
-			for b.Loop() {
-				v, err := p.ParseBytes(recs[i%len(recs)])
-				if err != nil {
-					b.Fatal(err)
-				}
-				d.Decode(v, s.as, &event.Event{})
-				i++
-			}
-			b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "events/s")
+			benchDecode(b, benchAzure(s.shape, 3000), func(v *fastjson.Value) { d.Decode(v, s.as, &event.Event{}) })
 		})
 	}
 }
@@ -262,4 +254,60 @@ func benchCorpus(b *testing.B, opt ingest.Options) {
 		total += sum.Events
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "events/s")
+}
+
+// benchGCP returns n Cloud Audit Logs entries of the hand-written
+// fixtures (LogEntry JSON, or BigQuery rows), repeated.
+func benchGCP(b *testing.B, file string, n int) [][]byte {
+	b.Helper()
+	data, err := os.ReadFile(formatsDir + "/gcp/" + file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var recs [][]byte
+	for _, l := range bytes.Split(data, []byte("\n")) {
+		if len(l) > 0 && bytes.Contains(l, []byte(`rotoPayload`)) || bytes.Contains(l, []byte("protopayload_auditlog")) {
+			recs = append(recs, l)
+		}
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = recs[i%len(recs)]
+	}
+	return out
+}
+
+const gcpSinkFile = "storage-sink/cloudaudit.googleapis.com/activity/2024/05/29/16_00_00_16_59_59_S0.json"
+
+// BenchmarkDecodeGCPRecord parses and decodes one Cloud Audit Logs entry
+// at a time, as a LogEntry and as a BigQuery row.
+func BenchmarkDecodeGCPRecord(b *testing.B) {
+	for _, s := range []struct {
+		name, file string
+		shape      gcp.Shape
+	}{{"logentry", gcpSinkFile, gcp.LogEntry}, {"bigquery", "bigquery-rows.jsonl", gcp.BigQuery}} {
+		b.Run(s.name, func(b *testing.B) {
+			var d gcp.Decoder
+			benchDecode(b, benchGCP(b, s.file, 3000), func(v *fastjson.Value) { d.Decode(v, s.shape, &event.Event{}) })
+		})
+	}
+}
+
+func BenchmarkReadGCPJSONLines(b *testing.B) {
+	recs := benchGCP(b, gcpSinkFile, 10000)
+	benchRead(b, join(recs, "", "\n", "\n"), len(recs))
+}
+
+func BenchmarkReadGCPGcloudArray(b *testing.B) {
+	recs := benchGCP(b, gcpSinkFile, 10000)
+	benchRead(b, join(recs, "[\n", ",\n", "\n]\n"), len(recs))
+}
+
+func BenchmarkReadGCPPubSubPush(b *testing.B) {
+	recs := benchGCP(b, gcpSinkFile, 10000)
+	bodies := make([][]byte, len(recs))
+	for i, r := range recs {
+		bodies[i] = []byte(`{"message":{"data":"` + base64.StdEncoding.EncodeToString(r) + `","messageId":"` + strconv.Itoa(i) + `"},"subscription":"projects/p/subscriptions/s"}`)
+	}
+	benchRead(b, join(bodies, "", "\n", "\n"), len(recs))
 }

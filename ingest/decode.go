@@ -15,6 +15,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/ingest/azure"
 	"github.com/revertwatch/revertwatch/ingest/cloudtrail"
+	"github.com/revertwatch/revertwatch/ingest/gcp"
 	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
 
@@ -24,8 +25,10 @@ const DefaultMaxRecordSize = 4 << 20
 // envelopeKeys name the arrays whose members are records: CloudTrail S3
 // files (Records), Azure Event Hub batches (records), Azure REST lists
 // (value), LookupEvents output (Events), CloudWatch Logs payloads
-// (logEvents).
-var envelopeKeys = map[string]bool{"Records": true, "records": true, "value": true, "Events": true, "logEvents": true}
+// (logEvents), the Cloud Logging API's entries.list response (entries)
+// and a Pub/Sub pull response (receivedMessages).
+var envelopeKeys = map[string]bool{"Records": true, "records": true, "value": true, "Events": true, "logEvents": true,
+	"entries": true, "receivedMessages": true}
 
 // fileDecoder reads one input stream into events.
 type fileDecoder struct {
@@ -39,6 +42,7 @@ type fileDecoder struct {
 	sc       *scanner
 	p, inner fastjson.Parser
 	az       azure.Decoder
+	gc       gcp.Decoder
 	cwSkip   bool   // the payload being streamed is a CONTROL_MESSAGE
 	cwGroup  string // the log group of the payload being streamed
 	index    int
@@ -122,7 +126,7 @@ func (d *fileDecoder) run(r io.Reader) {
 		return
 	}
 	if c != '{' && c != '[' {
-		msg := fmt.Sprintf("unknown format: not JSON (starts with %s); expected CloudTrail or Azure Activity Log records", quoteByte(c))
+		msg := fmt.Sprintf("unknown format: not JSON (starts with %s); expected CloudTrail, Azure Activity Log or Google Cloud Audit Logs records", quoteByte(c))
 		if !d.stats.Gzip && looksCSV(head) {
 			msg = fmt.Sprintf("unknown format: %s (starts with %s)", csvHint, quoteByte(c))
 		}
@@ -672,6 +676,49 @@ func (d *fileDecoder) dispatch(v *fastjson.Value, raw []byte, pos recordPos, ind
 		d.az.Decode(v, shape, ev)
 		d.out(ev)
 
+	case FormatGCP, FormatGCPBigQuery:
+		shape := gcp.Classify(v)
+		switch {
+		case kind == FormatGCPBigQuery:
+			shape = gcp.BigQuery
+		case shape == gcp.NotGCP:
+			shape = gcp.LogEntry
+		}
+		f := event.FormatGCPLogEntry
+		switch {
+		case shape == gcp.BigQuery:
+			f = event.FormatGCPBigQuery
+		case envelope == "entries":
+			f = event.FormatGCPEntries
+		}
+		d.gcpEntry(v, raw, shape, f, pos, index, "")
+
+	case FormatGCPPubSub:
+		if !gcp.IsPubSub(v) {
+			reject("not a Pub/Sub message", fmt.Sprintf("record %d is not a Pub/Sub message (no message.data or data): it may not be of the forced format %s (--input-format); rejected", index, kind))
+			return
+		}
+		m, err := gcp.PubSub(v)
+		if err != nil {
+			reject("undecodable Pub/Sub data", fmt.Sprintf("Pub/Sub message of record %d: %v; rejected", index, err))
+			return
+		}
+		if len(m.Data) > d.opt.maxRecord() {
+			reject("record over the size cap", fmt.Sprintf("Pub/Sub data of record %d is larger than the %d-byte cap (--max-record-size); rejected", index, d.opt.maxRecord()))
+			return
+		}
+		iv, err := parseStrict(&d.inner, m.Data)
+		if err != nil || iv.Type() != fastjson.TypeObject {
+			reject("Pub/Sub data is not JSON", fmt.Sprintf("Pub/Sub data of record %d is not a JSON object (%s); rejected", index, shortErr(cmpErr(err))))
+			return
+		}
+		shape := gcp.Classify(iv)
+		if shape == gcp.NotGCP {
+			reject("Pub/Sub data is not a log entry", fmt.Sprintf("Pub/Sub data of record %d is not a Cloud Audit Logs entry; rejected", index))
+			return
+		}
+		d.gcpEntry(iv, m.Data, shape, event.FormatGCPPubSub, pos, index, m.Subscription)
+
 	case kindDigest:
 		skip("CloudTrail-Digest file", "CloudTrail-Digest validation file (no events); skipped")
 	case kindInsight:
@@ -685,8 +732,30 @@ func (d *fileDecoder) dispatch(v *fastjson.Value, raw []byte, pos recordPos, ind
 		}
 		skip("S3 delivery notification", "SNS/SQS notification announcing log files (holds no events); skipped")
 	default:
-		reject("unrecognized record", fmt.Sprintf("record %d is neither a CloudTrail nor an Azure Activity Log record", index))
+		reject("unrecognized record", fmt.Sprintf("record %d is neither a CloudTrail, an Azure Activity Log nor a Google Cloud Audit Logs record", index))
 	}
+}
+
+// gcpEntry decodes one Cloud Audit Logs entry, skipping a log entry of
+// another kind (a platform or application log a sink also exported).
+func (d *fileDecoder) gcpEntry(v *fastjson.Value, raw []byte, shape gcp.Shape, f event.Format, pos recordPos, index int, header string) {
+	if !gcp.IsAudit(v, shape) {
+		d.report(Skipped, pos, index, "GCP log entry without an audit log",
+			fmt.Sprintf("record %d is a Cloud Logging entry without an AuditLog protoPayload (not an API call); skipped", index))
+		return
+	}
+	ev := d.newEvent(raw, pos, index, 0, f)
+	ev.Source.Header = header
+	d.gc.Decode(v, shape, ev)
+	d.out(ev)
+}
+
+// cmpErr names a value that parsed but is not an object.
+func cmpErr(err error) error {
+	if err == nil {
+		return errors.New("not an object")
+	}
+	return err
 }
 
 // cloudWatchEvent decodes one logEvents member, whose message is a
@@ -754,6 +823,10 @@ func classify(v *fastjson.Value, envelope string) Format {
 		return kindInsight
 	case strings.HasPrefix(jsonx.Str(v.Get("generator")), "revertwatch emulate"):
 		return kindTruth
+	case envelope == "receivedMessages" || gcp.IsPubSub(v):
+		return FormatGCPPubSub
+	case gcp.Classify(v) != gcp.NotGCP:
+		return FormatGCP
 	case cloudtrail.IsRecord(v):
 		return FormatCloudTrail
 	case azure.Classify(v) != azure.NotAzure:

@@ -31,6 +31,11 @@ import (
 // hangLimit is how long decoding one fuzz input may take.
 const hangLimit = 3 * time.Second
 
+// fuzzGCP is a Cloud Audit Logs entry used to build the seeds.
+const fuzzGCP = `{"insertId":"i","logName":"projects/p/logs/cloudaudit.googleapis.com%2Factivity","operation":{"id":"o","first":true},` +
+	`"protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","methodName":"v1.compute.instances.attachDisk",` +
+	`"request":{"source":"zones/z/disks/d","boot":true},"resourceName":"projects/p/zones/z/instances/i"},"timestamp":"2024-05-29T16:29:10.789Z"}`
+
 // fuzzRecord is a CloudTrail record used to build the seeds.
 const fuzzRecord = `{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:ops","arn":"arn:aws:sts::111122223333:assumed-role/Ops/ops",` +
 	`"sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::111122223333:role/Ops"},"attributes":{"mfaAuthenticated":"true"}},"invokedBy":"backup.amazonaws.com"},` +
@@ -89,6 +94,15 @@ func fuzzSeeds() [][]byte {
 		`{"Records":[` + rec + `,{"eventName":tru},` + rec,
 		"{}", "[]", "", "   ", "null", "1e999", `"str"`, "[[[[[", "]]]]", "{\"Records\":[1,2,\"x\",null]}",
 		"Event Type,Event Name\n", "\x00\x01\x02",
+		// Google Cloud Audit Logs: gcloud's array, entries.list, Pub/Sub
+		// push and pull, a BigQuery row, bad base64.
+		"[" + fuzzGCP + ",\n" + fuzzGCP + "]",
+		`{"entries":[` + fuzzGCP + `],"nextPageToken":"t"}`,
+		`{"message":{"data":"` + base64.StdEncoding.EncodeToString([]byte(fuzzGCP)) + `","messageId":"1"},"subscription":"s"}`,
+		`{"receivedMessages":[{"ackId":"a","message":{"data":"` + base64.StdEncoding.EncodeToString([]byte(fuzzGCP)) + `"}}]}`,
+		`{"logName":"projects/p/logs/cloudaudit.googleapis.com%2Factivity","timestamp":"2024-05-29 16:26:40 UTC","protopayload_auditlog":{"methodName":"v1.compute.instances.stop","requestJson":"{\"a\":1}"}}`,
+		`{"message":{"data":"%%%"},"subscription":"s"}`,
+		`{"logName":"projects/p/logs/syslog","timestamp":"2024-05-29T16:26:40Z","jsonPayload":{}}`,
 	}
 	out := make([][]byte, len(seeds))
 	for i, s := range seeds {
@@ -263,7 +277,9 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte(`{"id":"1","timestamp":1,"message":"{\"eventVersion\":\"1\"}"}`), uint8(4))
 	f.Add([]byte(`{"EventId":"e","EventName":"n","CloudTrailEvent":"{\"eventName\":1}"}`), uint8(3))
 	f.Add([]byte(`{"detail-type":"x","detail":{"eventSource":"s"}}`), uint8(0))
-	envelopes := []string{"Records", "records", "value", "Events", "logEvents"}
+	f.Add([]byte(fuzzGCP), uint8(5))
+	f.Add([]byte(`{"ackId":"a","message":{"data":"e30="}}`), uint8(6))
+	envelopes := []string{"Records", "records", "value", "Events", "logEvents", "entries", "receivedMessages"}
 	f.Fuzz(func(t *testing.T, rec []byte, which uint8) {
 		if !json.Valid(rec) {
 			return

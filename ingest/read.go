@@ -31,6 +31,9 @@ const (
 	FormatAzureREST         Format = "azure-rest"
 	FormatAzureExport       Format = "azure-export" // Event Hub records or Storage PT1H.json
 	FormatAzureLogAnalytics Format = "azure-loganalytics"
+	FormatGCP               Format = "gcp"          // a Cloud Audit Logs LogEntry (or BigQuery row), recognised per record
+	FormatGCPPubSub         Format = "gcp-pubsub"   // a Pub/Sub push body, pulled message or PubsubMessage with the LogEntry in data
+	FormatGCPBigQuery       Format = "gcp-bigquery" // a BigQuery sink row
 
 	kindDigest       Format = "digest"
 	kindInsight      Format = "insight"
@@ -40,7 +43,7 @@ const (
 
 // InputFormats lists the values --input-format accepts.
 var InputFormats = []Format{FormatAuto, FormatCloudTrail, FormatEventBridge, FormatCloudWatch, FormatLookupEvents,
-	FormatAzure, FormatAzureREST, FormatAzureExport, FormatAzureLogAnalytics}
+	FormatAzure, FormatAzureREST, FormatAzureExport, FormatAzureLogAnalytics, FormatGCP, FormatGCPPubSub, FormatGCPBigQuery}
 
 // ParseFormat checks an --input-format value.
 func ParseFormat(s string) (Format, error) {

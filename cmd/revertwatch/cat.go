@@ -17,7 +17,8 @@ func newCatCmd() *cobra.Command {
 		Use:   "cat [flags] PATH...",
 		Short: "Print the normalized events of the input, one JSON object per line",
 		Long: `cat decodes every input (files, directories, globs, - for stdin; gzip or not;
-every CloudTrail and Azure Activity Log format, recognised by content) and
+every CloudTrail, Azure Activity Log and Google Cloud Audit Logs format,
+recognised by content) and
 prints one normalized event per line. The raw record is kept under "raw".`,
 		Example: `  revertwatch cat testdata/formats
   revertwatch cat --stats 'testdata/formats/**/*.json.gz'

@@ -24,7 +24,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.IntVarP(&f.jobs, "jobs", "j", 0, "files decoded in parallel (default: number of CPUs)")
 	fs.IntVar(&f.maxRecordSize, "max-record-size", ingest.DefaultMaxRecordSize, "largest record accepted, in bytes")
 	fs.StringVar(&f.format, "input-format", "auto", "force an input format: auto, cloudtrail, cloudtrail-eventbridge, cloudtrail-cloudwatch, cloudtrail-lookupevents, azure, azure-rest, azure-export, azure-loganalytics")
-	fs.StringVar(&f.sourceCategory, "source-category", "", "set _sourceCategory on every event (default aws/cloudtrail or azure/activitylog)")
+	fs.StringVar(&f.sourceCategory, "source-category", "", "set _sourceCategory on every event (default aws/cloudtrail, azure/activitylog or gcp/cloudaudit)")
 	fs.StringVar(&f.sourceHost, "source-host", "", "set _sourceHost on every event (default the account or subscription)")
 	fs.BoolVar(&f.stats, "stats", false, "print per-file statistics to stderr")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar on a terminal")

@@ -283,7 +283,79 @@ var azure = []Op{
 	{Name: "microsoft.compute/virtualmachines/write", Fields: []Field{osDisk}},
 }
 
+// GCP record paths: a LogEntry's protoPayload (a BigQuery sink row's
+// protopayload_auditlog, same member names). A GCP request is
+// protoPayload.request and a response protoPayload.response (the BigQuery
+// requestJson and responseJson); both are logged on an operation's first
+// entry only. Resource references are compared as paths from projects/
+// (a full URL or a partial zones/…, global/… URL names the same
+// resource: ingest/gcp.Canonical).
+const gcpResourceName = "protoPayload.resourceName"
+
+// gcpCommon are the fields of every Cloud Audit Logs entry.
+var gcpCommon = []Field{f(ResourceID, rec(gcpResourceName)), f(Caller, rec("protoPayload.authenticationInfo.principalEmail"))}
+
+// gcp is the Cloud Audit Logs catalog for Compute Engine (Compute Engine
+// API reference v1; telemetry-gcp.md §3). Operations are methodName
+// without its API version (v1., beta., alpha.). An entry ending in "."
+// is a resource collection: the key its resourceName is, unless the
+// operation's own entry reads resourceName as another key.
+var gcp = []Op{
+	{Name: "compute.instances.", Fields: []Field{f(Instances, rec(gcpResourceName))}},
+	{Name: "compute.disks.", Fields: []Field{f(Volumes, rec(gcpResourceName))}},
+	{Name: "compute.regionDisks.", Fields: []Field{f(Volumes, rec(gcpResourceName))}},
+	{Name: "compute.snapshots.", Fields: []Field{f(Snapshots, rec(gcpResourceName))}},
+	{Name: "compute.instantSnapshots.", Fields: []Field{f(Snapshots, rec(gcpResourceName))}},
+	{Name: "compute.images.", Fields: []Field{f(Images, rec(gcpResourceName))}},
+	{Name: "compute.machineImages.", Fields: []Field{f(Images, rec(gcpResourceName))}},
+	{Name: "compute.instances.insert", Fields: []Field{
+		also(Images, ps(req("disks[].initializeParams.sourceImage")), req("sourceMachineImage")),
+		f(SourceSnapshots, req("disks[].initializeParams.sourceSnapshot")),
+		f(Volumes, req("disks[].source")),
+	}},
+	{Name: "compute.instances.attachDisk", Fields: []Field{
+		f(Volumes, req("source")),
+		f(Devices, req("deviceName")),
+		derived(RootDevice, "deviceName (else the disk's name) when boot is true: the disk attached as the boot disk", req("deviceName"), req("boot")),
+	}},
+	{Name: "compute.instances.detachDisk", Fields: []Field{f(Devices, req("deviceName"))}},
+	{Name: "compute.disks.insert", Fields: []Field{
+		also(SourceSnapshots, ps(req("sourceSnapshot")), req("sourceInstantSnapshot")),
+		f(Images, req("sourceImage")),
+		f(SourceVolumes, req("sourceDisk")),
+	}},
+	{Name: "compute.regionDisks.insert", Fields: []Field{
+		also(SourceSnapshots, ps(req("sourceSnapshot")), req("sourceInstantSnapshot")),
+		f(Images, req("sourceImage")),
+		f(SourceVolumes, req("sourceDisk")),
+	}},
+	{Name: "compute.disks.createSnapshot", Fields: []Field{
+		f(SourceVolumes, rec(gcpResourceName)),
+		derived(Snapshots, "projects/{project}/global/snapshots/{name}", req("name")),
+	}},
+	{Name: "compute.regionDisks.createSnapshot", Fields: []Field{
+		f(SourceVolumes, rec(gcpResourceName)),
+		derived(Snapshots, "projects/{project}/global/snapshots/{name}", req("name")),
+	}},
+	{Name: "compute.snapshots.insert", Fields: []Field{
+		{Key: Snapshots, Paths: ps(req("name")), Also: ps(rec(gcpResourceName)),
+			Derived: "projects/{project}/global/snapshots/{name}; resourceName when it names the snapshot"},
+		f(SourceVolumes, req("sourceDisk")),
+	}},
+	{Name: "compute.images.insert", Fields: []Field{
+		f(SourceSnapshots, req("sourceSnapshot")),
+		f(SourceVolumes, req("sourceDisk")),
+	}},
+	{Name: "compute.machineImages.insert", Fields: []Field{f(SourceInstances, req("sourceInstance"))}},
+	// Backup and DR (cloud.google.com/backup-disaster-recovery/docs/audit-logging):
+	// resourceName is the backup restored.
+	{Name: "google.cloud.backupdr.v1.BackupDR.RestoreBackup", Fields: []Field{f(RecoveryPoint, rec(gcpResourceName))}},
+}
+
 func init() {
+	for i := range gcp {
+		gcp[i].Provider = event.GCP
+	}
 	for i := range aws {
 		aws[i].Provider = event.AWS
 	}
@@ -295,8 +367,11 @@ func init() {
 // Ops lists the provider's catalog entries in a stable order (Azure
 // resource-type entries end in "/").
 func Ops(provider string) []Op {
-	if provider == event.Azure {
+	switch provider {
+	case event.Azure:
 		return azure
+	case event.GCP:
+		return gcp
 	}
 	return aws
 }
@@ -305,6 +380,9 @@ func Ops(provider string) []Op {
 // the default of unlisted operations (listed false); for Azure the fields
 // of every record, of its resource type and of the operation itself.
 func Lookup(provider, op string) (o Op, listed bool) {
+	if provider == event.GCP {
+		return lookupGCP(op)
+	}
 	if provider == event.Azure {
 		op = strings.ToLower(op)
 		o = Op{Provider: event.Azure, Name: op, Fields: append([]Field(nil), azureCommon...)}
@@ -335,6 +413,44 @@ func Lookup(provider, op string) (o Op, listed bool) {
 	o = awsDefault
 	o.Name = op
 	return o, false
+}
+
+// lookupGCP returns the fields of every entry, of the operation's
+// resource collection (unless the operation's own entry reads the same
+// path), and of the operation itself.
+func lookupGCP(op string) (o Op, listed bool) {
+	o = Op{Provider: event.GCP, Name: op, Fields: append([]Field(nil), gcpCommon...)}
+	var own []Field
+	typ := ""
+	for i := range gcp {
+		g := &gcp[i]
+		if g.Name == op {
+			own = append(own, g.Fields...)
+			listed = true
+		}
+		if strings.HasSuffix(g.Name, ".") && strings.HasPrefix(op, g.Name) && len(g.Name) > len(typ) {
+			typ = g.Name
+		}
+	}
+	for i := range gcp {
+		if gcp[i].Name != typ || typ == "" {
+			continue
+		}
+		listed = true
+	fields:
+		for _, fl := range gcp[i].Fields {
+			for _, of := range own {
+				for _, p := range append(append([]Path(nil), of.Paths...), of.Also...) {
+					if p == fl.Paths[0] {
+						continue fields
+					}
+				}
+			}
+			o.Fields = append(o.Fields, fl)
+		}
+	}
+	o.Fields = append(o.Fields, own...)
+	return o, listed
 }
 
 // Paths returns where an operation writes key, or nil.
@@ -377,8 +493,19 @@ const (
 	azureExport = "/begingetaccess/action"
 )
 
+// A Google Cloud operation deletes when its method ends in gcpDelete and
+// shares when it sets an IAM policy on a snapshot, image, machine image
+// or disk (another principal may then copy it).
+const gcpDelete = ".delete"
+
+var gcpShares = []string{"compute.snapshots.setIamPolicy", "compute.images.setIamPolicy",
+	"compute.machineImages.setIamPolicy", "compute.disks.setIamPolicy", "compute.regionDisks.setIamPolicy"}
+
 // Deletes reports whether the operation destroys a resource.
 func Deletes(provider, op string) bool {
+	if provider == event.GCP {
+		return strings.HasSuffix(op, gcpDelete)
+	}
 	if provider == event.Azure {
 		return strings.HasSuffix(strings.ToLower(op), azureDelete)
 	}
@@ -388,6 +515,9 @@ func Deletes(provider, op string) bool {
 // Shares reports whether the operation shares or exports a snapshot,
 // image or disk.
 func Shares(provider, op string) bool {
+	if provider == event.GCP {
+		return contains(gcpShares, op)
+	}
 	if provider == event.Azure {
 		return strings.HasSuffix(strings.ToLower(op), azureExport)
 	}

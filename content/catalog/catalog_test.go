@@ -23,7 +23,7 @@ func TestKeysAreRuleFields(t *testing.T) {
 // Every path is well formed: non-empty segments, a list marked only at
 // the end of a segment, a record path only for Azure.
 func TestPathsWellFormed(t *testing.T) {
-	for _, prov := range []string{event.AWS, event.Azure} {
+	for _, prov := range []string{event.AWS, event.Azure, event.GCP} {
 		for _, o := range catalog.Ops(prov) {
 			if prov == event.AWS && o.Source == "" {
 				t.Errorf("%s has no eventSource", o.Name)

@@ -18,6 +18,7 @@ import (
 	"github.com/revertwatch/revertwatch/emulate"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/ingest/gcp"
 	"github.com/revertwatch/revertwatch/sequence"
 )
 
@@ -147,7 +148,7 @@ func pathValues(ev *event.Event, p catalog.Path) []string {
 	var body json.RawMessage
 	switch p.Body {
 	case catalog.Record:
-		if p.Path == "resourceId" && ev.ResourceID != "" {
+		if (p.Path == "resourceId" || p.Path == "protoPayload.resourceName") && ev.ResourceID != "" {
 			return []string{ev.ResourceID}
 		}
 		return nil
@@ -224,6 +225,11 @@ func TestDecodersMatchCatalog(t *testing.T) {
 			}
 			for _, p := range append(append([]catalog.Path(nil), fl.Paths...), fl.Also...) {
 				for _, v := range pathValues(ev, p) {
+					if ev.Provider == event.GCP {
+						// A URL or a partial URL names the resource
+						// the key holds as a path from projects/.
+						v = gcp.Canonical(ev.Account, v)
+					}
 					if v != "" && !has(vals, v, ev.Provider == event.Azure) {
 						report("%s %s: %q at the catalog's %v is not a value of %s (%v, %s)", ev.Provider, ev.Operation, v, p, k, vals, id)
 					}
@@ -240,11 +246,11 @@ func TestDecodersMatchCatalog(t *testing.T) {
 	// What the data leaves untested: an entry with no record, a key no
 	// record carries (the value check above is the reverse check: a value
 	// at a catalog path that the decoder did not extract fails there).
-	for _, prov := range []string{event.AWS, event.Azure} {
+	for _, prov := range []string{event.AWS, event.Azure, event.GCP} {
 		for _, o := range catalog.Ops(prov) {
 			var ops []string
 			for po := range seen {
-				if po[0] == prov && (po[1] == o.Name || strings.HasSuffix(o.Name, "/") && strings.HasPrefix(po[1], o.Name)) {
+				if po[0] == prov && (po[1] == o.Name || (strings.HasSuffix(o.Name, "/") || strings.HasSuffix(o.Name, ".")) && strings.HasPrefix(po[1], o.Name)) {
 					ops = append(ops, po[1])
 				}
 			}
