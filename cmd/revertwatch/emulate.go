@@ -67,12 +67,12 @@ CloudTrail events in --files gzip S3 files (plus --azure-scale M Azure
 records as Storage blobs) beside the scenarios, and reports events/s.
 It streams every file, in any --order and --span, so a 90-day corpus of
 millions of events needs no more memory than a small one.`,
-		Example: `  revertwatch emulate -o /tmp/emu
-  revertwatch emulate -o /tmp/emu --seed 7 --noise 500 --scenarios 'aws-seed*,azure-seed3-*'
-  revertwatch emulate -o /tmp/emu --shapes cloudtrail-records,azure-storage
-  revertwatch emulate -o /tmp/emu --order newest-first --span 90d --noise 5000
-  revertwatch emulate -o /tmp/bench --scale 1000000 --azure-scale 100000 --shapes cloudtrail-records
-  revertwatch emulate -o /tmp/bench --scale 3000000 --span 90d --order newest-first
+		Example: `  revertwatch emulate -o emu/
+  revertwatch emulate -o emu-seed7/ --seed 7 --noise 500 --scenarios 'aws-seed*,azure-seed3-*'
+  revertwatch emulate -o emu-two-shapes/ --shapes cloudtrail-records,azure-storage
+  revertwatch emulate -o emu-90d/ --order newest-first --span 90d --noise 5000
+  revertwatch emulate -o bench-corpus/ --scale 100000 --azure-scale 10000 --shapes cloudtrail-records
+  revertwatch emulate -o bench-90d/ --scale 100000 --span 90d --order newest-first
   revertwatch emulate --list`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -38,9 +38,9 @@ with the finding's ids filled in.
 
 Name findings by id (a unique prefix will do): explain hunts the --input logs
 to find them. Or give - and pipe findings in as ndjson from hunt.`,
-		Example: `  revertwatch explain rw-1f1c79a39f20 --input logs/
+		Example: `  revertwatch explain rw-22e5ec4ba387 --input logs/
   revertwatch hunt --format ndjson logs/ | revertwatch explain --input logs/ -
-  revertwatch explain --format html -o finding.html rw-1f1c79a39f20 --input logs/`,
+  revertwatch explain --format html -o finding.html rw-22e5ec4ba387 --input logs/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !validExplainFormat(format) {

@@ -87,8 +87,8 @@ cannot run and why (an unsupported construct).
 
 The exit code is 1 when there is an error or an unsupported construct (with
 --strict, a warning too), else 0.`,
-		Example: `  revertwatch rules lint rules/
-  revertwatch rules lint --format json mr_failed_logins.yml`,
+		Example: `  revertwatch rules lint my-rules/
+  revertwatch rules lint --format json my-rules/aws_stop_start_stop.yml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var cfg *sigma.Config
