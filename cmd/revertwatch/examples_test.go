@@ -182,6 +182,12 @@ func TestExamplesRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every example: not in -short")
 	}
+	if raceEnabled {
+		// Each example runs the test binary; race-instrumented, emulate
+		// and validate take minutes. scripts/test.sh runs this test
+		// again without -race.
+		t.Skip("the examples run without -race (scripts/test.sh runs them so)")
+	}
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh to run the examples with")
 	}

@@ -2,6 +2,7 @@ package livetest
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"testing"
@@ -71,13 +72,33 @@ func (m *MemSink) Findings() []finding.Finding {
 }
 
 // WaitFor polls cond until it holds, failing the test when d passes
-// first: tests wait for what they expect, never for a time.
+// first: tests wait for what they expect, never for a time. Time during
+// which the go command is still building other packages (see goBuilding)
+// does not count towards d.
 func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	var waited, paused time.Duration
+	last := time.Now()
+	var nextCheck time.Time
+	building := false
 	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
+		now := time.Now()
+		if now.After(nextCheck) {
+			building, nextCheck = goBuilding(), now.Add(buildCheckEvery)
+		}
+		if building {
+			paused += now.Sub(last)
+		} else {
+			waited += now.Sub(last)
+		}
+		last = now
+		if waited > d {
+			msg := ""
+			if paused > 0 {
+				msg = fmt.Sprintf(" (and %s more while go was building other packages)", paused.Round(time.Millisecond))
+			}
+			t.Fatalf("timed out after %s waiting for %s%s", d, what, msg)
+			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
