@@ -158,8 +158,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// resourceSummary is a short list of the resources for a table cell.
-func (f *Finding) resourceSummary() string {
+// resourceIDs are the resources for a table cell, each once; Azure and
+// GCP ones by name.
+func (f *Finding) resourceIDs() []string {
 	var ids []string
 	seen := map[string]bool{}
 	for _, r := range f.Resources {
@@ -178,5 +179,5 @@ func (f *Finding) resourceSummary() string {
 			ids = append(ids, id)
 		}
 	}
-	return strings.Join(ids, ",")
+	return ids
 }

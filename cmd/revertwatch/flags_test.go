@@ -161,3 +161,29 @@ func TestRulesExportIntoDirectory(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// The table a person reads: short ids explain takes, colour only when
+// asked (or on a terminal without NO_COLOR), and the summary at the end.
+func TestHuntTableColorSummary(t *testing.T) {
+	out, _, code := runStderr(t, "hunt", "--quiet", "-f", "table", "--color", "always", "--summary", "../../testdata/formats")
+	if code != 0 || !strings.Contains(out, "\x1b[1;31mcritical\x1b[0m") || !strings.Contains(out, "rw-22e5ec4ba387  ") ||
+		!strings.Contains(out, "Summary: 5 findings in 2 account(s) by 2 actor(s)") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	out, _, _ = runStderr(t, "hunt", "--quiet", "-f", "table", "../../testdata/formats")
+	if strings.Contains(out, "\x1b[") || strings.Contains(out, "Summary:") {
+		t.Errorf("colour or summary off a terminal without being asked:\n%s", out)
+	}
+	out, stderr, _ := runStderr(t, "hunt", "--quiet", "-f", "ndjson", "--summary", "../../testdata/formats")
+	if strings.Contains(out, "Summary:") || !strings.Contains(stderr, "Summary: 5 findings") {
+		t.Errorf("--summary with ndjson belongs on stderr:\nstdout %.200q\nstderr %q", out, stderr)
+	}
+	if _, err := run(t, "hunt", "--quiet", "-f", "table", "--color", "sometimes", "../../testdata/formats"); err == nil || !strings.Contains(err.Error(), "--color") {
+		t.Errorf("--color sometimes: %v", err)
+	}
+	// The id in the table is what explain takes.
+	out, _, code = runStderr(t, "explain", "--quiet", "-f", "json", "-i", "../../testdata/formats", "rw-22e5ec4ba387")
+	if code != 0 || !strings.Contains(out, "aws-replace-root-volume") {
+		t.Errorf("explain of the table's id: exit %d %.200q", code, out)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,7 +33,8 @@ const maxLateReports = 20
 func newHuntCmd() *cobra.Command {
 	var in inputFlags
 	var cfg configFlag
-	var format, output string
+	var format, output, color string
+	var summary bool
 	var lateness time.Duration
 	var budget sizeFlag = detect.DefaultMemoryBudget
 	var spillDir string
@@ -171,9 +173,21 @@ place (the finding says it was late).`,
 				return err
 			}
 			defer done()
-			if idx != nil {
+			toTerminal := (output == "" || output == "-") && term.IsTerminal(int(os.Stdout.Fd()))
+			switch {
+			case idx != nil:
 				err = explainHunt(ctx, w, explainFormat, fs, showSuppressed, idx, inputs, opt)
-			} else {
+			case format == finding.FormatTable:
+				topt, cerr := tableOptions(color, toTerminal)
+				if cerr != nil {
+					return cerr
+				}
+				err = finding.WriteTableWith(w, shown, topt)
+				if err == nil && (summary || toTerminal) {
+					fmt.Fprintln(w)
+					err = finding.WriteSummary(w, fs)
+				}
+			default:
 				err = finding.Write(w, format, shown, infos, version)
 			}
 			if err != nil {
@@ -181,6 +195,9 @@ place (the finding says it was late).`,
 			}
 			if err := done(); err != nil {
 				return &exitError{code: exitUsage, err: err}
+			}
+			if summary && (format != finding.FormatTable || idx != nil) {
+				finding.WriteSummary(os.Stderr, fs)
 			}
 			writeHuntSummary(os.Stderr, sum, dsum, conf, time.Since(start), unreadable.list())
 			if in.stats {
@@ -197,6 +214,8 @@ place (the finding says it was late).`,
 	cfg.register(cmd.Flags())
 	cmd.Flags().StringVarP(&format, "format", "f", "", "output: table, ndjson, ocsf or sarif (default: from the -o file's extension, .sarif or .ocsf.json; else table on a terminal, ndjson otherwise)")
 	registerOutput(cmd.Flags(), &output, "write the findings (or, with --explain, the bundles) to this file instead of standard output")
+	cmd.Flags().StringVar(&color, "color", "auto", "colour severities in the table: auto (on a terminal, unless NO_COLOR is set), always or never")
+	cmd.Flags().BoolVar(&summary, "summary", false, "end with the overview: counts by severity and rule, and per account and actor the first and last revert (after the table; on stderr with the other formats); the table on a terminal always has it")
 	cmd.Flags().DurationVar(&lateness, "lateness", 0, "stream like the live daemon instead of exact at rest: events later than this are replayed in their place")
 	cmd.Flags().Var(&budget, "memory-budget", "memory for the events the rules need before they spill to disk (bytes, or with KiB, MiB, GiB)")
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "where spilled runs go (default the system's temporary directory); removed on exit")
@@ -206,6 +225,29 @@ place (the finding says it was late).`,
 	cmd.Flags().StringVar(&explainFormat, "explain", "", "write each finding's investigation bundle instead of the list: markdown (the default), json or html (--explain html and --explain=html alike)")
 	cmd.Flags().Lookup("explain").NoOptDefVal = explain.FormatMarkdown
 	return cmd
+}
+
+// tableOptions fits the table to the terminal it goes to, if any, and
+// colours it as --color and NO_COLOR (https://no-color.org) say.
+func tableOptions(color string, toTerminal bool) (finding.TableOptions, error) {
+	var opt finding.TableOptions
+	switch color {
+	case "always":
+		opt.Color = true
+	case "never":
+	case "auto":
+		opt.Color = toTerminal && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	default:
+		return opt, &exitError{code: exitUsage, err: fmt.Errorf("unknown --color %q (want auto, always or never)", color)}
+	}
+	if toTerminal {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+			opt.Width = w
+		} else if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c > 0 {
+			opt.Width = c
+		}
+	}
+	return opt, nil
 }
 
 // huntFormatFor is hunt's output format when --format is not given: what
