@@ -114,7 +114,7 @@ func (d *fileDecoder) run(r io.Reader) {
 		d.sc.buf = bufPool.Get().([]byte)[:0]
 		d.chunks.sc = d.sc
 	}
-	defer func() { d.stats.Bytes = d.sc.off }()
+	defer func() { d.stats.Bytes += d.sc.off }() // += : the members of a zip archive add up
 
 	c, err := d.sc.peek()
 	if err != nil {
@@ -145,7 +145,7 @@ const sniffLen = 4096
 func foreignMagic(head []byte) string {
 	switch {
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("PK\x05\x06")), bytes.HasPrefix(head, []byte("PK\x07\x08")):
-		return "a zip archive: unzip it first (revertwatch reads JSON and gzip-compressed JSON)"
+		return "a zip archive: unzip it first (revertwatch reads zip archives given as files or on standard input, not inside another archive or in a request body)"
 	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
 		return "a PNG image, not a log"
 	}

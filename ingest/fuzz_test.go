@@ -12,6 +12,7 @@ package ingest
 // and on the right line; and every event can be written as JSON.
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -343,6 +344,38 @@ func FuzzResync(f *testing.F) {
 			if !found {
 				t.Fatalf("the record after %q is lost", damaged)
 			}
+		}
+	})
+}
+
+// FuzzZipArchive feeds arbitrary bytes, as a zip archive when they start
+// like one, through Read: no panic, no hang, and what is handed out adds
+// up.
+func FuzzZipArchive(f *testing.F) {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, _ := zw.Create("a/b.json")
+	w.Write([]byte(`{"Records":[` + fuzzRecord + `]}`))
+	w, _ = zw.Create("c.jsonl")
+	w.Write([]byte(fuzzRecord + "\n"))
+	zw.Close()
+	f.Add(b.Bytes())
+	f.Add([]byte("PK\x05\x06" + strings.Repeat("\x00", 18)))
+	f.Add([]byte("PK\x03\x04\x14\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		watchdog := time.AfterFunc(hangLimit, func() { panic(fmt.Sprintf("reading %q does not end", data)) })
+		defer watchdog.Stop()
+		events := 0
+		var files []FileStats
+		sum, err := Read(context.Background(), []string{"-"}, Options{Jobs: 2, Stdin: bytes.NewReader(data)}, Handlers{
+			Event: func(*event.Event) error { events++; return nil },
+			File:  func(s FileStats) { files = append(files, s) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Events != events || len(files) != 1 || files[0].Events != events {
+			t.Fatalf("summary %+v, files %+v, %d events handed out", sum, files, events)
 		}
 	})
 }

@@ -415,7 +415,15 @@ func splitInput(ctx context.Context, in string, opt *Options, out chan<- *chunk,
 		defer f.Close()
 		r = f
 	}
-	d.run(&ctxReader{ctx: ctx, r: r})
+	zr, plain, err := openZip(r)
+	switch {
+	case err != nil:
+		d.report(FileErr, recordPos{}, -1, "zip", fmt.Sprintf("a zip archive that cannot be read: %v", err))
+	case zr != nil:
+		d.zipMembers(ctx, zr)
+	default:
+		d.run(&ctxReader{ctx: ctx, r: plain})
+	}
 }
 
 // ctxReader stops a read when the context is cancelled.

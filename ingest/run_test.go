@@ -52,8 +52,17 @@ func checkAccounting(t testing.TB, r run) {
 	var events, skipped, rejected, fileErrs, records int
 	var bytesRead int64
 	perFile := map[string]int{}
+	files := map[string]bool{}
+	for _, f := range r.files {
+		files[f.File] = true
+	}
 	for _, ev := range r.events {
-		perFile[ev.Source.Name]++
+		name := ev.Source.Name
+		// A zip archive's members are named ARCHIVE!MEMBER.
+		if i := strings.Index(name, "!"); !files[name] && i > 0 && files[name[:i]] {
+			name = name[:i]
+		}
+		perFile[name]++
 	}
 	for _, d := range r.diags {
 		switch d.Severity {

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,7 +112,7 @@ func TestHuntSummaryNamesUnreadableFiles(t *testing.T) {
 	}
 	write("a-good.json", good)
 	files := map[string]string{
-		write("b-logs.json", []byte("PK\x03\x04\x14\x00\x00\x00\x08\x00")):                           "a zip archive: unzip it first",
+		write("b-logs.json", []byte("PK\x03\x04\x14\x00\x00\x00\x08\x00")):                           "a zip archive that cannot be read",
 		write("c-shot.json", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")):                          "a PNG image, not a log",
 		write("d-export.json", []byte("\xef\xbb\xbfEvent Type,Event Name\nAwsApiCall,HeadBucket\n")): "a CSV file: revertwatch reads JSON exports",
 		write("e-empty.json", nil):                   "empty file",
@@ -235,4 +239,52 @@ func gunzipFile(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A zip of the sample logs, as a console or a colleague hands it over, is
+// hunted directly and gives the findings the directory gives (issue 18).
+func TestHuntZipArchive(t *testing.T) {
+	root := "../../testdata/formats"
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		w, err := zw.Create(filepath.ToSlash(rel))
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	})
+	if err != nil || zw.Close() != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "logs.zip")
+	if err := os.WriteFile(archive, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, _, _ := runStderr(t, "hunt", "--quiet", "-f", "ndjson", root)
+	got, stderr, code := runStderr(t, "hunt", "--quiet", "-f", "ndjson", archive)
+	ids := func(s string) []string {
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+			var f struct{ ID string }
+			json.Unmarshal([]byte(l), &f)
+			out = append(out, f.ID)
+		}
+		return out
+	}
+	if code != 0 || fmt.Sprint(ids(got)) != fmt.Sprint(ids(want)) || len(ids(want)) < 5 {
+		t.Fatalf("exit %d, findings %v, want %v\n%s", code, ids(got), ids(want), stderr)
+	}
+	if !strings.Contains(got, archive+"!cloudtrail/AWSLogs/") {
+		t.Errorf("evidence does not name the member")
+	}
 }
