@@ -780,6 +780,10 @@ func (d *fileDecoder) cloudWatchEvent(le *fastjson.Value, pos recordPos, index, 
 // awslogs decodes the form a subscription payload takes when handed to a
 // Lambda function: {"awslogs":{"data":"<base64 of gzip of the payload>"}}.
 func (d *fileDecoder) awslogs(v *fastjson.Value, pos recordPos, index int) {
+	if d.opt.Inflate != nil && !d.opt.Inflate(0) {
+		d.report(Rejected, pos, index, "over the decompression budget", fmt.Sprintf("awslogs.data of record %d not inflated: the input decompressed past its budget", index))
+		return
+	}
 	data := jsonx.PathStr(v, "awslogs", "data")
 	z, err := base64.StdEncoding.DecodeString(data)
 	if err == nil {
@@ -787,6 +791,10 @@ func (d *fileDecoder) awslogs(v *fastjson.Value, pos recordPos, index int) {
 		if zr, err = gzip.NewReader(bytes.NewReader(z)); err == nil {
 			var payload []byte
 			payload, err = io.ReadAll(io.LimitReader(zr, int64(d.opt.maxRecord())+1))
+			if d.opt.Inflate != nil && !d.opt.Inflate(len(payload)) {
+				d.report(Rejected, pos, index, "over the decompression budget", fmt.Sprintf("awslogs.data of record %d inflated past the input's decompression budget", index))
+				return
+			}
 			if err == nil && len(payload) > d.opt.maxRecord() {
 				err = errTooLarge
 			}

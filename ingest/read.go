@@ -101,6 +101,13 @@ type Options struct {
 	// Select is asked about carry their Raw, and CloudTrail ones their
 	// Caller. Select is called from several goroutines at once.
 	Select func(ev *event.Event) Selection
+	// Inflate, when set, is asked before a record's own compressed
+	// payload (CloudWatch Logs' awslogs.data) is inflated, with 0, and
+	// told after how many bytes it inflated to: a caller that counts what
+	// its input decompresses to (serve's --max-body-decoded) answers false
+	// once over, and the record is rejected, not inflated further. Read
+	// calls it from several goroutines at once.
+	Inflate func(n int) bool
 }
 
 // Selection is what Options.Select decides for a partial event.

@@ -154,8 +154,21 @@ func (s *Server) check(ctx context.Context, body Body, maxEvents int64, keep int
 	b := &budget{left: s.cfg.MaxDecodedBytes}
 	var cost int64
 	keeping := keep > 0
-	st, err := decodeBody(ctx, body, s.ingestOptions(body.Category, body.Host), b, ingest.Handlers{
+	opt := s.ingestOptions(body.Category, body.Host)
+	// A CloudWatch Logs payload handed to Lambda is gzip inside a record:
+	// one more layer, counted like the others.
+	opt.Inflate = func(n int) bool {
+		b.left -= int64(n)
+		if b.left < 0 {
+			b.over = true
+		}
+		return !b.over
+	}
+	st, err := decodeBody(ctx, body, opt, b, ingest.Handlers{
 		Event: func(ev *event.Event) error {
+			if b.over {
+				return errDecodedTooLarge
+			}
 			c.events++
 			if int64(c.events) > maxEvents {
 				return errTooManyEvents

@@ -97,6 +97,9 @@ func (b *replica) publish(ctx context.Context, batch *live.Batch) error {
 	return err
 }
 
+// JournalHead implements Backend: JetStream gets the events, not the body.
+func (b *replica) JournalHead(time.Time, Body) ([]byte, error) { return nil, nil }
+
 // KeepEvents implements Backend.
 func (b *replica) KeepEvents() int64 { return publishBudget }
 

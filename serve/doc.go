@@ -11,6 +11,16 @@
 // journal from the last checkpoint and makes the same findings, none of
 // which had left.
 //
+// A request is read whole before it takes one of the in-flight slots, so
+// that a slow client holds none; it is then checked in one streaming pass
+// that counts its events without keeping them (every gzip layer counted
+// against the decoded cap), so that what a request holds is its body, not
+// what the body expands to; the journal decodes the body again.
+//
+// On shutdown, /readyz fails and ingest answers 503 while the backend
+// drains; the listener closes last. TLS material is read again by
+// ReloadTLS (SIGHUP).
+//
 // With NATS (package live/cluster) the journal is a JetStream stream,
 // partitioned by provider and account, and several Servers share the
 // partitions; see that package.

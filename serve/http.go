@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -85,15 +84,37 @@ func (s *Server) ingestOptions(category, host string) ingest.Options {
 // store it, and so how long it holds an in-flight slot after the check.
 const acceptTimeout = 30 * time.Second
 
-// readBody reads a request's body as sent, at most max bytes, growing its
-// buffer with what arrives rather than with what the client announced.
-func readBody(r io.Reader, announced, max int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if announced > 0 && announced <= max {
-		buf.Grow(int(min(announced, 1<<20)))
+// readBody reads a request's body as sent (http.MaxBytesReader caps it)
+// into one buffer after head. It grows by pieces, never copying what
+// arrived until the end, where the body is copied once into a buffer of
+// its size; so a request holds about twice its body at most while it is
+// read, and what it holds is what the client sent, not what it announced.
+func readBody(r io.Reader, head []byte, announced int64) ([]byte, error) {
+	size := 64 << 10
+	if announced > 0 && announced < int64(size) {
+		size = int(announced) + 1 // +1: the EOF comes without a second piece
 	}
-	_, err := buf.ReadFrom(r)
-	return buf.Bytes(), err
+	var pieces [][]byte
+	total := 0
+	for {
+		piece := make([]byte, size)
+		n, err := io.ReadFull(r, piece)
+		pieces = append(pieces, piece[:n])
+		total += n
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		size = min(2*size, 4<<20)
+	}
+	out := make([]byte, 0, len(head)+total)
+	out = append(out, head...)
+	for _, p := range pieces {
+		out = append(out, p...)
+	}
+	return out, nil
 }
 
 // ingest is POST /v1/ingest. The body is read first, under the body
@@ -133,7 +154,15 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.BodyTimeout > 0 {
 		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
 	}
-	data, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength, s.cfg.MaxBodyBytes)
+	// The body is read after the backend's journal head, so that the local
+	// journal stores it without another copy of the body.
+	head, err := s.be.JournalHead(received, body)
+	if err != nil {
+		s.log.Error("journal head", "err", err)
+		s.fail(w, http.StatusServiceUnavailable, "store", "could not store the events (the server log says why)", Answer{})
+		return
+	}
+	entry, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), head, r.ContentLength)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
@@ -147,7 +176,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, "read", "reading the body: "+err.Error(), Answer{})
 		return
 	}
-	body.Data = data
+	body.Data = entry[len(head):]
 	// Only now is a slot taken; the time it is held is bounded by the
 	// decoded size and acceptTimeout, not by the client.
 	select {
@@ -197,7 +226,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), acceptTimeout)
 	defer cancel()
-	in := &Intake{Received: received, Body: body, Events: c.events, Decoded: c.kept,
+	in := &Intake{Received: received, Body: body, Entry: entry, Events: c.events, Decoded: c.kept,
 		Decode: func(ctx context.Context, fn func(*event.Event) error) error {
 			_, err := decodeBody(ctx, body, s.ingestOptions(body.Category, body.Host), nil, ingest.Handlers{Event: fn})
 			return err

@@ -89,6 +89,13 @@ type entryHeader struct {
 	MaxRecord int       `json:"max_record,omitempty"`
 }
 
+// JournalHead implements Backend: a journal entry is a header line, then
+// the request body.
+func (l *local) JournalHead(received time.Time, body Body) ([]byte, error) {
+	head, err := json.Marshal(entryHeader{Received: received, Name: body.Name, Category: body.Category, Host: body.Host, MaxRecord: l.h.MaxRecordSize})
+	return append(head, '\n'), err
+}
+
 // Accept implements Backend: the request body is in the journal, fsynced,
 // when it returns nil. Only the number of events is needed here: step
 // decodes them again from the journal.
@@ -96,14 +103,7 @@ func (l *local) Accept(_ context.Context, in *Intake) error {
 	if l.st.PendingEvents()+int64(in.Events) > l.h.MaxQueue {
 		return ErrOverloaded
 	}
-	body := in.Body
-	head, err := json.Marshal(entryHeader{Received: in.Received, Name: body.Name, Category: body.Category, Host: body.Host, MaxRecord: l.h.MaxRecordSize})
-	if err != nil {
-		return err
-	}
-	data := make([]byte, 0, len(head)+1+len(body.Data))
-	data = append(append(append(data, head...), '\n'), body.Data...)
-	if _, err := l.st.Append(data, in.Events); err != nil {
+	if _, err := l.st.Append(in.Entry, in.Events); err != nil {
 		return err
 	}
 	l.h.Metrics.QueueDepth.Set(float64(l.st.PendingEvents()))

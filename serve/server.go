@@ -166,6 +166,10 @@ type Backend interface {
 	// Accept stores a checked request durably; nil means its events will
 	// be processed even if the process dies now.
 	Accept(ctx context.Context, in *Intake) error
+	// JournalHead is what the backend writes before a request's body in
+	// its journal entry; the body is read into the same buffer after it
+	// (Intake.Entry), sparing a copy of the body. nil for none.
+	JournalHead(received time.Time, body Body) ([]byte, error)
 	// KeepEvents is how many bytes of a request's decoded events the
 	// backend wants kept from the check (Intake.Decoded), to spare a
 	// second decoding; 0 when it needs only their number.
@@ -186,7 +190,10 @@ type Backend interface {
 type Intake struct {
 	Received time.Time
 	Body     Body
-	Events   int
+	// Entry is the backend's JournalHead followed by the body, whose Data
+	// is the end of it.
+	Entry  []byte
+	Events int
 	// Decoded holds the events when they fit in KeepEvents, else nil.
 	Decoded []*event.Event
 	// Decode decodes the body again, handing each event to fn; an error

@@ -3,6 +3,7 @@ package serve
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,7 +32,11 @@ func serial(t *testing.T, c *http.Client, url string) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	io.Copy(io.Discard, resp.Body) // so that the connection is kept
 	resp.Body.Close()
+	if resp.Proto != "HTTP/1.1" {
+		t.Fatalf("protocol %s, want HTTP/1.1", resp.Proto)
+	}
 	return resp.TLS.PeerCertificates[0].SerialNumber.Int64()
 }
 
@@ -71,6 +76,12 @@ func TestTLSReload(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	// A connection kept alive across the reload keeps its certificate.
+	kept := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	defer kept.CloseIdleConnections()
+	if got := serial(t, kept, r.url); got != 101 {
+		t.Fatalf("serial %d, want 101", got)
+	}
 	c2, k2 := ca.Issue(t, 102, false)
 	writeFile(t, certFile, c2)
 	writeFile(t, keyFile, k2)
@@ -82,6 +93,9 @@ func TestTLSReload(t *testing.T) {
 	}
 	if got := serial(t, client, r.url); got != 102 {
 		t.Fatalf("serial %d after the reload, want 102", got)
+	}
+	if got := serial(t, kept, r.url); got != 101 {
+		t.Fatalf("serial %d on a connection open before the reload, want 101", got)
 	}
 	writeFile(t, keyFile, []byte("not a key"))
 	if err := r.s.ReloadTLS(); err == nil || !strings.Contains(err.Error(), keyFile) {
