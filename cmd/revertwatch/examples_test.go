@@ -45,7 +45,8 @@ var skipReasons = []struct {
 	{regexp.MustCompile(`revertwatch serve|^curl |nats-server|/etc/revertwatch`), "a daemon and its HTTP or NATS clients (serve's and live/cluster's tests start them)"},
 	{regexp.MustCompile(`revertwatch watch `), "watch follows files until it is stopped (the watch --once examples run)"},
 	{regexp.MustCompile(`^aws |^az `), "needs cloud credentials and the network"},
-	{regexp.MustCompile(`^\./scripts/test\.sh|bench/run\.sh|^go (test|install) `), "the test suite, the benchmarks or an install: not revertwatch's own output"},
+	{regexp.MustCompile(`^\./scripts/test\.sh|bench/run\.sh|^go (test|install) |release-check\.sh`), "the test suite, the benchmarks, the release build or an install: not revertwatch's own output (CI runs the first and the release build)"},
+	{regexp.MustCompile(`^docker `), "needs a container builder and its registry"},
 }
 
 // exampleBlock is a run of command lines that go together: one command's
@@ -260,5 +261,24 @@ func TestExampleCommandLines(t *testing.T) {
 	want := []string{"revertwatch serve --a  --b c", "revertwatch hunt x   # trailing"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("%q, want %q", got, want)
+	}
+}
+
+// README's quick start says how many reverts the sample logs hold; hunt
+// must agree.
+func TestReadmeSampleCount(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`with (\w+) reverts in them: (\w+) findings`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("README no longer says how many reverts the sample logs hold")
+	}
+	words := map[string]int{"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+	out, _, code := runStderr(t, "hunt", "--quiet", "-f", "ndjson", "../../testdata/formats")
+	n := strings.Count(out, `"rule_id":`)
+	if code != 0 || words[string(m[2])] != n {
+		t.Errorf("README says %s findings, hunt gives %d (exit %d)", m[2], n, code)
 	}
 }
