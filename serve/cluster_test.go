@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/internal/livetest"
 	"github.com/revertwatch/revertwatch/live/cluster"
@@ -119,5 +120,67 @@ func threeReplicas(t *testing.T, rs *sigma.Ruleset) {
 	reps[2].shutdown(t)
 	if got := streamFindings(t, srv.ClientURL()); !equalStrings(got, want) {
 		t.Fatalf("findings stream: %d %v\nwant each of %d once: %v", len(got), got, len(want), want)
+	}
+}
+
+// A body whose events cost more than publishBudget is published by a
+// replica in slices, decoded again slice by slice instead of held whole:
+// every finding arrives once, and the same body posted again adds no
+// message to the stream (the slices fall the same way, so their message
+// ids repeat).
+func TestReplicaPublishesLargeBodyInSlices(t *testing.T) {
+	srv := livetest.NATSServer(t)
+	r := startReplica(t, srv.ClientURL(), "a", Config{StateDir: t.TempDir(), Lateness: time.Hour, IdleFlush: 300 * time.Millisecond,
+		CheckpointInterval: 50 * time.Millisecond, Sinks: sinks(&livetest.MemSink{})})
+	var b strings.Builder
+	var pairs [][]byte
+	for i := range 6 {
+		s, e := stopStart(i)
+		pairs = append(pairs, livetest.Lines(s, e))
+		b.Write(s)
+		b.WriteByte('\n')
+		b.WriteString(strings.Repeat(tinyRecord, 3000))
+		b.Write(e)
+		b.WriteByte('\n')
+	}
+	body := []byte(b.String())
+	if cost := int64(18000+12) * eventCost(&event.Event{Raw: []byte(tinyRecord)}); cost < 2*publishBudget {
+		t.Fatalf("the body costs %d, not enough for several slices", cost)
+	}
+	want, err := livetest.Oracle(time.Hour, nil, pairs...)
+	if err != nil || len(want) != 6 {
+		t.Fatalf("oracle %v %v", want, err)
+	}
+	if code, a, _ := post(t, r.url, body); code != 202 || a.Accepted != 18012 {
+		t.Fatalf("answer %d %+v", code, a)
+	}
+	lastSeq := func() uint64 {
+		nc, err := nats.Connect(srv.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		js, _ := jetstream.New(nc)
+		s, err := js.Stream(context.Background(), cluster.EventStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.LastSeq
+	}
+	first := lastSeq()
+	if code, _, _ := post(t, r.url, body); code != 202 {
+		t.Fatalf("posted again: %d", code)
+	}
+	if again := lastSeq(); again != first {
+		t.Fatalf("the stream went from sequence %d to %d on the same body", first, again)
+	}
+	livetest.WaitFor(t, 30*time.Second, "every finding", func() bool { return len(streamFindings(t, srv.ClientURL())) >= len(want) })
+	r.shutdown(t)
+	if got := streamFindings(t, srv.ClientURL()); !equalStrings(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
 	}
 }
