@@ -147,3 +147,13 @@ func TestServeTLSHangupAndWebhookSecret(t *testing.T) {
 	}
 	livetest.WaitFor(t, 20*time.Second, "the new certificate after SIGHUP", func() bool { return serialNow() == 202 })
 }
+
+// serve warns about a listener in clear unless it is on loopback only.
+func TestLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:8080": true, "[::1]:8080": true, "localhost:8080": true,
+		":8080": false, "0.0.0.0:8080": false, "10.0.0.5:8080": false, "example.com:8080": false, "nonsense": false} {
+		if got := loopback(addr); got != want {
+			t.Errorf("loopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
