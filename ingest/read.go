@@ -74,6 +74,9 @@ type Options struct {
 	// Open opens an input by name; nil means os.Open. It lets a caller
 	// feed inputs that are not files (validate's in-memory emulation).
 	Open func(name string) (io.ReadCloser, error)
+	// Size, when set, gives the size of an input Open reads that is not
+	// a file on disk, for Progress.
+	Size func(name string) (int64, bool)
 	// Want, when set, says which operations need a whole event. A CloudTrail
 	// record or an Azure export record whose operation it refuses becomes a
 	// partial event: Provider, Format, Time, TimeField, Account, Region,
@@ -255,6 +258,12 @@ func Read(ctx context.Context, inputs []string, opt Options, h Handlers) (Summar
 	if p := opt.Progress; p != nil {
 		p.FilesTotal = int64(len(inputs))
 		for _, in := range inputs {
+			if opt.Size != nil {
+				if n, ok := opt.Size(in); ok {
+					p.BytesTotal += n
+					continue
+				}
+			}
 			if info, err := os.Stat(in); err == nil && in != "-" {
 				p.BytesTotal += info.Size()
 			}

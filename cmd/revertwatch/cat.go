@@ -33,7 +33,7 @@ prints one normalized event per line. The raw record is kept under "raw".`,
 			if format != "ndjson" {
 				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --format %q (want ndjson)", format)}
 			}
-			opt, inputs, err := in.options(args)
+			opt, inputs, err := in.options(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -45,7 +45,7 @@ prints one normalized event per line. The raw record is kept under "raw".`,
 			enc := json.NewEncoder(w)
 			enc.SetEscapeHTML(false)
 			h := in.handlers()
-			h.Event = func(ev *event.Event) error { return enc.Encode(ev) }
+			h.Event = in.keep(func(ev *event.Event) error { return enc.Encode(ev) })
 			stop := func() {}
 			if in.stats {
 				stop = startProgress(opt.Progress, in.quiet)
@@ -58,6 +58,7 @@ prints one normalized event per line. The raw record is kept under "raw".`,
 			if err := done(); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
+			in.writeSourceSummary(cmd.ErrOrStderr())
 			return finish(sum, in.stats)
 		},
 	}

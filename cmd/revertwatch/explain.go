@@ -66,7 +66,7 @@ to find them. Or give - and pipe findings in as ndjson from hunt.`,
 				}
 				given = fs
 			}
-			opt, files, err := in.options(inputs)
+			opt, files, err := in.options(cmd.Context(), inputs)
 			if err != nil {
 				return err
 			}
@@ -121,13 +121,13 @@ func indexAndHunt(cmd *cobra.Command, files []string, opt ingest.Options, in inp
 		opt.Want = idx.Want(det.Wants)
 	}
 	h := in.handlers()
-	h.Event = func(ev *event.Event) error {
+	h.Event = in.keep(func(ev *event.Event) error {
 		idx.Add(ev)
 		if det != nil {
 			det.Process(ev)
 		}
 		return nil
-	}
+	})
 	stop := startProgress(opt.Progress, in.quiet)
 	sum, err := ingest.Read(cmd.Context(), files, opt, h)
 	stop()

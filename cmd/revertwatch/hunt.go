@@ -77,13 +77,13 @@ place (the finding says it was late).`,
 			if err != nil {
 				return err
 			}
-			opt, inputs, err := in.options(args)
+			ctx, stopSignals := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stopSignals()
+			opt, inputs, err := in.options(ctx, args)
 			if err != nil {
 				return err
 			}
 			atRest := !cmd.Flags().Changed("lateness")
-			ctx, stopSignals := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stopSignals()
 			start := time.Now()
 			lateSeen := 0
 			rules, err := sig.load(os.Stderr)
@@ -135,13 +135,13 @@ place (the finding says it was late).`,
 				unreadable.add(d)
 				printDiag(d)
 			}
-			h.Event = func(ev *event.Event) error {
+			h.Event = in.keep(func(ev *event.Event) error {
 				det.Process(ev)
 				if idx != nil {
 					idx.Add(ev)
 				}
 				return nil
-			}
+			})
 			stop := startProgress(opt.Progress, in.quiet)
 			sum, err := ingest.Read(ctx, inputs, opt, h)
 			stop()
@@ -200,6 +200,7 @@ place (the finding says it was late).`,
 				finding.WriteSummary(os.Stderr, fs)
 			}
 			writeHuntSummary(os.Stderr, sum, dsum, conf, time.Since(start), unreadable.list())
+			in.writeSourceSummary(os.Stderr)
 			if in.stats {
 				fmt.Fprintf(os.Stderr, "total: files=%d records=%d events=%d skipped=%d rejected=%d file-errors=%d bytes=%d\n",
 					sum.Files, sum.Records, sum.Events, sum.Skipped, sum.Rejected, sum.FileErrors, sum.Bytes)

@@ -75,7 +75,7 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 			for _, w := range prog.Warnings() {
 				fmt.Fprintln(os.Stderr, "revertwatch: warning:", w)
 			}
-			opt, inputs, err := in.options(args)
+			opt, inputs, err := in.options(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -84,10 +84,10 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 			opt.QueryFields = true
 			run := prog.NewRunner()
 			h := in.handlers()
-			h.Event = func(ev *event.Event) error {
+			h.Event = in.keep(func(ev *event.Event) error {
 				run.Push(ev)
 				return nil
-			}
+			})
 			stop := startProgress(opt.Progress, in.quiet)
 			sum, err := ingest.Read(cmd.Context(), inputs, opt, h)
 			stop()
@@ -136,6 +136,7 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 				fmt.Fprintf(os.Stderr, "query: events=%d in-scope=%d rows=%d bad-records=%d\n",
 					res.Stats.Events, res.Stats.InScope, res.Stats.Rows, res.Stats.BadRecords)
 			}
+			in.writeSourceSummary(os.Stderr)
 			return finish(sum, in.stats)
 		},
 	}

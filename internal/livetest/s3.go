@@ -1,0 +1,209 @@
+package livetest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// S3Server is an S3-compatible server (gofakes3, in memory) on loopback
+// that counts the list and get requests it answers and can be told to
+// fail some.
+type S3Server struct {
+	URL    string
+	Client *s3.Client // path-style, for setting up buckets and objects
+
+	lists, gets atomic.Int64
+	mu          sync.Mutex
+	fail        func(r *http.Request) (status int, code string)
+	cuts        int   // GetObject responses still to cut
+	cutAfter    int64 // bytes of the body sent before the cut
+}
+
+// NewS3Server starts the server and points the AWS SDK of the test
+// process at nothing else: static keys in the environment, no shared
+// config files, no instance metadata.
+func NewS3Server(t testing.TB) *S3Server {
+	t.Helper()
+	IsolateAWS(t)
+	fake := gofakes3.New(s3mem.New(), gofakes3.WithLogger(gofakes3.DiscardLog()))
+	s := &S3Server{}
+	h := fake.Server()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		fail := s.fail
+		s.mu.Unlock()
+		if fail != nil {
+			if status, code := fail(r); status != 0 {
+				w.Header().Set("Content-Type", "application/xml")
+				w.WriteHeader(status)
+				fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>injected by the test</Message></Error>`, code)
+				return
+			}
+		}
+		if r.Method == http.MethodGet {
+			if r.URL.Query().Get("list-type") == "2" {
+				s.lists.Add(1)
+			} else if strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1 {
+				s.gets.Add(1)
+				s.mu.Lock()
+				cut := s.cuts > 0
+				if cut {
+					s.cuts--
+				}
+				after := s.cutAfter
+				s.mu.Unlock()
+				if cut {
+					h.ServeHTTP(&cutWriter{ResponseWriter: w, left: after}, r)
+					panic(http.ErrAbortHandler) // the client sees the connection drop midway
+				}
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL
+	s.Client = s3.New(s3.Options{
+		Region:                     "us-east-1",
+		BaseEndpoint:               aws.String(srv.URL),
+		UsePathStyle:               true,
+		Credentials:                credentials.NewStaticCredentialsProvider("test", "test", ""),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+	})
+	return s
+}
+
+// IsolateAWS sets static test credentials and hides the user's AWS
+// configuration and the instance metadata service from the SDK.
+func IsolateAWS(t testing.TB) {
+	t.Helper()
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID":           "test",
+		"AWS_SECRET_ACCESS_KEY":       "test",
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_PROFILE":                 "",
+		"AWS_REGION":                  "us-east-1",
+		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_ENDPOINT_URL":            "",
+		"AWS_ENDPOINT_URL_S3":         "",
+		"AWS_ENDPOINT_URL_SQS":        "",
+	} {
+		t.Setenv(k, v)
+		if v == "" {
+			os.Unsetenv(k)
+		}
+	}
+}
+
+// Fail makes the server answer a request with status and an S3 error
+// code whenever f says so (status 0: answer normally); nil stops failing.
+func (s *S3Server) Fail(f func(r *http.Request) (status int, code string)) {
+	s.mu.Lock()
+	s.fail = f
+	s.mu.Unlock()
+}
+
+// CutGets makes the next n GetObject responses drop the connection after
+// sending after bytes of the body, as a network failure midway would.
+func (s *S3Server) CutGets(n int, after int64) {
+	s.mu.Lock()
+	s.cuts, s.cutAfter = n, after
+	s.mu.Unlock()
+}
+
+// cutWriter passes on the first left bytes of a body and swallows the rest.
+type cutWriter struct {
+	http.ResponseWriter
+	left int64
+}
+
+func (c *cutWriter) Write(b []byte) (int, error) {
+	if c.left <= 0 {
+		return len(b), nil
+	}
+	n := int64(len(b))
+	if n > c.left {
+		n = c.left
+	}
+	c.left -= n
+	if _, err := c.ResponseWriter.Write(b[:n]); err != nil {
+		return 0, err
+	}
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	return len(b), nil
+}
+
+// Lists is the number of ListObjectsV2 requests answered so far.
+func (s *S3Server) Lists() int64 { return s.lists.Load() }
+
+// Gets is the number of GetObject requests answered so far.
+func (s *S3Server) Gets() int64 { return s.gets.Load() }
+
+// ResetCounts zeroes the counters.
+func (s *S3Server) ResetCounts() { s.lists.Store(0); s.gets.Store(0) }
+
+// Bucket creates a bucket.
+func (s *S3Server) Bucket(t testing.TB, name string) {
+	t.Helper()
+	if _, err := s.Client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("create bucket %s: %v", name, err)
+	}
+}
+
+// Put writes one object.
+func (s *S3Server) Put(t testing.TB, bucket, key string, body []byte) {
+	t.Helper()
+	_, err := s.Client.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body),
+		ContentLength: aws.Int64(int64(len(body))),
+	})
+	if err != nil {
+		t.Fatalf("put s3://%s/%s: %v", bucket, key, err)
+	}
+}
+
+// Upload copies the files under dir into the bucket, under prefix, with
+// their paths relative to dir as keys.
+func (s *S3Server) Upload(t testing.TB, bucket, prefix, dir string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		s.Put(t, bucket, prefix+filepath.ToSlash(rel), b)
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
