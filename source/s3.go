@@ -419,15 +419,33 @@ func (r *s3Reader) Read(p []byte) (int, error) {
 
 func (r *s3Reader) Close() error { return r.body.Close() }
 
-// s3Error says which call on which object failed, with the service's
-// error code when there is one (NoSuchBucket, AccessDenied, SlowDown…).
-func s3Error(what, bucket, key string, err error) error {
-	if strings.Contains(err.Error(), "get credentials") {
-		return fmt.Errorf("%s s3://%s/%s: no AWS credentials (set AWS_PROFILE or --aws-profile, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run aws sso login): %w", what, bucket, key, err)
+// S3Error is a failed S3 call: which call, on which object, and the
+// service's error code when there is one (NoSuchBucket, AccessDenied,
+// SlowDown…).
+type S3Error struct {
+	Op, Bucket, Key string
+	Code, Msg       string // empty when the call failed before S3 answered
+	Err             error
+}
+
+func (e *S3Error) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("%s s3://%s/%s: %s: %s", e.Op, e.Bucket, e.Key, e.Code, e.Msg)
 	}
+	if strings.Contains(e.Err.Error(), "get credentials") {
+		return fmt.Sprintf("%s s3://%s/%s: no AWS credentials (set AWS_PROFILE or --aws-profile, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run aws sso login): %v", e.Op, e.Bucket, e.Key, e.Err)
+	}
+	return fmt.Sprintf("%s s3://%s/%s: %v", e.Op, e.Bucket, e.Key, e.Err)
+}
+
+// Unwrap returns the SDK's error.
+func (e *S3Error) Unwrap() error { return e.Err }
+
+func s3Error(what, bucket, key string, err error) error {
+	e := &S3Error{Op: what, Bucket: bucket, Key: key, Err: err}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
-		return fmt.Errorf("%s s3://%s/%s: %s: %s", what, bucket, key, ae.ErrorCode(), ae.ErrorMessage())
+		e.Code, e.Msg = ae.ErrorCode(), ae.ErrorMessage()
 	}
-	return fmt.Errorf("%s s3://%s/%s: %w", what, bucket, key, err)
+	return e
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/live"
+	"github.com/revertwatch/revertwatch/live/queue"
 	"github.com/revertwatch/revertwatch/live/sink"
 	"github.com/revertwatch/revertwatch/live/watch"
 )
@@ -25,8 +26,9 @@ func newWatchCmd() *cobra.Command {
 	var once, verbose, resetState bool
 	var budget sizeFlag = detect.DefaultMemoryBudget
 	var spillDir string
+	var sq sqsFlags
 	cmd := &cobra.Command{
-		Use:   "watch [flags] PATH...",
+		Use:   "watch [flags] PATH... | watch --sqs QUEUE_URL [flags]",
 		Short: "Follow log files and directories as they grow and report reverts as they happen",
 		Long: `watch follows files, directories (recursively, dot files left out) and globs
 — an aws s3 sync target, a mounted Azure Storage container — and reads each
@@ -44,6 +46,11 @@ checkpointed together in --state-dir after every poll that read something:
 a restart, even after kill -9, neither reads a byte twice nor skips one,
 and reports every finding once.
 
+--sqs QUEUE_URL reads, instead of files, each S3 object an SQS queue
+announces (S3 notifications direct, via SNS or EventBridge; CloudTrail's
+SNS messages), deleting a message only after the checkpoint that holds its
+objects' events; see README "Where the logs live".
+
 --rules runs Sigma rules (detection, correlation and filter rules, as hunt
 does) beside the built-in detections, or alone with --no-builtin; their
 correlations' state is checkpointed with the rest, so their findings too
@@ -58,9 +65,17 @@ are reported once across restarts.`,
   revertwatch watch --once --state-dir st exports/
 
   # your Sigma rules beside the built-in detections
-  revertwatch watch --rules rules/ --state-dir st logs/AWSLogs/`,
-		Args: cobra.MinimumNArgs(1),
+  revertwatch watch --rules rules/ --state-dir st logs/AWSLogs/
+
+  # an organisation trail, live: the queue its bucket notifies
+  revertwatch watch --state-dir st --sqs https://sqs.us-east-1.amazonaws.com/111122223333/trail-objects`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if (sq.url == "") == (len(args) == 0) {
+				return &exitError{code: exitUsage, err: fmt.Errorf("give the paths to follow or --sqs QUEUE_URL (not both)")}
+			}
+			if sq.url != "" && once {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--once reads files; a queue has no end")}
+			}
 			conf, err := cfg.load(os.Stderr)
 			if err != nil {
 				return err
@@ -89,21 +104,35 @@ are reported once across restarts.`,
 			out := sink.NewFanout(sinks...)
 			defer out.Close()
 			late := 0
+			onLate := func(ev *event.Event) {
+				if late++; late <= maxLateReports {
+					fmt.Fprintf(os.Stderr, "%s:%d: late: %s %s at %s arrived beyond the allowed lateness; it completes no sequence\n",
+						ev.Source.Name, ev.Source.Line, ev.OperationName, ev.UID, ev.Time.UTC().Format(time.RFC3339))
+				}
+			}
+			onDiag := func(d ingest.Diag) {
+				if d.Severity != ingest.Skipped || verbose {
+					fmt.Fprintln(os.Stderr, d.String())
+				}
+			}
+			if sq.url != "" {
+				ctx, stop := signalContext(cmd.Context())
+				defer stop()
+				return sq.run(ctx, queue.RunOptions{
+					StateDir: stateDir, Sinks: out, IdleFlush: idleFlush, Logger: log,
+					Processor: live.Options{Config: conf, Lateness: lateness, Rules: rs, NoBuiltin: sig.noBuiltin, OnLate: onLate},
+					Input: queue.Options{
+						Ingest: ingest.Options{MaxRecordSize: maxRecord, Format: format, SourceCategory: sourceCategory, SourceHost: sourceHost},
+						OnDiag: onDiag,
+					},
+				}, log)
+			}
 			w, err := watch.New(watch.Options{
 				Paths: args, StateDir: stateDir, ResetState: resetState, Poll: poll, IdleFlush: idleFlush, Once: once, Sinks: out, Logger: log,
 				MemoryBudget: int64(budget), SpillDir: spillDir,
-				Processor: live.Options{Config: conf, Lateness: lateness, Rules: rs, NoBuiltin: sig.noBuiltin, OnLate: func(ev *event.Event) {
-					if late++; late <= maxLateReports {
-						fmt.Fprintf(os.Stderr, "%s:%d: late: %s %s at %s arrived beyond the allowed lateness; it completes no sequence\n",
-							ev.Source.Name, ev.Source.Line, ev.OperationName, ev.UID, ev.Time.UTC().Format(time.RFC3339))
-					}
-				}},
-				Ingest: ingest.Options{MaxRecordSize: maxRecord, Format: format, SourceCategory: sourceCategory, SourceHost: sourceHost},
-				OnDiag: func(d ingest.Diag) {
-					if d.Severity != ingest.Skipped || verbose {
-						fmt.Fprintln(os.Stderr, d.String())
-					}
-				},
+				Processor: live.Options{Config: conf, Lateness: lateness, Rules: rs, NoBuiltin: sig.noBuiltin, OnLate: onLate},
+				Ingest:    ingest.Options{MaxRecordSize: maxRecord, Format: format, SourceCategory: sourceCategory, SourceHost: sourceHost},
+				OnDiag:    onDiag,
 			})
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
@@ -136,6 +165,7 @@ are reported once across restarts.`,
 	f.BoolVarP(&verbose, "verbose", "v", false, "debug logging; report skipped records")
 	cfg.register(f)
 	sf.register(f)
+	sq.register(f)
 	sig.register(cmd)
 	return cmd
 }

@@ -32,6 +32,15 @@ type S3Server struct {
 	fail        func(r *http.Request) (status int, code string)
 	cuts        int   // GetObject responses still to cut
 	cutAfter    int64 // bytes of the body sent before the cut
+	stalls      map[string]*stall
+}
+
+// stall holds a GetObject body after some bytes until released.
+type stall struct {
+	after   int64
+	reached chan struct{}
+	release chan struct{}
+	once    sync.Once
 }
 
 // NewS3Server starts the server and points the AWS SDK of the test
@@ -70,6 +79,13 @@ func NewS3Server(t testing.TB) *S3Server {
 				if cut {
 					h.ServeHTTP(&cutWriter{ResponseWriter: w, left: after}, r)
 					panic(http.ErrAbortHandler) // the client sees the connection drop midway
+				}
+				s.mu.Lock()
+				st := s.stalls[strings.SplitN(strings.Trim(r.URL.Path, "/"), "/", 2)[1]]
+				s.mu.Unlock()
+				if st != nil {
+					h.ServeHTTP(&stallWriter{ResponseWriter: w, st: st, left: st.after, done: r.Context().Done()}, r)
+					return
 				}
 			}
 		}
@@ -126,6 +142,56 @@ func (s *S3Server) CutGets(n int, after int64) {
 	s.mu.Lock()
 	s.cuts, s.cutAfter = n, after
 	s.mu.Unlock()
+}
+
+// Stall makes every GetObject of key send after bytes of the body and
+// then wait until release is called (or the client goes away); reached is
+// closed when a read first gets there.
+func (s *S3Server) Stall(key string, after int64) (reached <-chan struct{}, release func()) {
+	st := &stall{after: after, reached: make(chan struct{}), release: make(chan struct{})}
+	s.mu.Lock()
+	if s.stalls == nil {
+		s.stalls = map[string]*stall{}
+	}
+	s.stalls[key] = st
+	s.mu.Unlock()
+	var once sync.Once
+	return st.reached, func() { once.Do(func() { close(st.release) }) }
+}
+
+type stallWriter struct {
+	http.ResponseWriter
+	st   *stall
+	left int64
+	done <-chan struct{}
+}
+
+func (w *stallWriter) Write(b []byte) (int, error) {
+	total := len(b)
+	if w.left > 0 {
+		n := min(int64(len(b)), w.left)
+		if _, err := w.ResponseWriter.Write(b[:n]); err != nil {
+			return 0, err
+		}
+		w.left -= n
+		b = b[n:]
+		if len(b) == 0 {
+			return total, nil
+		}
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	w.st.once.Do(func() { close(w.st.reached) })
+	select {
+	case <-w.st.release:
+	case <-w.done:
+		return 0, http.ErrAbortHandler
+	}
+	if _, err := w.ResponseWriter.Write(b); err != nil {
+		return 0, err
+	}
+	return total, nil
 }
 
 // cutWriter passes on the first left bytes of a body and swallows the rest.

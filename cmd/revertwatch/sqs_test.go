@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/revertwatch/revertwatch/internal/livetest"
+)
+
+// cliChildEnv re-executes this test binary as the CLI, with the arguments
+// in the variable as JSON, so that a test can kill it with SIGKILL.
+const cliChildEnv = "REVERTWATCH_CLI_CHILD"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(cliChildEnv); args != "" {
+		var a []string
+		if err := json.Unmarshal([]byte(args), &a); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		root := newRootCmd()
+		root.SetArgs(a)
+		if err := root.Execute(); err != nil {
+			fmt.Fprintln(os.Stderr, "revertwatch:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// startCLI runs the CLI with args in a child process.
+func startCLI(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	a, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), cliChildEnv+"="+string(a))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+// ndjsonIDs reads the finding ids of an ndjson file, in file order.
+func ndjsonIDs(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, line := range strings.Split(string(b), "\n") {
+		var f struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal([]byte(line), &f) == nil && f.ID != "" {
+			ids = append(ids, f.ID)
+		}
+	}
+	return ids
+}
+
+// TestWatchSQSKill9: watch --sqs reads objects put while it runs; killed
+// with SIGKILL in the middle of an object, it is restarted and reads that
+// object whole; every message is deleted in the end and each finding is
+// reported exactly once.
+func TestWatchSQSKill9(t *testing.T) {
+	s3srv := livetest.NewS3Server(t)
+	s3srv.Bucket(t, "trail")
+	q := livetest.NewSQSServer(t)
+	url := q.Queue("objects", 30*time.Second, 0, "")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "findings.ndjson")
+	args := []string{"watch", "--sqs", url, "--sqs-endpoint", q.URL, "--s3-endpoint", s3srv.URL,
+		"--state-dir", filepath.Join(dir, "state"), "-o", out, "--format", "ndjson", "--lateness", "1h", "--idle-flush", "200ms"}
+
+	acct := "111122223333"
+	at := time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)
+	var bodies [][]byte
+	put := func(i int) string {
+		inst := livetest.Instance(acct, fmt.Sprint("i", i))
+		t0 := at.Add(time.Duration(i) * 10 * time.Minute)
+		body := fmt.Appendf(nil, `{"Records":[%s,%s]}`,
+			livetest.Record(acct, "us-east-1", "StopInstances", inst, t0),
+			livetest.Record(acct, "us-east-1", "StartInstances", inst, t0.Add(3*time.Minute)))
+		bodies = append(bodies, body)
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write(body)
+		zw.Close()
+		key := fmt.Sprintf("AWSLogs/%s/CloudTrail/us-east-1/2026/03/05/%s_CloudTrail_us-east-1_%s_%016d.json.gz", acct, acct, t0.Add(5*time.Minute).Format("20060102T1504Z"), i)
+		s3srv.Put(t, "trail", key, b.Bytes())
+		return key
+	}
+	note := func(key string) string {
+		return fmt.Sprintf(`{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"trail"},"object":{"key":%q,"eTag":"e"}}}]}`, key)
+	}
+
+	child := startCLI(t, args...)
+	for i := 0; i < 2; i++ {
+		q.Send("objects", note(put(i)))
+	}
+	livetest.WaitFor(t, 30*time.Second, "the first two findings", func() bool { return len(ndjsonIDs(t, out)) == 2 })
+
+	key := put(2)
+	reached, release := s3srv.Stall(key, 20)
+	q.Send("objects", note(key))
+	<-reached
+	child.Process.Signal(syscall.SIGKILL)
+	child.Wait()
+	release()
+	if n := len(ndjsonIDs(t, out)); n != 2 {
+		t.Fatalf("%d findings after the kill, want 2", n)
+	}
+
+	q.Advance(10 * time.Minute) // the half-read message's visibility ends
+	q.Send("objects", note(put(3)))
+	startCLI(t, args...)
+	livetest.WaitFor(t, 30*time.Second, "four findings and an empty queue", func() bool {
+		v, f := q.Counts("objects")
+		return len(ndjsonIDs(t, out)) >= 4 && v+f == 0
+	})
+	got := ndjsonIDs(t, out)
+	sort.Strings(got)
+	want, err := livetest.Oracle(time.Hour, nil, bodies...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("findings %v, want each of %v once", got, want)
+	}
+}
+
+// TestWatchSQSUsage: --sqs and paths exclude each other, and --once has no
+// meaning on a queue.
+func TestWatchSQSUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"watch", "--state-dir", t.TempDir()},
+		{"watch", "--state-dir", t.TempDir(), "--sqs", "http://127.0.0.1:1/0/q", "logs/"},
+		{"watch", "--state-dir", t.TempDir(), "--sqs", "http://127.0.0.1:1/0/q", "--once"},
+	} {
+		_, err := run(t, args...)
+		if ee, ok := err.(*exitError); !ok || ee.code != exitUsage {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+}
