@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/revertwatch/revertwatch/event"
 )
 
 // The CloudTrail layout (sources.md §1, from the CloudTrail User Guide's
@@ -97,13 +99,7 @@ func parseCloudTrail(segs []string, file string) Layout {
 // (group, provider) for resource logs; the activity log stops at the
 // subscription.
 func parseAzure(segs []string, file string) Layout {
-	l := Layout{Kind: "azure"}
-	for i, s := range segs {
-		if strings.EqualFold(s, "SUBSCRIPTIONS") && i+1 < len(segs) {
-			l.Account = segs[i+1]
-			break
-		}
-	}
+	l := Layout{Kind: "azure", Account: event.ARMSubscription(strings.Join(segs, "/") + "/")}
 	var y, mo, d, h = -1, -1, -1, -1
 	seenHour := false
 	for _, s := range segs {

@@ -129,6 +129,7 @@ func TestWatchSQSKill9(t *testing.T) {
 	child.Process.Signal(syscall.SIGKILL)
 	child.Wait()
 	release()
+	livetest.WaitFor(t, 30*time.Second, "the killed consumer's last poll to end", func() bool { return !q.Polling() })
 	if n := len(ndjsonIDs(t, out)); n != 2 {
 		t.Fatalf("%d findings after the kill, want 2", n)
 	}

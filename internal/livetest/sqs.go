@@ -36,6 +36,7 @@ type SQSServer struct {
 	seq         int
 	wake        chan struct{} // closed and replaced on every change
 	calls       map[string]int
+	polls       int // receives in progress
 }
 
 type sqsQueue struct {
@@ -119,6 +120,15 @@ func (s *SQSServer) Calls(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[op]
+}
+
+// Polling says whether a ReceiveMessage is in progress. A client that
+// went away in the middle of a long poll may still be answered, taking a
+// message: a test that stops a consumer waits for this to be false.
+func (s *SQSServer) Polling() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.polls > 0
 }
 
 // Send puts a message on a queue, as SendMessage does.
@@ -233,7 +243,18 @@ func (s *SQSServer) receive(r *http.Request, q *sqsQueue, max, wait int, vis *in
 	}
 	deadline := time.NewTimer(time.Duration(min(wait, 20)) * time.Second)
 	defer deadline.Stop()
+	s.mu.Lock()
+	s.polls++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.polls--
+		s.mu.Unlock()
+	}()
 	for {
+		if r.Context().Err() != nil {
+			return map[string]any{}
+		}
 		s.mu.Lock()
 		var out []map[string]any
 		kept := q.msgs[:0]

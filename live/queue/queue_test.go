@@ -191,6 +191,7 @@ func (f *fixture) halt() {
 	f.inMu.Lock()
 	f.in = nil
 	f.inMu.Unlock()
+	livetest.WaitFor(f.t, 30*time.Second, "the stopped consumer's last poll to end", func() bool { return !f.sqs.Polling() })
 }
 
 // put writes a gzip CloudTrail file of a stop-start pair of instance name
