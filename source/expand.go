@@ -30,8 +30,9 @@ type Resolver struct {
 func IsRemote(arg string) bool { return strings.HasPrefix(arg, "s3://") }
 
 // Expand resolves the arguments in order. Local paths expand as
-// ingest.Expand does; files of the CloudTrail or Azure export layout that
-// the filter refuses are left out. An s3:// URL lists its prefix, pruned.
+// ingest.Expand does; with an active filter, files of the CloudTrail or
+// Azure export layout that it refuses (and digest files) are left out. An
+// s3:// URL lists its prefix, pruned, never returning digest files.
 func (r *Resolver) Expand(ctx context.Context, args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
@@ -41,7 +42,9 @@ func (r *Resolver) Expand(ctx context.Context, args []string) ([]string, error) 
 				return nil, err
 			}
 			for _, f := range files {
-				if f != "-" {
+				// Without a filter local paths read as they always have:
+				// a digest file is read and its records skipped with a note.
+				if f != "-" && r.Filter.Active() {
 					if why := r.Filter.Classify(filepath.ToSlash(f)); why != Kept {
 						r.local.Add(why)
 						continue
