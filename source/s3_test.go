@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -93,7 +94,7 @@ func TestS3Pruning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equal(keysOf(got), all) {
+	if !slices.Equal(keysOf(got), all) {
 		t.Fatalf("unfiltered listing: %d keys, want the %d log files (digests left out)", len(got), len(all))
 	}
 	fullLists := srv.Lists()
@@ -132,7 +133,7 @@ func TestS3Pruning(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !equal(keysOf(got), want) {
+			if !slices.Equal(keysOf(got), want) {
 				t.Fatalf("pruned listing gives %d keys, filtering the full listing %d:\n got %v\nwant %v", len(got), len(want), head(keysOf(got)), head(want))
 			}
 			if srv.Lists() > c.maxLists {
@@ -240,18 +241,6 @@ func TestS3Errors(t *testing.T) {
 	if _, err := s.Open(ctx, "logs", "missing.json"); err == nil || !strings.Contains(err.Error(), "s3://logs/missing.json") || !strings.Contains(err.Error(), "NoSuchKey") {
 		t.Errorf("missing key: %v", err)
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func head(s []string) []string {
