@@ -180,8 +180,9 @@ func (f *fixture) stats() queue.Stats {
 	return f.in.Stats()
 }
 
-// halt stops the run where it is, as a crash would: nothing more is
-// written after the last checkpoint.
+// halt stops the run as SIGTERM does: no more is read, what was read is
+// in the last checkpoint, and the sinks' deliveries are recorded. (A
+// SIGKILL is TestWatchSQSKill9's, on the CLI.)
 func (f *fixture) halt() {
 	f.t.Helper()
 	f.stop()
@@ -291,10 +292,10 @@ func TestQueueDeleteLostAfterCheckpoint(t *testing.T) {
 	f.halt()
 }
 
-// TestQueueCrashMidObject: stopped while an object is being read, the
+// TestQueueStopMidObject: stopped while an object is being read, the
 // message stays on the queue; after the restart the object is read whole
 // and its finding reported once.
-func TestQueueCrashMidObject(t *testing.T) {
+func TestQueueStopMidObject(t *testing.T) {
 	f := newFixture(t)
 	at := time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)
 	key := f.put("a", at)

@@ -27,6 +27,9 @@ type RunOptions struct {
 	OnStart func(*Input)
 	// Findings counts the findings delivered.
 	Findings *atomic.Int64
+	// StopTimeout is how long a stopped run gives its sinks to take what
+	// they owe before it records what they still do (default 5 s).
+	StopTimeout time.Duration
 }
 
 // Run consumes the queue until ctx is done, with the detection's state,
@@ -72,9 +75,30 @@ func Run(ctx context.Context, opt RunOptions) error {
 	if opt.OnStart != nil {
 		opt.OnStart(in)
 	}
-	// Stopped, the input stops where it is: the checkpoint after every
-	// read leaves nothing to drain, and what is held comes back.
-	return loop.Run(ctx, ctx, positioned{in})
+	// Stopped, the input reads no more: the checkpoint after every read
+	// leaves nothing to drain, and a message held comes back. The sinks
+	// get until StopTimeout to take what they owe, and what they took is
+	// recorded (as watch does for files).
+	stopTimeout := opt.StopTimeout
+	if stopTimeout <= 0 {
+		stopTimeout = 5 * time.Second
+	}
+	drainCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-ctx.Done():
+			t := time.NewTimer(stopTimeout)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-drainCtx.Done():
+			}
+		case <-drainCtx.Done():
+		}
+		cancel()
+	}()
+	return loop.Run(ctx, drainCtx, positioned{in})
 }
 
 // positioned writes the Input's position where the bbolt store keeps an
