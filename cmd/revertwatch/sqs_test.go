@@ -17,34 +17,12 @@ import (
 	"github.com/revertwatch/revertwatch/internal/livetest"
 )
 
-// cliChildEnv re-executes this test binary as the CLI, with the arguments
-// in the variable as JSON, so that a test can kill it with SIGKILL.
-const cliChildEnv = "REVERTWATCH_CLI_CHILD"
-
-func TestMain(m *testing.M) {
-	if args := os.Getenv(cliChildEnv); args != "" {
-		var a []string
-		if err := json.Unmarshal([]byte(args), &a); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		root := newRootCmd()
-		root.SetArgs(a)
-		if err := root.Execute(); err != nil {
-			fmt.Fprintln(os.Stderr, "revertwatch:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-// startCLI runs the CLI with args in a child process.
+// startCLI runs the CLI with args in a child process (this test binary
+// acting as revertwatch, TestMain), so that a test can SIGKILL it.
 func startCLI(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
-	a, _ := json.Marshal(args)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), cliChildEnv+"="+string(a))
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), runAsMain+"=1")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
