@@ -80,10 +80,6 @@ func (s *Server) ingestOptions(category, host string) ingest.Options {
 	return ingest.Options{MaxRecordSize: s.cfg.MaxRecordSize, SourceCategory: category, SourceHost: host}
 }
 
-// acceptTimeout bounds how long a request may wait for its backend to
-// store it, and so how long it holds an in-flight slot after the check.
-const acceptTimeout = 30 * time.Second
-
 // readBody reads a request's body as sent (http.MaxBytesReader caps it)
 // into one buffer after head. It grows by pieces, never copying what
 // arrived until the end, where the body is copied once into a buffer of
@@ -178,7 +174,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	}
 	body.Data = entry[len(head):]
 	// Only now is a slot taken; the time it is held is bounded by the
-	// decoded size and acceptTimeout, not by the client.
+	// decoded size and StoreTimeout, not by the client.
 	select {
 	case s.sem <- struct{}{}:
 		defer func() { <-s.sem }()
@@ -224,7 +220,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, a)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), acceptTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
 	defer cancel()
 	in := &Intake{Received: received, Body: body, Entry: entry, Events: c.events, Decoded: c.kept,
 		Decode: func(ctx context.Context, fn func(*event.Event) error) error {
@@ -234,6 +230,10 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	if err := s.be.Accept(ctx, in); err != nil {
 		if errors.Is(err, ErrOverloaded) {
 			s.fail(w, http.StatusServiceUnavailable, "overloaded", err.Error(), a)
+			return
+		}
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			s.fail(w, http.StatusServiceUnavailable, "overloaded", fmt.Sprintf("not stored within %s", s.cfg.StoreTimeout), a)
 			return
 		}
 		// The error names the state file; that is for the log, not for

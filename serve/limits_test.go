@@ -476,6 +476,29 @@ func TestOverloadInflight(t *testing.T) {
 	}
 }
 
+// A backend that does not store a request within StoreTimeout frees the
+// slot: the request is answered 503 with Retry-After, and the next one
+// gets the slot.
+func TestStoreTimeoutFreesTheSlot(t *testing.T) {
+	const storeTimeout = 200 * time.Millisecond
+	gate := newGateBackend()
+	close(gate.drain)
+	r := start(t, Config{Cluster: gate.make, MaxInflight: 1, StoreTimeout: storeTimeout, Sinks: sinks(&livetest.MemSink{})})
+	stopRec, _ := stopStart(1)
+	began := time.Now()
+	code, a, h := post(t, r.url, livetest.Lines(stopRec))
+	if code != 503 || a.Reason != "overloaded" || h.Get("Retry-After") == "" {
+		t.Fatalf("a store that never ends: %d %+v", code, a)
+	}
+	if took := time.Since(began); took < storeTimeout {
+		t.Fatalf("answered after %s, before the store timeout", took)
+	}
+	close(gate.accept)
+	if code, a, _ := post(t, r.url, livetest.Lines(stopRec)); code != 202 {
+		t.Fatalf("the next request: %d %+v", code, a)
+	}
+}
+
 // A store error is logged with what it says (the state file's path) and
 // answered 503 without it.
 func TestStoreErrorHidesPaths(t *testing.T) {

@@ -34,6 +34,7 @@ const (
 	DefaultReadHeaderTimeout  = 10 * time.Second
 	DefaultBodyTimeout        = time.Minute
 	DefaultIdleTimeout        = 2 * time.Minute
+	DefaultStoreTimeout       = 30 * time.Second
 )
 
 // Config configures a Server. Zero values take the defaults.
@@ -90,6 +91,10 @@ type Config struct {
 	// request; past them the connection is closed (a body too slow is
 	// answered 408 first).
 	ReadHeaderTimeout, BodyTimeout, IdleTimeout time.Duration
+	// StoreTimeout bounds the wait for a backend that can give up (a
+	// replica's JetStream acknowledgements) to store a checked request,
+	// and so the time a request holds an in-flight slot; past it, 503.
+	StoreTimeout time.Duration
 	// TLSCert and TLSKey are PEM files of the server's certificate (its
 	// chain) and key: when set, the listener speaks only TLS (1.2 and
 	// later). TLSClientCA, a PEM bundle, makes client certificates
@@ -146,6 +151,9 @@ func (c *Config) defaults() {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.StoreTimeout <= 0 {
+		c.StoreTimeout = DefaultStoreTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

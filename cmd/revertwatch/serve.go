@@ -174,7 +174,7 @@ func newServeCmd() *cobra.Command {
 	var cl clusterFlags
 	var listen, stateDir, tokenFile, tlsCert, tlsKey, tlsClientCA string
 	var lateness, idleFlush, checkpointEvery, shutdownTimeout time.Duration
-	var headerTimeout, bodyTimeout, idleTimeout time.Duration
+	var headerTimeout, bodyTimeout, idleTimeout, storeTimeout time.Duration
 	var maxBody, maxDecoded, maxQueue int64
 	var maxInflight, maxRecord int
 	var verbose, resetState bool
@@ -282,7 +282,7 @@ the daemon drains), then drains, checkpoints and exits within
 				MaxBodyBytes: maxBody, MaxDecodedBytes: maxDecoded, MaxRecordSize: maxRecord,
 				MaxInflight: maxInflight, MaxQueue: maxQueue, CheckpointInterval: checkpointEvery,
 				ShutdownTimeout: shutdownTimeout, Logger: log,
-				ReadHeaderTimeout: headerTimeout, BodyTimeout: bodyTimeout, IdleTimeout: idleTimeout,
+				ReadHeaderTimeout: headerTimeout, BodyTimeout: bodyTimeout, IdleTimeout: idleTimeout, StoreTimeout: storeTimeout,
 				TLSCert: tlsCert, TLSKey: tlsKey, TLSClientCA: tlsClientCA}
 			if cl.url != "" {
 				closeCluster, err := cl.configure(&sc, log)
@@ -319,6 +319,7 @@ the daemon drains), then drains, checkpoints and exits within
 	f.DurationVar(&headerTimeout, "read-header-timeout", serve.DefaultReadHeaderTimeout, "time allowed to send a request's headers")
 	f.DurationVar(&bodyTimeout, "body-timeout", serve.DefaultBodyTimeout, "time allowed to send a request's body; past it, 408 and the connection closes")
 	f.DurationVar(&idleTimeout, "idle-timeout", serve.DefaultIdleTimeout, "how long a kept-alive connection may wait for its next request")
+	f.DurationVar(&storeTimeout, "store-timeout", serve.DefaultStoreTimeout, "with --nats, how long a request waits for JetStream to store its events before 503")
 	f.StringVar(&tlsCert, "tls-cert", "", "PEM certificate (chain) to serve TLS with; read again on SIGHUP")
 	f.StringVar(&tlsKey, "tls-key", "", "PEM private key of --tls-cert; read again on SIGHUP")
 	f.StringVar(&tlsClientCA, "tls-client-ca", "", "PEM CA bundle: require client certificates it signed (mutual TLS); read again on SIGHUP")
