@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 
@@ -22,12 +23,13 @@ type Resolver struct {
 
 	mu    sync.Mutex
 	s3    *S3
+	blobs map[string]*Blob // by account
 	sizes map[string]int64
 	local Counts // local files refused by the filter, by reason
 }
 
 // IsRemote says whether a PATH argument names a remote source.
-func IsRemote(arg string) bool { return strings.HasPrefix(arg, "s3://") }
+func IsRemote(arg string) bool { return strings.HasPrefix(arg, "s3://") || IsBlobURL(arg) }
 
 // Expand resolves the arguments in order. Local paths expand as
 // ingest.Expand does; with an active filter, files of the CloudTrail or
@@ -52,6 +54,14 @@ func (r *Resolver) Expand(ctx context.Context, args []string) ([]string, error) 
 				}
 				out = append(out, f)
 			}
+			continue
+		}
+		if IsBlobURL(a) {
+			names, err := r.expandBlob(ctx, a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, names...)
 			continue
 		}
 		bucket, prefix, err := ParseS3URL(a)
@@ -83,6 +93,59 @@ func (r *Resolver) Expand(ctx context.Context, args []string) ([]string, error) 
 	return out, nil
 }
 
+func (r *Resolver) expandBlob(ctx context.Context, a string) ([]string, error) {
+	u, err := ParseBlobURL(a)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.blobClient(u)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := b.List(ctx, u, r.Filter)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) == 0 && b.Pruned().Total() == 0 {
+		return nil, fmt.Errorf("%s: no blobs", u.name(u.Prefix))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sizes == nil {
+		r.sizes = map[string]int64{}
+	}
+	var out []string
+	for _, o := range objs {
+		name := u.name(o.Key)
+		r.sizes[name] = o.Size
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+// blobClient returns the client of u's account, made on first use (with
+// the SAS of the first URL of that account that has one).
+func (r *Resolver) blobClient(u BlobURL) (*Blob, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if b := r.blobs[u.Account]; b != nil {
+		return b, nil
+	}
+	jobs := r.Jobs
+	if jobs <= 0 {
+		jobs = 8
+	}
+	b, err := NewBlob(u, jobs)
+	if err != nil {
+		return nil, err
+	}
+	if r.blobs == nil {
+		r.blobs = map[string]*Blob{}
+	}
+	r.blobs[u.Account] = b
+	return b, nil
+}
+
 func (r *Resolver) s3Client(ctx context.Context) (*S3, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -108,6 +171,17 @@ func (r *Resolver) Opener(ctx context.Context) func(name string) (io.ReadCloser,
 	return func(name string) (io.ReadCloser, error) {
 		if !IsRemote(name) {
 			return os.Open(name)
+		}
+		if IsBlobURL(name) {
+			u, err := ParseBlobURL(name)
+			if err != nil {
+				return nil, err
+			}
+			b, err := r.blobClient(u)
+			if err != nil {
+				return nil, err
+			}
+			return b.Open(ctx, u, u.Prefix)
 		}
 		bucket, key, err := ParseS3URL(name)
 		if err != nil {
@@ -135,6 +209,9 @@ type Report struct {
 	S3Pruned     Counts // S3 folders not listed and objects not read
 	S3Lists      int64
 	S3Gets       int64
+	BlobPruned   Counts // Blob folders not listed and blobs not read
+	BlobLists    int64
+	BlobGets     int64
 }
 
 // Report returns the counts so far.
@@ -146,6 +223,20 @@ func (r *Resolver) Report() Report {
 		rep.S3Pruned = r.s3.Pruned()
 		rep.S3Lists = r.s3.Lists.Load()
 		rep.S3Gets = r.s3.Gets.Load()
+	}
+	accounts := make([]string, 0, len(r.blobs))
+	for a := range r.blobs {
+		accounts = append(accounts, a)
+	}
+	sort.Strings(accounts)
+	for _, a := range accounts {
+		b := r.blobs[a]
+		p := b.Pruned()
+		for i := range p {
+			rep.BlobPruned[i] += p[i]
+		}
+		rep.BlobLists += b.Lists.Load()
+		rep.BlobGets += b.Gets.Load()
 	}
 	return rep
 }

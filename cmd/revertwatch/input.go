@@ -144,8 +144,11 @@ func (f *inputFlags) writeSourceSummary(w io.Writer) {
 	}
 	rep := run.resolver.Report()
 	fmt.Fprintf(w, "filters: skipped local files: %s; records: %s", rep.LocalSkipped.String(), run.records.String())
-	if run.remote {
+	if rep.S3Lists+rep.S3Gets > 0 {
 		fmt.Fprintf(w, "; s3: %d list and %d get calls, pruned folders and objects: %s", rep.S3Lists, rep.S3Gets, rep.S3Pruned.String())
+	}
+	if rep.BlobLists+rep.BlobGets > 0 {
+		fmt.Fprintf(w, "; blob: %d list and %d get calls, pruned folders and blobs: %s", rep.BlobLists, rep.BlobGets, rep.BlobPruned.String())
 	}
 	fmt.Fprintln(w)
 }
