@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -382,14 +383,21 @@ func SumBacklogs(all ...[]SinkBacklog) []SinkBacklog {
 	return out
 }
 
+// ErrOwed is what OwedError wraps.
+var ErrOwed = errors.New("findings not delivered")
+
 // OwedError says what the sinks of bs still owe, nil when nothing: the
-// error of a run meant to deliver everything (watch --once).
+// error of a run meant to deliver everything (watch --once). It wraps
+// ErrOwed.
 func OwedError(bs []SinkBacklog) error {
-	var errs []error
+	var msgs []string
 	for _, b := range bs {
 		if b.Findings > 0 {
-			errs = append(errs, fmt.Errorf("%s still owes %d findings (kept in the state for the next run): %v", b.Sink, b.Findings, b.Err))
+			msgs = append(msgs, fmt.Sprintf("%s still owes %d findings (kept in the state for the next run): %v", b.Sink, b.Findings, b.Err))
 		}
 	}
-	return errors.Join(errs...)
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrOwed, strings.Join(msgs, "; "))
 }

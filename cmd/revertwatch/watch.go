@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -15,6 +16,10 @@ import (
 	"github.com/revertwatch/revertwatch/live/sink"
 	"github.com/revertwatch/revertwatch/live/watch"
 )
+
+// exitSinkOwes is watch --once's exit code when a sink still owes findings
+// (kept in the state for the next run).
+const exitSinkOwes = 1
 
 func newWatchCmd() *cobra.Command {
 	var cfg configFlag
@@ -146,6 +151,9 @@ are reported once across restarts.`,
 			err = w.Run(ctx)
 			st := w.Stats()
 			log.Info("watch stopped", "chunks", st.Chunks, "events", st.Events, "findings", st.Findings, "late", late)
+			if errors.Is(err, live.ErrOwed) {
+				return &exitError{code: exitSinkOwes, err: err}
+			}
 			return err
 		},
 	}

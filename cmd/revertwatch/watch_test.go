@@ -3,10 +3,14 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -90,5 +94,49 @@ func TestWatchEmptyStateAndOutputMode(t *testing.T) {
 	info, err := os.Stat(out)
 	if err != nil || info.Mode().Perm() != 0o600 || info.Size() == 0 {
 		t.Fatalf("findings file: %v %v", info, err)
+	}
+}
+
+// watch --once with a webhook that fails exits 1 naming it, and keeps
+// what it owes: the next run, the webhook answering, delivers it all.
+func TestWatchOnceSinkOwes(t *testing.T) {
+	var ok atomic.Bool
+	var mu sync.Mutex
+	got := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !ok.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		mu.Lock()
+		got[r.Header.Get("Idempotency-Key")] = true
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "findings.ndjson")
+	args := []string{"watch", "--once", "--state-dir", filepath.Join(dir, "state"), "-o", out, "--webhook", srv.URL, "../../testdata/formats"}
+	_, err := run(t, args...)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitSinkOwes || !strings.Contains(err.Error(), "webhook http://127.0.0.1") {
+		t.Fatalf("run with the webhook down: %v", err)
+	}
+	b, _ := os.ReadFile(out)
+	want := strings.Count(string(b), "\n")
+	if want == 0 {
+		t.Fatal("the file got nothing while the webhook failed")
+	}
+	ok.Store(true)
+	if _, err := run(t, args...); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != want {
+		t.Fatalf("the webhook got %d findings after the restart, want the %d the file has", len(got), want)
+	}
+	if b2, _ := os.ReadFile(out); string(b2) != string(b) {
+		t.Fatal("the file was written again")
 	}
 }

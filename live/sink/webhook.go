@@ -46,8 +46,9 @@ type WebhookOptions struct {
 // dead-letter file once it failed Attempts deliveries.
 //
 // A Deliver is one attempt for each finding not yet taken, up to
-// Concurrency at once; it remembers the findings taken, so that the same
-// findings handed again after an error are not posted twice.
+// Concurrency at once, and stops starting new ones at the first failure;
+// it remembers the findings taken, so that the same findings handed again
+// after an error are not posted twice.
 type Webhook struct {
 	opt    WebhookOptions
 	r      Render
@@ -124,6 +125,19 @@ func (w *Webhook) Deliver(ctx context.Context, fs []finding.Finding) error {
 		case <-ctx.Done():
 			fail(ctx.Err())
 			continue
+		}
+		mu.Lock()
+		stop := first != nil
+		if stop {
+			// The receiver is failing: the rest waits for the next
+			// delivery (after the caller's backoff) rather than each
+			// waiting out a timeout now.
+			failed += len(fs) - i
+		}
+		mu.Unlock()
+		if stop {
+			<-w.sem
+			break
 		}
 		wg.Add(1)
 		go func() {
