@@ -389,7 +389,14 @@ loop:
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(5 * time.Minute)
+	// The expected ids, and the records, for a look at any difference.
+	if err := os.WriteFile(filepath.Join(dir, "expected.txt"), []byte(strings.Join(want, "\n")+"\n"), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sent.jsonl"), livetest.Lines(ld.sent...), 0o600); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		got, _, err := fileIDs(filepath.Join(dir, "findings.ndjson"))
 		if err != nil {
