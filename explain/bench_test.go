@@ -45,15 +45,16 @@ func BenchmarkExplain(b *testing.B) {
 // only what the bundles can need. events/s counts the calls read.
 func BenchmarkBuild(b *testing.B) {
 	c, events := benchCorpus(b)
-	fs, links := c.hunt(b)
+	fs, col := c.collect(b)
 	var st BuildStats
 	for b.Loop() {
 		var err error
-		if _, st, err = Build(context.Background(), fs, links, c.names, c.opt, Options{}); err != nil {
+		if _, st, err = Build(context.Background(), fs, col.links, col.facts, c.names, c.opt, Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(st.Entries), "kept")
 	b.ReportMetric(float64(st.Reads), "reads")
+	b.ReportMetric(float64(st.Skipped), "files-skipped")
 }

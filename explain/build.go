@@ -18,6 +18,7 @@ const maxReads = 4
 type BuildStats struct {
 	Reads   int // reads of the inputs
 	Entries int // calls the last read kept
+	Skipped int // files the last read did not read again (Facts)
 }
 
 // Build builds the bundles of fs, in order, by reading the inputs again
@@ -32,7 +33,10 @@ type BuildStats struct {
 // Azure operation whose records the scope split, or a re-delivery's
 // original, Build reads again with the scope widened, and after maxReads
 // keeps every call.
-func Build(ctx context.Context, fs []finding.Finding, links *Links, inputs []string, ropt ingest.Options, opt Options) ([]*Bundle, BuildStats, error) {
+//
+// facts, when not nil, are the first read's Facts: files they prove hold
+// no call the scope keeps are not read again.
+func Build(ctx context.Context, fs []finding.Finding, links *Links, facts *Facts, inputs []string, ropt ingest.Options, opt Options) ([]*Bundle, BuildStats, error) {
 	var st BuildStats
 	if len(fs) == 0 {
 		return nil, st, nil
@@ -43,7 +47,14 @@ func Build(ctx context.Context, fs []finding.Finding, links *Links, inputs []str
 		if !s.everything {
 			x.scope = s
 		}
-		if err := s.read(ctx, x, inputs, ropt); err != nil {
+		var read []string
+		for _, in := range inputs {
+			if facts.needed(in, s) {
+				read = append(read, in)
+			}
+		}
+		st.Skipped = len(inputs) - len(read)
+		if err := s.read(ctx, x, read, ropt); err != nil {
 			return nil, st, err
 		}
 		st.Reads++
@@ -115,13 +126,14 @@ func Rereadable(inputs []string) bool {
 // cannot be read again, an Index of every call.
 type Collector struct {
 	links *Links
+	facts *Facts
 	full  *Index
 }
 
 // NewCollector returns a collector for a read of the inputs.
 func NewCollector(inputs []string) *Collector {
 	if Rereadable(inputs) {
-		return &Collector{links: NewLinks()}
+		return &Collector{links: NewLinks(), facts: NewFacts()}
 	}
 	return &Collector{full: NewIndex()}
 }
@@ -136,6 +148,21 @@ func (c *Collector) Want(want func(provider, op string) bool) func(provider, op 
 	return func(provider, op string) bool { return want(provider, op) || LinkWants(provider, op) }
 }
 
+// Select returns the ingest.Options.Select of the read: it hands every
+// partial event on, having taken the Facts of its file. It is nil when
+// the collector keeps every call.
+func (c *Collector) Select() func(ev *event.Event) ingest.Selection {
+	if c.facts == nil {
+		return nil
+	}
+	return func(ev *event.Event) ingest.Selection {
+		// A partial CloudTrail event's Caller is its principal (see
+		// Scope.maybe).
+		c.facts.observe(ev, ev.Caller)
+		return ingest.SelectPartial
+	}
+}
+
 // Add takes one event of the read.
 func (c *Collector) Add(ev *event.Event) {
 	if c.full != nil {
@@ -143,6 +170,24 @@ func (c *Collector) Add(ev *event.Event) {
 		return
 	}
 	c.links.Add(ev)
+	if c.facts != nil && !partialEvent(ev) {
+		c.facts.observe(ev, principalOf(ev))
+	}
+}
+
+// File takes the stats of a file once the read of it ended
+// (ingest.Handlers.File): the Facts of a file speak for it only if every
+// event of it was taken.
+func (c *Collector) File(st ingest.FileStats) {
+	if c.facts != nil {
+		c.facts.done(st.File, st.Events)
+	}
+}
+
+// partialEvent reports whether an event is a partial decode, which
+// Select took: no id, actor or resources.
+func partialEvent(ev *event.Event) bool {
+	return ev.UID == "" && len(ev.Resources) == 0 && ev.Actor == (event.Actor{})
 }
 
 // Bundles builds the bundles of fs, in order, from the inputs read with
@@ -155,6 +200,6 @@ func (c *Collector) Bundles(ctx context.Context, fs []finding.Finding, inputs []
 		}
 		return bs, nil
 	}
-	bs, _, err := Build(ctx, fs, c.links, inputs, ropt, opt)
+	bs, _, err := Build(ctx, fs, c.links, c.facts, inputs, ropt, opt)
 	return bs, err
 }

@@ -49,23 +49,37 @@ func newMemCorpus(t testing.TB, opt emulate.Options) *memCorpus {
 // decoded but for what the rules and the links want, gathering links.
 func (c *memCorpus) hunt(t testing.TB) ([]finding.Finding, *Links) {
 	t.Helper()
+	fs, col := c.collect(t)
+	return fs, col.links
+}
+
+// collect is hunt, returning the whole collector: the links and the
+// files' Facts.
+func (c *memCorpus) collect(t testing.TB) ([]finding.Finding, *Collector) {
+	t.Helper()
 	det, err := detect.New(detect.Options{AtRest: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer det.Close()
-	links := NewLinks()
+	// The corpus is in memory: NewCollector would find no files to
+	// read again.
+	col := &Collector{links: NewLinks(), facts: NewFacts()}
 	opt := c.opt
-	opt.Want = func(p, op string) bool { return det.Wants(p, op) || LinkWants(p, op) }
-	if _, err := ingest.Read(context.Background(), c.names, opt, ingest.Handlers{Event: func(ev *event.Event) error {
-		det.Process(ev)
-		links.Add(ev)
-		return nil
-	}}); err != nil {
+	opt.Want = col.Want(det.Wants)
+	opt.Select = col.Select()
+	if _, err := ingest.Read(context.Background(), c.names, opt, ingest.Handlers{
+		Event: func(ev *event.Event) error {
+			col.Add(ev) // before the detector, which may take the record's bytes to a file
+			det.Process(ev)
+			return nil
+		},
+		File: col.File,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	det.Flush()
-	return det.Findings(), links
+	return det.Findings(), col
 }
 
 // full indexes every event whole, as 'hunt --explain' did before Build.
@@ -105,7 +119,8 @@ func TestBuildSameAsFullIndex(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newMemCorpus(t, tc.opt)
-			fs, links := c.hunt(t)
+			fs, col := c.collect(t)
+			links := col.links
 			if len(fs) < 10 {
 				t.Fatalf("%d findings", len(fs))
 			}
@@ -115,9 +130,12 @@ func TestBuildSameAsFullIndex(t *testing.T) {
 			for _, f := range fs {
 				want = append(want, x.Explain(f, opt))
 			}
-			got, st, err := Build(context.Background(), fs, links, c.names, c.opt, opt)
+			got, st, err := Build(context.Background(), fs, links, col.facts, c.names, c.opt, opt)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if st.Skipped == 0 {
+				t.Errorf("the facts spared none of %d files", len(c.names))
 			}
 			for i := range fs {
 				if a, b := render(t, FormatJSON, want[i:i+1]), render(t, FormatJSON, got[i:i+1]); a != b {
@@ -133,11 +151,22 @@ func TestBuildSameAsFullIndex(t *testing.T) {
 			if st.Entries*2 > x.Len() {
 				t.Errorf("the scoped index kept %d of %d calls", st.Entries, x.Len())
 			}
-			t.Logf("%d findings; kept %d of %d calls in %d read(s)", len(fs), st.Entries, x.Len(), st.Reads)
+			t.Logf("%d findings; kept %d of %d calls in %d read(s), %d of %d files not read again",
+				len(fs), st.Entries, x.Len(), st.Reads, st.Skipped, len(c.names))
+
+			// Without facts every file is read again, to the same
+			// bundles.
+			got, st, err = Build(context.Background(), fs, links, nil, c.names, c.opt, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, b := render(t, FormatJSON, want), render(t, FormatJSON, got); a != b || st.Skipped != 0 {
+				t.Errorf("bundles without facts differ, or %d files skipped", st.Skipped)
+			}
 
 			// Without links Build reads once per generation of lineage,
 			// and still gives the same bundles.
-			got, st, err = Build(context.Background(), fs, nil, c.names, c.opt, opt)
+			got, st, err = Build(context.Background(), fs, nil, col.facts, c.names, c.opt, opt)
 			if err != nil {
 				t.Fatal(err)
 			}

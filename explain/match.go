@@ -101,17 +101,7 @@ func (m *matcher) add(s string) {
 			b[i] = c + 'a' - 'A'
 		}
 	}
-	// The longest run in the last segment, else the longest run.
-	last := 0
-	for i, c := range b {
-		if c == '/' || c == ':' {
-			last = i + 1
-		}
-	}
-	off, n := longestRun(b, last)
-	if n == 0 {
-		off, n = longestRun(b, 0)
-	}
+	off, n := anchorOf(b)
 	if n == 0 {
 		m.all = true
 		return
@@ -131,6 +121,22 @@ func (m *matcher) add(s string) {
 	if n > m.max {
 		m.max = n
 	}
+}
+
+// anchorOf returns where a needle's anchor is: its longest run in the
+// last segment, else its longest run.
+func anchorOf(b []byte) (off, n int) {
+	last := 0
+	for i, c := range b {
+		if c == '/' || c == ':' {
+			last = i + 1
+		}
+	}
+	off, n = longestRun(b, last)
+	if n == 0 {
+		off, n = longestRun(b, 0)
+	}
+	return off, n
 }
 
 func longestRun(b []byte, from int) (off, n int) {
@@ -176,13 +182,20 @@ func (m *matcher) find(raw []byte, unicode bool) bool {
 	}
 	// The runs, eight bytes at a time: a word's letters and digits are
 	// found at once, and only the bytes that end a run are visited.
+	return eachRun(raw, func(start, n int) bool { return m.length(n) && m.hit(raw, start, n) })
+}
+
+// eachRun calls fn with each run of ASCII letters and digits of raw,
+// eight bytes at a time, until fn returns true; it reports whether fn
+// did.
+func eachRun(raw []byte, fn func(start, n int) bool) bool {
 	start := 0 // of the current run
 	i := 0
 	for ; i+8 <= len(raw); i += 8 {
 		ends := ^alnum8(binary.LittleEndian.Uint64(raw[i:])) & highs
 		for ends != 0 {
 			j := i + bits.TrailingZeros64(ends)>>3
-			if n := j - start; m.length(n) && m.hit(raw, start, n) {
+			if n := j - start; n > 0 && fn(start, n) {
 				return true
 			}
 			start = j + 1
@@ -191,14 +204,14 @@ func (m *matcher) find(raw []byte, unicode bool) bool {
 	}
 	for ; i < len(raw); i++ {
 		if fold[raw[i]] == 0 {
-			if n := i - start; m.length(n) && m.hit(raw, start, n) {
+			if n := i - start; n > 0 && fn(start, n) {
 				return true
 			}
 			start = i + 1
 		}
 	}
 	n := len(raw) - start
-	return m.length(n) && m.hit(raw, start, n)
+	return n > 0 && fn(start, n)
 }
 
 // length reports whether a run of n letters and digits may be an anchor.

@@ -238,8 +238,8 @@ func TestBuildRereads(t *testing.T) {
 	for _, f := range fs {
 		want = append(want, x.Explain(f, opt))
 	}
-	_, links := c.hunt(t)
-	got, st, err := Build(context.Background(), fs, links, c.names, c.opt, opt)
+	_, col := c.collect(t)
+	got, st, err := Build(context.Background(), fs, col.links, col.facts, c.names, c.opt, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

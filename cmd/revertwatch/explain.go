@@ -120,9 +120,11 @@ func indexAndHunt(cmd *cobra.Command, files []string, opt ingest.Options, in inp
 		defer det.Close()
 		opt.Want = idx.Want(det.Wants)
 	}
+	opt.Select = idx.Select()
 	h := in.handlers()
+	h.File = chainFile(h.File, idx.File)
 	h.Event = in.keep(func(ev *event.Event) error {
-		idx.Add(ev)
+		idx.Add(ev) // before the detector, which may take the record's bytes to a file
 		if det != nil {
 			det.Process(ev)
 		}

@@ -125,8 +125,12 @@ place (the finding says it was late).`,
 				// Partial decoding stays on: the bundles' calls are
 				// read again once the findings are known.
 				opt.Want = idx.Want(opt.Want)
+				opt.Select = idx.Select()
 			}
 			h := in.handlers()
+			if idx != nil {
+				h.File = chainFile(h.File, idx.File)
+			}
 			// The summary names the files that could not be read: their
 			// errors scroll past among the diagnostics.
 			var unreadable fileErrors
@@ -136,10 +140,12 @@ place (the finding says it was late).`,
 				printDiag(d)
 			}
 			h.Event = in.keep(func(ev *event.Event) error {
-				det.Process(ev)
 				if idx != nil {
+					// Before the detector, which may take the
+					// record's bytes to a file.
 					idx.Add(ev)
 				}
+				det.Process(ev)
 				return nil
 			})
 			stop := startProgress(opt.Progress, in.quiet)

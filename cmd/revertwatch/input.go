@@ -171,6 +171,16 @@ func (f *inputFlags) handlers() ingest.Handlers {
 	}
 }
 
+// chainFile returns a Handlers.File that calls a, then b.
+func chainFile(a, b func(ingest.FileStats)) func(ingest.FileStats) {
+	return func(s ingest.FileStats) {
+		if a != nil {
+			a(s)
+		}
+		b(s)
+	}
+}
+
 // finish turns a run's summary into the exit code.
 func finish(sum ingest.Summary, stats bool) error {
 	if stats {

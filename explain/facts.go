@@ -1,0 +1,293 @@
+package explain
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/maphash"
+	"math/bits"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/revertwatch/revertwatch/event"
+)
+
+// Facts are what the first read (hunt's) learned of each file, so that
+// Build reads again only the files that may hold a call a bundle needs:
+// in a long export most files hold none of the findings' actors and
+// resources, and reading them costs as much as the first read did.
+//
+// A file is known to hold none when every event of it was CloudTrail and
+// was seen here (Collector.Select, Collector.Add, then Collector.File):
+// its accounts and regions, the principals of its calls, and the tokens
+// of its records (eachToken), among which are the last segment of every
+// id the decoder takes and the event ids. A file keeps a 32-bit
+// fingerprint of each distinct token, sorted once its read ended; two
+// tokens sharing one costs a read, never a call. A file the facts cannot
+// speak for (another provider's records, a record not seen, tokens past
+// maxPrints) is always read.
+type Facts struct {
+	mu     sync.Mutex
+	files  map[string]*fileFacts
+	seed   maphash.Seed
+	prints atomic.Int64 // fingerprints kept, all files
+}
+
+// fileFacts are the facts of one file.
+type fileFacts struct {
+	salt uint64
+
+	mu         sync.Mutex
+	seen       int // events seen
+	opaque     bool
+	complete   bool               // the read of the file ended and every event was seen
+	scopes     map[[2]string]bool // account, region
+	principals map[uint64]bool
+	prints     []uint32 // the tokens' fingerprints; sorted and distinct once complete
+}
+
+// maxPrints bounds the fingerprints Facts keep (4 bytes each): a
+// CloudTrail record has about five tokens no record before it had, so
+// that this covers some six million records; the files past it are read
+// again.
+const maxPrints = 32 << 20
+
+// NewFacts returns empty facts.
+func NewFacts() *Facts {
+	return &Facts{files: map[string]*fileFacts{}, seed: maphash.MakeSeed()}
+}
+
+func (f *Facts) file(name string) *fileFacts {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff := f.files[name]
+	if ff == nil {
+		ff = &fileFacts{salt: maphash.String(f.seed, name), scopes: map[[2]string]bool{}, principals: map[uint64]bool{}}
+		f.files[name] = ff
+	}
+	return ff
+}
+
+// observe takes one event of the first read, whole or partial (then with
+// its Raw and, from CloudTrail, its Caller). It is safe to call from
+// several goroutines.
+func (f *Facts) observe(ev *event.Event, principal string) {
+	if ev.Source.Name == "" || ev.Source.Name == "-" {
+		return
+	}
+	ff := f.file(ev.Source.Name)
+	opaque := ev.Provider != event.AWS || len(ev.Raw) == 0
+	var news []uint32
+	if !opaque {
+		raw := ev.Raw
+		if bytes.IndexByte(raw, '\\') >= 0 {
+			// An escape could hide an id from the tokens of the
+			// bytes: the tokens are those of the strings as decoded.
+			raw = unescape(raw)
+		}
+		seen := seenPool.Get().(*seenTokens)
+		eachToken(raw, func(tok []byte) {
+			// Most tokens of a record were in the records before it:
+			// a small table that stays in the core's cache keeps
+			// them out of the file's list.
+			h := maphash.Bytes(f.seed, tok) ^ ff.salt
+			if i := h % uint64(len(seen.last)); seen.last[i] != h {
+				seen.last[i] = h
+				news = append(news, uint32(h>>32))
+			}
+		})
+		seenPool.Put(seen)
+	}
+	p := maphash.String(f.seed, principal)
+	ff.mu.Lock()
+	defer ff.mu.Unlock()
+	ff.seen++
+	if ff.opaque = ff.opaque || opaque || f.prints.Load() > maxPrints; ff.opaque {
+		if ff.prints != nil {
+			f.prints.Add(-int64(len(ff.prints)))
+			ff.prints = nil
+		}
+		return
+	}
+	if sc := [2]string{ev.Account, ev.Region}; !ff.scopes[sc] {
+		ff.scopes[sc] = true
+	}
+	ff.principals[p] = true
+	ff.prints = append(ff.prints, news...)
+	f.prints.Add(int64(len(news)))
+}
+
+// seenTokens are the salted hashes of tokens lately kept, by where they
+// fall (a direct-mapped cache); a clash only keeps a fingerprint twice.
+type seenTokens struct{ last [1 << 13]uint64 }
+
+var seenPool = sync.Pool{New: func() any { return new(seenTokens) }}
+
+// done says that the read of a file ended with events events: the facts
+// speak for the file only if each of them was observed.
+func (f *Facts) done(name string, events int) {
+	if events == 0 {
+		return
+	}
+	ff := f.file(name)
+	ff.mu.Lock()
+	defer ff.mu.Unlock()
+	ff.complete = ff.seen == events && !ff.opaque
+	if !ff.complete {
+		f.prints.Add(-int64(len(ff.prints)))
+		ff.prints = nil
+		return
+	}
+	slices.Sort(ff.prints)
+	n := len(ff.prints)
+	// A copy of the distinct ones: the list grew by doubling.
+	ff.prints = append([]uint32(nil), slices.Compact(ff.prints)...)
+	f.prints.Add(int64(len(ff.prints) - n))
+}
+
+// has reports whether the file may hold a token with this hash.
+func (ff *fileFacts) has(h uint64) bool {
+	_, ok := slices.BinarySearch(ff.prints, uint32((h^ff.salt)>>32))
+	return ok
+}
+
+// needed reports whether a read for s must read the file: unless the
+// facts prove that no call of it is one the scope keeps.
+func (f *Facts) needed(name string, s *Scope) bool {
+	if f == nil || s.everything || len(s.found) > 0 {
+		return true
+	}
+	f.mu.Lock()
+	ff := f.files[name]
+	f.mu.Unlock()
+	if ff == nil {
+		// No event of it was seen: it may have none, or have changed.
+		return true
+	}
+	ff.mu.Lock()
+	defer ff.mu.Unlock()
+	if !ff.complete {
+		return true
+	}
+	for u := range s.uids {
+		// The steps: an AWS event's id is its eventID, a token of
+		// the record.
+		if h, ok := idToken(f.seed, u); !ok || ff.has(h) {
+			return true
+		}
+	}
+	for p := range s.principals {
+		if ff.principals[maphash.String(f.seed, p)] {
+			return true
+		}
+	}
+	for k := range s.keys {
+		account, region, _ := strings.Cut(k.scope, "/")
+		if k.provider != event.AWS || !ff.scopes[[2]string{account, region}] {
+			continue // admit compares keys with the event's own provider and scope
+		}
+		if h, ok := idToken(f.seed, k.id); !ok || ff.has(h) {
+			return true
+		}
+	}
+	return false
+}
+
+// idToken is the hash of the token (eachToken) an id ends with, if the
+// filter can hold it: a decoder takes an id whole from a JSON string, or
+// as the part of one after a '/' or ':', so that the id's last segment is
+// a whole token of its record.
+func idToken(seed maphash.Seed, id string) (uint64, bool) {
+	last := id[strings.LastIndexAny(id, "/:")+1:]
+	if last == "" || strings.ContainsAny(last, "\"\\") || structural[last[0]] || structural[last[len(last)-1]] {
+		return 0, false
+	}
+	return maphash.String(seed, last), true
+}
+
+// eachToken calls fn with each token of raw that may end an id: each
+// stretch between the bytes '"', '/' and ':', found eight bytes at a
+// time, but for the members' names and what lies between strings (a
+// stretch that begins or ends with JSON's structure: a comma, a bracket,
+// a brace, a space).
+func eachToken(raw []byte, fn func(tok []byte)) {
+	const lo7 = 0x7f7f7f7f7f7f7f7f
+	zero := func(v uint64) uint64 { return ^(((v & lo7) + lo7) | v | lo7) } // the high bit of each zero byte
+	emit := func(start, end int) {
+		if end > start && !structural[raw[start]] && !structural[raw[end-1]] &&
+			!(raw[end] == '"' && end+1 < len(raw) && raw[end+1] == ':') {
+			fn(raw[start:end])
+		}
+	}
+	start := 0
+	i := 0
+	for ; i+8 <= len(raw); i += 8 {
+		w := binary.LittleEndian.Uint64(raw[i:])
+		m := zero(w^('"'*ones)) | zero(w^('/'*ones)) | zero(w^(':'*ones))
+		for m != 0 {
+			j := i + bits.TrailingZeros64(m)>>3
+			emit(start, j)
+			start = j + 1
+			m &= m - 1
+		}
+	}
+	for ; i < len(raw); i++ {
+		if c := raw[i]; c == '"' || c == '/' || c == ':' {
+			emit(start, i)
+			start = i + 1
+		}
+	}
+	if len(raw) > start && !structural[raw[start]] && !structural[raw[len(raw)-1]] {
+		fn(raw[start:])
+	}
+}
+
+// structural are the bytes of JSON's structure that no id begins or ends
+// with.
+var structural = func() (t [256]bool) {
+	for _, c := range []byte(",{}[] \t\r\n") {
+		t[c] = true
+	}
+	return t
+}()
+
+// unescape returns a record's bytes with the escapes of its JSON strings
+// undone, so that its tokens are those of the strings as decoded.
+func unescape(raw []byte) []byte {
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' || i+1 >= len(raw) {
+			out = append(out, c)
+			continue
+		}
+		i++
+		switch c = raw[i]; c {
+		case 'u':
+			if i+4 < len(raw) {
+				if v, err := strconv.ParseUint(string(raw[i+1:i+5]), 16, 32); err == nil {
+					out = utf8.AppendRune(out, rune(v))
+					i += 4
+					continue
+				}
+			}
+			out = append(out, '\\', c)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		default: // '"', '\\', '/'
+			out = append(out, c)
+		}
+	}
+	return out
+}
