@@ -6,6 +6,8 @@
 #
 #   floor     decompress-only pass, same gzip library, same workers (bench/floor)
 #   hunt      revertwatch hunt
+#   explain   revertwatch hunt --explain=json (the findings' investigation
+#             bundles: a second read of only the files they can need)
 #   query     revertwatch query --builtin t1578.004-sumo
 #   floor-nf  the floor over the same corpus generated newest first
 #   hunt-nf   hunt over it (the order of lookup-events and activity-log list)
@@ -43,7 +45,7 @@ mkdir -p "$WORK"
 echo "bench: building into $WORK" >&2
 go build -o "$WORK/revertwatch" ./cmd/revertwatch
 go build -o "$WORK/floor" ./bench/floor
-names="floor hunt query floor-nf hunt-nf"
+names="floor hunt explain query floor-nf hunt-nf"
 if [ "${DUCKDB:-0}" = 1 ]; then
 	CGO_ENABLED=1 go build -tags duckdb -o "$WORK/duckdb-seed" ./bench/duckdb
 	names="$names duckdb"
@@ -68,6 +70,7 @@ run() {
 	case $name in
 	floor) cmd=("$WORK/floor" -j "$JOBS" "$CORPUS") ;;
 	hunt) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson "$CORPUS") ;;
+	explain) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --explain=json "$CORPUS") ;;
 	query) cmd=("$WORK/revertwatch" query -q --jobs "$JOBS" --builtin t1578.004-sumo "$CORPUS") ;;
 	floor-nf) cmd=("$WORK/floor" -j "$JOBS" "$CORPUS_NF") ;;
 	hunt-nf) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson "$CORPUS_NF") ;;
@@ -126,6 +129,8 @@ for name in $names; do
 done
 echo
 echo "x floor: wall time over the floor's; CPU x: CPU time (user+sys) over the floor's (the -nf rows over floor-nf's)."
+awk -v ew="${wall[explain]}" -v hw="${wall[hunt]}" -v er="${rss[explain]}" -v hr="${rss[hunt]}" \
+	'BEGIN{printf "explain: %.2fx hunt'"'"'s wall time, %.2fx its peak RSS (the target is 2x or less)\n", ew/hw, er/hr}'
 # The newest-first corpus holds the same records in other files and
 # lines: the findings must be the same but for where their evidence is.
 positionless() { sed -E 's/"file":"[^"]*","line":[0-9]+,"offset":[0-9]+,//g' "$1"; }
