@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/revertwatch/revertwatch/content/catalog"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
 )
@@ -41,31 +42,11 @@ func NewLinks() *Links {
 		attached: map[rkey][]rkey{}, forward: map[rkey][]rkey{}, terminated: map[string][]termination{}}
 }
 
-// linkOps are the AWS operations whose calls relate resources the way a
-// bundle follows them (see ingest/cloudtrail's extractKeys).
-var linkOps = map[string]bool{
-	"RunInstances": true, "CreateVolume": true, "CreateSnapshot": true, "CreateSnapshots": true,
-	"CopySnapshot": true, "CreateImage": true, "RegisterImage": true, "CopyImage": true,
-	"CreateReplaceRootVolumeTask": true, "RestoreDBInstanceFromDBSnapshot": true, "RestoreDBInstanceFromS3": true,
-	"RestoreDBInstanceToPointInTime": true, "RestoreDBClusterFromSnapshot": true, "RestoreDBClusterToPointInTime": true,
-	"StartRestoreJob": true, "DetachVolume": true, "TerminateInstances": true,
-}
-
 // LinkWants reports whether Links needs whole events of an operation
-// (ingest.Options.Want): the calls that make a resource from another,
-// detach, terminate, and the Azure writes whose bodies name resources.
-// It is safe to call from several goroutines.
-func LinkWants(provider, op string) bool {
-	if provider == event.Azure {
-		// The operations whose bodies ingest/azure reads for ids.
-		return strings.HasPrefix(op, "microsoft.compute/disks/write") ||
-			strings.HasPrefix(op, "microsoft.compute/snapshots/write") ||
-			strings.HasPrefix(op, "microsoft.compute/virtualmachines/write") ||
-			strings.HasPrefix(op, "microsoft.compute/virtualmachinescalesets/") ||
-			strings.Contains(op, "/restorepoints/") || strings.Contains(op, "/recoverypoints/")
-	}
-	return linkOps[op]
-}
+// (ingest.Options.Want): the calls that relate resources as a bundle
+// follows them, which the field catalog names (catalog.Relates). It is
+// safe to call from several goroutines.
+func LinkWants(provider, op string) bool { return catalog.Relates(provider, op) }
 
 // Add records the relations an event states. Partial events (no
 // resources) state none; nothing of the event is kept but ids.

@@ -524,6 +524,54 @@ func Shares(provider, op string) bool {
 	return contains(awsShares, op)
 }
 
+// Operations whose calls relate resources the way an investigation
+// follows them (explain's lineage): what a snapshot, volume, image, disk
+// or database was made from, the volumes detached from an instance, the
+// instances a principal terminated. An Azure operation relates when its
+// name starts with one of azureRelates or holds one of azureRelatesIn.
+var (
+	awsRelates = []string{
+		"RunInstances", "CreateVolume", "CreateSnapshot", "CreateSnapshots", "CopySnapshot",
+		"CreateImage", "RegisterImage", "CopyImage", "CreateReplaceRootVolumeTask", "StartRestoreJob",
+		"RestoreDBInstanceFromDBSnapshot", "RestoreDBInstanceFromS3", "RestoreDBInstanceToPointInTime",
+		"RestoreDBClusterFromSnapshot", "RestoreDBClusterToPointInTime",
+		"DetachVolume", "TerminateInstances",
+	}
+	azureRelates = []string{
+		"microsoft.compute/disks/write", "microsoft.compute/snapshots/write",
+		"microsoft.compute/virtualmachines/write", "microsoft.compute/virtualmachinescalesets/",
+	}
+	azureRelatesIn = []string{"/restorepoints/", "/recoverypoints/"}
+	gcpRelates     = []string{
+		"compute.instances.insert", "compute.disks.insert", "compute.regionDisks.insert",
+		"compute.disks.createSnapshot", "compute.regionDisks.createSnapshot", "compute.snapshots.insert",
+		"compute.images.insert", "compute.machineImages.insert", "compute.instances.detachDisk",
+		"compute.instances.delete",
+	}
+)
+
+// Relates reports whether the operation's calls relate resources (see
+// awsRelates); an Azure operation is spelled lower-cased.
+func Relates(provider, op string) bool {
+	switch provider {
+	case event.GCP:
+		return contains(gcpRelates, op)
+	case event.Azure:
+		for _, p := range azureRelates {
+			if strings.HasPrefix(op, p) {
+				return true
+			}
+		}
+		for _, p := range azureRelatesIn {
+			if strings.Contains(op, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return contains(awsRelates, op)
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
