@@ -402,6 +402,7 @@ func Reverts() []Detection {
 			FalsePositives: []string{"Restore tests and disaster-recovery drills"},
 		},
 	}
+	d = append(d, gcpReverts()...)
 	for i := range d {
 		d[i].Attack = attack.RevertCloudInstance
 		d[i].Severity = seedSeverity

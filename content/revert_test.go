@@ -211,7 +211,7 @@ func expect(t *testing.T, got []*sequence.Match, want ...string) {
 
 func TestDetectionsCompile(t *testing.T) {
 	ds := Reverts()
-	if len(ds) != 12 {
+	if len(ds) != 24 {
 		t.Errorf("%d detections", len(ds))
 	}
 	seen := map[string]bool{}

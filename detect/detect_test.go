@@ -90,7 +90,7 @@ allow:
 	if sum.Dropped != 1 {
 		t.Errorf("dropped %d, want 1", sum.Dropped)
 	}
-	if len(detect.RuleIDs()) != 12 {
+	if len(detect.RuleIDs()) != 24 {
 		t.Errorf("rule ids %v", detect.RuleIDs())
 	}
 }

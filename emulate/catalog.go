@@ -16,7 +16,7 @@ const (
 // ids per scenario; Azure names are literal and unique per scenario, so
 // scenarios never join each other.
 func catalog() []*Scenario {
-	const aws, az = event.AWS, event.Azure
+	const aws, az, gc = event.AWS, event.Azure, event.GCP
 	return []*Scenario{
 		// The seed's four tests (Testing Methodology).
 		{ID: "aws-seed1-stop-start", Kind: KindRevert, Provider: aws, SeedTest: 1, Expect: []string{RuleStopStart},
@@ -178,6 +178,94 @@ func catalog() []*Scenario {
 				{After: 2 * mins, Op: "Microsoft.Compute/virtualMachines/start/action", Actor: "cli-admin", NoEnd: true, Args: Args{RG: "ops-rg", VM: "jump-11"}},
 			}},
 
+		// Google Cloud (Compute Engine, Backup and DR).
+		{ID: "gcp-stop-start", Kind: KindRevert, Provider: gc, Expect: []string{RuleGCPStopStart},
+			Title: "Compute Engine instance stopped and started with a stolen service-account key",
+			Why:   "instances.stop then instances.start of the same instance: local SSD and memory are gone; each call logs a first and a last entry, folded into one",
+			Calls: []Call{
+				{Op: "compute.instances.stop", Actor: "stolen-sa-key", Args: Args{Instance: "app-1"}},
+				{After: 4 * mins, Op: "compute.instances.start", Actor: "stolen-sa-key", Dup: true, Args: Args{Instance: "app-1"}},
+			}},
+		{ID: "gcp-suspend-resume", Kind: KindRevert, Provider: gc, Expect: []string{RuleGCPSuspendResume},
+			Title: "Compute Engine instance suspended and resumed from the console",
+			Calls: []Call{
+				{Op: "compute.instances.suspend", Actor: "console-user", Args: Args{Instance: "app-2"}},
+				{After: 9 * mins, Op: "compute.instances.resume", Actor: "console-user", Args: Args{Instance: "app-2"}},
+			}},
+		{ID: "gcp-boot-disk-swap", Kind: KindRevert, Provider: gc, Expect: []string{RuleGCPDiskSwap, RuleGCPStopStart},
+			Title: "Boot disk swapped for a disk restored from an old snapshot, inside a stop and start",
+			Why:   "stop, detachDisk of the boot disk, disks.insert with sourceSnapshot, attachDisk of the new disk with boot true, start",
+			Calls: []Call{
+				{Op: "compute.instances.stop", Actor: "gcloud-admin", Args: Args{Instance: "web-1"}},
+				{After: 1 * mins, Op: "compute.instances.detachDisk", Actor: "gcloud-admin", Args: Args{Instance: "web-1"}},
+				{After: 1 * mins, Op: "compute.disks.insert", Actor: "gcloud-admin", Args: Args{Disk: "web-1-restored", Snapshot: "web-1-2026-10-20"}},
+				{After: 2 * mins, Op: "compute.instances.attachDisk", Actor: "gcloud-admin", Args: Args{Instance: "web-1", Disk: "web-1-restored", Device: "web-1-restored", Boot: true}},
+				{After: 1 * mins, Op: "compute.instances.start", Actor: "gcloud-admin", Args: Args{Instance: "web-1"}},
+			}},
+		{ID: "gcp-chain-snapshot-disk-swap", Kind: KindRevert, Provider: gc, Expect: []string{RuleGCPSnapshotDiskSwap, RuleGCPStopStart},
+			Title: "Snapshot taken, then after the intrusion a disk from it attached as the boot disk",
+			Why:   "disks.createSnapshot → disks.insert from it → attachDisk boot: three hops, one finding; the old boot disk deleted after",
+			Calls: []Call{
+				{Op: "compute.disks.createSnapshot", Actor: "impersonated-sa", Args: Args{SourceDisk: "db-1", Snapshot: "db-1-pre"}},
+				{After: 52 * mins, Op: "compute.instances.stop", Actor: "impersonated-sa", Args: Args{Instance: "db-1"}},
+				{After: 1 * mins, Op: "compute.disks.insert", Actor: "impersonated-sa", Args: Args{Disk: "db-1-restored", Snapshot: "db-1-pre"}},
+				{After: 2 * mins, Op: "compute.instances.attachDisk", Actor: "impersonated-sa", Args: Args{Instance: "db-1", Disk: "db-1-restored", Device: "boot", Boot: true}},
+				{After: 1 * mins, Op: "compute.instances.start", Actor: "impersonated-sa", Args: Args{Instance: "db-1"}},
+				{After: 3 * mins, Op: "compute.disks.delete", Actor: "impersonated-sa", Args: Args{Disk: "db-1"}},
+			}},
+		{ID: "gcp-image-disk-swap", Kind: KindRevert, Provider: gc, Expect: []string{RuleGCPImageDiskSwap},
+			Title: "Image made from a snapshot, a disk from the image attached as the boot disk",
+			Calls: []Call{
+				{Op: "compute.images.insert", Actor: "gcloud-admin", Args: Args{Image: "cache-1-img", Snapshot: "cache-1-weekly"}},
+				{After: 4 * mins, Op: "compute.disks.insert", Actor: "gcloud-admin", Args: Args{Disk: "cache-1-boot", Image: "cache-1-img"}},
+				{After: 2 * mins, Op: "compute.instances.attachDisk", Actor: "gcloud-admin", Args: Args{Instance: "cache-1", Disk: "cache-1-boot", Device: "cache-1-boot", Boot: true}},
+			}},
+		{ID: "gcp-image-launch", Kind: KindRevert, Provider: gc, Expect: []string{RuleGCPImageLaunch},
+			Title: "Image made from a snapshot, a new instance booting it",
+			Calls: []Call{
+				{Op: "compute.images.insert", Actor: "terraform-sa", Args: Args{Image: "api-restore", Snapshot: "api-2026-10-25"}},
+				{After: 6 * mins, Op: "compute.instances.insert", Actor: "terraform-sa", Args: Args{Instance: "api-2", Image: "api-restore"}},
+				{After: 2 * mins, Op: "compute.instances.delete", Actor: "terraform-sa", Args: Args{Instance: "api-1"}},
+			}},
+		{ID: "gcp-chain-snapshot-image-launch", Kind: KindRevert, Provider: gc, Expect: []string{RuleGCPSnapshotImageLaunch},
+			Title: "Snapshot by snapshots.insert, image from it, instance from the image",
+			Calls: []Call{
+				{Op: "compute.snapshots.insert", Actor: "stolen-sa-key", Args: Args{Snapshot: "jump-pre", SourceDisk: "jump-1"}},
+				{After: 40 * mins, Op: "compute.images.insert", Actor: "stolen-sa-key", Args: Args{Image: "jump-img", Snapshot: "jump-pre"}},
+				{After: 3 * mins, Op: "compute.instances.insert", Actor: "stolen-sa-key", Args: Args{Instance: "jump-2", Image: "jump-img"}},
+			}},
+		{ID: "gcp-machine-image-launch", Kind: KindRevert, Provider: gc, Expect: []string{RuleGCPMachineImageLaunch},
+			Title: "Machine image of an instance, a new instance from it",
+			Calls: []Call{
+				{Op: "compute.machineImages.insert", Actor: "console-user", Args: Args{MachineImage: "erp-mi", Instance: "erp-1"}},
+				{After: 35 * mins, Op: "compute.instances.insert", Actor: "console-user", Args: Args{Instance: "erp-2", MachineImage: "erp-mi"}},
+			}},
+		{ID: "gcp-instance-from-snapshot", Kind: KindRevert, Provider: gc, Expect: []string{RuleGCPInstanceFromSnap},
+			Title: "New instance whose boot disk is initialized from a snapshot",
+			Calls: []Call{{Op: "compute.instances.insert", Actor: "gcloud-admin", Args: Args{Instance: "vpn-2", Snapshot: "vpn-1-2026-10-30"}}}},
+		{ID: "gcp-chain-snapshot-instance", Kind: KindRevert, Provider: gc, Expect: []string{RuleGCPSnapshotInstance},
+			Title: "Snapshot taken, a new instance booting it later",
+			Calls: []Call{
+				{Op: "compute.disks.createSnapshot", Actor: "gcloud-admin", Args: Args{SourceDisk: "ci-1", Snapshot: "ci-1-pre"}},
+				{After: 70 * mins, Op: "compute.instances.insert", Actor: "gcloud-admin", Args: Args{Instance: "ci-2", Snapshot: "ci-1-pre"}},
+			}},
+		{ID: "gcp-disk-instance", Kind: KindRevert, Provider: gc, Expect: []string{RuleGCPDiskInstance},
+			Title: "Disk restored from a snapshot, a new instance built around it",
+			Calls: []Call{
+				{Op: "compute.disks.insert", Actor: "gcloud-admin", Args: Args{Disk: "mail-restored", Snapshot: "mail-1-daily"}},
+				{After: 3 * mins, Op: "compute.instances.insert", Actor: "gcloud-admin", Args: Args{Instance: "mail-2", Disk: "mail-restored"}},
+			}},
+		{ID: "gcp-backupdr-restore", Kind: KindRevert, Provider: gc, Expect: []string{RuleGCPBackupRestore},
+			Title: "Backup and DR backup of an instance restored",
+			Calls: []Call{{Op: "google.cloud.backupdr.v1.BackupDR.RestoreBackup", Actor: "gcloud-admin", Args: Args{Instance: "crm-1", RestorePoint: "bk-2026-10-28"}}}},
+		{ID: "gcp-stop-start-first-entries-only", Kind: KindRevert, Provider: gc, Expect: []string{RuleGCPStopStart},
+			Title: "Compute Engine stop and start, only the operations' first entries saved",
+			Why:   "no last entry says how either operation ended; an outcome never logged counts as done at the end of the input",
+			Calls: []Call{
+				{Op: "compute.instances.stop", Actor: "gcloud-admin", NoEnd: true, Args: Args{Instance: "bastion-1"}},
+				{After: 3 * mins, Op: "compute.instances.start", Actor: "gcloud-admin", NoEnd: true, Args: Args{Instance: "bastion-1"}},
+			}},
+
 		// Benign look-alikes: the seed's false-positive list.
 		{ID: "aws-benign-backup-snapshots", Kind: KindBenign, Provider: aws,
 			Title: "AWS Backup scheduled snapshots and expiry",
@@ -259,6 +347,30 @@ func catalog() []*Scenario {
 				{After: 1 * mins, Op: "Microsoft.Compute/virtualMachines/start/action", Actor: "automation-mi", Args: Args{RG: "report-rg", VM: "report-08"}},
 			}},
 
+		{ID: "gcp-benign-mig-recreate", Kind: KindBenign, Provider: gc,
+			Title: "Managed instance group recreates an instance from its template",
+			Why:   "the Google APIs service agent deletes and inserts an instance booting a public image: no snapshot, no image made in the data",
+			Calls: []Call{
+				{Op: "compute.instances.delete", Actor: "mig", Args: Args{Instance: "fe-mig-x7k2"}},
+				{After: 40 * sec, Op: "compute.instances.insert", Actor: "mig", Args: Args{Instance: "fe-mig-x7k2", Image: "projects/debian-cloud/global/images/debian-12-bookworm-v20241009"}},
+			}},
+		{ID: "gcp-benign-schedule-stop-start", Kind: KindBenign, Provider: gc, Expect: []string{RuleGCPStopStart},
+			Title: "Instance schedule stops a dev instance at night and starts it in the morning",
+			Why:   "a real stop and start by the Compute Engine service agent: the rule fires, at lower confidence, and is never suppressed by the actor alone",
+			Calls: []Call{
+				{Op: "compute.instances.stop", Actor: "compute-agent", Args: Args{Instance: "dev-1"}},
+				{After: 11 * hrs, Op: "compute.instances.start", Actor: "compute-agent", Args: Args{Instance: "dev-1"}},
+			}},
+		{ID: "gcp-benign-packer-image", Kind: KindBenign, Provider: gc,
+			Title: "Packer builds an image from its build instance's disk",
+			Why:   "images.insert from a disk, not a snapshot, and the build instance deleted: nothing booted from an earlier state",
+			Calls: []Call{
+				{Op: "compute.instances.insert", Actor: "packer-sa", Args: Args{Instance: "packer-6f2a", Image: "projects/debian-cloud/global/images/debian-12-bookworm-v20241009"}},
+				{After: 6 * mins, Op: "compute.instances.stop", Actor: "packer-sa", Args: Args{Instance: "packer-6f2a"}},
+				{After: 1 * mins, Op: "compute.images.insert", Actor: "packer-sa", Args: Args{Image: "app-v43", SourceDisk: "packer-6f2a"}},
+				{After: 3 * mins, Op: "compute.instances.delete", Actor: "packer-sa", Args: Args{Instance: "packer-6f2a"}},
+			}},
+
 		// Near-misses: one detail away from a revert.
 		{ID: "aws-near-stop-one-start-another", Kind: KindNearMiss, Provider: aws,
 			Title: "Stop one instance, start another", Why: "the instance ids differ",
@@ -322,6 +434,37 @@ func catalog() []*Scenario {
 					Args: Args{RG: "bastion-rg", Disk: "bastion-12-os-restored", CreateOption: "Copy", Snapshot: "bastion-12-os-2026-10-28"}},
 				{After: 3 * mins, Op: "Microsoft.Compute/virtualMachines/write", Actor: "cli-admin", NoEnd: true, Args: Args{RG: "bastion-rg", VM: "bastion-12", Disk: "bastion-12-os-restored"}},
 				{After: 2 * mins, Op: "Microsoft.Compute/virtualMachines/start/action", Actor: "cli-admin", NoEnd: true, Args: Args{RG: "bastion-rg", VM: "bastion-12"}},
+			}},
+		{ID: "gcp-near-stop-one-start-another", Kind: KindNearMiss, Provider: gc,
+			Title: "Compute Engine: stop one instance, start another", Why: "the instances differ",
+			Calls: []Call{
+				{Op: "compute.instances.stop", Actor: "gcloud-admin", Args: Args{Instance: "svc-a"}},
+				{After: 3 * mins, Op: "compute.instances.start", Actor: "gcloud-admin", Args: Args{Instance: "svc-b"}},
+			}},
+		{ID: "gcp-near-data-disk-attach", Kind: KindNearMiss, Provider: gc,
+			Title: "Disk from a snapshot attached as a data disk, not the boot disk",
+			Why:   "attachDisk without boot: the instance still boots its own disk",
+			Calls: []Call{
+				{Op: "compute.disks.insert", Actor: "gcloud-admin", Args: Args{Disk: "logs-copy", Snapshot: "logs-weekly"}},
+				{After: 2 * mins, Op: "compute.instances.attachDisk", Actor: "gcloud-admin", Args: Args{Instance: "forensics-1", Disk: "logs-copy", Device: "evidence"}},
+			}},
+		{ID: "gcp-near-stop-failed", Kind: KindNearMiss, Provider: gc,
+			Title: "Compute Engine stop and start denied", Why: "both calls fail with PERMISSION_DENIED (status 7, severity ERROR): nothing changed",
+			Calls: []Call{
+				{Op: "compute.instances.stop", Actor: "stolen-sa-key", Error: "forbidden", Args: Args{Instance: "db-9"}},
+				{After: 20 * sec, Op: "compute.instances.start", Actor: "stolen-sa-key", Error: "forbidden", Args: Args{Instance: "db-9"}},
+			}},
+		{ID: "gcp-near-cross-project", Kind: KindNearMiss, Provider: gc,
+			Title: "Stop and start of instances of the same name in two projects", Why: "resource paths differ by project",
+			Calls: []Call{
+				{Op: "compute.instances.stop", Actor: "gcloud-admin", Args: Args{Instance: "web-7"}},
+				{After: 3 * mins, Op: "compute.instances.start", Actor: "gcloud-admin", Account: "other", Args: Args{Instance: "web-7"}},
+			}},
+		{ID: "gcp-near-empty-disk-boot", Kind: KindNearMiss, Provider: gc,
+			Title: "Blank disk attached as a boot disk", Why: "disks.insert without a source snapshot makes an empty disk",
+			Calls: []Call{
+				{Op: "compute.disks.insert", Actor: "gcloud-admin", Args: Args{Disk: "scratch-boot"}},
+				{After: 2 * mins, Op: "compute.instances.attachDisk", Actor: "gcloud-admin", Args: Args{Instance: "lab-1", Disk: "scratch-boot", Device: "scratch-boot", Boot: true}},
 			}},
 		{ID: "azure-near-disk-empty", Kind: KindNearMiss, Provider: az,
 			Title: "Azure empty disk created and attached as a data disk around a deallocate",

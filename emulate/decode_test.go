@@ -56,8 +56,11 @@ func TestEveryScenarioDecodesInEveryShape(t *testing.T) {
 	dir := writeCorpus(t, c)
 	for _, st := range c.Truth.Scenarios {
 		want := AWSShapes
-		if st.Provider == event.Azure {
+		switch st.Provider {
+		case event.Azure:
 			want = AzureShapes
+		case event.GCP:
+			want = GCPShapes
 		}
 		if len(st.Shapes) != len(want) {
 			t.Errorf("%s: written in %d shapes, want %d", st.ID, len(st.Shapes), len(want))
@@ -91,7 +94,8 @@ func TestEveryScenarioDecodesInEveryShape(t *testing.T) {
 // The expected event counts: one CloudTrail event per call (and one more
 // per duplicate in S3; none for read-only calls in EventBridge); per
 // Azure call, three records (Start, Accept, and Success or Failure), one
-// fewer when the terminal record was not kept.
+// fewer when the terminal record was not kept; per Google Cloud call, its
+// first and last entries.
 func TestEventCounts(t *testing.T) {
 	c, err := Generate(Options{Seed: 1})
 	if err != nil {
@@ -124,6 +128,22 @@ func TestEventCounts(t *testing.T) {
 				want = 0
 				for i := range s.Calls {
 					want += azPhaseCount(&s.Calls[i])
+				}
+			}
+			if s.Provider == event.GCP {
+				// A long-running operation's first and last entries; one
+				// ERROR entry for a failed call; the first only with
+				// NoEnd; Pub/Sub delivers a duplicated call twice.
+				want = 0
+				for _, call := range s.Calls {
+					n := 2
+					if call.Error != "" || call.NoEnd {
+						n = 1
+					}
+					if call.Dup && sh.Shape == event.FormatGCPPubSub {
+						n *= 2
+					}
+					want += n
 				}
 			}
 			if sh.Events != want {

@@ -353,7 +353,8 @@ func guidFrom(b []byte, r *rand.Rand) []byte {
 	return b
 }
 
-// noise renders opt.Noise CloudTrail events and opt.Noise Azure records
+// noise renders opt.Noise CloudTrail events, opt.Noise Azure records and
+// opt.Noise Google Cloud entries
 // evenly over the span of the scenarios, into every wanted shape under
 // <shape>/background.
 func (c *Corpus) noise(opt *Options) {
@@ -387,6 +388,16 @@ func (c *Corpus) noise(opt *Options) {
 			if opt.wants(shape) {
 				unit := string(shape) + "/background"
 				plans, events := writeAzure(shape, unit, items)
+				c.addBackground(shape, arrange(plans, opt.Order, opt.Seed, unit), events)
+			}
+		}
+	}
+	if opt.wantsAny(GCPShapes) {
+		items := gcpNoise(seed, opt.Noise, opt.start(), opt.span())
+		for _, shape := range GCPShapes {
+			if opt.wants(shape) {
+				unit := string(shape) + "/background"
+				plans, events := writeGCP(shape, unit, items)
 				c.addBackground(shape, arrange(plans, opt.Order, opt.Seed, unit), events)
 			}
 		}

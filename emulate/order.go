@@ -147,6 +147,8 @@ const (
 	wrapEventHub                 // {"records":[...]} and a newline
 	wrapREST                     // {"value":[...]} and a newline
 	wrapLA                       // a JSON array, one row a line
+	wrapArray                    // a JSON array, as gcloud writes it
+	wrapEntries                  // {"entries":[...]} of the Logging API
 )
 
 // plan is one output file before it is encoded: the order of its records
@@ -194,6 +196,25 @@ func (p *plan) encode() File {
 			b = append(b, r.data...)
 		}
 		b = append(b, "]}\n"...)
+	case wrapArray:
+		b = []byte("[")
+		for i, r := range p.recs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\n  "...)
+			b = append(b, r.data...)
+		}
+		b = append(b, "\n]\n"...)
+	case wrapEntries:
+		b = []byte(`{"entries":[`)
+		for i, r := range p.recs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, r.data...)
+		}
+		b = append(b, `],"nextPageToken":""}`+"\n"...)
 	case wrapLA:
 		b = []byte("[")
 		for i, r := range p.recs {

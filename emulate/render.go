@@ -20,10 +20,13 @@ type Shape = event.Format
 var (
 	AWSShapes   = []Shape{event.FormatCloudTrailRecords, event.FormatCloudTrailEventBridge, event.FormatCloudTrailLines}
 	AzureShapes = []Shape{event.FormatAzureStorage, event.FormatAzureEventHub, event.FormatAzureREST, event.FormatAzureLogAnalytics}
+	GCPShapes   = []Shape{event.FormatGCPArray, event.FormatGCPLogEntry, event.FormatGCPEntries, event.FormatGCPPubSub, event.FormatGCPBigQuery}
 )
 
-// AllShapes lists every shape, AWS first.
-func AllShapes() []Shape { return append(append([]Shape(nil), AWSShapes...), AzureShapes...) }
+// AllShapes lists every shape, AWS first, then Azure, then Google Cloud.
+func AllShapes() []Shape {
+	return append(append(append([]Shape(nil), AWSShapes...), AzureShapes...), GCPShapes...)
+}
 
 // ParseShapes checks shape names.
 func ParseShapes(names []string) ([]Shape, error) {
@@ -196,6 +199,7 @@ func (c *Corpus) scenario(s *Scenario, opt *Options, day int) ScenarioTruth {
 	res := &resourceList{}
 	var cts []ctItem
 	var azs []azItem
+	var gcs []gcpItem
 	for i := range s.Calls {
 		call := &s.Calls[i]
 		t = t.Add(call.After)
@@ -237,6 +241,20 @@ func (c *Corpus) scenario(s *Scenario, opt *Options, day int) ScenarioTruth {
 					res.azure(p)
 				}
 			}
+		case event.GCP:
+			project := gcpProject
+			if call.Account == "other" {
+				project = gcpProjectOther
+			}
+			if st.Account == "" {
+				st.Account, st.Region = project, gcpZone
+			}
+			for _, e := range gcpEntries(g, call, t, project) {
+				entry := appendJSON(nil, e.entry)
+				gcs = append(gcs, gcpItem{project: project, time: e.time, received: e.received, entry: entry,
+					push: pushBody(g, e, entry, len(gcs)), bq: bqRow(e.entry), dup: call.Dup, seq: len(gcs)})
+				res.add(gcpResource(e.entry))
+			}
 		}
 	}
 	// A late call is delivered 5–15 minutes after the call that follows
@@ -266,6 +284,13 @@ func (c *Corpus) scenario(s *Scenario, opt *Options, day int) ScenarioTruth {
 		for _, shape := range AzureShapes {
 			if opt.wants(shape) {
 				plans, n := writeAzure(shape, prefix(shape), azs)
+				c.add(&st, shape, arrange(plans, opt.Order, opt.Seed, prefix(shape)), n)
+			}
+		}
+	case event.GCP:
+		for _, shape := range GCPShapes {
+			if opt.wants(shape) {
+				plans, n := writeGCP(shape, prefix(shape), gcs)
 				c.add(&st, shape, arrange(plans, opt.Order, opt.Seed, prefix(shape)), n)
 			}
 		}

@@ -26,6 +26,19 @@ const (
 	RuleAzureDiskBodyless  = content.RuleAzureDiskSwapBodyless
 	RuleAzureReimage       = content.RuleAzureReimage
 	RuleAzureBackupRestore = content.RuleAzureBackupRestore
+
+	RuleGCPStopStart           = content.RuleGCPStopStart
+	RuleGCPSuspendResume       = content.RuleGCPSuspendResume
+	RuleGCPDiskSwap            = content.RuleGCPDiskSwap
+	RuleGCPSnapshotDiskSwap    = content.RuleGCPSnapshotDiskSwap
+	RuleGCPImageDiskSwap       = content.RuleGCPImageDiskSwap
+	RuleGCPImageLaunch         = content.RuleGCPImageLaunch
+	RuleGCPSnapshotImageLaunch = content.RuleGCPSnapshotImageLaunch
+	RuleGCPMachineImageLaunch  = content.RuleGCPMachineImageLaunch
+	RuleGCPInstanceFromSnap    = content.RuleGCPInstanceFromSnap
+	RuleGCPSnapshotInstance    = content.RuleGCPSnapshotInstance
+	RuleGCPDiskInstance        = content.RuleGCPDiskInstance
+	RuleGCPBackupRestore       = content.RuleGCPBackupRestore
 )
 
 // Rules is the table of rule ids the scenarios use. The titles are the
@@ -35,6 +48,9 @@ var Rules = rulesOf(
 	RuleStopStart, RuleVolumeFromSnapshot, RuleSnapshotVolume, RuleImageFromSnapshot, RuleSnapshotImage,
 	RuleReplaceRootVolume, RuleBackupRestore, RuleRDSRestore,
 	RuleAzureDiskSwap, RuleAzureDiskBodyless, RuleAzureReimage, RuleAzureBackupRestore,
+	RuleGCPStopStart, RuleGCPSuspendResume, RuleGCPDiskSwap, RuleGCPSnapshotDiskSwap, RuleGCPImageDiskSwap,
+	RuleGCPImageLaunch, RuleGCPSnapshotImageLaunch, RuleGCPMachineImageLaunch, RuleGCPInstanceFromSnap,
+	RuleGCPSnapshotInstance, RuleGCPDiskInstance, RuleGCPBackupRestore,
 )
 
 // rulesOf looks the ids up in the content. An id the content does not

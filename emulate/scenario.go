@@ -25,7 +25,7 @@ type Scenario struct {
 	ID       string
 	Kind     Kind
 	Title    string
-	Provider string // event.AWS or event.Azure
+	Provider string // event.AWS, event.Azure or event.GCP
 	SeedTest int    // the seed's Testing Methodology test number, 0 if none
 	// Expect lists the rule ids (Rules) whose findings the scenario must
 	// produce, the main one first; empty when no finding is expected.
@@ -50,7 +50,7 @@ type Call struct {
 	Late    bool          // delivered 8–15 minutes later than usual, after the next call's file
 	Dup     bool          // delivered twice in S3 (same eventID), as CloudTrail occasionally does
 	NoBody  bool          // Azure: no request or response body was logged
-	NoEnd   bool          // Azure: only the Start and Accept records were kept, not the one saying how the operation ended
+	NoEnd   bool          // Azure: only the Start and Accept records were kept, not the one saying how the operation ended; GCP: only the operation's first entry
 	Args
 }
 
@@ -82,6 +82,9 @@ type Args struct {
 	Collection   string // Azure restore point collection
 	RestorePoint string // Azure restore point (with Collection), or Backup recovery point id
 	Vault        string // Azure Recovery Services vault
+
+	MachineImage string // Google Cloud machine image created, or an instance's sourceMachineImage
+	Boot         bool   // Google Cloud: the disk is attached as the boot disk
 }
 
 // Catalog returns every scenario, in a stable order.
@@ -158,6 +161,13 @@ func check(all []*Scenario) error {
 					return fmt.Errorf("scenario %s call %d: unknown Azure actor %q", s.ID, i, c.Actor)
 				}
 				if _, ok := azOps[strings.ToLower(c.Op)]; !ok {
+					return fmt.Errorf("scenario %s call %d: no renderer for %s", s.ID, i, c.Op)
+				}
+			case event.GCP:
+				if _, ok := gcpActors[c.Actor]; !ok {
+					return fmt.Errorf("scenario %s call %d: unknown Google Cloud actor %q", s.ID, i, c.Actor)
+				}
+				if _, ok := gcpOps[c.Op]; !ok {
 					return fmt.Errorf("scenario %s call %d: no renderer for %s", s.ID, i, c.Op)
 				}
 			default:

@@ -44,7 +44,8 @@ const (
 	FormatAzureStorage          Format = "azure-storage"           // diagnostic export PT1H.json (JSON lines)
 	FormatAzureREST             Format = "azure-rest"              // REST / portal JSON
 	FormatAzureLogAnalytics     Format = "azure-loganalytics"      // AzureActivity table rows
-	FormatGCPLogEntry           Format = "gcp-logentry"            // Cloud Audit Logs LogEntry: gcloud/Logs Explorer JSON array, JSON lines, Cloud Storage sink
+	FormatGCPLogEntry           Format = "gcp-logentry"            // Cloud Audit Logs LogEntry as JSON lines: the Cloud Storage sink
+	FormatGCPArray              Format = "gcp-array"               // a JSON array of LogEntry: gcloud logging read --format=json, the Logs Explorer download
 	FormatGCPEntries            Format = "gcp-entries"             // Logging API entries.list response {"entries":[...]}
 	FormatGCPPubSub             Format = "gcp-pubsub"              // Pub/Sub push body or pulled message, LogEntry base64 in data
 	FormatGCPBigQuery           Format = "gcp-bigquery"            // BigQuery sink export rows (protopayload_auditlog)

@@ -183,6 +183,10 @@ func keyOf(provider, account, region, id string) rkey {
 	if provider == event.Azure {
 		return rkey{provider, "", strings.ToLower(id)}
 	}
+	if provider == event.GCP {
+		// A Compute Engine path names its project and zone itself.
+		return rkey{provider, "", id}
+	}
 	return rkey{provider, account + "/" + region, id}
 }
 
@@ -399,7 +403,7 @@ func (x *Index) lineage(f *finding.Finding, principal string, first time.Time, r
 				l.BeforeText = human(-l.BeforeAttack) + " after the first step"
 			}
 		} else {
-			l.Notes = append(l.Notes, originMissing(it.kind))
+			l.Notes = append(l.Notes, originMissing(it.k.provider, it.kind))
 		}
 		out = append(out, l)
 	}
@@ -438,7 +442,17 @@ func roleText(r event.Resource) string {
 	return strings.ReplaceAll(r.Role, "_", " ")
 }
 
-func originMissing(kind string) string {
+func originMissing(provider, kind string) string {
+	if provider == event.GCP {
+		switch event.Kind(kind) {
+		case event.KindSnapshot:
+			return "not created within the data: taken earlier (or in another project); read its creation time and source disk with gcloud compute snapshots describe"
+		case event.KindImage, event.KindMachineImage:
+			return "not created within the data: read its creation time and source with gcloud compute images describe (machine-images describe)"
+		case event.KindVolume:
+			return "not created within the data: read its source snapshot or image with gcloud compute disks describe"
+		}
+	}
 	switch event.Kind(kind) {
 	case event.KindSnapshot:
 		return "not created within the data: taken earlier (or by another account, or shared in); read its start time and owner with DescribeSnapshots or ARM GET"

@@ -28,7 +28,7 @@ type hunted struct {
 func huntEmulated(t *testing.T, noise int, scenarios ...string) *hunted {
 	t.Helper()
 	c, err := emulate.Generate(emulate.Options{Seed: 7, Noise: noise, Scenarios: scenarios,
-		Shapes: []emulate.Shape{event.FormatCloudTrailRecords, event.FormatAzureStorage}})
+		Shapes: []emulate.Shape{event.FormatCloudTrailRecords, event.FormatAzureStorage, event.FormatGCPArray}})
 	if err != nil {
 		t.Fatal(err)
 	}

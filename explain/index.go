@@ -119,7 +119,7 @@ func (x *Index) add(ev *event.Event, slim bool) {
 		e = newEntry(ev)
 	}
 	x.intern(e)
-	if ev.Provider == event.Azure && ev.CorrelationUID != "" {
+	if event.Phased(ev.Provider) && ev.CorrelationUID != "" {
 		key := ev.CorrelationUID + "|" + e.op + "|" + strings.ToLower(ev.ResourceID)
 		if old, ok := x.byOp[key]; ok {
 			if old.slim != e.slim {

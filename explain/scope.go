@@ -240,11 +240,11 @@ func (s *Scope) admit(x *Index, ev *event.Event) {
 		// the original being in the index: checked once the read ends.
 		x.gaps.original(ev.OriginalUID)
 	}
-	if ev.Provider == event.Azure && ev.CorrelationUID != "" && r == nil {
-		// The entry of an Azure operation folds all its records: kept
-		// for a resource its body names or for its id, the others are
-		// found by the operation's own resource.
-		if k := keyOf(event.Azure, "", "", ev.ResourceID); ev.ResourceID != "" && !s.keys[k] {
+	if event.Phased(ev.Provider) && ev.CorrelationUID != "" && r == nil {
+		// The entry of an Azure or Google Cloud operation folds all its
+		// records: kept for a resource its body names or for its id,
+		// the others are found by the operation's own resource.
+		if k := keyOf(ev.Provider, "", "", ev.ResourceID); ev.ResourceID != "" && !s.keys[k] {
 			x.gaps.key(k)
 		}
 	}

@@ -30,6 +30,10 @@ const DefaultMaxRecordSize = 4 << 20
 var envelopeKeys = map[string]bool{"Records": true, "records": true, "value": true, "Events": true, "logEvents": true,
 	"entries": true, "receivedMessages": true}
 
+// topArray is the envelope of the members of a top-level JSON array (a
+// bare array of records: gcloud's output, a Logs Explorer download).
+const topArray = "["
+
 // fileDecoder reads one input stream into events.
 type fileDecoder struct {
 	name   string
@@ -232,7 +236,7 @@ func (d *fileDecoder) top() {
 		}
 		switch {
 		case c == '[':
-			if err := d.array(""); err != nil {
+			if err := d.array(topArray); err != nil {
 				d.damage(err)
 				return
 			}
@@ -690,6 +694,8 @@ func (d *fileDecoder) dispatch(v *fastjson.Value, raw []byte, pos recordPos, ind
 			f = event.FormatGCPBigQuery
 		case envelope == "entries":
 			f = event.FormatGCPEntries
+		case envelope == topArray:
+			f = event.FormatGCPArray
 		}
 		d.gcpEntry(v, raw, shape, f, pos, index, "")
 

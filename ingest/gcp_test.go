@@ -19,7 +19,7 @@ var gcpShapes = []struct {
 	file   string
 	format event.Format
 }{
-	{"gcp/gcloud-logging-read.json", event.FormatGCPLogEntry},
+	{"gcp/gcloud-logging-read.json", event.FormatGCPArray},
 	{"gcp/storage-sink/cloudaudit.googleapis.com/activity/2024/05/29/16_00_00_16_59_59_S0.json", event.FormatGCPLogEntry},
 	{"gcp/entries-list.json", event.FormatGCPEntries},
 	{"gcp/pubsub-push.jsonl", event.FormatGCPPubSub},

@@ -81,6 +81,10 @@ func uuid5(ns [16]byte, name string) [16]byte {
 func sigmaPath(provider string, p catalog.Path) string {
 	path := strings.ReplaceAll(p.Path, "[]", "")
 	switch {
+	case p.Body == catalog.Request && provider == event.GCP:
+		return "protoPayload.request." + path
+	case p.Body == catalog.Response && provider == event.GCP:
+		return "protoPayload.response." + path
 	case p.Body == catalog.Request && provider == event.Azure:
 		return "properties.requestbody." + path
 	case p.Body == catalog.Response && provider == event.Azure:
@@ -335,6 +339,9 @@ func replaceRule(corr *yaml.Node, from, to string) *yaml.Node {
 }
 
 func logsourceOf(provider string) sigma.Logsource {
+	if provider == event.GCP {
+		return sigma.Logsource{Product: "gcp", Service: "gcp.audit"}
+	}
 	if provider == event.Azure {
 		return sigma.Logsource{Product: "azure", Service: "activitylogs"}
 	}
@@ -370,6 +377,18 @@ func stepDetection(s sequence.Step, alert bool) (*yaml.Node, error) {
 		// Failed and dry-run calls carry an errorCode.
 		add(det, "selection_success", kv("errorCode", nullNode()))
 		conds = append(conds, "selection_success")
+	} else if s.Provider == event.GCP {
+		// methodName carries the API version the client called
+		// (v1.compute.instances.stop, beta.…, or none).
+		add(sel, "protoPayload.methodName|endswith", strList(s.Operations))
+		add(det, "selection", sel)
+		conds = append(conds, "selection")
+		// A long-running operation logs a first entry, with the request,
+		// and a last one without it: the first stands for the call. A
+		// failed call is one ERROR entry.
+		add(det, "filter_failed", kv("severity", strList([]string{"ERROR", "CRITICAL", "ALERT", "EMERGENCY"})))
+		add(det, "filter_last", kv("operation.last", boolNode(true)))
+		conds = append(conds, "not filter_failed", "not filter_last")
 	} else {
 		ops := make([]string, len(s.Operations))
 		for i, op := range s.Operations {
@@ -396,6 +415,12 @@ func stepDetection(s sequence.Step, alert bool) (*yaml.Node, error) {
 		prefix := fmt.Sprintf("selection_%s", strings.ReplaceAll(c.Field.String(), "-", "_"))
 		if negate {
 			prefix = fmt.Sprintf("filter_%s", strings.ReplaceAll(c.Field.String(), "-", "_"))
+		}
+		if s.Provider == event.GCP && c.Field == sequence.FieldRootDevice && c.Op == sequence.Present {
+			// The boot disk: attachDisk's request says boot: true.
+			add(det, prefix, kv("protoPayload.request.boot", boolNode(true)))
+			conds = append(conds, prefix)
+			return nil
 		}
 		for i, cp := range paths {
 			p := sigmaPath(s.Provider, cp)
@@ -593,4 +618,12 @@ func plainList(vals []string) *yaml.Node {
 		l.Content = append(l.Content, plain(v))
 	}
 	return l
+}
+
+func boolNode(b bool) *yaml.Node {
+	v := "false"
+	if b {
+		v = "true"
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Value: v, Tag: "!!bool"}
 }

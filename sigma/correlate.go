@@ -287,7 +287,7 @@ func (r *Runner) hitField(h *Hit, field string) []string {
 		d := &doc{root: v}
 		ec := &evalCtx{d: d, format: e.Event.Format, res: r.res}
 		if vs := r.stringsOf(ec, field); len(vs) > 0 {
-			return vs
+			return groupValues(e.Event, vs)
 		}
 	}
 	return nil

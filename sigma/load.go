@@ -246,7 +246,7 @@ func (rs *Ruleset) build(file string, m *yaml.Node) *Rule {
 		if !ok {
 			k, _ := get(m, "logsource")
 			return fail(k, SevUnsupported, construct,
-				"logsource %s is not a log revertwatch reads (it reads product aws, service cloudtrail and product azure, service activitylogs)", construct)
+				"logsource %s is not a log revertwatch reads (it reads product aws, service cloudtrail; product azure, service activitylogs; product gcp, service gcp.audit)", construct)
 		}
 		r.provider = prov
 	case corr != nil:
@@ -281,6 +281,8 @@ func logsourceProvider(ls Logsource) (provider, construct string, ok bool) {
 		return event.AWS, "", true
 	case p == "azure" && (s == "" || s == "activitylogs" || s == "activitylog"):
 		return event.Azure, "", true
+	case p == "gcp" && (s == "" || s == "gcp.audit" || s == "audit"):
+		return event.GCP, "", true
 	case p == "" && s == "" && ls.Category == "":
 		return "", "", true
 	}

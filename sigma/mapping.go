@@ -149,6 +149,41 @@ var shapeAliases = map[event.Format][]alias{
 	},
 	event.FormatAzureStorage:  storageAliases,
 	event.FormatAzureEventHub: storageAliases,
+	event.FormatGCPLogEntry:   gcpAliases,
+	event.FormatGCPArray:      gcpAliases,
+	event.FormatGCPEntries:    gcpAliases,
+	event.FormatGCPPubSub:     gcpAliases,
+	event.FormatGCPBigQuery: {
+		// The BigQuery sink's columns (cloud.google.com/logging/docs/export/bigquery).
+		{"protoPayload.request", "protopayload_auditlog.requestJson"},
+		{"protoPayload.response", "protopayload_auditlog.responseJson"},
+		{"protoPayload.metadata", "protopayload_auditlog.metadataJson"},
+		{"protoPayload", "protopayload_auditlog"},
+		{"data.protoPayload", "protopayload_auditlog"},
+		{"gcp.audit.method_name", "protopayload_auditlog.methodName"},
+		{"gcp.audit.service_name", "protopayload_auditlog.serviceName"},
+		{"gcp.audit.resource_name", "protopayload_auditlog.resourceName"},
+		{"gcp.audit.authentication_info.principal_email", "protopayload_auditlog.authenticationInfo.principalEmail"},
+		{"gcp.audit.request_metadata.caller_ip", "protopayload_auditlog.requestMetadata.callerIp"},
+		{"gcp.audit.request", "protopayload_auditlog.requestJson"},
+		{"gcp.audit.response", "protopayload_auditlog.responseJson"},
+	},
+}
+
+// gcpAliases read the names other Sigma rules for Cloud Audit Logs use on
+// a LogEntry: SigmaHQ's GCP rules name fields data.protoPayload.* (a
+// LogEntry under a data member) or gcp.audit.* (the Elastic Common Schema
+// names of the Filebeat gcp module).
+var gcpAliases = []alias{
+	{"data.protoPayload", "protoPayload"},
+	{"gcp.audit.method_name", "protoPayload.methodName"},
+	{"gcp.audit.service_name", "protoPayload.serviceName"},
+	{"gcp.audit.resource_name", "protoPayload.resourceName"},
+	{"gcp.audit.authentication_info.principal_email", "protoPayload.authenticationInfo.principalEmail"},
+	{"gcp.audit.request_metadata.caller_ip", "protoPayload.requestMetadata.callerIp"},
+	{"gcp.audit.request", "protoPayload.request"},
+	{"gcp.audit.response", "protoPayload.response"},
+	{"gcp.audit.status.code", "protoPayload.status.code"},
 }
 
 var storageAliases = []alias{

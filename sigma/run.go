@@ -310,7 +310,7 @@ func (r *Runner) Release(cs *eventtime.ScopeState, rel *eventtime.Release) {
 		for _, u := range r.p.users[rule] {
 			o := &occ{corr: u.corr, pos: u.pos, t: ev.Time, late: rel.Late,
 				events: []HitEvent{{Rule: rule.Ref(), Event: ev}}}
-			o.groups = r.groupsOf(u.corr, rule, func(field string) []string { return r.stringsOf(ec, field) })
+			o.groups = r.groupsOf(u.corr, rule, func(field string) []string { return groupValues(ev, r.stringsOf(ec, field)) })
 			if o.groups == nil {
 				r.stats.NoGroup++
 				continue
@@ -460,4 +460,21 @@ func (r *Runner) CloseWindows() {
 	for _, n := range eventtime.SortedKeys(r.scopes) {
 		r.closeWindows(r.scopes[n], time.Time{})
 	}
+}
+
+// groupValues are the values an event gives a correlation's group-by
+// field. Compute Engine names one resource by a full URL, a partial URL,
+// a path from projects/ or, in a snapshot's request, its bare name
+// (telemetry-gcp.md §3): a Google Cloud value is compared by its last
+// path segment, within the event's project (the correlation's scope).
+func groupValues(ev *event.Event, vals []string) []string {
+	if ev.Provider != event.GCP {
+		return vals
+	}
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		v = strings.TrimRight(v, "/")
+		out[i] = v[strings.LastIndexByte(v, '/')+1:]
+	}
+	return out
 }

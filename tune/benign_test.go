@@ -13,7 +13,8 @@ func TestBuiltinList(t *testing.T) {
 	if b.Version == "" {
 		t.Fatal("no version")
 	}
-	want := []string{"aws-autoscaling", "aws-backup", "aws-dlm", "aws-imagebuilder", "packer", "azure-backup", "azure-site-recovery", "azure-automation", "azure-autoscale"}
+	want := []string{"aws-autoscaling", "aws-backup", "aws-dlm", "aws-imagebuilder", "packer", "azure-backup", "azure-site-recovery", "azure-automation", "azure-autoscale",
+		"gcp-managed-instance-group", "gcp-compute-system", "gcp-backup-dr", "gcp-gke", "gcp-platform"}
 	if got := strings.Join(b.IDs(), ","); got != strings.Join(want, ",") {
 		t.Fatalf("ids = %s", got)
 	}

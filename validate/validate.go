@@ -501,7 +501,7 @@ func minus(a, b []string) []string {
 
 // shortShape is a column heading for a shape.
 func shortShape(s emulate.Shape) string {
-	return strings.TrimPrefix(strings.TrimPrefix(string(s), "cloudtrail-"), "azure-")
+	return strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(string(s), "cloudtrail-"), "azure-"), "gcp-")
 }
 
 // cellText is what a matrix cell shows: the verdict in the reference
@@ -561,10 +561,10 @@ func shortRules(ids []string) []string {
 // (AWS shapes, then Azure), then the verdict counts.
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, provider := range []string{event.AWS, event.Azure} {
+	for _, provider := range []string{event.AWS, event.Azure, event.GCP} {
 		var shapes []emulate.Shape
 		for _, s := range r.Shapes {
-			if strings.HasPrefix(string(s), "cloudtrail") == (provider == event.AWS) {
+			if shapeProvider(s) == provider {
 				shapes = append(shapes, s)
 			}
 		}
@@ -680,4 +680,15 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// shapeProvider is the provider whose records a shape holds.
+func shapeProvider(s emulate.Shape) string {
+	switch {
+	case strings.HasPrefix(string(s), "cloudtrail"):
+		return event.AWS
+	case strings.HasPrefix(string(s), "gcp"):
+		return event.GCP
+	}
+	return event.Azure
 }

@@ -168,7 +168,7 @@ func TestRulesBenign(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, "built-in benign actors, version ") {
 		t.Fatalf("%v %q", err, out)
 	}
-	for _, id := range []string{"aws-autoscaling", "aws-backup", "aws-dlm", "aws-imagebuilder", "packer", "azure-backup", "azure-site-recovery", "azure-automation", "azure-autoscale", "262044b1-e2ce-469f-a196-69ab7ada62d3", "source: https://"} {
+	for _, id := range []string{"aws-autoscaling", "aws-backup", "aws-dlm", "aws-imagebuilder", "packer", "azure-backup", "azure-site-recovery", "azure-automation", "azure-autoscale", "gcp-managed-instance-group", "gcp-compute-system", "262044b1-e2ce-469f-a196-69ab7ada62d3", "source: https://"} {
 		if !strings.Contains(out, id) {
 			t.Errorf("listing lacks %s", id)
 		}
@@ -186,7 +186,7 @@ func TestRulesBenign(t *testing.T) {
 			Signatures []string
 		}
 	}
-	if err != nil || json.Unmarshal([]byte(out), &set) != nil || set.Version == "" || len(set.Actors) != 9 || len(set.Actors[0].Signatures) == 0 {
+	if err != nil || json.Unmarshal([]byte(out), &set) != nil || set.Version == "" || len(set.Actors) != 14 || len(set.Actors[0].Signatures) == 0 {
 		t.Fatalf("json: %v %+v", err, set)
 	}
 	if _, _, err := runCmd(t, newRulesBenignCmd(), "--format", "xml"); exitCode(err) != exitUsage {

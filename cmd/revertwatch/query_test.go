@@ -27,7 +27,7 @@ func TestRulesShowPrintsSeedExactly(t *testing.T) {
 	}
 	out, _, _ = runCmd(t, newRulesCmd(), "list")
 	if !strings.Contains(out, "\nt1578.004-sumo\tsumo\t") || !strings.HasPrefix(out, "aws-stop-start\tdetection\t") ||
-		strings.Count(out, "\tdetection\t") != 12 {
+		strings.Count(out, "\tdetection\t") != 24 {
 		t.Errorf("list: %q", out)
 	}
 }

@@ -310,6 +310,7 @@ var gcp = []Op{
 	{Name: "compute.machineImages.", Fields: []Field{f(Images, rec(gcpResourceName))}},
 	{Name: "compute.instances.insert", Fields: []Field{
 		also(Images, ps(req("disks[].initializeParams.sourceImage")), req("sourceMachineImage")),
+		f(SourceResource, req("sourceMachineImage")),
 		f(SourceSnapshots, req("disks[].initializeParams.sourceSnapshot")),
 		f(Volumes, req("disks[].source")),
 	}},

@@ -107,7 +107,12 @@ func keys(req *fastjson.Value, ev *event.Event) {
 	case opMachineImages:
 		ev.AddResource(event.KindInstance, event.RoleSource, ref(req.Get("sourceInstance")))
 	case opInstancesInsert:
-		ev.AddResource(event.KindMachineImage, event.RoleSource, ref(req.Get("sourceMachineImage")))
+		if mi := ref(req.Get("sourceMachineImage")); mi != "" {
+			// The machine image the instance is made from: an image key,
+			// and the instance's source (as Azure's sourceResourceId).
+			ev.AddResource(event.KindMachineImage, event.RoleSource, mi)
+			ev.Keys.SourceResource = mi
+		}
 		for _, dk := range jsonx.Items(req.Get("disks")) {
 			ip := dk.Get("initializeParams")
 			ev.AddResource(event.KindSnapshot, event.RoleSource, ref(jsonx.Get(ip, "sourceSnapshot")))
