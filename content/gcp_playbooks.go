@@ -88,7 +88,7 @@ func gcpDiskPlaybook() Playbook {
 func gcpImagePlaybook() Playbook {
 	return Playbook{Provider: "GCP",
 		Containment: cat(gcpRevokeActor(), []Action{
-			{Text: "Keep the image (and the snapshot behind it) from being deleted while investigating: mark it deprecated, not deleted, and label it.",
+			{Text: "Keep the image (and the snapshot behind it) while investigating: label it as held, so that no clean-up job deletes it.",
 				Command: "gcloud compute images add-labels {gce_image} --project {project} --labels legal-hold=true"},
 			gcpIsolateInstance(),
 		}),
