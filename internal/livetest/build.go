@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"time"
 )
@@ -13,7 +14,8 @@ import (
 // the CPU: on a cold build cache a cluster test's 30 s went by before its
 // replicas had done their work. WaitFor therefore counts only the time
 // the go command was not building: a wait depends on the build being
-// done, not on how long it took.
+// done, not on how long it took. Other work on the machine is allowed
+// for the same way: time counts at the share of a CPU the test can get.
 
 // buildTools are the programs the go command runs to build a package.
 var buildTools = map[string]bool{
@@ -54,6 +56,28 @@ var goBuilding = func() bool {
 		}
 	}
 	return false
+}
+
+// cpuShare is the share of a CPU this process can expect now: the number
+// of CPUs over the number of tasks the kernel has runnable (the fourth
+// field of /proc/loadavg), at most 1. On a machine busy with other work a
+// wait's time counts at that share, so that a wait measures the work the
+// test could do, not the wall clock. Where /proc cannot tell, 1.
+var cpuShare = func() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 1
+	}
+	f := bytes.Fields(b)
+	if len(f) < 4 {
+		return 1
+	}
+	run, _, ok := bytes.Cut(f[3], []byte("/"))
+	n, err := strconv.Atoi(string(run))
+	if !ok || err != nil || n <= runtime.NumCPU() {
+		return 1
+	}
+	return float64(runtime.NumCPU()) / float64(n)
 }
 
 // buildCheckEvery is how often WaitFor asks whether the build is running.

@@ -23,8 +23,9 @@ func (f *fatalTB) Fatalf(format string, a ...any) { f.msg = fmt.Sprintf(format, 
 // A wait does not run out while the go command builds: the build taking
 // longer than the wait is allowed no longer fails it.
 func TestWaitForPausesDuringTheBuild(t *testing.T) {
-	saved := goBuilding
-	defer func() { goBuilding = saved }()
+	saved, savedShare := goBuilding, cpuShare
+	defer func() { goBuilding, cpuShare = saved, savedShare }()
+	cpuShare = func() float64 { return 1 }
 	start := time.Now()
 	goBuilding = func() bool { return time.Since(start) < 600*time.Millisecond }
 	tb := &fatalTB{TB: t}
@@ -38,6 +39,23 @@ func TestWaitForPausesDuringTheBuild(t *testing.T) {
 	WaitFor(tb, 50*time.Millisecond, "nothing", func() bool { return false })
 	if !strings.Contains(tb.msg, "timed out after 50ms waiting for nothing") {
 		t.Fatalf("got %q", tb.msg)
+	}
+}
+
+// On a busy machine a wait's time counts at the CPU share the test gets.
+func TestWaitForCountsCPUShare(t *testing.T) {
+	saved, savedShare := goBuilding, cpuShare
+	defer func() { goBuilding, cpuShare = saved, savedShare }()
+	goBuilding = func() bool { return false }
+	cpuShare = func() float64 { return 0.25 }
+	start := time.Now()
+	tb := &fatalTB{TB: t}
+	WaitFor(tb, 100*time.Millisecond, "nothing", func() bool { return false })
+	if el := time.Since(start); el < 400*time.Millisecond || !strings.Contains(tb.msg, "machine was busy") {
+		t.Fatalf("a 100ms wait at a quarter of a CPU ended after %s: %q", el, tb.msg)
+	}
+	if s := savedShare(); s <= 0 || s > 1 {
+		t.Errorf("cpuShare %v", s)
 	}
 }
 
