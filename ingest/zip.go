@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -34,7 +33,7 @@ func isZip(head []byte) bool {
 
 // openZip recognises a zip archive at the start of r. It returns the
 // archive's reader, or nil and the reader to decode as usual (r itself,
-// or r buffered when its first bytes had to be looked at).
+// or r behind the first bytes it had to read to look at them).
 func openZip(r io.Reader) (*zip.Reader, io.Reader, error) {
 	if ra, ok := r.(interface {
 		io.ReaderAt
@@ -54,11 +53,17 @@ func openZip(r io.Reader) (*zip.Reader, io.Reader, error) {
 		zr, err := zip.NewReader(ra, size)
 		return zr, nil, err
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	if head, _ := br.Peek(4); !isZip(head) {
-		return nil, br, nil
+	// Look at the first bytes and give them back in front of the rest:
+	// no buffer for the inputs that are not archives, most of them.
+	var head [4]byte
+	n, err := io.ReadFull(r, head[:])
+	rest := io.MultiReader(bytes.NewReader(head[:n]), r)
+	if err != nil || !isZip(head[:n]) {
+		// Shorter than a zip header, or unreadable: decoded, and its
+		// damage named, as usual.
+		return nil, rest, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(br, maxZipInMemory+1))
+	data, err := io.ReadAll(io.LimitReader(rest, maxZipInMemory+1))
 	if err != nil {
 		return nil, nil, err
 	}
