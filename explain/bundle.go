@@ -600,11 +600,11 @@ func (x *Index) replaced(f *finding.Finding, b *Bundle, first, last time.Time, w
 		for _, d := range candidates {
 			add(Replaced{Resource: d, Kind: string(event.KindDisk), How: "previous OS disk of " + shortID(vk.id)}, keyOf(event.Azure, "", "", d), first)
 		}
-		if len(candidates) == 0 && (f.RuleID == content.RuleAzureDiskSwap || f.RuleID == content.RuleAzureDiskSwapBodyless) {
+		if len(candidates) == 0 && swapsOSDisk(steps) {
 			b.Notes = append(b.Notes, "the VM's previous OS disk is not named in the data: read the VM's change history (Resource Graph resourcechanges) before it is deleted")
 		}
 	}
-	if f.RuleID == content.RuleReplaceRootVolume {
+	{
 		for _, e := range stepEntries(steps) {
 			if e.Operation == "CreateReplaceRootVolumeTask" {
 				fate := "kept detached by EC2 (DeleteReplacedRootVolume not set): find it with DescribeReplaceRootVolumeTasks and snapshot it"
@@ -618,6 +618,17 @@ func (x *Index) replaced(f *finding.Finding, b *Bundle, first, last time.Time, w
 		}
 	}
 	return out
+}
+
+// swapsOSDisk reports whether a step of the finding writes a VM (the
+// write that puts another OS disk in), whatever rule found it.
+func swapsOSDisk(steps map[*Entry]string) bool {
+	for _, e := range stepEntries(steps) {
+		if strings.HasPrefix(e.op, "microsoft.compute/virtualmachines/write") {
+			return true
+		}
+	}
+	return false
 }
 
 func appendKey(list []rkey, k rkey) []rkey {
