@@ -137,6 +137,9 @@ func TestWatchSQSUsage(t *testing.T) {
 		{"watch", "--state-dir", t.TempDir()},
 		{"watch", "--state-dir", t.TempDir(), "--sqs", "http://127.0.0.1:1/0/q", "logs/"},
 		{"watch", "--state-dir", t.TempDir(), "--sqs", "http://127.0.0.1:1/0/q", "--once"},
+		{"watch", "--state-dir", t.TempDir(), "--sqs", "http://127.0.0.1:1/0/q", "--kafka", "127.0.0.1:1", "--topic", "t"},
+		{"watch", "--state-dir", t.TempDir(), "--kafka", "127.0.0.1:1"},
+		{"watch", "--state-dir", t.TempDir(), "--eventhub", "hub"},
 	} {
 		_, err := run(t, args...)
 		if ee, ok := err.(*exitError); !ok || ee.code != exitUsage {

@@ -12,6 +12,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/live"
+	"github.com/revertwatch/revertwatch/live/kafka"
 	"github.com/revertwatch/revertwatch/live/queue"
 	"github.com/revertwatch/revertwatch/live/sink"
 	"github.com/revertwatch/revertwatch/live/watch"
@@ -32,8 +33,9 @@ func newWatchCmd() *cobra.Command {
 	var budget sizeFlag = detect.DefaultMemoryBudget
 	var spillDir string
 	var sq sqsFlags
+	var kf kafkaFlags
 	cmd := &cobra.Command{
-		Use:   "watch [flags] PATH... | watch --sqs QUEUE_URL [flags]",
+		Use:   "watch [flags] PATH... | --sqs QUEUE_URL | --kafka BROKERS --topic T | --eventhub HUB",
 		Short: "Follow log files and directories as they grow and report reverts as they happen",
 		Long: `watch follows files, directories (recursively, dot files left out) and globs
 — an aws s3 sync target, a mounted Azure Storage container — and reads each
@@ -56,6 +58,11 @@ announces (S3 notifications direct, via SNS or EventBridge; CloudTrail's
 SNS messages), deleting a message only after the checkpoint that holds its
 objects' events; see README "Where the logs live".
 
+--kafka BROKERS --topic T reads a Kafka topic of CloudTrail or Azure
+records, and --eventhub HUB an Azure Event Hub through its Kafka endpoint
+(the connection string in AZURE_EVENTHUB_CONNECTION_STRING); the offsets
+read are checkpointed with the state, and the group's are committed after.
+
 --rules runs Sigma rules (detection, correlation and filter rules, as hunt
 does) beside the built-in detections, or alone with --no-builtin; their
 correlations' state is checkpointed with the rest, so their findings too
@@ -75,11 +82,25 @@ are reported once across restarts.`,
   # an organisation trail, live: the queue its bucket notifies
   revertwatch watch --state-dir st --sqs https://sqs.us-east-1.amazonaws.com/111122223333/trail-objects`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if (sq.url == "") == (len(args) == 0) {
-				return &exitError{code: exitUsage, err: fmt.Errorf("give the paths to follow or --sqs QUEUE_URL (not both)")}
+			sources := len(args)
+			if sq.url != "" {
+				sources++
 			}
-			if sq.url != "" && once {
-				return &exitError{code: exitUsage, err: fmt.Errorf("--once reads files; a queue has no end")}
+			if kf.set() {
+				sources++
+			}
+			if sources == 0 || (len(args) > 0 && sources > len(args)) || (len(args) == 0 && sources > 1) {
+				return &exitError{code: exitUsage, err: fmt.Errorf("give the paths to follow, --sqs QUEUE_URL, --kafka BROKERS --topic T or --eventhub HUB (one of them)")}
+			}
+			if (sq.url != "" || kf.set()) && once {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--once reads files; a queue or a topic has no end")}
+			}
+			var kopt kafka.Options
+			if kf.set() {
+				var kerr error
+				if kopt, kerr = kf.options(); kerr != nil {
+					return &exitError{code: exitUsage, err: kerr}
+				}
 			}
 			conf, err := cfg.load(os.Stderr)
 			if err != nil {
@@ -119,6 +140,16 @@ are reported once across restarts.`,
 				if d.Severity != ingest.Skipped || verbose {
 					fmt.Fprintln(os.Stderr, d.String())
 				}
+			}
+			if kf.set() {
+				ctx, stop := signalContext(cmd.Context())
+				defer stop()
+				kopt.Ingest = ingest.Options{MaxRecordSize: maxRecord, Format: format, SourceCategory: sourceCategory, SourceHost: sourceHost}
+				kopt.OnDiag = onDiag
+				return kf.run(ctx, kafka.RunOptions{
+					StateDir: stateDir, Sinks: out, IdleFlush: idleFlush, Logger: log, Input: kopt,
+					Processor: live.Options{Config: conf, Lateness: lateness, Rules: rs, NoBuiltin: sig.noBuiltin, OnLate: onLate},
+				}, log)
 			}
 			if sq.url != "" {
 				ctx, stop := signalContext(cmd.Context())
@@ -174,6 +205,7 @@ are reported once across restarts.`,
 	cfg.register(f)
 	sf.register(f)
 	sq.register(f)
+	kf.register(f)
 	sig.register(cmd)
 	return cmd
 }
