@@ -135,3 +135,26 @@ func TestHuntGCPEveryShapeEveryOrder(t *testing.T) {
 		}
 	}
 }
+
+// The Sumo query engine runs over Google Cloud entries: _sourceCategory
+// is gcp/cloudaudit, _sourceHost the project, the seed aliases
+// operationName, caller and resourceGroup the method as written, the
+// principal and the zone; a category of another provider selects none.
+func TestQueryGCP(t *testing.T) {
+	const sink = "../../testdata/formats/gcp/storage-sink"
+	out, err := run(t, "query", "--quiet", "--format", "csv",
+		`_sourceCategory=gcp/cloudaudit | where operationName matches "*compute.instances.sto*" | count by _sourceHost, resourceGroup, caller, operationName`, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "_sourceHost,resourceGroup,caller,operationName,_count\n" +
+		"acme-prod,us-central1-a,alice@acme.example,v1.compute.instances.stop,4\n" +
+		"acme-prod,us-central1-a,mallory@acme.example,v1.compute.instances.stop,1\n"
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+	out, err = run(t, "query", "--quiet", "--format", "csv", `_sourceCategory=aws/cloudtrail | count`, sink)
+	if err != nil || strings.TrimSpace(out) != "_count\n0" && strings.TrimSpace(out) != "_count" {
+		t.Errorf("another provider's category: %v %q", err, out)
+	}
+}
