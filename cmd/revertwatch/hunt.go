@@ -20,6 +20,7 @@ import (
 	"github.com/revertwatch/revertwatch/explain"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/level"
 	"github.com/revertwatch/revertwatch/tune"
 )
 
@@ -39,6 +40,7 @@ func newHuntCmd() *cobra.Command {
 	var budget sizeFlag = detect.DefaultMemoryBudget
 	var spillDir string
 	var failOnFindings, showSuppressed bool
+	var minSeverity string
 	var sig sigmaFlags
 	var explainFormat string
 	cmd := &cobra.Command{
@@ -76,6 +78,10 @@ place (the finding says it was late).`,
 			conf, err := cfg.load(os.Stderr)
 			if err != nil {
 				return err
+			}
+			minLevel, ok := level.ParseInput(minSeverity)
+			if minSeverity != "" && !ok {
+				return &exitError{code: exitUsage, err: fmt.Errorf("unknown --min-severity %q (want informational, low, medium, high or critical)", minSeverity)}
 			}
 			ctx, stopSignals := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stopSignals()
@@ -162,6 +168,13 @@ place (the finding says it was late).`,
 			}
 
 			fs, infos, dsum := det.Findings(), det.Rules(), det.Summary()
+			if minSeverity != "" {
+				var below int
+				fs, below = atLeast(fs, minLevel)
+				if below > 0 {
+					fmt.Fprintf(os.Stderr, "hunt: %d finding(s) below --min-severity %s left out\n", below, minLevel)
+				}
+			}
 			// The rules' state is not needed any more: the bundles'
 			// second read has the memory.
 			det, opt.Want = nil, nil
@@ -227,6 +240,7 @@ place (the finding says it was late).`,
 	cmd.Flags().Var(&budget, "memory-budget", "memory for the events the rules need before they spill to disk (bytes, or with KiB, MiB, GiB)")
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "where spilled runs go (default the system's temporary directory); removed on exit")
 	cmd.Flags().BoolVar(&failOnFindings, "fail-on-findings", false, "exit 1 when there are findings")
+	cmd.Flags().StringVar(&minSeverity, "min-severity", "", "report only findings of this severity or higher: informational, low, medium, high, critical")
 	cmd.Flags().BoolVar(&showSuppressed, "show-suppressed", false, "show suppressed findings in the table (ndjson, ocsf and sarif always carry them)")
 	sig.register(cmd)
 	cmd.Flags().StringVar(&explainFormat, "explain", "", "write each finding's investigation bundle instead of the list: markdown (the default), json or html (--explain html and --explain=html alike)")
@@ -375,4 +389,16 @@ func writeHuntSummary(w io.Writer, in ingest.Summary, d detect.Summary, conf *tu
 			ts.Write(w)
 		}
 	}
+}
+
+// atLeast keeps the findings of severity min or higher, in order, and
+// counts the others.
+func atLeast(fs []finding.Finding, min level.Level) ([]finding.Finding, int) {
+	var kept []finding.Finding
+	for _, f := range fs {
+		if l, _ := level.Parse(f.Severity); l >= min {
+			kept = append(kept, f)
+		}
+	}
+	return kept, len(fs) - len(kept)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -195,4 +196,39 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return at
+}
+
+// TestHuntMinSeverity: --min-severity keeps the findings at that severity
+// or higher, says how many it left out, and refuses an unknown level.
+func TestHuntMinSeverity(t *testing.T) {
+	all, err := run(t, "hunt", "--quiet", "--format", "ndjson", "../../testdata/formats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sev := func(out string) map[string]int {
+		m := map[string]int{}
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if i := strings.Index(l, `"severity":"`); i >= 0 {
+				m[l[i+12:i+12+strings.IndexByte(l[i+12:], '"')]]++
+			}
+		}
+		return m
+	}
+	whole := sev(all)
+	if whole["critical"] == 0 || whole["high"] == 0 {
+		t.Fatalf("severities %v: the fixtures no longer have both high and critical findings", whole)
+	}
+	out, stderr, code := runStderr(t, "hunt", "--quiet", "--format", "ndjson", "--min-severity", "CRITICAL", "../../testdata/formats")
+	got := sev(out)
+	if code != 0 || len(got) != 1 || got["critical"] != whole["critical"] {
+		t.Errorf("--min-severity critical: %v of %v (exit %d)", got, whole, code)
+	}
+	below := whole["high"] + whole["medium"] + whole["low"] + whole["informational"]
+	if !strings.Contains(stderr, fmt.Sprintf("%d finding(s) below --min-severity critical", below)) {
+		t.Errorf("stderr does not count the %d left out:\n%s", below, stderr)
+	}
+	var ee *exitError
+	if _, err := run(t, "hunt", "--min-severity", "urgent", "../../testdata/formats"); !errors.As(err, &ee) || ee.code != exitUsage {
+		t.Errorf("unknown level: %v", err)
+	}
 }
