@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -248,4 +249,19 @@ func head(s []string) []string {
 		return s[:5]
 	}
 	return s
+}
+
+// TestS3NoCredentials: without credentials the error says so and names
+// the prefix.
+func TestS3NoCredentials(t *testing.T) {
+	srv := livetest.NewS3Server(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	os.Unsetenv("AWS_ACCESS_KEY_ID")
+	os.Unsetenv("AWS_SECRET_ACCESS_KEY")
+	s := newS3(t, srv)
+	_, err := s.List(context.Background(), "logs", "AWSLogs/", nil)
+	if err == nil || !strings.Contains(err.Error(), "no AWS credentials") || !strings.Contains(err.Error(), "s3://logs/AWSLogs/") {
+		t.Errorf("no credentials: %v", err)
+	}
 }
