@@ -87,7 +87,9 @@ type courier struct {
 	// recover: findings numbered below were in the outbox at the start; a
 	// Holder is asked which it already holds.
 	recover uint64
-	wake    chan struct{}
+	// held is what a Holder said it holds of them, asked once.
+	held map[string]bool
+	wake chan struct{}
 	// failed counts the deliveries that failed since the last that did
 	// not; err is the last error.
 	failed int
@@ -269,6 +271,9 @@ func (o *outbox) run(ctx context.Context, c *courier) {
 		} else {
 			c.failed, c.err = 0, nil
 			c.next = from + uint64(len(fs))
+			if c.next >= c.recover {
+				c.held = nil // past the findings of the last run
+			}
 			o.moves++
 			o.trim()
 		}
@@ -299,23 +304,35 @@ func (o *outbox) run(ctx context.Context, c *courier) {
 // only when it does not hold them yet.
 func (o *outbox) deliver(ctx context.Context, c *courier, from uint64, fs []finding.Finding) error {
 	if h, ok := c.s.(sink.Holder); ok && from < c.recover {
-		ids := make([]string, len(fs))
-		for i := range fs {
-			ids[i] = fs[i].ID
-		}
-		held, err := h.Holds(ids)
-		if err != nil {
-			return err
+		if c.held == nil {
+			// Once for all the findings of the last run it owes: a file
+			// is read whole to answer.
+			held, err := h.Holds(o.ids(from, c.recover))
+			if err != nil {
+				return err
+			}
+			c.held = held
 		}
 		var todo []finding.Finding
 		for i := range fs {
-			if !held[fs[i].ID] {
+			if !c.held[fs[i].ID] {
 				todo = append(todo, fs[i])
 			}
 		}
 		fs = todo
 	}
 	return c.s.Deliver(ctx, fs)
+}
+
+// ids returns the ids of the findings numbered from..to.
+func (o *outbox) ids(from, to uint64) []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for i := max(from, o.seq); i < min(to, o.end()); i++ {
+		out = append(out, o.items[i-o.seq].f.ID)
+	}
+	return out
 }
 
 // settled reports whether every courier has taken all there is or failed
