@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -79,6 +80,7 @@ type Chunk struct {
 	R io.Reader
 
 	pos   *Position
+	fh    *os.File // open while the chunk is handed
 	whole bool
 	end   int64 // offset after the data
 	lines *lineCounter
@@ -207,7 +209,7 @@ func (f *Follower) match(path string, info fs.FileInfo) (*Position, error) {
 			p.seen = true
 			return p, nil // unchanged since the last poll
 		}
-		prefix, err := readPrefix(path, p.PrefixLen)
+		prefix, err := prefixOf(path, dev, ino, p.PrefixLen)
 		if err != nil {
 			return nil, err
 		}
@@ -224,15 +226,45 @@ func (f *Follower) match(path string, info fs.FileInfo) (*Position, error) {
 	return p, nil
 }
 
-func readPrefix(path string, n int) ([]byte, error) {
+// errMoved: the path names another file than the one stat saw (a
+// rotation between the two).
+var errMoved = errors.New("file replaced while being looked at")
+
+// openSame opens path if it is still the file of device dev and inode ino
+// (unknown, 0 and 0, on systems without them).
+func openSame(path string, dev, ino uint64) (*os.File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	info, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	if d, i := devIno(info); d != dev || i != ino {
+		fh.Close()
+		return nil, errMoved
+	}
+	return fh, nil
+}
+
+// prefixOf reads the first n bytes of the file at path, if it is still
+// the file of dev and ino.
+func prefixOf(path string, dev, ino uint64, n int) ([]byte, error) {
+	fh, err := openSame(path, dev, ino)
+	if err != nil {
+		return nil, err
+	}
 	defer fh.Close()
+	return prefixAt(fh, n)
+}
+
+// prefixAt reads the first n bytes of an open file.
+func prefixAt(fh *os.File, n int) ([]byte, error) {
 	b := make([]byte, n)
-	k, err := io.ReadFull(fh, b)
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+	k, err := fh.ReadAt(b, 0)
+	if err != nil && err != io.EOF {
 		return nil, err
 	}
 	return b[:k], nil
@@ -241,9 +273,11 @@ func readPrefix(path string, n int) ([]byte, error) {
 // read hands the file's new data, if any, to fn, and notes whether the
 // file settled (kept its size and time since the last poll).
 func (f *Follower) read(p *Position, fn func(*Chunk) error) error {
-	fh, err := os.Open(p.Path)
+	// Opened only if the path still names the file the position is of: a
+	// rotation since the stat would have this position read another file.
+	fh, err := openSame(p.Path, p.Dev, p.Ino)
 	if err != nil {
-		return nil // gone since the stat: next poll
+		return nil // gone or replaced since the stat: next poll
 	}
 	defer fh.Close()
 	info, err := fh.Stat()
@@ -257,7 +291,7 @@ func (f *Follower) read(p *Position, fn func(*Chunk) error) error {
 		return nil
 	}
 	if p.Offset == 0 && !p.Whole {
-		head, _ := readPrefix(p.Path, 64<<10)
+		head, _ := prefixAt(fh, 64<<10)
 		p.Whole = isWhole(head)
 	}
 	var c *Chunk
@@ -265,7 +299,7 @@ func (f *Follower) read(p *Position, fn func(*Chunk) error) error {
 		if !settled {
 			return nil
 		}
-		c = &Chunk{Path: p.Path, R: io.LimitReader(fh, size), pos: p, whole: true, end: size}
+		c = &Chunk{Path: p.Path, R: io.LimitReader(fh, size), pos: p, fh: fh, whole: true, end: size}
 	} else {
 		end, err := lineEnd(fh, p.Offset, min(size, p.Offset+maxChunk), size, settled)
 		if err != nil {
@@ -274,7 +308,7 @@ func (f *Follower) read(p *Position, fn func(*Chunk) error) error {
 		if end <= p.Offset {
 			return nil
 		}
-		c = &Chunk{Path: p.Path, Offset: p.Offset, Line: p.Line, R: io.NewSectionReader(fh, p.Offset, end-p.Offset), pos: p, end: end}
+		c = &Chunk{Path: p.Path, Offset: p.Offset, Line: p.Line, R: io.NewSectionReader(fh, p.Offset, end-p.Offset), pos: p, fh: fh, end: end}
 	}
 	c.lines = &lineCounter{r: c.R}
 	c.R = c.lines
@@ -355,7 +389,7 @@ func (f *Follower) advance(c *Chunk) {
 		p.Offset, p.Done = c.end, true
 		// The newlines of a gzip file are those of its decompressed
 		// data, which lines of diagnostics do not count in.
-		if gz, _ := readPrefix(p.Path, 2); !bytes.Equal(gz, []byte{0x1f, 0x8b}) {
+		if gz, _ := prefixAt(c.fh, 2); !bytes.Equal(gz, []byte{0x1f, 0x8b}) {
 			p.Line = c.lines.n
 		}
 	} else {
@@ -363,7 +397,7 @@ func (f *Follower) advance(c *Chunk) {
 		p.Line = c.Line + c.lines.n
 	}
 	if p.PrefixLen < prefixLen {
-		if prefix, err := readPrefix(p.Path, prefixLen); err == nil {
+		if prefix, err := prefixAt(c.fh, prefixLen); err == nil {
 			p.PrefixLen, p.PrefixHash = len(prefix), hashPrefix(prefix)
 		}
 	}
