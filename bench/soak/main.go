@@ -79,9 +79,17 @@ func fail(err error) {
 // two records, so that an hour of load spans months of event time and the
 // state that is kept for a time (the 24 h history of relevant events for
 // late replays, repeat windows) reaches its steady size early.
+// Event time advances step a record. A revert's start held for a later
+// request, or a body retried while the daemon restarts, reaches the
+// daemon after bodies made later; at a minute a record, a few seconds of
+// that reorder an account's events by days, beyond the 24 h horizon the
+// daemon replays late events within (they are counted as too late, and
+// only single-event rules see them), which no CloudTrail delivery does.
+// At a second a record the same reorder is minutes to hours late, as
+// real delivery is, and every revert must be found.
 const (
 	lateness = 5 * time.Minute
-	step     = time.Minute
+	step     = time.Second
 )
 
 // hook is the webhook receiver: it answers 2xx and counts by
