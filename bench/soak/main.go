@@ -148,7 +148,9 @@ func (d *daemon) start() error {
 	}
 	d.cmd = cmd
 	go func() { _ = cmd.Wait(); log.Close() }()
-	for i := 0; i < 200; i++ {
+	// A restart replays the journal and the outbox: on a loaded machine
+	// that takes seconds.
+	for i := 0; i < 1200; i++ {
 		if resp, err := http.Get("http://" + d.addr + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -157,7 +159,7 @@ func (d *daemon) start() error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return errors.New("the daemon did not get ready in 10 s")
+	return errors.New("the daemon did not get ready in 60 s")
 }
 
 func (d *daemon) signal(s syscall.Signal) *exec.Cmd {
