@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"bytes"
 	"sort"
 	"strings"
 	"time"
@@ -113,6 +114,69 @@ type Runner struct {
 	// finds them again on Restore.
 	keys  map[*Rule]stateRule
 	byKey map[string]*Rule
+	// The rule index (index.go): plans by detection position, an index
+	// per provider, and scratch for the candidates. noIndex tests every
+	// record against every rule: the reference the index is tested
+	// against.
+	noIndex bool
+	plans   []indexPlan
+	idx     map[string]*ruleIndex
+	stamp   []uint32
+	gen     uint32
+	ids     []int32
+	cand    []*Rule
+	// last is the outcome of the last record tested: the core ranks a
+	// record (Wants) and then releases it, and the release reuses it.
+	last matchCache
+}
+
+// matchCache is the detection outcome of one record, keyed by what the
+// outcome depends on: the record's bytes, its format and its provider.
+type matchCache struct {
+	valid    bool
+	raw      []byte
+	format   event.Format
+	provider string
+	unparsed bool
+	hits     []ruleHit // the rules that matched or that a filter removed, load order
+}
+
+// ruleHit is one rule's outcome on a record.
+type ruleHit struct {
+	rule     *Rule
+	filtered bool
+}
+
+// cached returns the outcome of ev's record if it is the last one
+// tested.
+func (r *Runner) cached(ev *event.Event) ([]ruleHit, bool, bool) {
+	c := &r.last
+	if !c.valid || c.provider != ev.Provider || c.format != ev.Format || !bytes.Equal(c.raw, ev.Raw) {
+		return nil, false, false
+	}
+	return c.hits, c.unparsed, true
+}
+
+// outcome tests ev's record against its candidate rules, once: the
+// outcome is kept for the next call on the same record.
+func (r *Runner) outcome(ev *event.Event) (hits []ruleHit, unparsed bool) {
+	if hits, unparsed, ok := r.cached(ev); ok {
+		return hits, unparsed
+	}
+	ec := r.evalQuiet(ev)
+	c := &r.last
+	c.valid = false
+	c.hits = c.hits[:0]
+	r.cand = r.candidates(ec, ev.Provider, r.cand[:0])
+	for _, rule := range r.cand {
+		ok, filtered := r.test(rule, ec, ev)
+		if ok || filtered {
+			c.hits = append(c.hits, ruleHit{rule: rule, filtered: filtered})
+		}
+	}
+	c.raw = append(c.raw[:0], ev.Raw...)
+	c.format, c.provider, c.unparsed, c.valid = ev.Format, ev.Provider, ec.d.root == nil, true
+	return c.hits, c.unparsed
 }
 
 // rscope is one scope's correlation state.
@@ -138,7 +202,18 @@ type occ struct {
 
 // NewRunner prepares a Runner. The Ruleset must not change while it runs.
 func NewRunner(rs *Ruleset, opt RunOptions) *Runner {
-	r := &Runner{rs: rs, p: rs.buildPlan(), res: newResolver(rs.cfg), opt: opt, scopes: map[string]*rscope{}}
+	return newRunner(rs, opt, false)
+}
+
+// newRunner is NewRunner, with the rule index or without it (noIndex:
+// every record tested against every rule).
+func newRunner(rs *Ruleset, opt RunOptions, noIndex bool) *Runner {
+	r := &Runner{rs: rs, p: rs.buildPlan(), res: newResolver(rs.cfg), opt: opt, scopes: map[string]*rscope{}, noIndex: noIndex}
+	r.plans = make([]indexPlan, len(r.p.detections))
+	for i, d := range r.p.detections {
+		r.plans[i] = planRule(d.det)
+	}
+	r.idx, r.stamp = map[string]*ruleIndex{}, make([]uint32, len(r.p.detections))
 	if r.opt.MaxGroups <= 0 {
 		r.opt.MaxGroups = DefaultMaxGroups
 	}
@@ -173,11 +248,11 @@ func (r *Runner) Wants(ev *event.Event) bool {
 // tie-break of events of the same time (CloudTrail times have one-second
 // precision).
 func (r *Runner) rank(ev *event.Event) (int, bool) {
-	ec := r.evalQuiet(ev)
+	hits, _ := r.outcome(ev)
 	rank, ok := 0, false
-	for _, rule := range r.p.detections {
-		if r.matchesQuiet(rule, ec, ev) {
-			rank, ok = max(rank, r.p.rank[rule]), true
+	for _, h := range hits {
+		if !h.filtered {
+			rank, ok = max(rank, r.p.rank[h.rule]), true
 		}
 	}
 	return rank, ok
@@ -205,22 +280,19 @@ func (r *Runner) scope(cs *eventtime.ScopeState) *rscope {
 // Match reports the detection rules that match ev, in load order, with
 // filters applied. It does not feed correlations.
 func (r *Runner) Match(ev *event.Event) []*Rule {
-	ec := r.eval(ev)
-	var out []*Rule
-	for _, rule := range r.p.detections {
-		if r.matches(rule, ec, ev) {
-			out = append(out, rule)
-		}
-	}
-	return out
-}
-
-func (r *Runner) eval(ev *event.Event) *evalCtx {
-	ec := r.evalQuiet(ev)
-	if ec.d.root == nil {
+	hits, unparsed := r.outcome(ev)
+	if unparsed {
 		r.stats.Unparsed++
 	}
-	return ec
+	var out []*Rule
+	for _, h := range hits {
+		if h.filtered {
+			r.stats.Filtered++
+			continue
+		}
+		out = append(out, h.rule)
+	}
+	return out
 }
 
 // evalQuiet parses ev for the detections without counting.
@@ -232,20 +304,6 @@ func (r *Runner) evalQuiet(ev *event.Event) *evalCtx {
 		}
 	}
 	return &evalCtx{d: &r.d, format: ev.Format, res: r.res}
-}
-
-func (r *Runner) matches(rule *Rule, ec *evalCtx, ev *event.Event) bool {
-	ok, filtered := r.test(rule, ec, ev)
-	if filtered {
-		r.stats.Filtered++
-	}
-	return ok
-}
-
-// matchesQuiet is matches without counting.
-func (r *Runner) matchesQuiet(rule *Rule, ec *evalCtx, ev *event.Event) bool {
-	ok, _ := r.test(rule, ec, ev)
-	return ok
 }
 
 // test reports whether rule matches, and whether a filter removed a
@@ -286,28 +344,41 @@ func (r *Runner) Release(cs *eventtime.ScopeState, rel *eventtime.Release) {
 	sc := r.scope(cs)
 	r.replaying = rel.Replay
 	defer func() { r.replaying = false }()
-	ec := r.evalQuiet(ev)
-	if fresh && ec.d.root == nil {
+	cached, unparsed := r.outcome(ev)
+	if fresh && unparsed {
 		r.stats.Unparsed++
 	}
-	for _, rule := range r.p.detections {
-		ok, filtered := r.test(rule, ec, ev)
-		if fresh && filtered {
-			r.stats.Filtered++
-		}
-		if !ok {
+	if len(cached) == 0 {
+		return
+	}
+	// The outcome is copied: a correlation firing may test other records.
+	hits := make([]ruleHit, len(cached))
+	copy(hits, cached)
+	var ec *evalCtx
+	for _, h := range hits {
+		rule := h.rule
+		if h.filtered {
+			if fresh {
+				r.stats.Filtered++
+			}
 			continue
 		}
 		if fresh {
 			r.stats.Matches++
 			if r.p.standalone[rule] {
 				r.emit(&Hit{Rule: rule, Events: []HitEvent{{Rule: rule.Ref(), Event: ev}}, First: ev.Time, Last: ev.Time})
+				// The receiver may have tested other records with the
+				// shared parser.
+				ec = nil
 			}
 		}
 		if rel.TooLate {
 			continue
 		}
 		for _, u := range r.p.users[rule] {
+			if ec == nil {
+				ec = r.evalQuiet(ev)
+			}
 			o := &occ{corr: u.corr, pos: u.pos, t: ev.Time, late: rel.Late,
 				events: []HitEvent{{Rule: rule.Ref(), Event: ev}}}
 			o.groups = r.groupsOf(u.corr, rule, func(field string) []string { return groupValues(ev, r.stringsOf(ec, field)) })
@@ -323,9 +394,10 @@ func (r *Runner) Release(cs *eventtime.ScopeState, rel *eventtime.Release) {
 				}
 			}
 			r.correlate(sc, o)
-			// The record is parsed again: a correlation firing may have
-			// evaluated other events with the shared parser.
-			ec = r.evalQuiet(ev)
+			// The record is parsed again when needed: a correlation
+			// firing may have evaluated other events with the shared
+			// parser.
+			ec = nil
 		}
 	}
 }
