@@ -196,7 +196,7 @@ func TestIndexDifferential(t *testing.T) {
 	rs := diffRules(t)
 	sets := map[string][]*event.Event{
 		"emulated":          emulated(t, emulate.Options{Seed: 1}, 0),
-		"emulated-jittered": emulated(t, emulate.Options{Seed: 2, Noise: 300}, 20*time.Minute),
+		"emulated-jittered": emulated(t, emulate.Options{Seed: 2}, 20*time.Minute),
 	}
 	var cases []*event.Event
 	for _, k := range sortedCaseKeys() {
