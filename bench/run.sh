@@ -11,6 +11,9 @@
 #   query     revertwatch query --builtin t1578.004-sumo
 #   floor-nf  the floor over the same corpus generated newest first
 #   hunt-nf   hunt over it (the order of lookup-events and activity-log list)
+#   hunt-rules  hunt --rules: the SigmaHQ cloud rules of the shared corpus
+#             (when ../shared/corpus is there) and our rules exported as
+#             Sigma, besides the built-in detections
 #   duckdb    the seed's SQL in DuckDB (read_json_objects), with DUCKDB=1
 #
 # With SCALE90=N (e.g. 3000000) it then generates N CloudTrail events over
@@ -45,7 +48,16 @@ mkdir -p "$WORK"
 echo "bench: building into $WORK" >&2
 go build -o "$WORK/revertwatch" ./cmd/revertwatch
 go build -o "$WORK/floor" ./bench/floor
-names="floor hunt explain query floor-nf hunt-nf"
+names="floor hunt explain query floor-nf hunt-nf hunt-rules"
+# hunt-rules' rule set: the exported rules, and the SigmaHQ cloud rules
+# when the shared corpus is beside the repository.
+rm -rf "$WORK/rules" && mkdir -p "$WORK/rules"
+"$WORK/revertwatch" rules export --format sigma -o "$WORK/rules/revertwatch.yml"
+if [ -d ../shared/corpus/sigmahq-cloud-rules/rules ]; then
+	cp -r ../shared/corpus/sigmahq-cloud-rules/rules "$WORK/rules/sigmahq"
+else
+	echo "bench: ../shared/corpus/sigmahq-cloud-rules not found: hunt-rules runs the exported rules only" >&2
+fi
 if [ "${DUCKDB:-0}" = 1 ]; then
 	CGO_ENABLED=1 go build -tags duckdb -o "$WORK/duckdb-seed" ./bench/duckdb
 	names="$names duckdb"
@@ -74,6 +86,7 @@ run() {
 	query) cmd=("$WORK/revertwatch" query -q --jobs "$JOBS" --builtin t1578.004-sumo "$CORPUS") ;;
 	floor-nf) cmd=("$WORK/floor" -j "$JOBS" "$CORPUS_NF") ;;
 	hunt-nf) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson "$CORPUS_NF") ;;
+	hunt-rules) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson --rules "$WORK/rules" "$CORPUS") ;;
 	hunt90-64m) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson --memory-budget 64MiB --spill-dir "$WORK" "$CORPUS90") ;;
 	hunt90) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson --memory-budget 64GiB "$CORPUS90") ;;
 	duckdb) cmd=("$WORK/duckdb-seed" -threads "$JOBS" "$CORPUS") ;;
