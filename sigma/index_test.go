@@ -270,7 +270,8 @@ func sortedCaseKeys() []string {
 
 // BenchmarkRunnerIndex runs the SigmaHQ cloud rules, the exported
 // content and its correlations over the emulated corpus, with the index
-// and without it; it reports events/s.
+// and without it, through Process and Flush (the core, the correlations)
+// and through Match alone; it reports events/s.
 func BenchmarkRunnerIndex(b *testing.B) {
 	rs := diffRules(b)
 	evs := emulated(b, emulate.Options{Seed: 1, Noise: 2000}, 0)
@@ -286,6 +287,19 @@ func BenchmarkRunnerIndex(b *testing.B) {
 					r.Process(ev)
 				}
 				r.Flush()
+				n += len(evs)
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+		})
+		// Match alone: the detections without the event-time core and
+		// the correlations.
+		b.Run("match-"+mode.name, func(b *testing.B) {
+			r := newRunner(rs, RunOptions{}, mode.noIndex)
+			n := 0
+			for i := 0; i < b.N; i++ {
+				for _, ev := range evs {
+					r.Match(ev)
+				}
 				n += len(evs)
 			}
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
