@@ -195,6 +195,27 @@ func (l *Loop) align(t time.Time) {
 	}
 }
 
+// DrainContext returns the drainCtx of Run for a stop that gives the
+// sinks timeout to take what they owe: it is done timeout after ctx is,
+// or when cancel is called.
+func DrainContext(ctx context.Context, timeout time.Duration) (drainCtx context.Context, cancel context.CancelFunc) {
+	drainCtx, cancel = context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-ctx.Done():
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-drainCtx.Done():
+			}
+		case <-drainCtx.Done():
+		}
+		cancel()
+	}()
+	return drainCtx, cancel
+}
+
 // Run reads input until ctx is done (or the input ends), while the sinks
 // take the outbox — first what the last run left — on their own
 // goroutines. Then it reads what is left (Drain), checkpoints, gives the

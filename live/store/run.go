@@ -47,21 +47,8 @@ func RunInput(ctx context.Context, opt RunOptions, open func(pos json.RawMessage
 	if stopTimeout <= 0 {
 		stopTimeout = 5 * time.Second
 	}
-	drainCtx, cancel := context.WithCancel(context.Background())
+	drainCtx, cancel := live.DrainContext(ctx, stopTimeout)
 	defer cancel()
-	go func() {
-		select {
-		case <-ctx.Done():
-			t := time.NewTimer(stopTimeout)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-drainCtx.Done():
-			}
-		case <-drainCtx.Done():
-		}
-		cancel()
-	}()
 	return loop.Run(ctx, drainCtx, filesPosition{in})
 }
 

@@ -146,21 +146,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 	// Stopped, the watch reads no more: the checkpoint after every poll
 	// leaves nothing to drain. The sinks get until StopTimeout to take
 	// what they owe, and what they took is recorded.
-	drainCtx, cancel := context.WithCancel(context.Background())
+	drainCtx, cancel := live.DrainContext(ctx, w.opt.StopTimeout)
 	defer cancel()
-	go func() {
-		select {
-		case <-ctx.Done():
-			t := time.NewTimer(w.opt.StopTimeout)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-drainCtx.Done():
-			}
-		case <-drainCtx.Done():
-		}
-		cancel()
-	}()
 	if err := w.loop.Run(ctx, drainCtx, in); err != nil {
 		return err
 	}
