@@ -45,7 +45,7 @@ func TestSQLExportMatchesHunt(t *testing.T) {
 	}
 	dir := t.TempDir()
 	c, err := emulate.Generate(emulate.Options{Seed: 11, Noise: 300,
-		Shapes: []emulate.Shape{event.FormatCloudTrailRecords, event.FormatAzureStorage}})
+		Shapes: []emulate.Shape{event.FormatCloudTrailRecords, event.FormatAzureStorage, event.FormatGCPLogEntry}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,9 +54,10 @@ func TestSQLExportMatchesHunt(t *testing.T) {
 	}
 	ctDir := filepath.Join(dir, string(event.FormatCloudTrailRecords))
 	azDir := filepath.Join(dir, string(event.FormatAzureStorage))
+	gcpDir := filepath.Join(dir, string(event.FormatGCPLogEntry))
 
 	// hunt, as the CLI runs it.
-	inputs, err := ingest.Expand([]string{ctDir, azDir})
+	inputs, err := ingest.Expand([]string{ctDir, azDir, gcpDir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +91,7 @@ func TestSQLExportMatchesHunt(t *testing.T) {
 	if err := WriteSQL(&script, SQLOptions{
 		CloudTrail: filepath.ToSlash(filepath.Join(ctDir, "**", "*.json.gz")),
 		Azure:      filepath.ToSlash(filepath.Join(azDir, "**", "*.json")),
+		GCP:        filepath.ToSlash(filepath.Join(gcpDir, "**", "*.json")),
 	}); err != nil {
 		t.Fatal(err)
 	}

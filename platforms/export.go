@@ -49,14 +49,21 @@ func Export(format string) ([]Query, error) {
 		var q Query
 		var err error
 		switch format {
-		case FormatSumo:
-			q, err = sumoQuery(&d)
-		case FormatSPL:
-			q, err = splQuery(&d)
-		case FormatKQL:
-			q, err = kqlQuery(&d)
-		case FormatEQL:
-			q, err = eqlQuery(&d)
+		case FormatSumo, FormatSPL, FormatKQL, FormatEQL:
+			if d.Provider == event.GCP {
+				q, err = gcpQuery(&d, format)
+				break
+			}
+			switch format {
+			case FormatSumo:
+				q, err = sumoQuery(&d)
+			case FormatSPL:
+				q, err = splQuery(&d)
+			case FormatKQL:
+				q, err = kqlQuery(&d)
+			case FormatEQL:
+				q, err = eqlQuery(&d)
+			}
 		default:
 			return nil, fmt.Errorf("unknown export format %q (want %s)", format, strings.Join(Formats, ", "))
 		}

@@ -18,12 +18,12 @@ import (
 	"github.com/revertwatch/revertwatch/sequence"
 )
 
-// emulatedEvents reads the emulated corpus in the CloudTrail S3 and Azure
-// Storage shapes, in memory.
+// emulatedEvents reads the emulated corpus in the CloudTrail S3, Azure
+// Storage and Cloud Storage sink shapes, in memory.
 func emulatedEvents(t *testing.T) []*event.Event {
 	t.Helper()
 	c, err := emulate.Generate(emulate.Options{Seed: 5, Noise: 200,
-		Shapes: []emulate.Shape{event.FormatCloudTrailRecords, event.FormatAzureStorage}})
+		Shapes: []emulate.Shape{event.FormatCloudTrailRecords, event.FormatAzureStorage, event.FormatGCPLogEntry}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +99,8 @@ func TestHuntingQueriesFind(t *testing.T) {
 		"hunt-evidence-deletion":            "DeleteVolume",
 		"hunt-azure-disk-restored":          "/snapshots/",
 		"hunt-stop-start-new-principal":     "StopInstances",
+		"hunt-gcp-disk-restored":            "global/snapshots/",
+		"hunt-gcp-boot-disk-attach":         "/disks/",
 	}
 	for _, h := range Hunts() {
 		needle, ok := want[h.ID]

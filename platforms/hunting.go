@@ -84,9 +84,9 @@ func Hunts() []Hunt {
 			Title: "Volumes, snapshots, images and disks deleted, per caller",
 			Why: "Deleting the replaced root volume or disk, or the snapshot used to revert, destroys the evidence a revert leaves; " +
 				"read the callers with deletions next to their revert findings.",
-			Text: `_sourceCategory=*aws*cloudtrail* OR _sourceCategory=*azure*activitylog*
+			Text: `_sourceCategory=*aws*cloudtrail* OR _sourceCategory=*azure*activitylog* OR ` + gcpScope + `
 | json auto
-| where matches(operationName, "(?i)^(DeleteVolume|DeleteSnapshot|DeregisterImage|microsoft\.compute/(disks|snapshots|images)/delete)$")
+| where matches(operationName, "(?i)^(DeleteVolume|DeleteSnapshot|DeregisterImage|microsoft\.compute/(disks|snapshots|images)/delete|` + gcpVersion + `?compute\.(disks|regionDisks|snapshots|images|machineImages)\.delete)$")
 | count as deletions, values(operationName) as operations, min(_messageTime) as first_seen, max(_messageTime) as last_seen by _sourceHost, caller
 | sort by deletions desc`,
 		},
@@ -113,7 +113,69 @@ func Hunts() []Hunt {
 | count as writes, min(_messageTime) as first_seen by _sourceHost, caller, resourceId, create_option, source
 | sort by first_seen asc`,
 		},
+		{
+			ID:    "hunt-gcp-disk-restored",
+			Title: "Compute Engine disks created from a snapshot or an image, per project and source",
+			Why: "Every disks.insert that names a sourceSnapshot or sourceImage: the inputs of a boot-disk swap, including those whose attachDisk is missing from the data. " +
+				"A snapshot taken before the intrusion, restored by a principal who does not normally restore, is a revert point.",
+			Text: gcpScope + `
+| json auto
+| parse regex field=%"protoPayload.methodName" "^(?:` + gcpVersion + `)?(?<method>.+)$" nodrop
+| where method in ("compute.disks.insert", "compute.regionDisks.insert") and !(severity in ("ERROR", "CRITICAL", "ALERT", "EMERGENCY"))
+| ` + gcpHunt("compute.disks.insert", catalog.SourceSnapshots) + ` as source_snapshot
+| ` + gcpHunt("compute.disks.insert", catalog.Images) + ` as source_image
+| where !isEmpty(source_snapshot) or !isEmpty(source_image)
+| count as disks, min(_messageTime) as first_seen, values(%"protoPayload.resourceName") as disk_names by _sourceHost, caller, source_snapshot, source_image
+| sort by first_seen asc`,
+		},
+		{
+			ID:    "hunt-gcp-boot-disk-attach",
+			Title: "Compute Engine disks attached as an instance's boot disk",
+			Why: "attachDisk with boot true replaces the disk an instance starts from (the detections need the disk's disks.insert in the data; this does not). " +
+				"Outside a rebuild, it is how a boot disk is swapped for a restored one.",
+			Text: gcpScope + `
+| json auto
+| parse regex field=%"protoPayload.methodName" "^(?:` + gcpVersion + `)?(?<method>.+)$" nodrop
+| where method = "compute.instances.attachDisk" and toString(%"protoPayload.request.boot") = "true" and !(severity in ("ERROR", "CRITICAL", "ALERT", "EMERGENCY"))
+| count as attaches, min(_messageTime) as first_seen by _sourceHost, caller, ` + gcpHunt("compute.instances.attachDisk", catalog.Instances) + `, ` + gcpHunt("compute.instances.attachDisk", catalog.Volumes) + `
+| sort by first_seen asc`,
+		},
+		{
+			ID:    "hunt-gcp-image-shared",
+			Title: "Compute Engine snapshots, images, machine images or disks whose IAM policy was set",
+			Why: "setIamPolicy on a snapshot, image, machine image or disk can grant another principal or project the right to copy it: " +
+				"a copy of the disk leaves the project, or a prepared image is offered to revert into. Read the policy in the request.",
+			Text: gcpScope + `
+| json auto
+| parse regex field=%"protoPayload.methodName" "^(?:` + gcpVersion + `)?(?<method>.+)$" nodrop
+| where method in (` + quoteList(gcpSharing()) + `) and !(severity in ("ERROR", "CRITICAL", "ALERT", "EMERGENCY"))
+| count as calls, min(_messageTime) as first_seen by _sourceHost, caller, method, %"protoPayload.resourceName"
+| sort by first_seen asc`,
+		},
 	}
+}
+
+// gcpHunt names, as a hunting query after json auto does, where a Google
+// Cloud operation writes a key: the field catalog's LogEntry path, a
+// list's first member ("missing." when the catalog lacks it, as ct).
+func gcpHunt(op string, k catalog.Key) string {
+	paths := catalog.Paths(event.GCP, op, k)
+	if len(paths) == 0 {
+		return `%"missing.` + op + "." + string(k) + `"`
+	}
+	return `%"` + strings.ReplaceAll(gcpPath(paths[0]), "[]", "[0]") + `"`
+}
+
+// gcpSharing lists the Google Cloud operations the catalog says share a
+// snapshot, image or disk.
+func gcpSharing() []string {
+	var out []string
+	for _, kind := range []string{"snapshots", "images", "machineImages", "disks", "regionDisks"} {
+		if op := "compute." + kind + ".setIamPolicy"; catalog.Shares(event.GCP, op) {
+			out = append(out, op)
+		}
+	}
+	return out
 }
 
 // ct names, as a hunting query after json auto does, where a CloudTrail

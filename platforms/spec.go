@@ -81,14 +81,10 @@ type Detection struct {
 
 // Detections returns the built-in revert detections in content order
 // that the query exports (Sumo, SPL, KQL, EQL, SQL, the hunting queries)
-// write: the AWS and Azure ones. The Google Cloud detections are exported
-// as Sigma (ExportSigma) only, so far.
+// write: AWS, Azure and Google Cloud.
 func Detections() []Detection {
 	var out []Detection
 	for _, d := range content.Reverts() {
-		if len(d.Rule.Steps) > 0 && d.Rule.Steps[0].Provider == event.GCP {
-			continue
-		}
 		det := Detection{ID: d.ID(), Title: d.Title, Description: d.Description, Window: d.Rule.Window,
 			Steps: d.Rule.Steps, Supersedes: d.Rule.Supersedes}
 		if det.Window == 0 {

@@ -79,7 +79,7 @@ DIR/revertwatch.<format>.`,
 }
 
 // platformGlobs are the inputs the SQL export reads.
-type platformGlobs struct{ cloudtrail, azure string }
+type platformGlobs struct{ cloudtrail, azure, gcp string }
 
 var exportGlobs platformGlobs
 
@@ -88,6 +88,7 @@ var exportGlobs platformGlobs
 func addPlatformFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&exportGlobs.cloudtrail, "cloudtrail-glob", platforms.DefaultCloudTrailGlob, "sql: CloudTrail files the script reads (S3 delivery files or JSON lines)")
 	fs.StringVar(&exportGlobs.azure, "azure-glob", platforms.DefaultAzureGlob, "sql: Azure Activity Log diagnostic exports the script reads")
+	fs.StringVar(&exportGlobs.gcp, "gcp-glob", platforms.DefaultGCPGlob, "sql: Cloud Audit Logs entries the script reads (LogEntry JSON lines, as the Cloud Storage sink writes them, or gcloud's JSON array)")
 }
 
 // exportPlatform writes the detections for another engine: sumo, spl,
@@ -108,7 +109,7 @@ func exportPlatform(cmd *cobra.Command, format, out string) (err error) {
 		}()
 	}
 	return writeTo(cmd.OutOrStdout(), out, func(w io.Writer) error {
-		return platforms.Write(w, format, platforms.SQLOptions{CloudTrail: exportGlobs.cloudtrail, Azure: exportGlobs.azure})
+		return platforms.Write(w, format, platforms.SQLOptions{CloudTrail: exportGlobs.cloudtrail, Azure: exportGlobs.azure, GCP: exportGlobs.gcp})
 	})
 }
 
