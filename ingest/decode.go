@@ -52,10 +52,11 @@ type fileDecoder struct {
 	index    int
 	chunks   *chunker // set when records are decoded by the workers of Read
 	lite     liteScanner
-	inner2   []jsonx.Member // members of a nested object, for partial events
-	inner3   []jsonx.Member // and of one nested in it
-	pre      []jsonx.Member // the record's members as the splitter indexed them, or nil
-	arena    *chunk         // the chunk a worker decodes: partial events come from it
+	inner2   []jsonx.Member                               // members of a nested object, for partial events
+	inner3   []jsonx.Member                               // and of one nested in it
+	pre      []jsonx.Member                               // the record's members as the splitter indexed them, or nil
+	arena    *chunk                                       // the chunk a worker decodes: partial events come from it
+	sel      func(*event.Event, []jsonx.Member) Selection // this decoder's Options.NewSelect
 	strs     map[string]string
 	lowers   map[string]string
 	// recKey is the first member name of a record of the array being

@@ -247,7 +247,7 @@ func (d *fileDecoder) lightCloudTrail(buf []byte, pos recordPos, index int, enve
 		return false
 	}
 	var caller string
-	if kind == partialQuery || d.opt.Select != nil {
+	if kind == partialQuery || d.selects() {
 		if caller, ok = d.cloudTrailCaller(); !ok {
 			return false
 		}
@@ -263,7 +263,7 @@ func (d *fileDecoder) lightCloudTrail(buf []byte, pos recordPos, index int, enve
 		f = event.FormatCloudTrailRecords
 	}
 	ev := d.newPartial(pos, index, f)
-	if kind == partialQuery || d.opt.Select != nil {
+	if kind == partialQuery || d.selects() {
 		ev.Raw = d.partialRaw(buf)
 		ev.Caller = caller
 	}
@@ -327,7 +327,7 @@ func (d *fileDecoder) lightAzure(buf []byte, pos recordPos, index int, envelope,
 	case kind == partialQuery:
 		ev.Raw = d.partialRaw(buf)
 		ev.Caller, ev.ResourceGroup = caller, group
-	case d.opt.Select != nil:
+	case d.selects():
 		ev.Raw = d.partialRaw(buf)
 	}
 	ev.Provider = event.Azure
@@ -580,11 +580,24 @@ func (d *fileDecoder) partialRaw(buf []byte) []byte {
 	return append([]byte(nil), buf...)
 }
 
-// outPartial hands on a partial event as Options.Select says. It reports
-// false when the record is to be decoded whole instead.
+// selects reports whether partial events are offered to a Select.
+func (d *fileDecoder) selects() bool { return d.opt.Select != nil || d.opt.NewSelect != nil }
+
+// outPartial hands on a partial event as Options.Select (or the
+// decoder's own of Options.NewSelect) says. It reports false when the
+// record is to be decoded whole instead.
 func (d *fileDecoder) outPartial(ev *event.Event) bool {
-	if d.opt.Select != nil && !ev.Time.IsZero() && ev.Operation != "" {
-		switch d.opt.Select(ev) {
+	if d.selects() && !ev.Time.IsZero() && ev.Operation != "" {
+		var sel Selection
+		if d.opt.NewSelect != nil {
+			if d.sel == nil {
+				d.sel = d.opt.NewSelect()
+			}
+			sel = d.sel(ev, d.lite.members)
+		} else {
+			sel = d.opt.Select(ev)
+		}
+		switch sel {
 		case SelectWhole:
 			return false
 		case SelectDrop:

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
 
 // Format is the --input-format value: how records are recognised.
@@ -104,6 +105,15 @@ type Options struct {
 	// Select is asked about carry their Raw, and CloudTrail ones their
 	// Caller. Select is called from several goroutines at once.
 	Select func(ev *event.Event) Selection
+	// NewSelect, when set, is called once by each decoding goroutine
+	// for a Select of its own, asked in place of Select, which is also
+	// given the record's top-level members as the splitter or the
+	// partial decoder indexed them (valid only during the call, like the
+	// event). A reader that keeps state per record (the query engine's
+	// per-record stages and partial aggregation) keeps it per goroutine
+	// without locks, and looks fields up in the members instead of
+	// parsing Raw again.
+	NewSelect func() func(ev *event.Event, members []jsonx.Member) Selection
 	// Inflate, when set, is asked before a record's own compressed
 	// payload (CloudWatch Logs' awslogs.data) is inflated, with 0, and
 	// told after how many bytes it inflated to: a caller that counts what

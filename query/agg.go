@@ -19,6 +19,9 @@ type aggFunc struct {
 type aggState interface {
 	add(v Value, r *record)
 	result() Value
+	// merge adds what another state of the same aggregate, built from
+	// other records, holds (Runner.NewWorker).
+	merge(o aggState)
 }
 
 // group is one row of the aggregation under construction.
@@ -41,6 +44,7 @@ type aggStage struct {
 	order      []*group
 	buf        []byte
 	kv         []Value
+	warn       *warnings // the run's, for the states merge adopts
 }
 
 func (s *aggStage) add(r *record) {
@@ -79,6 +83,36 @@ func (s *aggStage) add(r *record) {
 		}
 		g.states[i].add(v, r)
 	}
+}
+
+// merge adds the groups of o, an aggregation of the same stage over
+// other records.
+func (s *aggStage) merge(o *aggStage) {
+	for _, og := range o.order {
+		s.buf = s.buf[:0]
+		for _, v := range og.keys {
+			s.buf = appendKey(s.buf, v)
+		}
+		g := s.groups[string(s.buf)]
+		if g == nil {
+			if s.groups == nil {
+				s.groups = map[string]*group{}
+			}
+			og.first = len(s.order)
+			for _, st := range og.states {
+				if v, ok := st.(*valuesAgg); ok {
+					v.warn = s.warn // the cap is counted where the result is made
+				}
+			}
+			s.groups[string(s.buf)] = og
+			s.order = append(s.order, og)
+			continue
+		}
+		for i := range g.states {
+			g.states[i].merge(og.states[i])
+		}
+	}
+	o.groups, o.order = nil, nil
 }
 
 func (s *aggStage) flush(emit func(*record)) {
@@ -121,6 +155,7 @@ type countAll struct{ n int64 }
 
 func (c *countAll) add(Value, *record) { c.n++ }
 func (c *countAll) result() Value      { return Int(c.n) }
+func (c *countAll) merge(o aggState)   { c.n += o.(*countAll).n }
 
 type countNonNull struct{ n int64 }
 
@@ -129,7 +164,8 @@ func (c *countNonNull) add(v Value, _ *record) {
 		c.n++
 	}
 }
-func (c *countNonNull) result() Value { return Int(c.n) }
+func (c *countNonNull) result() Value    { return Int(c.n) }
+func (c *countNonNull) merge(o aggState) { c.n += o.(*countNonNull).n }
 
 type countDistinct struct {
 	seen map[string]struct{}
@@ -149,6 +185,15 @@ func (c *countDistinct) add(v Value, _ *record) {
 	}
 }
 func (c *countDistinct) result() Value { return Int(int64(len(c.seen))) }
+
+func (c *countDistinct) merge(o aggState) {
+	for k := range o.(*countDistinct).seen {
+		if c.seen == nil {
+			c.seen = map[string]struct{}{}
+		}
+		c.seen[k] = struct{}{}
+	}
+}
 
 // valuesAgg is values(x): the distinct renderings, sorted byte-wise,
 // keeping the cap smallest (spec §9).
@@ -170,6 +215,15 @@ func (c *valuesAgg) add(v Value, _ *record) {
 		c.seen = map[string]struct{}{}
 	}
 	c.seen[strings.Clone(s)] = struct{}{}
+}
+
+func (c *valuesAgg) merge(o aggState) {
+	for k := range o.(*valuesAgg).seen {
+		if c.seen == nil {
+			c.seen = map[string]struct{}{}
+		}
+		c.seen[k] = struct{}{}
+	}
 }
 
 func (c *valuesAgg) result() Value {
@@ -220,6 +274,16 @@ func (c *firstLast) add(v Value, r *record) {
 }
 func (c *firstLast) result() Value { return c.v }
 
+// merge is add of the other's pick. Records of different goroutines
+// have no common input order, so a parallel plan leaves first and last
+// out (mergeableAgg).
+func (c *firstLast) merge(o aggState) {
+	x := o.(*firstLast)
+	if x.set {
+		c.add(x.v, &record{time: x.time, ord: x.ord})
+	}
+}
+
 // numericAgg is sum, avg, min and max; values that are not numbers after
 // coercion are skipped.
 type numericAgg struct {
@@ -254,6 +318,35 @@ func (c *numericAgg) add(v Value, _ *record) {
 	c.sum += n.float()
 	if !c.valid || c.fn == "min" && compareNumbers(n, c.best) < 0 || c.fn == "max" && compareNumbers(n, c.best) > 0 {
 		c.best, c.valid = n, true
+	}
+}
+
+// merge combines the counts and picks; a float sum depends on the order
+// of its additions, so a parallel plan leaves sum and avg out
+// (mergeableAgg).
+func (c *numericAgg) merge(o aggState) {
+	x := o.(*numericAgg)
+	if x.n == 0 {
+		return
+	}
+	if c.n == 0 {
+		*c = *x
+		return
+	}
+	c.n += x.n
+	if c.ints && x.ints {
+		s := c.isum + x.isum
+		if (s > c.isum) == (x.isum > 0) {
+			c.isum = s
+		} else {
+			c.ints = false
+		}
+	} else {
+		c.ints = false
+	}
+	c.sum += x.sum
+	if c.fn == "min" && compareNumbers(x.best, c.best) < 0 || c.fn == "max" && compareNumbers(x.best, c.best) > 0 {
+		c.best = x.best
 	}
 }
 

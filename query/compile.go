@@ -60,6 +60,14 @@ type stageSpec struct {
 	readAll bool     // reads every field (or is unknown)
 	isAgg   bool
 	span    qs.Span
+	// perRecord marks a row stage that keeps no state from record to
+	// record and reads nothing of their order: it may run in a reader's
+	// decoding goroutines (Runner.NewWorker).
+	perRecord bool
+	// mergeable marks an aggregation whose partial states, one per
+	// goroutine, merge into exactly the state one run in input order
+	// builds (see parallelPrefix).
+	mergeable bool
 }
 
 // Program is a compiled query. It is immutable; Run and NewRunner may be
@@ -76,6 +84,9 @@ type Program struct {
 	notes   []string
 	warns   []string
 	hasAgg  bool
+	// parallel is set when the stages up to the first barrier may run
+	// in the reader's goroutines (Runner.NewWorker).
+	parallel bool
 }
 
 // Compile parses, checks and plans a query. Errors are a *syntax.Errors
@@ -139,6 +150,7 @@ func (c *compiler) lowerQuery(q *qs.Query, p *Program) {
 		}
 	}
 	p.stages, p.removed = removeDeadAssignments(specs)
+	p.parallel = parallelPrefix(p.stages)
 }
 
 // removeDeadAssignments drops assignments whose field nothing reads before
@@ -233,7 +245,7 @@ func (c *compiler) stage(st qs.Stage, sortBefore bool, rest []qs.Stage) []*stage
 	case *qs.Where:
 		x := c.expr(s.X)
 		fn, bs := x.fn, sem.WhereBoolStrings
-		return []*stageSpec{{text: "where " + x.text, reads: fieldsRead(s.X), span: s.Span,
+		return []*stageSpec{{text: "where " + x.text, reads: fieldsRead(s.X), span: s.Span, perRecord: true,
 			make: func(w *warnings) any { return &whereStage{fn: fn, bs: bs, warn: w} }}}
 	case *qs.AssignStage:
 		return []*stageSpec{c.assignStage(s)}
@@ -281,7 +293,7 @@ func shorten(s string) string {
 
 func (c *compiler) assign(t *qs.FieldRef, x *cexpr, reads []string, sp qs.Span) *stageSpec {
 	name, fn, remove := t.Name, x.fn, c.sem.NullAssignRemoves
-	return &stageSpec{text: x.text + " as " + t.String(), assigns: name, reads: reads, span: sp,
+	return &stageSpec{text: x.text + " as " + t.String(), assigns: name, reads: reads, span: sp, perRecord: true,
 		make: func(*warnings) any { return &assignStage{name: name, fn: fn, remove: remove} }}
 }
 
@@ -305,7 +317,7 @@ func (c *compiler) assignStage(s *qs.AssignStage) *stageSpec {
 
 func (c *compiler) jsonAuto(s *qs.JSONAuto) *stageSpec {
 	var field *accessor
-	spec := &stageSpec{span: s.Span, reads: []string{"_raw"}}
+	spec := &stageSpec{span: s.Span, reads: []string{"_raw"}, perRecord: true}
 	if s.Field != nil {
 		field = c.accessor(s.Field)
 		spec.reads = []string{strings.ToLower(s.Field.Name)}
@@ -363,7 +375,7 @@ func (c *compiler) jsonPath(s *qs.JSONPath) *stageSpec {
 		names = append(names, name)
 	}
 	nodrop := s.NoDrop
-	return &stageSpec{text: s.String(), span: s.Span, readAll: true, make: func(*warnings) any {
+	return &stageSpec{text: s.String(), span: s.Span, readAll: true, perRecord: true, make: func(*warnings) any {
 		return &jsonPathStage{field: field, paths: paths, names: names, nodrop: nodrop}
 	}}
 }
@@ -389,7 +401,7 @@ func (c *compiler) parseAnchor(s *qs.ParseStage) *stageSpec {
 		c.errorf(pat.Span, "mark each value to capture with *", "the parse pattern has no *")
 	}
 	nodrop, fold := s.NoDrop, c.sem.ParseAnchorsFold
-	return &stageSpec{text: s.String(), span: s.Span, readAll: true, make: func(*warnings) any {
+	return &stageSpec{text: s.String(), span: s.Span, readAll: true, perRecord: true, make: func(*warnings) any {
 		return &anchorStage{field: field, parts: parts, names: names, nodrop: nodrop, fold: fold}
 	}}
 }
@@ -413,7 +425,7 @@ func (c *compiler) parseRegex(s *qs.ParseStage) *stageSpec {
 		c.errorf(s.Span, "", "multi takes a single pattern")
 	}
 	nodrop, multi := s.NoDrop, s.Multi
-	return &stageSpec{text: s.String(), span: s.Span, readAll: true, make: func(*warnings) any {
+	return &stageSpec{text: s.String(), span: s.Span, readAll: true, perRecord: !multi, make: func(*warnings) any {
 		st := &regexStage{field: field, res: res, nodrop: nodrop, multi: multi}
 		if multi {
 			return regexMulti{st}
@@ -525,8 +537,12 @@ func (c *compiler) aggregate(s *qs.Aggregate, sortBefore bool) *stageSpec {
 		spec.origin = "stats …"
 	}
 	sem := c.sem
+	spec.mergeable = sem.SortGroups
+	for _, a := range aggs {
+		spec.mergeable = spec.mergeable && mergeableAgg[a.fn]
+	}
 	spec.make = func(w *warnings) any {
-		st := &aggStage{keys: keys, keyNames: keyNames, keepNull: sem.KeepNullGroups, emptyRow: sem.EmptyCountRow, sortGroups: sem.SortGroups}
+		st := &aggStage{keys: keys, keyNames: keyNames, keepNull: sem.KeepNullGroups, emptyRow: sem.EmptyCountRow, sortGroups: sem.SortGroups, warn: w}
 		for _, a := range aggs {
 			a := *a
 			a.mk = aggMaker(a.fn, a.arg != nil, sortBefore, sem, w)
@@ -619,7 +635,7 @@ func (c *compiler) fields(s *qs.Fields) *stageSpec {
 		names[i] = c.accessor(n)
 	}
 	deny := s.Sign == '-'
-	return &stageSpec{text: s.String(), readAll: true, span: s.Span, make: func(*warnings) any { return &fieldsStage{names: names, deny: deny} }}
+	return &stageSpec{text: s.String(), readAll: true, span: s.Span, perRecord: true, make: func(*warnings) any { return &fieldsStage{names: names, deny: deny} }}
 }
 
 func (c *compiler) timeslice(s *qs.Timeslice, rest []qs.Stage) *stageSpec {
@@ -652,7 +668,7 @@ func (c *compiler) timeslice(s *qs.Timeslice, rest []qs.Stage) *stageSpec {
 		c.errorf(s.Width.Span, "write a duration such as 1m, 15m, 1h or 1d, or N buckets", "timeslice needs a duration")
 	}
 	w := int64(s.Width.Value)
-	return &stageSpec{text: s.String(), readAll: true, span: s.Span,
+	return &stageSpec{text: s.String(), readAll: true, span: s.Span, perRecord: true,
 		make: func(*warnings) any { return &timesliceStage{width: w, name: name} }}
 }
 
@@ -700,7 +716,7 @@ func (c *compiler) lookup(s *qs.Lookup) *stageSpec {
 		return &stageSpec{text: s.String(), make: func(*warnings) any { return &limitStage{n: 1 << 62} }}
 	}
 	idx := tbl.index(cols, c.sem.LookupFirstMatch)
-	return &stageSpec{text: s.String(), readAll: true, span: s.Span, make: func(*warnings) any {
+	return &stageSpec{text: s.String(), readAll: true, span: s.Span, perRecord: true, make: func(*warnings) any {
 		return &lookupStage{on: on, index: idx, rows: tbl.rows, cols: outCols, names: outNames}
 	}}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
 
 // field is one field written by a stage: extracted by parse or json, or
@@ -26,6 +27,7 @@ type jsonLayer struct {
 	st     *jsonAutoStage
 	p      *fastjson.Parser
 	text   string
+	ms     []jsonx.Member  // text's top-level members as the reader indexed them, or nil
 	root   *fastjson.Value // an object, or nil when there is no JSON
 	keys   []member        // top-level members, indexed on first lookup
 	parsed bool
@@ -38,6 +40,7 @@ type jsonLayer struct {
 type record struct {
 	ev     *event.Event
 	raw    string
+	ms     []jsonx.Member // raw's top-level members as the reader indexed them, or nil
 	fields []field
 	layers []jsonLayer
 	seq    int32
@@ -57,6 +60,7 @@ type record struct {
 func (r *record) reset(ev *event.Event, ord int64) {
 	r.ev = ev
 	r.raw = ""
+	r.ms = nil
 	if ev != nil && len(ev.Raw) > 0 {
 		r.raw = unsafe.String(&ev.Raw[0], len(ev.Raw))
 	}
@@ -190,6 +194,14 @@ func (r *record) lookup(a *accessor) Value {
 			if ly.seq < fseq {
 				break
 			}
+			if !ly.parsed && ly.ms != nil {
+				if v, found, ok := ly.st.findMembers(ly.ms, a.name); ok {
+					if found {
+						return v
+					}
+					continue
+				}
+			}
 			if !ly.parsed && a.needle != "" && !containsFoldAt(ly.text, a.needle, a.pick) && !strings.Contains(ly.text, `\u`) {
 				// The key is not in the text: no need to parse it.
 				continue
@@ -261,10 +273,10 @@ func (r *record) forget(name string) {
 	r.cache = kept
 }
 
-func (r *record) addLayer(st *jsonAutoStage, p *fastjson.Parser, text string) {
+func (r *record) addLayer(st *jsonAutoStage, p *fastjson.Parser, text string, ms []jsonx.Member) {
 	r.seq++
 	r.cache = r.cache[:0]
-	r.layers = append(r.layers, jsonLayer{st: st, p: p, text: text, seq: r.seq})
+	r.layers = append(r.layers, jsonLayer{st: st, p: p, text: text, ms: ms, seq: r.seq})
 }
 
 // find resolves a flattened name (a.b, a[0].c, spaces written as _) in
@@ -292,6 +304,67 @@ func (ly *jsonLayer) find(name string) (Value, bool) {
 		ly.keys = st.index
 	}
 	return ly.st.findTop(ly.keys, name)
+}
+
+// findMembers is findTop over the top-level members the reader indexed,
+// without parsing the text: for the names it can answer from them, a
+// member whose value is a string without escapes, a bool or null. ok is
+// false when a member the name matches needs the tree (a nested name, an
+// object, an array, a number, an escaped string): the caller parses.
+func (st *jsonAutoStage) findMembers(ms []jsonx.Member, name string) (v Value, found, ok bool) {
+	if name == "" {
+		return Null, false, true
+	}
+	exact, fold := -1, -1
+	c0 := lowerASCII(name[0])
+	for i := range ms {
+		k := ms[i].Key
+		if len(k) == 0 || len(k) > len(name) || lowerASCII(k[0]) != c0 && !(k[0] == ' ' && c0 == '_') {
+			continue
+		}
+		ex := keyMatch(k, name, false)
+		if !ex && !(st.fold && keyMatch(k, name, true)) {
+			continue
+		}
+		if len(k) != len(name) {
+			return Null, false, false
+		}
+		switch ms[i].Kind {
+		case '"':
+			if ms[i].Esc {
+				return Null, false, false
+			}
+		case 't', 'f', 'n':
+		default:
+			return Null, false, false
+		}
+		if ex && exact < 0 {
+			exact = i
+		} else if !ex && fold < 0 {
+			fold = i
+		}
+	}
+	i := exact
+	if i < 0 {
+		i = fold
+	}
+	if i < 0 {
+		return Null, false, true
+	}
+	m := &ms[i]
+	switch m.Kind {
+	case '"':
+		if len(m.Val) == 0 {
+			return Str(""), true, true
+		}
+		return Str(unsafe.String(&m.Val[0], len(m.Val))), true, true
+	case 'n':
+		return Null, true, true
+	}
+	if st.asStrings {
+		return Str(string(m.Val)), true, true
+	}
+	return Bool(m.Kind == 't'), true, true
 }
 
 // member is one top-level key of a parsed record.

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
 
 // warning kinds counted during a run.
@@ -78,6 +80,9 @@ type Runner struct {
 	stats Stats
 	out   []*record
 	sem   Semantics
+
+	mu      sync.Mutex
+	workers []*Runner // the runners of NewWorker's Workers
 }
 
 // NewRunner returns a fresh run of the program.
@@ -103,7 +108,9 @@ func (p *Program) NewRunner() *Runner {
 
 // Push runs one event through the pipeline. A record that makes the
 // engine fail is counted in Stats.BadRecords and skipped.
-func (r *Runner) Push(ev *event.Event) {
+func (r *Runner) Push(ev *event.Event) { r.push(ev, nil) }
+
+func (r *Runner) push(ev *event.Event, members []jsonx.Member) {
 	defer func() {
 		if x := recover(); x != nil {
 			r.stats.BadRecords++
@@ -113,6 +120,7 @@ func (r *Runner) Push(ev *event.Event) {
 	r.stats.Events++
 	rec := &r.rec
 	rec.reset(ev, r.stats.Events-1)
+	rec.ms = members
 	if r.prog.scope != nil && !r.prog.scope(rec) {
 		return
 	}
@@ -147,6 +155,7 @@ func (r *Runner) run(si, i int, rec *record) {
 
 // Finish flushes the barriers in order and returns the result.
 func (r *Runner) Finish() *Result {
+	r.mergeWorkers()
 	for si := range r.segs {
 		if b := r.segs[si].barrier; b != nil {
 			next := si + 1

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
 
 // rowStage is a stage that looks at one record at a time and keeps or
@@ -52,7 +54,11 @@ func (s *jsonAutoStage) process(r *record) bool {
 		text = render(v)
 	}
 	if s.keys == nil {
-		r.addLayer(s, &s.p, text)
+		var ms []jsonx.Member
+		if s.field == nil {
+			ms = r.ms
+		}
+		r.addLayer(s, &s.p, text, ms)
 		return true
 	}
 	ly := jsonLayer{st: s, p: &s.p, text: text}

@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/revertwatch/revertwatch/content"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/internal/jsonx"
 	"github.com/revertwatch/revertwatch/query"
 	qsyntax "github.com/revertwatch/revertwatch/query/syntax"
+	"github.com/revertwatch/revertwatch/source"
 )
 
 func newQueryCmd() *cobra.Command {
@@ -83,6 +86,13 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 			// else of an event: most records need no full decode.
 			opt.QueryFields = true
 			run := prog.NewRunner()
+			countRefused := func() {}
+			if prog.Parallel() {
+				// The per-record stages and the aggregation run in the
+				// decoding goroutines, on the members the reader found:
+				// only the partial aggregations leave them, at the end.
+				opt.NewSelect, countRefused = in.selectWorker(run)
+			}
 			h := in.handlers()
 			h.Event = in.keep(func(ev *event.Event) error {
 				run.Push(ev)
@@ -91,6 +101,7 @@ detection (eval, stats, matches() as a call); --dialect sumo rejects them.`,
 			stop := startProgress(opt.Progress, in.quiet)
 			sum, err := ingest.Read(cmd.Context(), inputs, opt, h)
 			stop()
+			countRefused()
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
@@ -185,4 +196,44 @@ func builtinIDs() string {
 		ids = append(ids, q.ID)
 	}
 	return strings.Join(ids, ", ")
+}
+
+// selectWorker returns an ingest.Options.NewSelect that hands each
+// partial event to a query.Worker of run in the decoding goroutine, after
+// the record filters, and nothing on; and a function that adds the
+// records the filters refused there to what keep counts, once Read has
+// returned.
+func (f *inputFlags) selectWorker(run *query.Runner) (func() func(*event.Event, []jsonx.Member) ingest.Selection, func()) {
+	var mu sync.Mutex
+	var refused source.Counts
+	var filter *source.Filter
+	if f.run != nil && f.run.filter.Active() {
+		filter = f.run.filter
+	}
+	newSelect := func() func(*event.Event, []jsonx.Member) ingest.Selection {
+		w := run.NewWorker()
+		return func(ev *event.Event, members []jsonx.Member) ingest.Selection {
+			if filter != nil {
+				if why := filter.Keep(ev); why != source.Kept {
+					mu.Lock()
+					refused.Add(why)
+					mu.Unlock()
+					return ingest.SelectDrop
+				}
+			}
+			w.Push(ev, members)
+			return ingest.SelectDrop
+		}
+	}
+	return newSelect, func() {
+		if f.run == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for i, n := range refused {
+			f.run.records[i] += n
+		}
+		refused = source.Counts{}
+	}
 }

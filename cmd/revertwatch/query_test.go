@@ -119,3 +119,22 @@ func TestQuerySampleData(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 }
+
+// TestQueryFiltersInWorkers runs the seed, whose plan runs in the decoding
+// goroutines, with record filters: the records they refuse there are left
+// out of the rows and counted in the summary as keep counts them.
+func TestQueryFiltersInWorkers(t *testing.T) {
+	path := queryFixture(t)
+	out, stderr, code := runStderr(t, "query", "-q", "--builtin", "t1578.004-sumo", "--format", "json", "--since", "2024-05-01T10:00:30Z", path)
+	want := `{"_sourceHost":"s1","caller":"alice@x.com","resourceGroup":"RG1","OpCount":1,"Operations":["Microsoft.Compute/snapshots/write"],"RiskLevels":["Medium"]}` + "\n"
+	if code != 0 || out != want {
+		t.Fatalf("--since: exit %d\n got %s\nwant %s\n%s", code, out, want, stderr)
+	}
+	if !strings.Contains(stderr, "records: time=1") {
+		t.Errorf("--since: the refused record is not counted:\n%s", stderr)
+	}
+	out, stderr, code = runStderr(t, "query", "-q", "--builtin", "t1578.004-sumo", "--format", "json", "--account", "s2", path)
+	if code != 0 || out != "" || !strings.Contains(stderr, "records: account=2") {
+		t.Fatalf("--account s2: exit %d\n%s\n%s", code, out, stderr)
+	}
+}
