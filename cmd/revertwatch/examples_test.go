@@ -48,6 +48,7 @@ var skipReasons = []struct {
 	{regexp.MustCompile(`s3://|azblob://|blob\.core\.windows\.net`), "reads a bucket or a storage account (TestHuntS3EqualsLocal and TestHuntBlobEqualsLocal run hunt over them against S3 and Azurite servers they start)"},
 	{regexp.MustCompile(`^\./scripts/test\.sh|bench/(run\.sh|soak)|^go (test|install|build) |release-check\.sh`), "the test suite, the benchmarks, the release build or an install: not revertwatch's own output (CI runs the test suite)"},
 	{regexp.MustCompile(`^docker `), "needs a container builder and its registry"},
+	{regexp.MustCompile(`revertwatch pull |pulled/`), "asks a provider's list API, or reads what it pulled (TestPullAWSThenHunt and TestPullAzureThenHunt run pull and hunt against servers they start)"},
 }
 
 // exampleBlock is a run of command lines that go together: one command's

@@ -81,6 +81,7 @@ snapshot or image, or stop/started to wipe ephemeral storage.`,
 	root.AddCommand(newConfigCmd())
 	root.AddCommand(newWatchCmd())
 	root.AddCommand(newServeCmd())
+	root.AddCommand(newPullCmd())
 	root.AddCommand(newManCmd())
 	for _, c := range root.Commands() {
 		refuseUnknown(c)
