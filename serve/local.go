@@ -27,9 +27,12 @@ type local struct {
 	// applied is the last journal entry processed; committed the last one
 	// a checkpoint covers.
 	applied, committed uint64
+	// stream, when set, is read beside the journal (Config.Stream).
+	stream      live.Input
+	closeStream func()
 }
 
-func newLocal(dir string, reset bool, h Hooks) (*local, error) {
+func newLocal(dir string, reset bool, h Hooks, open StreamOpener) (*local, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("no state directory (--state-dir)")
 	}
@@ -41,6 +44,16 @@ func newLocal(dir string, reset bool, h Hooks) (*local, error) {
 	if err := l.load(); err != nil {
 		st.Close()
 		return nil, err
+	}
+	if open != nil {
+		pos, err := store.LoopPosition(l.loop)
+		if err == nil {
+			l.stream, l.closeStream, err = open(pos.Files)
+		}
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("%s: %w", st.Path(), err)
+		}
 	}
 	return l, nil
 }
@@ -121,7 +134,13 @@ func (l *local) KeepEvents() int64 { return 0 }
 func (l *local) Ready() error { return nil }
 
 // Close implements Backend.
-func (l *local) Close() error { return l.st.Close() }
+func (l *local) Close() error {
+	if l.closeStream != nil {
+		l.closeStream()
+		l.closeStream = nil
+	}
+	return l.st.Close()
+}
 
 // Run implements Backend.
 func (l *local) Run(ctx, drainCtx context.Context) error {
@@ -129,6 +148,13 @@ func (l *local) Run(ctx, drainCtx context.Context) error {
 	// and the idle flush are kept while nothing arrives.
 	in := &journal{l: l, tick: time.NewTicker(l.h.CheckpointInterval / 5)}
 	defer in.tick.Stop()
+	if l.stream != nil {
+		sctx, cancel := context.WithCancel(ctx)
+		ws := &withStream{j: in, s: l.stream, ctx: sctx}
+		defer ws.wait()
+		defer cancel() // first: ends the stream's Wait
+		return l.loop.Run(ctx, drainCtx, ws)
+	}
 	return l.loop.Run(ctx, drainCtx, in)
 }
 

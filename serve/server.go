@@ -103,6 +103,12 @@ type Config struct {
 	// Cluster, when set, runs the server as one replica of a JetStream
 	// group instead of on local state.
 	Cluster ClusterBackend
+	// Stream, when set, opens a streaming input (an SQS queue of S3
+	// notifications, a Kafka topic, an Event Hub) that the one loop reads
+	// beside the HTTP intake; its position is written in the checkpoint
+	// with the journal's, so it acknowledges only what a checkpoint holds.
+	// Not with Cluster.
+	Stream StreamOpener
 	// Logger receives operational messages; nil discards them.
 	Logger *slog.Logger
 	// Metrics, when set, is used instead of a new registry.
@@ -309,10 +315,13 @@ func New(cfg Config) (*Server, error) {
 		MaxRecordSize: cfg.MaxRecordSize, SinkBackoff: cfg.SinkBackoff,
 	}
 	var err error
-	if cfg.Cluster != nil {
+	switch {
+	case cfg.Cluster != nil && cfg.Stream != nil:
+		return nil, errors.New("a streaming input (SQS, Kafka, Event Hubs) runs on local state, not as a JetStream replica")
+	case cfg.Cluster != nil:
 		s.be, err = cfg.Cluster(h)
-	} else {
-		s.be, err = newLocal(cfg.StateDir, cfg.ResetState, h)
+	default:
+		s.be, err = newLocal(cfg.StateDir, cfg.ResetState, h, cfg.Stream)
 	}
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/kafka"
+	"github.com/revertwatch/revertwatch/serve"
 )
 
 // eventHubConnEnv holds the Event Hubs connection string: a secret, so
@@ -60,6 +63,26 @@ func (f *kafkaFlags) options() (kafka.Options, error) {
 	}
 	o.Group, o.SessionTimeout = f.group, f.session
 	return o, nil
+}
+
+// stream is serve's opener of the topic input; stats reports what it did
+// once it has run.
+func (f *kafkaFlags) stream(o kafka.Options) (open serve.StreamOpener, stats func(log *slog.Logger)) {
+	var in *kafka.Input
+	open = func(pos json.RawMessage) (live.Input, func(), error) {
+		i, err := kafka.New(o, pos)
+		if err != nil {
+			return nil, nil, err
+		}
+		in = i
+		return i, i.Close, nil
+	}
+	return open, func(log *slog.Logger) {
+		if in != nil {
+			st := in.Stats()
+			log.Info("kafka input stopped", "records", st.Records, "events", st.Events, "commits", st.Committed)
+		}
+	}
 }
 
 // run runs watch over the topic until ctx is done.

@@ -19,7 +19,12 @@ import (
 // TestWatchKafkaKill9: watch --kafka reads records produced while it runs;
 // killed with SIGKILL and restarted, it resumes from the offsets of its
 // last checkpoint and reports each finding exactly once.
-func TestWatchKafkaKill9(t *testing.T) {
+func TestWatchKafkaKill9(t *testing.T) { testKafkaKill9(t, watchCLI()) }
+
+// TestServeKafkaKill9: the same for serve --kafka, beside its HTTP intake.
+func TestServeKafkaKill9(t *testing.T) { testKafkaKill9(t, serveCLI(t)) }
+
+func testKafkaKill9(t *testing.T, cli liveCLI) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "trail"))
 	if err != nil {
 		t.Fatal(err)
@@ -32,8 +37,8 @@ func TestWatchKafkaKill9(t *testing.T) {
 	defer prod.Close()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "findings.ndjson")
-	args := []string{"watch", "--kafka", strings.Join(c.ListenAddrs(), ","), "--topic", "trail",
-		"--state-dir", filepath.Join(dir, "state"), "-o", out, "--format", "ndjson", "--lateness", "1h", "--idle-flush", "200ms", "--kafka-session-timeout", "6s"}
+	args := append(cli.args, "--kafka", strings.Join(c.ListenAddrs(), ","), "--topic", "trail",
+		"--state-dir", filepath.Join(dir, "state"), "-o", out, "--format", "ndjson", "--lateness", "1h", "--idle-flush", "200ms", "--kafka-session-timeout", "6s")
 	acct := "111122223333"
 	at := time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)
 	var bodies [][]byte
@@ -57,7 +62,22 @@ func TestWatchKafkaKill9(t *testing.T) {
 	produce(3)
 	produce(4)
 	startCLI(t, args...)
-	livetest.WaitFor(t, 30*time.Second, "five findings", func() bool { return len(ndjsonIDs(t, out)) >= 5 })
+	wantN := 5
+	if cli.post != nil {
+		// Stopped in a posted body, started in a record of the topic.
+		cli.ready(t)
+		inst := livetest.Instance(acct, "mixed")
+		t0 := at.Add(2 * time.Hour)
+		stop := fmt.Appendf(nil, `{"Records":[%s]}`, livetest.Record(acct, "us-east-1", "StopInstances", inst, t0))
+		start := fmt.Appendf(nil, `{"Records":[%s]}`, livetest.Record(acct, "us-east-1", "StartInstances", inst, t0.Add(3*time.Minute)))
+		cli.post(t, stop)
+		if err := prod.ProduceSync(context.Background(), &kgo.Record{Key: []byte(inst), Value: start}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, stop, start)
+		wantN = 6
+	}
+	livetest.WaitFor(t, 30*time.Second, fmt.Sprint(wantN, " findings"), func() bool { return len(ndjsonIDs(t, out)) >= wantN })
 	got := ndjsonIDs(t, out)
 	sort.Strings(got)
 	want, err := livetest.Oracle(time.Hour, nil, bodies...)

@@ -20,7 +20,9 @@ import (
 
 	"github.com/revertwatch/revertwatch/detect"
 	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/live/cluster"
+	"github.com/revertwatch/revertwatch/live/queue"
 	"github.com/revertwatch/revertwatch/live/sink"
 	"github.com/revertwatch/revertwatch/serve"
 	"github.com/revertwatch/revertwatch/sigma"
@@ -172,6 +174,8 @@ func newServeCmd() *cobra.Command {
 	var sf sinkFlags
 	var sig sigmaFlags
 	var cl clusterFlags
+	var sq sqsFlags
+	var kf kafkaFlags
 	var listen, stateDir, tokenFile, tlsCert, tlsKey, tlsClientCA string
 	var lateness, idleFlush, checkpointEvery, shutdownTimeout time.Duration
 	var headerTimeout, bodyTimeout, idleTimeout, storeTimeout time.Duration
@@ -204,6 +208,11 @@ With --nats, accepted events go to the JetStream stream REVERTWATCH_EVENTS on
 revertwatch.events.<provider>.<account>; replicas split its partitions, keep
 each partition's checkpoint in JetStream, and publish findings to
 revertwatch.findings.<rule> with Nats-Msg-Id, so any replica may die.
+
+--sqs QUEUE_URL (S3 notifications), --kafka BROKERS --topic T or --eventhub HUB
+read that stream beside the HTTP intake, in the same loop and checkpoint: a
+message is deleted, an offset committed, only after the checkpoint that
+holds its events (the flags are watch's). Not with --nats.
 
 --rules runs Sigma rules beside the built-in detections (alone with
 --no-builtin), in every replica; their correlations' state is part of the
@@ -284,6 +293,26 @@ the daemon drains), then drains, checkpoints and exits within
 				ShutdownTimeout: shutdownTimeout, Logger: log,
 				ReadHeaderTimeout: headerTimeout, BodyTimeout: bodyTimeout, IdleTimeout: idleTimeout, StoreTimeout: storeTimeout,
 				TLSCert: tlsCert, TLSKey: tlsKey, TLSClientCA: tlsClientCA}
+			stats := func(*slog.Logger) {}
+			switch {
+			case sq.url != "" && kf.set():
+				return &exitError{code: exitUsage, err: fmt.Errorf("one streaming input at a time: --sqs, or --kafka/--eventhub")}
+			case (sq.url != "" || kf.set()) && cl.url != "":
+				return &exitError{code: exitUsage, err: fmt.Errorf("--sqs, --kafka and --eventhub run on local state, not with --nats")}
+			case sq.url != "":
+				in := queue.Options{Ingest: ingest.Options{MaxRecordSize: maxRecord}, OnDiag: logDiag(log), Logger: log}
+				if sc.Stream, stats, err = sq.stream(cmd.Context(), in); err != nil {
+					return err
+				}
+			case kf.set():
+				ko, err := kf.options()
+				if err != nil {
+					return &exitError{code: exitUsage, err: err}
+				}
+				ko.Ingest, ko.OnDiag, ko.Logger = ingest.Options{MaxRecordSize: maxRecord}, logDiag(log), log
+				sc.Stream, stats = kf.stream(ko)
+			}
+			defer func() { stats(log) }()
 			if cl.url != "" {
 				closeCluster, err := cl.configure(&sc, log)
 				if err != nil {
@@ -328,7 +357,18 @@ the daemon drains), then drains, checkpoints and exits within
 	sf.register(f)
 	sig.register(cmd)
 	cl.register(f)
+	sq.register(f)
+	kf.register(f)
 	return cmd
+}
+
+// logDiag logs what a streaming input could not read.
+func logDiag(log *slog.Logger) func(ingest.Diag) {
+	return func(d ingest.Diag) {
+		if d.Severity != ingest.Skipped {
+			log.Warn("input", "diag", d.String())
+		}
+	}
 }
 
 // reloadOnHangup reads the TLS files again on each SIGHUP until the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -11,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/spf13/pflag"
 
+	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/queue"
+	"github.com/revertwatch/revertwatch/serve"
 	"github.com/revertwatch/revertwatch/source"
 )
 
@@ -34,26 +37,59 @@ func (f *sqsFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.aws.S3Endpoint, "s3-endpoint", "", "S3-compatible endpoint URL (also AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL); path-style addressing")
 }
 
-// runSQS runs watch over the queue until ctx is done.
-func (f *sqsFlags) run(ctx context.Context, opt queue.RunOptions, log *slog.Logger) error {
+// input completes the queue input's options: the clients, the queue and
+// its timeouts.
+func (f *sqsFlags) input(ctx context.Context, o *queue.Options) error {
 	cfg, err := source.LoadAWS(ctx, f.aws)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	opt.Input.QueueURL = f.url
-	opt.Input.SQS = sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+	o.QueueURL = f.url
+	o.SQS = sqs.NewFromConfig(cfg, func(so *sqs.Options) {
 		if f.endpoint != "" {
-			o.BaseEndpoint = aws.String(f.endpoint)
+			so.BaseEndpoint = aws.String(f.endpoint)
 		}
 	})
-	opt.Input.S3 = source.NewS3(cfg, f.aws, 1)
-	opt.Input.Visibility = f.visibility
-	opt.Input.MaxReceives = f.maxReceives
+	o.S3 = source.NewS3(cfg, f.aws, 1)
+	o.Visibility = f.visibility
+	o.MaxReceives = f.maxReceives
+	return nil
+}
+
+// stream is serve's opener of the queue input; stats reports what it did
+// once it has run.
+func (f *sqsFlags) stream(ctx context.Context, o queue.Options) (open serve.StreamOpener, stats func(log *slog.Logger), err error) {
+	if err := f.input(ctx, &o); err != nil {
+		return nil, nil, err
+	}
+	var in *queue.Input
+	open = func(pos json.RawMessage) (live.Input, func(), error) {
+		i, err := queue.New(o, pos)
+		if err != nil {
+			return nil, nil, err
+		}
+		in = i
+		return i, i.Close, nil
+	}
+	return open, func(log *slog.Logger) {
+		if in != nil {
+			st := in.Stats()
+			log.Info("sqs input stopped", "messages", st.Messages, "objects", st.Objects, "events", st.Events,
+				"skipped", st.Skipped, "poison", st.Poison, "deleted", st.Deleted)
+		}
+	}, nil
+}
+
+// runSQS runs watch over the queue until ctx is done.
+func (f *sqsFlags) run(ctx context.Context, opt queue.RunOptions, log *slog.Logger) error {
+	if err := f.input(ctx, &opt.Input); err != nil {
+		return err
+	}
 	var in *queue.Input
 	opt.OnStart = func(i *queue.Input) { in = i }
 	var findings atomic.Int64
 	opt.Findings = &findings
-	err = queue.Run(ctx, opt)
+	err := queue.Run(ctx, opt)
 	if in != nil {
 		st := in.Stats()
 		log.Info("watch stopped", "messages", st.Messages, "objects", st.Objects, "events", st.Events,

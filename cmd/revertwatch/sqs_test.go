@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,15 +63,60 @@ func ndjsonIDs(t *testing.T, path string) []string {
 // with SIGKILL in the middle of an object, it is restarted and reads that
 // object whole; every message is deleted in the end and each finding is
 // reported exactly once.
-func TestWatchSQSKill9(t *testing.T) {
+func TestWatchSQSKill9(t *testing.T) { testSQSKill9(t, watchCLI()) }
+
+// TestServeSQSKill9: the same for serve --sqs, whose one loop reads the
+// queue beside the HTTP intake: after the restart, an instance stopped in
+// a posted body and started in an object on the queue is one finding.
+func TestServeSQSKill9(t *testing.T) { testSQSKill9(t, serveCLI(t)) }
+
+// liveCLI is watch or serve, as the streaming tests run them.
+type liveCLI struct {
+	args  []string
+	ready func(t *testing.T)              // waits until it serves (serve)
+	post  func(t *testing.T, body []byte) // posts a body (serve); nil for watch
+}
+
+func watchCLI() liveCLI {
+	return liveCLI{args: []string{"watch"}, ready: func(*testing.T) {}}
+}
+
+func serveCLI(t *testing.T) liveCLI {
+	addr := freeAddr(t)
+	return liveCLI{
+		args: []string{"serve", "--listen", addr, "--checkpoint-interval", "1s"},
+		ready: func(t *testing.T) {
+			livetest.WaitFor(t, 30*time.Second, "serve to listen", func() bool {
+				resp, err := http.Get("http://" + addr + "/readyz")
+				if err != nil {
+					return false
+				}
+				resp.Body.Close()
+				return resp.StatusCode == http.StatusOK
+			})
+		},
+		post: func(t *testing.T, body []byte) {
+			resp, err := http.Post("http://"+addr+"/v1/ingest", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode/100 != 2 {
+				t.Fatalf("ingest answered %s", resp.Status)
+			}
+		},
+	}
+}
+
+func testSQSKill9(t *testing.T, cli liveCLI) {
 	s3srv := livetest.NewS3Server(t)
 	s3srv.Bucket(t, "trail")
 	q := livetest.NewSQSServer(t)
 	url := q.Queue("objects", 30*time.Second, 0, "")
 	dir := t.TempDir()
 	out := filepath.Join(dir, "findings.ndjson")
-	args := []string{"watch", "--sqs", url, "--sqs-endpoint", q.URL, "--s3-endpoint", s3srv.URL,
-		"--state-dir", filepath.Join(dir, "state"), "-o", out, "--format", "ndjson", "--lateness", "1h", "--idle-flush", "200ms"}
+	args := append(cli.args, "--sqs", url, "--sqs-endpoint", q.URL, "--s3-endpoint", s3srv.URL,
+		"--state-dir", filepath.Join(dir, "state"), "-o", out, "--format", "ndjson", "--lateness", "1h", "--idle-flush", "200ms")
 
 	acct := "111122223333"
 	at := time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)
@@ -115,9 +161,29 @@ func TestWatchSQSKill9(t *testing.T) {
 	q.Advance(10 * time.Minute) // the half-read message's visibility ends
 	q.Send("objects", note(put(3)))
 	startCLI(t, args...)
-	livetest.WaitFor(t, 30*time.Second, "four findings and an empty queue", func() bool {
+	wantN := 4
+	if cli.post != nil {
+		// One instance, stopped in a body posted to serve and started in
+		// an object on the queue: one loop sees both.
+		cli.ready(t)
+		inst := livetest.Instance(acct, "mixed")
+		t0 := at.Add(2 * time.Hour)
+		stop := fmt.Appendf(nil, `{"Records":[%s]}`, livetest.Record(acct, "us-east-1", "StopInstances", inst, t0))
+		start := fmt.Appendf(nil, `{"Records":[%s]}`, livetest.Record(acct, "us-east-1", "StartInstances", inst, t0.Add(3*time.Minute)))
+		cli.post(t, stop)
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write(start)
+		zw.Close()
+		key := fmt.Sprintf("AWSLogs/%s/CloudTrail/us-east-1/2026/03/05/%s_CloudTrail_us-east-1_%s_mixed.json.gz", acct, acct, t0.Add(5*time.Minute).Format("20060102T1504Z"))
+		s3srv.Put(t, "trail", key, b.Bytes())
+		q.Send("objects", note(key))
+		bodies = append(bodies, stop, start)
+		wantN = 5
+	}
+	livetest.WaitFor(t, 30*time.Second, fmt.Sprint(wantN, " findings and an empty queue"), func() bool {
 		v, f := q.Counts("objects")
-		return len(ndjsonIDs(t, out)) >= 4 && v+f == 0
+		return len(ndjsonIDs(t, out)) >= wantN && v+f == 0
 	})
 	got := ndjsonIDs(t, out)
 	sort.Strings(got)
@@ -131,7 +197,7 @@ func TestWatchSQSKill9(t *testing.T) {
 }
 
 // TestWatchSQSUsage: --sqs and paths exclude each other, and --once has no
-// meaning on a queue.
+// meaning on a queue; serve takes one streaming input, on local state.
 func TestWatchSQSUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"watch", "--state-dir", t.TempDir()},
@@ -140,6 +206,10 @@ func TestWatchSQSUsage(t *testing.T) {
 		{"watch", "--state-dir", t.TempDir(), "--sqs", "http://127.0.0.1:1/0/q", "--kafka", "127.0.0.1:1", "--topic", "t"},
 		{"watch", "--state-dir", t.TempDir(), "--kafka", "127.0.0.1:1"},
 		{"watch", "--state-dir", t.TempDir(), "--eventhub", "hub"},
+		{"serve", "--state-dir", t.TempDir(), "--sqs", "http://127.0.0.1:1/0/q", "--kafka", "127.0.0.1:1", "--topic", "t"},
+		{"serve", "--state-dir", t.TempDir(), "--sqs", "http://127.0.0.1:1/0/q", "--nats", "nats://127.0.0.1:1"},
+		{"serve", "--state-dir", t.TempDir(), "--kafka", "127.0.0.1:1"},
+		{"serve", "--state-dir", t.TempDir(), "--eventhub", "hub"},
 	} {
 		_, err := run(t, args...)
 		if ee, ok := err.(*exitError); !ok || ee.code != exitUsage {
