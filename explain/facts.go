@@ -23,8 +23,9 @@ import (
 // A file is known to hold none when every event of it was CloudTrail and
 // was seen here (Collector.Select, Collector.Add, then Collector.File):
 // its accounts and regions, the principals of its calls, and the tokens
-// of its records (eachToken), among which are the last segment of every
-// id the decoder takes and the event ids. A file keeps a 32-bit
+// of its records (eachToken) from their request on (idsFrom), among
+// which are the last segment of every id the decoder takes and the
+// event ids. A file keeps a 32-bit
 // fingerprint of each distinct token, sorted once its read ended; two
 // tokens sharing one costs a read, never a call. A file the facts cannot
 // speak for (another provider's records, a record not seen, tokens past
@@ -89,7 +90,7 @@ func (f *Facts) observe(ev *event.Event, principal string) {
 			raw = unescape(raw)
 		}
 		seen := seenPool.Get().(*seenTokens)
-		eachToken(raw, func(tok []byte) {
+		eachToken(raw[idsFrom(raw):], func(tok []byte) {
 			// Most tokens of a record were in the records before it:
 			// a small table that stays in the core's cache keeps
 			// them out of the file's list.
@@ -119,6 +120,23 @@ func (f *Facts) observe(ev *event.Event, principal string) {
 	ff.prints = append(ff.prints, news...)
 	f.prints.Add(int64(len(news)))
 }
+
+// idsFrom returns where the tokens of a CloudTrail record (its strings
+// as decoded) that Facts.needed can ask about begin: a resource id comes
+// from requestParameters or responseElements only (ingest/cloudtrail,
+// as Scope.maybe reads), and the event id follows them in CloudTrail's
+// order, so that the tokens before them (the caller's identity, its
+// agent, the time: most of a record) are skipped. From the start when
+// neither member is found or the event id comes first.
+func idsFrom(raw []byte) int {
+	from := requestStart(raw)
+	if from < 0 || bytes.Contains(raw[:from], eventIDMember) {
+		return 0
+	}
+	return from
+}
+
+var eventIDMember = []byte(`"eventID"`)
 
 // seenTokens are the salted hashes of tokens lately kept, by where they
 // fall (a direct-mapped cache); a clash only keeps a fingerprint twice.

@@ -45,6 +45,22 @@ func TestFactsNeeded(t *testing.T) {
 		{"a resource behind escapes", []*event.Event{record("e1", bob, `{"resource":"arn:aws:ec2:us-east-1:111122223333:volume\/vol\u002d0abc1234def567890"}`)}, 0, true},
 		{"the id as a member's name only", []*event.Event{record("e1", bob, `{"vol-0abc1234def567890":1}`)}, 0, false},
 		{"a step", []*event.Event{record("5d2c9f7e-1b3a-4c5d-8e9f-0a1b2c3d4e5f", bob, `{}`)}, 0, true},
+		{"a step whose id comes before the request", []*event.Event{func() *event.Event {
+			ev := record("e1", bob, `{}`)
+			ev.Raw = []byte(`{"eventID":"5d2c9f7e-1b3a-4c5d-8e9f-0a1b2c3d4e5f","eventTime":"2026-11-02T10:00:00Z","requestParameters":{}}`)
+			return ev
+		}()}, 0, true},
+		{"a step in a record without a request", []*event.Event{func() *event.Event {
+			ev := record("e1", bob, `{}`)
+			ev.Raw = []byte(`{"eventTime":"2026-11-02T10:00:00Z","eventID":"5d2c9f7e-1b3a-4c5d-8e9f-0a1b2c3d4e5f"}`)
+			return ev
+		}()}, 0, true},
+		{"a resource id in the identity only", []*event.Event{record("e1", "arn:aws:sts::111122223333:assumed-role/r/vol-0abc1234def567890", `{}`)}, 0, false},
+		{"a resource behind an escaped member name", []*event.Event{func() *event.Event {
+			ev := record("e1", bob, `{}`)
+			ev.Raw = []byte(`{"eventTime":"2026-11-02T10:00:00Z","eventID":"e1","\u0072esponseElements":{"volumeId":"vol-0abc1234def567890"}}`)
+			return ev
+		}()}, 0, true},
 		{"an actor", []*event.Event{record("e1", "arn:aws:iam::111122223333:user/mallory", `{}`)}, 0, true},
 		{"another account", func() []*event.Event {
 			ev := record("e1", bob, `{"volumeId":"vol-0abc1234def567890"}`)
