@@ -59,7 +59,7 @@ type Entry struct {
 type Index struct {
 	entries []*Entry
 	byUID   map[string]*Entry
-	byOp    map[string]*Entry // Azure: correlation|operation|resource
+	byOp    map[opKey]*Entry // Azure and Google Cloud: one entry per operation
 	sorted  bool
 
 	byKey       map[rkey][]*Entry   // calls naming each resource, in index order
@@ -79,9 +79,14 @@ type Index struct {
 	gaps  gaps
 }
 
+// opKey identifies one Azure or Google Cloud operation, whose records
+// (Start, Accept, Success) fold into one entry: its correlation id, its
+// operation lower-cased, its resource lower-cased.
+type opKey struct{ correlation, op, resource string }
+
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{byUID: map[string]*Entry{}, byOp: map[string]*Entry{}, strs: map[string]string{}}
+	return &Index{byUID: map[string]*Entry{}, byOp: map[opKey]*Entry{}, strs: map[string]string{}}
 }
 
 // Len returns the number of entries.
@@ -120,7 +125,10 @@ func (x *Index) add(ev *event.Event, slim bool) {
 	}
 	x.intern(e)
 	if event.Phased(ev.Provider) && ev.CorrelationUID != "" {
-		key := ev.CorrelationUID + "|" + e.op + "|" + strings.ToLower(ev.ResourceID)
+		key := opKey{e.correlation, e.op, strings.ToLower(ev.ResourceID)}
+		if c, ok := x.strs[key.resource]; ok {
+			key.resource = c // most often a resource's id, already kept
+		}
 		if old, ok := x.byOp[key]; ok {
 			if old.slim != e.slim {
 				// One operation's records on both sides of the reach

@@ -235,9 +235,11 @@ func (s *Scope) admit(x *Index, ev *event.Event) {
 		}
 		slim = !r.full(ev.Time)
 	}
-	if ev.OriginalUID != "" && !s.uids[ev.OriginalUID] {
+	if ev.OriginalUID != "" && ev.OriginalUID != ev.UID && !s.uids[ev.OriginalUID] {
 		// Whether the re-delivery folds into its original depends on
 		// the original being in the index: checked once the read ends.
+		// A record that is its own original (an Azure record without
+		// an eventDataId) is in the index once added.
 		x.gaps.original(ev.OriginalUID)
 	}
 	if event.Phased(ev.Provider) && ev.CorrelationUID != "" && r == nil {
