@@ -507,6 +507,17 @@ func FromMatch(det content.Detection, m *sequence.Match) finding.Finding {
 	if m.Late {
 		f.Late, f.LateBy = true, m.LateBy.String()
 	}
+	if why := bodyless(m); why != "" {
+		// A console export has no request or response bodies: the keys
+		// that joined the steps were inferred (resources' parts, resource
+		// ids), so the match is less sure than the same rule on whole
+		// records. The body-less rule is graded for this already.
+		if det.ID() != content.RuleAzureDiskSwapBodyless {
+			conf = conf.Shift(-1)
+			f.Confidence = conf.Confidence().String()
+		}
+		f.Reasons = append(f.Reasons, "confidence lowered: "+why)
+	}
 	for _, x := range m.Steps() {
 		if x.Unlogged {
 			f.Confidence = conf.Shift(-1).Confidence().String()
@@ -561,4 +572,18 @@ func RuleIDs() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// bodyless says what the step events of a match lack when one of them
+// came from a console export without bodies (event.Format.Bodyless), or
+// returns "".
+func bodyless(m *sequence.Match) string {
+	for _, x := range m.Steps() {
+		if x.Event != nil {
+			if why := x.Event.Format.Bodyless(); why != "" {
+				return "step " + x.Step + " is " + why
+			}
+		}
+	}
+	return ""
 }

@@ -40,16 +40,35 @@ const (
 	FormatCloudTrailEventBridge Format = "cloudtrail-eventbridge"  // EventBridge envelope
 	FormatCloudTrailCloudWatch  Format = "cloudtrail-cloudwatch"   // CloudWatch Logs subscription payload
 	FormatCloudTrailLookup      Format = "cloudtrail-lookupevents" // LookupEvents output
+	FormatCloudTrailConsoleCSV  Format = "cloudtrail-console-csv"  // the CloudTrail console's Event history CSV download
 	FormatAzureEventHub         Format = "azure-eventhub"          // diagnostic export {"records":[...]}
 	FormatAzureStorage          Format = "azure-storage"           // diagnostic export PT1H.json (JSON lines)
 	FormatAzureREST             Format = "azure-rest"              // REST / portal JSON
 	FormatAzureLogAnalytics     Format = "azure-loganalytics"      // AzureActivity table rows
+	FormatAzurePortalCSV        Format = "azure-portal-csv"        // the Azure portal's Activity log CSV download
+	FormatAzureSDK              Format = "azure-sdk"               // an Azure SDK's serialised EventData (Python as_dict(): snake_case)
 	FormatGCPLogEntry           Format = "gcp-logentry"            // Cloud Audit Logs LogEntry as JSON lines: the Cloud Storage sink
 	FormatGCPArray              Format = "gcp-array"               // a JSON array of LogEntry: gcloud logging read --format=json, the Logs Explorer download
 	FormatGCPEntries            Format = "gcp-entries"             // Logging API entries.list response {"entries":[...]}
 	FormatGCPPubSub             Format = "gcp-pubsub"              // Pub/Sub push body or pulled message, LogEntry base64 in data
 	FormatGCPBigQuery           Format = "gcp-bigquery"            // BigQuery sink export rows (protopayload_auditlog)
 )
+
+// Bodyless says what a record of this format lacks when it is a console
+// export that carries no request or response bodies, or returns "": the
+// rules that need a body cannot match it, the body-less ones match at a
+// lower confidence, and the note on each event says so.
+func (f Format) Bodyless() string {
+	switch f {
+	case FormatCloudTrailConsoleCSV:
+		return "from the CloudTrail console's Event history CSV: no request or response bodies, no account id, " +
+			"the identity is a user name and an access key; keys come from the row's resources, whose part in the call is inferred"
+	case FormatAzurePortalCSV:
+		return "from the Azure portal's Activity log CSV: no request or response bodies, no claims, " +
+			"the operation is its display name mapped to an id; keys come from the resource id only"
+	}
+	return ""
+}
 
 // Outcome is what an API call did: it succeeded, failed, changed nothing on
 // purpose (a dry run), or is still in progress (an Azure Start/Accept phase).

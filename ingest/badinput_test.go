@@ -239,7 +239,7 @@ func TestBadInputUnreadableFiles(t *testing.T) {
 		"b-empty.json": {nil, "empty", "empty file"},
 		"c-blank.json": {[]byte(" \n\t\n"), "empty", "empty file"},
 		"d-binary.bin": {[]byte{0x00, 0x01, 0xfe, 0x7f, 'E', 'L', 'F'}, "unknown format", "unknown format: not JSON (starts with byte 0x00)"},
-		"e-text.csv":   {[]byte("Event Type,Event Name\nAwsApiCall,HeadBucket\n"), "unknown format", "unknown format: a CSV file: revertwatch reads JSON exports"},
+		"e-text.csv":   {[]byte("Event Type,Event Name\nAwsApiCall,HeadBucket\n"), "unknown format", "unknown format: a CSV file whose header is not that of a console export"},
 		// Recognised by their first bytes, not their names.
 		"e-zip.json":          {[]byte("PK\x03\x04\x14\x00\x00\x00"), "zip", "a zip archive that cannot be read: zip: not a valid zip file"},
 		"e-png.json":          {[]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "unknown format", "unknown format: a PNG image, not a log"},

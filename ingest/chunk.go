@@ -86,7 +86,8 @@ type pending struct {
 	cwSkip     bool
 	cwGroup    string
 	diag       *Diag
-	mFrom, mTo int // the record's members in chunk.members, when indexed
+	ev         *event.Event // decoded by the splitter
+	mFrom, mTo int          // the record's members in chunk.members, when indexed
 	indexed    bool
 }
 
@@ -145,6 +146,16 @@ func (c *chunker) addIndexed(buf []byte, pos recordPos, index int, envelope stri
 	}
 }
 
+// event puts an event the splitter decoded itself (a console CSV row) in
+// its place.
+func (c *chunker) event(ev *event.Event) {
+	ch := c.current()
+	ch.recs = append(ch.recs, pending{ev: ev})
+	if len(ch.recs) >= chunkRecords {
+		c.flush()
+	}
+}
+
 // diag puts a diagnostic of the splitter in its place.
 func (c *chunker) diag(dg Diag) {
 	ch := c.current()
@@ -198,6 +209,10 @@ func decodeChunks(work <-chan *chunk, opt *Options) {
 		for _, r := range ch.recs {
 			if r.diag != nil {
 				ch.items = append(ch.items, item{diag: r.diag})
+				continue
+			}
+			if r.ev != nil {
+				ch.items = append(ch.items, item{ev: r.ev})
 				continue
 			}
 			d.cwSkip, d.cwGroup = r.cwSkip, r.cwGroup

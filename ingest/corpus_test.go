@@ -797,7 +797,7 @@ func TestCorpusOTRF(t *testing.T) {
 
 	ferr := r.diagsOf(ingest.FileErr)
 	if len(ferr) != 1 || ferr[0].File != csv || ferr[0].Reason != "unknown format" ||
-		!strings.HasPrefix(ferr[0].String(), csv+":1: error: unknown format: a CSV file: revertwatch reads JSON exports") {
+		!strings.HasPrefix(ferr[0].String(), csv+":1: error: unknown format: a CSV file whose header is not that of a console export") {
 		t.Errorf("CSV: want one unknown-format error naming the file, got\n%s", r.describe())
 	}
 

@@ -113,6 +113,20 @@ func (d *fileDecoder) run(r io.Reader) {
 			src = ra
 		}
 	}
+	// A console's CSV download (ingest/console.go), plain or gzipped.
+	if head != nil || d.stats.Gzip {
+		bsrc, ok := src.(*bufio.Reader)
+		if !ok {
+			bsrc = bufio.NewReaderSize(src, 64<<10)
+			src = bsrc
+		}
+		sniff, _ := bsrc.Peek(sniffLen)
+		if sniffConsole(sniff) {
+			if d.consoleCSV(bsrc) {
+				return
+			}
+		}
+	}
 	d.sc = newScanner(src, d.opt.maxRecord())
 	if d.chunks != nil {
 		d.sc.appendMode = true
@@ -158,7 +172,7 @@ func foreignMagic(head []byte) string {
 }
 
 // csvHint is what an unknown-format error says of a CSV file.
-const csvHint = "a CSV file: revertwatch reads JSON exports (CloudTrail records, Azure Activity Log JSON), not CSV; export as JSON"
+const csvHint = "a CSV file whose header is not that of a console export revertwatch reads (the CloudTrail console's Event history, the Azure portal's Activity log); export as JSON"
 
 // looksCSV reports whether a file that is not JSON starts as CSV does: a
 // first line of printable text (after a byte-order mark) with a comma
@@ -558,6 +572,10 @@ func (d *fileDecoder) out(ev *event.Event) {
 	}
 	d.stats.Events++
 	d.stats.addFormat(string(ev.Format))
+	if d.chunks != nil {
+		d.chunks.event(ev) // decoded by the splitter (a console CSV row)
+		return
+	}
 	d.emit(ev)
 }
 
@@ -672,6 +690,8 @@ func (d *fileDecoder) dispatch(v *fastjson.Value, raw []byte, pos recordPos, ind
 		}
 		var f event.Format
 		switch {
+		case shape == azure.SDK:
+			f = event.FormatAzureSDK
 		case shape == azure.Export && envelope == "records":
 			f = event.FormatAzureEventHub
 		case shape == azure.Export:
@@ -732,6 +752,9 @@ func (d *fileDecoder) dispatch(v *fastjson.Value, raw []byte, pos recordPos, ind
 		skip("CloudTrail Insights event", "CloudTrail Insights event (not an API call); skipped")
 	case kindTruth:
 		skip("revertwatch emulation ground truth", "truth.json of revertwatch emulate (ground truth, not events); skipped")
+	case kindNonAudit:
+		what := nonAudit(v)
+		skip(what, fmt.Sprintf("record %d (%s) is not an audit record of an API call; skipped", index, what))
 	case kindNotification:
 		if v.Get("Message") == nil {
 			reject("notification without Message", "SNS/SQS notification without a Message member; rejected")
@@ -842,6 +865,8 @@ func classify(v *fastjson.Value, envelope string) Format {
 		return FormatGCPPubSub
 	case gcp.Classify(v) != gcp.NotGCP:
 		return FormatGCP
+	case nonAudit(v) != "":
+		return kindNonAudit
 	case cloudtrail.IsRecord(v):
 		return FormatCloudTrail
 	case azure.Classify(v) != azure.NotAzure:
@@ -880,4 +905,33 @@ func shortErr(err error) string {
 		msg = msg[:200] + "..."
 	}
 	return msg
+}
+
+// nonAudit names the kind of a record that other AWS services write and
+// that reaches an audit log pipeline (an S3 bucket, a Lambda's event, a
+// SIEM export) without being an audit record of an API call, or returns
+// "": these are skipped and counted by kind, like EventBridge events of
+// another detail-type, not rejected. Fields per the services' documents:
+// AWS Config's rule invocation event (configRuleName, invokingEvent) and
+// configuration items (configurationItemCaptureTime) and notifications
+// (messageType ConfigurationItemChangeNotification, ...), Security Hub's
+// AWS Security Finding Format (SchemaVersion, ProductArn), GuardDuty's
+// finding (schemaVersion, service.serviceName "guardduty").
+func nonAudit(v *fastjson.Value) string {
+	switch {
+	case v.Get("configRuleName") != nil && (v.Get("invokingEvent") != nil || v.Get("resultToken") != nil):
+		return "AWS Config rule invocation"
+	case v.Get("configurationItemCaptureTime") != nil || v.Get("configurationItemStatus") != nil:
+		return "AWS Config configuration item"
+	case strings.HasPrefix(jsonx.Str(v.Get("messageType")), "Configuration") || strings.HasPrefix(jsonx.Str(v.Get("messageType")), "Oversized") ||
+		jsonx.Str(v.Get("messageType")) == "ComplianceChangeNotification":
+		return "AWS Config notification"
+	case v.Get("SchemaVersion") != nil && v.Get("ProductArn") != nil:
+		return "Security Hub finding"
+	case v.Get("Findings") != nil && v.Get("Findings").Type() == fastjson.TypeArray && v.Get("eventName") == nil:
+		return "Security Hub findings list"
+	case strings.EqualFold(jsonx.PathStr(v, "service", "serviceName"), "guardduty") && v.Get("eventName") == nil:
+		return "GuardDuty finding"
+	}
+	return ""
 }

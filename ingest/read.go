@@ -39,7 +39,8 @@ const (
 	kindDigest       Format = "digest"
 	kindInsight      Format = "insight"
 	kindNotification Format = "notification"
-	kindTruth        Format = "truth" // revertwatch emulate's truth.json
+	kindNonAudit     Format = "non-audit" // a record of another AWS service: see nonAudit
+	kindTruth        Format = "truth"     // revertwatch emulate's truth.json
 )
 
 // InputFormats lists the values --input-format accepts.

@@ -106,6 +106,7 @@ detection:
 		event.FormatAzureStorage:      `{"operationName":"MICROSOFT.COMPUTE/DISKS/WRITE","resultType":"Start","properties":{"requestbody":` + body + `}}`,
 		event.FormatAzureREST:         `{"operationName":{"value":"Microsoft.Compute/disks/write","localizedValue":"Create or Update Disk"},"status":{"value":"Started"},"properties":{"requestbody":` + body + `}}`,
 		event.FormatAzureLogAnalytics: `{"OperationName":"Create or Update Disk","OperationNameValue":"MICROSOFT.COMPUTE/DISKS/WRITE","ActivityStatusValue":"Start","Properties_d":{"requestbody":` + body + `}}`,
+		event.FormatAzureSDK:          `{"operation_name":{"value":"Microsoft.Compute/disks/write","localized_value":"Create or Update Disk"},"status":{"value":"Started"},"properties":{"requestbody":` + body + `}}`,
 	}
 	for f, raw := range shapes {
 		ev := &event.Event{Provider: event.Azure, Format: f, Raw: []byte(raw)}

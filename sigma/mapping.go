@@ -98,6 +98,28 @@ func scalarList(n *yaml.Node) ([]string, bool) {
 	return nil, false
 }
 
+// restAliases are the REST shape's names (see shapeAliases).
+var restAliases = []alias{
+	{"operationName", "operationName.value"},
+	{"resultType", "status.value"},
+	{"resultSignature", "subStatus.value"},
+	{"category", "category.value"},
+	{"callerIpAddress", "httpRequest.clientIpAddress"},
+	{"time", "eventTimestamp"},
+	{"identity.claims", "claims"},
+	{"identity.authorization", "authorization"},
+	{"resourceProviderName", "resourceProviderName.value"},
+	// Log Analytics column names in rules written for that shape.
+	{"OperationNameValue", "operationName.value"},
+	{"ActivityStatusValue", "status.value"},
+	{"ActivitySubstatusValue", "subStatus.value"},
+	{"CategoryValue", "category.value"},
+	{"ResourceProviderValue", "resourceProviderName.value"},
+	{"Properties_d", "properties"},
+	{"Claims_d", "claims"},
+	{"Authorization_d", "authorization"},
+}
+
 // alias maps a field (or a field prefix) of the diagnostic-export shape to
 // where another Azure shape keeps it.
 type alias struct{ from, to string }
@@ -116,25 +138,29 @@ const (
 // ours) reads the REST and Log Analytics shapes through them. Keys in
 // another case already resolve without an alias.
 var shapeAliases = map[event.Format][]alias{
-	event.FormatAzureREST: {
-		{"operationName", "operationName.value"},
+	// The portal CSV's rows are kept as REST-shaped records (ingest/console.go).
+	event.FormatAzurePortalCSV: restAliases,
+	event.FormatAzureREST:      restAliases,
+	// An Azure SDK's serialised EventData (ingest/azure.SDK): REST in snake_case.
+	event.FormatAzureSDK: {
+		{"operationName", "operation_name.value"},
 		{"resultType", "status.value"},
-		{"resultSignature", "subStatus.value"},
+		{"resultSignature", "sub_status.value"},
 		{"category", "category.value"},
-		{"callerIpAddress", "httpRequest.clientIpAddress"},
-		{"time", "eventTimestamp"},
+		{"callerIpAddress", "http_request.client_ip_address"},
+		{"time", "event_timestamp"},
 		{"identity.claims", "claims"},
 		{"identity.authorization", "authorization"},
-		{"resourceProviderName", "resourceProviderName.value"},
-		// Log Analytics column names in rules written for that shape.
-		{"OperationNameValue", "operationName.value"},
+		{"resourceProviderName", "resource_provider_name.value"},
+		{"resourceId", "resource_id"},
+		{"correlationId", "correlation_id"},
+		{"operationId", "operation_id"},
+		{"resourceGroupName", "resource_group_name"},
+		{"subscriptionId", "subscription_id"},
+		{"tenantId", "tenant_id"},
+		{"eventDataId", "event_data_id"},
+		{"OperationNameValue", "operation_name.value"},
 		{"ActivityStatusValue", "status.value"},
-		{"ActivitySubstatusValue", "subStatus.value"},
-		{"CategoryValue", "category.value"},
-		{"ResourceProviderValue", "resourceProviderName.value"},
-		{"Properties_d", "properties"},
-		{"Claims_d", "claims"},
-		{"Authorization_d", "authorization"},
 	},
 	event.FormatAzureLogAnalytics: {
 		{"operationName", "OperationNameValue"},
@@ -149,10 +175,11 @@ var shapeAliases = map[event.Format][]alias{
 	},
 	event.FormatAzureStorage:  storageAliases,
 	event.FormatAzureEventHub: storageAliases,
-	event.FormatGCPLogEntry:   gcpAliases,
-	event.FormatGCPArray:      gcpAliases,
-	event.FormatGCPEntries:    gcpAliases,
-	event.FormatGCPPubSub:     gcpAliases,
+
+	event.FormatGCPLogEntry: gcpAliases,
+	event.FormatGCPArray:    gcpAliases,
+	event.FormatGCPEntries:  gcpAliases,
+	event.FormatGCPPubSub:   gcpAliases,
 	event.FormatGCPBigQuery: {
 		// The BigQuery sink's columns (cloud.google.com/logging/docs/export/bigquery).
 		{"protoPayload.request", "protopayload_auditlog.requestJson"},

@@ -18,6 +18,7 @@ func newCatCmd() *cobra.Command {
 		Short: "Print the normalized events of the input, one JSON object per line",
 		Long: `cat decodes every input (files, directories, globs, - for stdin; gzip or not;
 every CloudTrail, Azure Activity Log and Google Cloud Audit Logs format,
+and the CloudTrail console's and the Azure portal's CSV downloads,
 recognised by content) and
 prints one normalized event per line. The raw record is kept under "raw".`,
 		Example: `  revertwatch cat testdata/formats

@@ -167,7 +167,7 @@ func TestRulesExportIntoDirectory(t *testing.T) {
 func TestHuntTableColorSummary(t *testing.T) {
 	out, _, code := runStderr(t, "hunt", "--quiet", "-f", "table", "--color", "always", "--summary", "../../testdata/formats")
 	if code != 0 || !strings.Contains(out, "\x1b[1;31mcritical\x1b[0m") || !strings.Contains(out, "rw-22e5ec4ba387  ") ||
-		!strings.Contains(out, "Summary: 14 findings in 3 account(s) by 4 actor(s)") {
+		!strings.Contains(out, "Summary: 18 findings in 6 account(s) by 7 actor(s)") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 	out, _, _ = runStderr(t, "hunt", "--quiet", "-f", "table", "../../testdata/formats")
@@ -175,7 +175,7 @@ func TestHuntTableColorSummary(t *testing.T) {
 		t.Errorf("colour or summary off a terminal without being asked:\n%s", out)
 	}
 	out, stderr, _ := runStderr(t, "hunt", "--quiet", "-f", "ndjson", "--summary", "../../testdata/formats")
-	if strings.Contains(out, "Summary:") || !strings.Contains(stderr, "Summary: 14 findings") {
+	if strings.Contains(out, "Summary:") || !strings.Contains(stderr, "Summary: 18 findings") {
 		t.Errorf("--summary with ndjson belongs on stderr:\nstdout %.200q\nstderr %q", out, stderr)
 	}
 	if _, err := run(t, "hunt", "--quiet", "-f", "table", "--color", "sometimes", "../../testdata/formats"); err == nil || !strings.Contains(err.Error(), "--color") {

@@ -114,7 +114,7 @@ func TestHuntSummaryNamesUnreadableFiles(t *testing.T) {
 	files := map[string]string{
 		write("b-logs.json", []byte("PK\x03\x04\x14\x00\x00\x00\x08\x00")):                           "a zip archive that cannot be read",
 		write("c-shot.json", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")):                          "a PNG image, not a log",
-		write("d-export.json", []byte("\xef\xbb\xbfEvent Type,Event Name\nAwsApiCall,HeadBucket\n")): "a CSV file: revertwatch reads JSON exports",
+		write("d-export.json", []byte("\xef\xbb\xbfEvent Type,Event Name\nAwsApiCall,HeadBucket\n")): "a CSV file whose header is not that of a console export",
 		write("e-empty.json", nil):                   "empty file",
 		write("f-cut.json", good[:len(good)/2]):      "truncated",
 		write("g-text.log", []byte("hello world\n")): "not JSON (starts with 'h')",

@@ -26,6 +26,13 @@ const (
 	REST
 	Export
 	LogAnalytics
+	// SDK is the REST shape as the Azure SDKs serialise it: the Python
+	// SDK's EventData.as_dict() (azure-mgmt-monitor) writes every member
+	// in snake_case (event_timestamp, operation_name {value,
+	// localized_value}, resource_id, caller, status, sub_status,
+	// http_request {client_ip_address}, event_data_id, ...), times as
+	// "2006-01-02 15:04:05.999999+00:00" once dumped with str.
+	SDK
 )
 
 // Classify tells which shape of Activity Log record v is, or NotAzure.
@@ -35,6 +42,9 @@ func Classify(v *fastjson.Value) Shape {
 	}
 	if v.Get("OperationNameValue") != nil || (v.Get("TimeGenerated") != nil && v.Get("Caller") != nil) {
 		return LogAnalytics
+	}
+	if sop := v.Get("operation_name"); sop != nil && (v.Get("event_timestamp") != nil || v.Get("resource_id") != nil || v.Get("event_data_id") != nil) {
+		return SDK
 	}
 	op := v.Get("operationName")
 	if op == nil {
@@ -72,6 +82,11 @@ var shapeFields = map[Shape]fields{
 		props: "properties", rg: "resourceGroupName", sub: "subscriptionId", resourceID: "resourceId",
 		corr: "correlationId", opID: "operationId", dataID: "eventDataId", category: "category",
 		tenant: "tenantId", provider: "resourceProviderName"},
+	SDK: {time: "event_timestamp", logged: "submission_timestamp", op: "operation_name", status: "status",
+		subStatus: "sub_status", caller: "caller", ip: "http_request", claims: "claims", authz: "authorization",
+		props: "properties", rg: "resource_group_name", sub: "subscription_id", resourceID: "resource_id",
+		corr: "correlation_id", opID: "operation_id", dataID: "event_data_id", category: "category",
+		tenant: "tenant_id", provider: "resource_provider_name"},
 	LogAnalytics: {time: "TimeGenerated", logged: "EventSubmissionTimestamp", op: "OperationNameValue",
 		status: "ActivityStatusValue", subStatus: "ActivitySubstatusValue", caller: "Caller",
 		ip: "CallerIpAddress", claims: "Claims_d", authz: "Authorization_d", props: "Properties_d",
@@ -106,6 +121,8 @@ func (d *Decoder) Decode(v *fastjson.Value, shape Shape, ev *event.Event) {
 			ev.Format = event.FormatAzureREST
 		case LogAnalytics:
 			ev.Format = event.FormatAzureLogAnalytics
+		case SDK:
+			ev.Format = event.FormatAzureSDK
 		default:
 			ev.Format = event.FormatAzureStorage
 		}
@@ -114,7 +131,7 @@ func (d *Decoder) Decode(v *fastjson.Value, shape Shape, ev *event.Event) {
 		ev.Source.Category = event.CategoryAzure
 	}
 
-	for _, tf := range [...]string{f.time, "time", "eventTimestamp", "TimeGenerated", "@timestamp"} {
+	for _, tf := range [...]string{f.time, "time", "eventTimestamp", "event_timestamp", "TimeGenerated", "@timestamp"} {
 		if t, ok := jsonx.Time(get(v, tf)); ok {
 			ev.Time, ev.TimeField = t, tf
 			if tf != f.time {
@@ -195,7 +212,11 @@ func (d *Decoder) Decode(v *fastjson.Value, shape Shape, ev *event.Event) {
 
 	ip := get(v, f.ip)
 	if ip != nil && ip.Type() == fastjson.TypeObject {
-		ip = jsonx.Get(ip, "clientIpAddress")
+		if c := jsonx.Get(ip, "clientIpAddress"); c != nil {
+			ip = c
+		} else {
+			ip = jsonx.Get(ip, "client_ip_address")
+		}
 	}
 	ev.SrcIP = jsonx.Str(ip)
 
