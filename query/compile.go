@@ -84,6 +84,18 @@ type Program struct {
 	notes   []string
 	warns   []string
 	hasAgg  bool
+	// hide are the message columns a last allow-list fields stage did
+	// not name (_raw, _messagetime): not shown, though the engine keeps
+	// them as Sumo does.
+	hide map[string]bool
+	// groupBy are the fields of the last aggregation's by, as written,
+	// checked after the run for a field no event had.
+	groupBy []string
+	// timeCols are the columns holding epoch milliseconds that table and
+	// CSV output print as RFC 3339 times (lower-cased).
+	timeCols map[string]bool
+	// assigned are the fields the query's stages write, for a did you mean.
+	assigned []string
 	// parallel is set when the stages up to the first barrier may run
 	// in the reader's goroutines (Runner.NewWorker).
 	parallel bool
@@ -147,6 +159,33 @@ func (c *compiler) lowerQuery(q *qs.Query, p *Program) {
 	for _, s := range specs {
 		if s.isAgg {
 			p.hasAgg = true
+		}
+		if s.assigns != "" {
+			p.assigned = append(p.assigned, s.assigns)
+		}
+	}
+	p.timeCols = map[string]bool{"_timeslice": true, "_messagetime": true, "_receipttime": true}
+	for _, st := range q.Stages {
+		switch st := st.(type) {
+		case *qs.Fields:
+			p.hide = nil
+			if st.Sign != '-' {
+				p.hide = map[string]bool{"_raw": true, "_messagetime": true}
+				for _, n := range st.Names {
+					delete(p.hide, strings.ToLower(n.Name))
+				}
+			}
+		case *qs.Aggregate:
+			p.hide, p.groupBy = nil, nil
+			for _, b := range st.By {
+				p.groupBy = append(p.groupBy, b.Name)
+			}
+		case *qs.Top:
+			p.hide, p.groupBy = nil, nil
+		case *qs.Timeslice:
+			if st.As != nil {
+				p.timeCols[strings.ToLower(st.As.Name)] = true
+			}
 		}
 	}
 	p.stages, p.removed = removeDeadAssignments(specs)

@@ -22,6 +22,17 @@ func cellText(v Value) string {
 	return v.String()
 }
 
+// cell renders column i's value for text and CSV output: a time column's
+// epoch milliseconds as an RFC 3339 time.
+func (res *Result) cell(i int, v Value) string {
+	if res.timeCols[i] {
+		if s, ok := timeText(v); ok {
+			return s
+		}
+	}
+	return cellText(v)
+}
+
 // WriteJSON writes one JSON object per row; keys are the column names in
 // column order, lists are arrays and Null is null.
 func (res *Result) WriteJSON(w io.Writer) error {
@@ -68,7 +79,7 @@ func (res *Result) WriteCSV(w io.Writer) error {
 	rec := make([]string, len(res.Columns))
 	for _, row := range res.Rows {
 		for i, v := range row {
-			rec[i] = cellText(v)
+			rec[i] = res.cell(i, v)
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -94,7 +105,7 @@ func (res *Result) WriteTable(w io.Writer) error {
 	for r, row := range res.Rows {
 		cells[r] = make([][]string, n)
 		for i, v := range row {
-			lines := strings.Split(strings.ReplaceAll(cellText(v), "\t", " "), "\n")
+			lines := strings.Split(strings.ReplaceAll(res.cell(i, v), "\t", " "), "\n")
 			cells[r][i] = lines
 			for _, l := range lines {
 				width[i] = max(width[i], utf8.RuneCountInString(l))

@@ -53,6 +53,9 @@ type Result struct {
 	Rows     [][]Value
 	Stats    Stats
 	Warnings []string
+	// timeCols are the columns of epoch milliseconds that table and CSV
+	// output print as RFC 3339 times (JSON keeps the number).
+	timeCols map[int]bool
 	// AliasUse counts the field lookups each seed alias answered because
 	// the record had no such field, in event.AliasNames order; names
 	// never used are left out.
@@ -189,6 +192,7 @@ func (r *Runner) Finish() *Result {
 		}
 		res.Rows = append(res.Rows, row)
 	}
+	r.prog.shape(res)
 	res.Stats.Rows = len(res.Rows)
 	for i, n := range r.rec.aliasUse {
 		if n > 0 {

@@ -136,6 +136,16 @@ func (p *parser) leave() { p.depth-- }
 
 func (p *parser) parseQuery() *Query {
 	q := &Query{Span: Span{0, len(p.src)}}
+	if t := p.peek(); t.Kind == Term && isStageWord(t.Text) {
+		// "count by f" is a search for three words, which finds no
+		// rows: almost surely a first stage without its '|'.
+		c := *p.lx
+		if n := c.Next(); n.Kind != EOF && n.Kind != Pipe && !isKw(n, "or") && !isKw(n, "and") {
+			p.errs.Add(t.Span, t.Text+" is an operator: a stage starts with '|'",
+				"write | "+strings.TrimSpace(p.src[t.Span.Start:])+` (or quote "`+t.Text+`" to search for the word)`)
+			return q
+		}
+	}
 	if !p.guard(func() { q.Scope = p.parseScope() }) {
 		return q
 	}
@@ -290,6 +300,20 @@ func (p *parser) scopeNot() Scope {
 // stage.
 var aggFuncs = []string{"count", "count_distinct", "values", "first", "last", "sum", "avg", "min", "max"}
 
+// stageWords are the words that begin a stage.
+var stageWords = append([]string{"json", "parse", "extract", "where", "eval", "stats", "sort", "order", "top", "limit",
+	"fields", "timeslice", "lookup"}, aggFuncs...)
+
+// isStageWord reports whether name (any case) begins a stage.
+func isStageWord(name string) bool {
+	for _, w := range stageWords {
+		if strings.EqualFold(w, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // IsAggregate reports whether name (any case) is an aggregate function.
 func IsAggregate(name string) bool {
 	for _, a := range aggFuncs {
@@ -340,6 +364,19 @@ func (p *parser) parseStage() Stage {
 	case kw == "lookup":
 		st = p.parseLookup()
 	default:
+		if t.Kind == Ident {
+			// An operator spelled wrong ("cuont by f", "feilds a")
+			// would otherwise read as an expression without its as.
+			c := *p.lx
+			n := c.Next()
+			word := n.Kind == Ident && !isKw(n, "as") && !isKw(n, "or") && !isKw(n, "and") && !isKw(n, "in") &&
+				!isKw(n, "not") && !isKw(n, "matches") && !isKw(n, "contains") && !isKw(n, "like")
+			if s := DidYouMean(t.Text, stageWords); s != "" && len(t.Text) > 2 && (word || n.Kind == EOF || n.Kind == Pipe) {
+				p.fail(t.Span, "unknown operator "+t.Text+"; did you mean "+s+"?", "")
+			} else if n.Kind == Ident && (isKw(n, "by") || isKw(n, "group")) {
+				p.fail(t.Span, "unknown operator "+t.Text, "the operators are "+strings.Join(stageWords, ", "))
+			}
+		}
 		x := p.parseExpr()
 		a := &AssignStage{X: x}
 		if _, ok := p.accept("as"); ok {
