@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
@@ -75,18 +76,34 @@ func LoadAWS(ctx context.Context, o AWSOptions) (aws.Config, error) {
 type S3 struct {
 	client *s3.Client
 	jobs   int
+	// With no region given, each bucket's is asked once (HeadBucket) and
+	// a bucket elsewhere gets a client of its own region.
+	cfg      aws.Config
+	opts     AWSOptions
+	discover bool
+	bmu      sync.Mutex
+	buckets  map[string]*s3.Client
 	// Lists and Gets count ListObjectsV2 and GetObject calls; Keys the
-	// keys the listings returned.
-	Lists, Gets, Keys atomic.Int64
+	// keys the listings returned; Heads the HeadBucket calls that found a
+	// bucket's region.
+	Lists, Gets, Keys, Heads atomic.Int64
 	// Pruned counts the folders not listed and the objects not read, by
 	// the filter that refused them.
 	mu     sync.Mutex
 	pruned Counts
 }
 
-// NewS3 makes the S3 reader. jobs bounds the listings in flight.
+// NewS3 makes the S3 reader. jobs bounds the listings in flight. Without
+// o.Region, each bucket's region is found on its first use (HeadBucket's
+// x-amz-bucket-region, which S3 sends even when it refuses the request),
+// so that a bucket in another region than the configuration's is read
+// without --aws-region.
 func NewS3(cfg aws.Config, o AWSOptions, jobs int) *S3 {
-	client := s3.NewFromConfig(cfg, func(so *s3.Options) {
+	return &S3{client: newS3Client(cfg, o), jobs: max(jobs, 1), cfg: cfg, opts: o, discover: o.Region == ""}
+}
+
+func newS3Client(cfg aws.Config, o AWSOptions) *s3.Client {
+	return s3.NewFromConfig(cfg, func(so *s3.Options) {
 		if o.S3Endpoint != "" {
 			so.BaseEndpoint = aws.String(o.S3Endpoint)
 		}
@@ -101,7 +118,46 @@ func NewS3(cfg aws.Config, o AWSOptions, jobs int) *S3 {
 		// cut body is still caught by its length.
 		so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
-	return &S3{client: client, jobs: max(jobs, 1)}
+}
+
+// clientFor returns the client for bucket: the configured one, or, when
+// the bucket's region differs from it, one of the bucket's region.
+func (s *S3) clientFor(ctx context.Context, bucket string) *s3.Client {
+	if !s.discover {
+		return s.client
+	}
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	if c, ok := s.buckets[bucket]; ok {
+		return c
+	}
+	c := s.client
+	if region := s.bucketRegion(ctx, bucket); region != "" && region != s.cfg.Region {
+		cfg := s.cfg.Copy()
+		cfg.Region = region
+		c = newS3Client(cfg, s.opts)
+	}
+	if s.buckets == nil {
+		s.buckets = map[string]*s3.Client{}
+	}
+	s.buckets[bucket] = c
+	return c
+}
+
+// bucketRegion asks S3 where bucket is; "" when it does not say (a
+// missing bucket, a store without regions): the listing then reports
+// the error.
+func (s *S3) bucketRegion(ctx context.Context, bucket string) string {
+	s.Heads.Add(1)
+	out, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+	if err == nil {
+		return aws.ToString(out.BucketRegion)
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.Response.Header.Get("X-Amz-Bucket-Region")
+	}
+	return ""
 }
 
 // Pruned returns what the filters refused so far.
@@ -179,7 +235,7 @@ func (s *S3) listFlat(ctx context.Context, bucket, prefix, startAfter string, st
 	if startAfter != "" {
 		in.StartAfter = aws.String(startAfter)
 	}
-	p := s3.NewListObjectsV2Paginator(s.client, in)
+	p := s3.NewListObjectsV2Paginator(s.clientFor(ctx, bucket), in)
 	for p.HasMorePages() {
 		s.Lists.Add(1)
 		page, err := p.NextPage(ctx)
@@ -201,7 +257,7 @@ func (s *S3) listFlat(ctx context.Context, bucket, prefix, startAfter string, st
 // listLevel lists one folder level: the sub-folders and the objects
 // directly in it.
 func (s *S3) listLevel(ctx context.Context, bucket, prefix string) (dirs []string, objs []Object, err error) {
-	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+	p := s3.NewListObjectsV2Paginator(s.clientFor(ctx, bucket), &s3.ListObjectsV2Input{
 		Bucket: aws.String(bucket), Prefix: aws.String(prefix), Delimiter: aws.String("/"),
 	})
 	for p.HasMorePages() {
@@ -387,7 +443,7 @@ func (r *s3Reader) get() error {
 		}
 	}
 	r.s.Gets.Add(1)
-	out, err := r.s.client.GetObject(r.ctx, in)
+	out, err := r.s.clientFor(r.ctx, r.bucket).GetObject(r.ctx, in)
 	if err != nil {
 		return s3Error("reading", r.bucket, r.key, err)
 	}
@@ -446,6 +502,12 @@ func s3Error(what, bucket, key string, err error) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		e.Code, e.Msg = ae.ErrorCode(), ae.ErrorMessage()
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil && e.Code != "" {
+		if r := re.Response.Header.Get("X-Amz-Bucket-Region"); r != "" && re.Response.StatusCode/100 != 2 {
+			e.Msg += " (the bucket is in " + r + ": give --aws-region " + r + ")"
+		}
 	}
 	return e
 }

@@ -265,3 +265,44 @@ func TestS3NoCredentials(t *testing.T) {
 		t.Errorf("no credentials: %v", err)
 	}
 }
+
+// TestS3BucketRegion: without a region given, a bucket in another region
+// than the configuration's is found with one HeadBucket and then listed
+// and read; with a region given, S3's PermanentRedirect is reported.
+func TestS3BucketRegion(t *testing.T) {
+	srv := livetest.NewS3Server(t)
+	srv.Bucket(t, "eu-logs")
+	key := "AWSLogs/123456789012/CloudTrail/eu-west-1/2026/03/05/a.json"
+	srv.Put(t, "eu-logs", key, []byte(`{"Records":[]}`))
+	srv.BucketRegion("eu-logs", "eu-west-1") // the configuration says us-east-1
+	s := newS3(t, srv)
+	ctx := context.Background()
+	for range 2 {
+		got, err := s.List(ctx, "eu-logs", "AWSLogs/", nil)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("listing a bucket of another region: %v, %d objects", err, len(got))
+		}
+		r, err := s.Open(ctx, "eu-logs", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || string(b) != `{"Records":[]}` {
+			t.Fatalf("reading: %q, %v", b, err)
+		}
+	}
+	if srv.Heads() != 1 || s.Heads.Load() != 1 {
+		t.Errorf("%d HeadBucket calls (counted %d), want the region asked once", srv.Heads(), s.Heads.Load())
+	}
+
+	cfg, err := source.LoadAWS(ctx, source.AWSOptions{S3Endpoint: srv.URL, Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	given := source.NewS3(cfg, source.AWSOptions{S3Endpoint: srv.URL, Region: "us-east-1"}, 1)
+	if _, err := given.List(ctx, "eu-logs", "AWSLogs/", nil); err == nil || !strings.Contains(err.Error(), "PermanentRedirect") || !strings.Contains(err.Error(), "s3://eu-logs/AWSLogs/") ||
+		!strings.Contains(err.Error(), "give --aws-region eu-west-1") {
+		t.Errorf("a wrong --aws-region: %v, want S3's PermanentRedirect naming the prefix", err)
+	}
+}

@@ -57,7 +57,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.regions, "region", nil, "only this region (repeatable); prunes the CloudTrail layout")
 	fs.DurationVar(&f.slack, "delivery-slack", source.DefaultSlack, "how long after --until a log file may be delivered and still hold records of the window")
 	fs.StringVar(&f.aws.Profile, "aws-profile", "", "AWS shared-config profile for s3:// paths (default the standard chain: AWS_PROFILE, environment, SSO, roles)")
-	fs.StringVar(&f.aws.Region, "aws-region", "", "AWS region of the S3 client (default from the environment or profile, else us-east-1)")
+	fs.StringVar(&f.aws.Region, "aws-region", "", "AWS region of the S3 client (default from the environment or profile, else us-east-1; without it each bucket's region is found with HeadBucket)")
 	fs.StringVar(&f.aws.S3Endpoint, "s3-endpoint", "", "S3-compatible endpoint URL (also AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL); path-style addressing")
 }
 

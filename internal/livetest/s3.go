@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,8 @@ type S3Server struct {
 	cuts        int   // GetObject responses still to cut
 	cutAfter    int64 // bytes of the body sent before the cut
 	stalls      map[string]*stall
+	regions     map[string]string // bucket → its region (BucketRegion)
+	heads       atomic.Int64
 }
 
 // stall holds a GetObject body after some bytes until released.
@@ -55,7 +58,27 @@ func NewS3Server(t testing.TB) *S3Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		fail := s.fail
+		bucket := strings.SplitN(strings.Trim(r.URL.Path, "/"), "/", 2)[0]
+		region := s.regions[bucket]
 		s.mu.Unlock()
+		if r.Method == http.MethodHead && !strings.Contains(strings.Trim(r.URL.Path, "/"), "/") {
+			s.heads.Add(1)
+		}
+		if region != "" {
+			// S3 answers a request signed for another region than the
+			// bucket's with 301 PermanentRedirect and the bucket's region
+			// in x-amz-bucket-region (HEAD without a body); HeadBucket
+			// names the region too when it succeeds.
+			w.Header().Set("X-Amz-Bucket-Region", region)
+			if m := s3Scope.FindStringSubmatch(r.Header.Get("Authorization")); m == nil || m[1] != region {
+				w.Header().Set("Content-Type", "application/xml")
+				w.WriteHeader(http.StatusMovedPermanently)
+				if r.Method != http.MethodHead {
+					fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.</Message></Error>`)
+				}
+				return
+			}
+		}
 		if fail != nil {
 			if status, code := fail(r); status != 0 {
 				w.Header().Set("Content-Type", "application/xml")
@@ -127,6 +150,22 @@ func IsolateAWS(t testing.TB) {
 		}
 	}
 }
+
+var s3Scope = regexp.MustCompile(`Credential=[^/]+/\d{8}/([^/]+)/s3/aws4_request`)
+
+// BucketRegion puts bucket in region: requests signed for another region
+// are answered 301 PermanentRedirect naming it, as S3 does.
+func (s *S3Server) BucketRegion(bucket, region string) {
+	s.mu.Lock()
+	if s.regions == nil {
+		s.regions = map[string]string{}
+	}
+	s.regions[bucket] = region
+	s.mu.Unlock()
+}
+
+// Heads returns the HeadBucket requests answered so far.
+func (s *S3Server) Heads() int64 { return s.heads.Load() }
 
 // Fail makes the server answer a request with status and an S3 error
 // code whenever f says so (status 0: answer normally); nil stops failing.
