@@ -11,6 +11,13 @@
 #   query     revertwatch query --builtin t1578.004-sumo
 #   floor-nf  the floor over the same corpus generated newest first
 #   hunt-nf   hunt over it (the order of lookup-events and activity-log list)
+#   floor-hc  the floor over the high-cardinality corpus: as many records,
+#             naming many more callers and resources (emulate --cardinality
+#             high: 4,096 session names per role, 65,536 instances and
+#             volumes per account and region, 2,000 Azure resource groups),
+#             where memory that grows with groups and resources shows
+#   hunt-hc   hunt over it
+#   query-hc  query --builtin over it (tens of thousands of groups)
 #   hunt-rules  hunt --rules: the SigmaHQ cloud rules of the shared corpus
 #             (when ../shared/corpus is there) and our rules exported as
 #             Sigma, besides the built-in detections
@@ -38,6 +45,7 @@ AZURE_SCALE=${AZURE_SCALE:-200000}
 WORK=${BENCH_DIR:-${TMPDIR:-/tmp}/revertwatch-bench}
 CORPUS=$WORK/corpus-$SCALE-$AZURE_SCALE
 CORPUS_NF=$WORK/corpus-$SCALE-$AZURE_SCALE-newest-first
+CORPUS_HC=$WORK/corpus-$SCALE-$AZURE_SCALE-high
 TIME=/usr/bin/time
 if [ ! -x "$TIME" ]; then
 	echo "bench: $TIME is missing (Debian: apt-get install time)" >&2
@@ -48,7 +56,7 @@ mkdir -p "$WORK"
 echo "bench: building into $WORK" >&2
 go build -o "$WORK/revertwatch" ./cmd/revertwatch
 go build -o "$WORK/floor" ./bench/floor
-names="floor hunt explain query floor-nf hunt-nf hunt-rules"
+names="floor hunt explain query floor-nf hunt-nf floor-hc hunt-hc query-hc hunt-rules"
 # hunt-rules' rule set: the exported rules, and the SigmaHQ cloud rules
 # when the shared corpus is beside the repository.
 rm -rf "$WORK/rules" && mkdir -p "$WORK/rules"
@@ -73,6 +81,11 @@ if [ ! -f "$CORPUS_NF/truth.json" ]; then
 	rm -rf "$CORPUS_NF"
 	"$WORK/revertwatch" emulate -o "$CORPUS_NF" --scale "$SCALE" --azure-scale "$AZURE_SCALE" --order newest-first
 fi
+if [ ! -f "$CORPUS_HC/truth.json" ]; then
+	echo "bench: generating the high-cardinality corpus in $CORPUS_HC" >&2
+	rm -rf "$CORPUS_HC"
+	"$WORK/revertwatch" emulate -o "$CORPUS_HC" --scale "$SCALE" --azure-scale "$AZURE_SCALE" --cardinality high
+fi
 
 # One run of one command: /usr/bin/time's "wall user sys maxrss-KB" line
 # is appended to $WORK/time.NAME, the output goes to $WORK/out.NAME.
@@ -86,6 +99,9 @@ run() {
 	query) cmd=("$WORK/revertwatch" query -q --jobs "$JOBS" --builtin t1578.004-sumo "$CORPUS") ;;
 	floor-nf) cmd=("$WORK/floor" -j "$JOBS" "$CORPUS_NF") ;;
 	hunt-nf) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson "$CORPUS_NF") ;;
+	floor-hc) cmd=("$WORK/floor" -j "$JOBS" "$CORPUS_HC") ;;
+	hunt-hc) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson "$CORPUS_HC") ;;
+	query-hc) cmd=("$WORK/revertwatch" query -q --jobs "$JOBS" --builtin t1578.004-sumo "$CORPUS_HC") ;;
 	hunt-rules) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson --rules "$WORK/rules" "$CORPUS") ;;
 	hunt90-64m) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson --memory-budget 64MiB --spill-dir "$WORK" "$CORPUS90") ;;
 	hunt90) cmd=("$WORK/revertwatch" hunt -q --jobs "$JOBS" --format ndjson --memory-budget 64GiB "$CORPUS90") ;;
@@ -130,6 +146,15 @@ for name in $names; do
 	rss[$name]=$(awk '{print $4/1024}' "$WORK/time.$name" | median)
 done
 
+# The floor a row is measured against: the -nf and -hc rows' own corpus.
+floor_of() {
+	case $1 in
+	*-nf) echo floor-nf ;;
+	*-hc) echo floor-hc ;;
+	*) echo floor ;;
+	esac
+}
+
 echo
 echo "corpus: $files files, $events events, $(awk -v b="$bytes" 'BEGIN{printf "%.1f", b/1e6}') MB of JSON ($disk MB on disk); jobs $JOBS, $(nproc) CPUs; median of $RUNS runs"
 echo "load average: $load_start at the start, $load_end at the end"
@@ -137,11 +162,12 @@ echo
 printf '%-7s %8s %8s %12s %9s %9s %9s %9s\n' command "wall s" "CPU s" "events/s" "MB/s" "RSS MB" "x floor" "CPU x"
 for name in $names; do
 	awk -v n="$name" -v w="${wall[$name]}" -v c="${cpu[$name]}" -v r="${rss[$name]}" -v e="$events" -v b="$bytes" \
-		-v fw="${wall[$([ "${name%-nf}" != "$name" ] && echo floor-nf || echo floor)]}" -v fc="${cpu[$([ "${name%-nf}" != "$name" ] && echo floor-nf || echo floor)]}" \
+		-v fw="${wall[$(floor_of "$name")]}" -v fc="${cpu[$(floor_of "$name")]}" \
 		'BEGIN{printf "%-7s %8.2f %8.2f %12.0f %9.1f %9.1f %9.2f %9.2f\n", n, w, c, e/w, b/1e6/w, r, w/fw, c/fc}'
 done
 echo
-echo "x floor: wall time over the floor's; CPU x: CPU time (user+sys) over the floor's (the -nf rows over floor-nf's)."
+echo "x floor: wall time over the floor's; CPU x: CPU time (user+sys) over the floor's (the -nf rows over floor-nf's, the -hc rows over floor-hc's)."
+awk -v q="${rss[query]}" -v h="${rss[query-hc]}" 'BEGIN{printf "query: peak RSS %.0f MB, %.0f MB on the high-cardinality corpus (the target is 100 MB or less on both)\n", q, h}'
 awk -v ew="${wall[explain]}" -v hw="${wall[hunt]}" -v er="${rss[explain]}" -v hr="${rss[hunt]}" \
 	'BEGIN{printf "explain: %.2fx hunt'"'"'s wall time, %.2fx its peak RSS (the target is 2x or less)\n", ew/hw, er/hr}'
 # The newest-first corpus holds the same records in other files and

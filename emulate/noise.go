@@ -51,6 +51,7 @@ const (
 	hToken    = 'Z' // a session token
 	hHex      = 'X' // 32 random hex digits
 	hMillis   = 'M' // epoch milliseconds of the event time
+	hSession  = 'P' // a role session's number (CardinalityHigh)
 )
 
 type noiseOp struct {
@@ -152,8 +153,11 @@ func compile(b []byte) template {
 }
 
 // noiseRecord renders a noise operation as a CloudTrail record template.
-func noiseRecord(op *noiseOp, account, region string) template {
+func noiseRecord(op *noiseOp, account, region string, high bool) template {
 	a := awsActors[op.actor]
+	if high && a.Type == "AssumedRole" {
+		a.Session += "-" + hs(hSession) // one caller per session
+	}
 	g := idSource{scope: "noise"}
 	req, resp, extra := op.render(account, region)
 	rec := obj{
@@ -205,10 +209,15 @@ type ctNoise struct {
 	total     int
 	instances map[scope][]string
 	volumes   map[scope][]string
+	callers   int // role sessions to number (hSession), 0 for the named ones
 }
 
-func newCTNoise(seed uint64) *ctNoise {
+func newCTNoise(seed uint64, high bool) *ctNoise {
 	n := &ctNoise{tmpl: map[scope][]template{}, instances: map[scope][]string{}, volumes: map[scope][]string{}}
+	pool := 64
+	if high {
+		n.callers, pool = highCallers, highResources
+	}
 	for _, op := range noiseOps {
 		n.total += op.weight
 		n.cum = append(n.cum, n.total)
@@ -220,10 +229,10 @@ func newCTNoise(seed uint64) *ctNoise {
 		}
 		ts := make([]template, len(noiseOps))
 		for i := range noiseOps {
-			ts[i] = noiseRecord(&noiseOps[i], sc.account, sc.region)
+			ts[i] = noiseRecord(&noiseOps[i], sc.account, sc.region, high)
 		}
 		n.tmpl[sc] = ts
-		for k := 0; k < 64; k++ {
+		for k := 0; k < pool; k++ {
 			n.instances[sc] = append(n.instances[sc], g.ec2("i", sc.account+sc.region+itoa(k)))
 			n.volumes[sc] = append(n.volumes[sc], g.ec2("vol", sc.account+sc.region+itoa(k)))
 		}
@@ -260,8 +269,12 @@ func (n *ctNoise) appendRecord(b []byte, st *noiseState, sc scope, t int64) ([]b
 	tp := &n.tmpl[sc][i]
 	var reqID [36]byte
 	guidFrom(reqID[:0], st.r)
-	inst := n.instances[sc][st.r.IntN(64)]
-	vol := n.volumes[sc][st.r.IntN(64)]
+	inst := n.instances[sc][st.r.IntN(len(n.instances[sc]))]
+	vol := n.volumes[sc][st.r.IntN(len(n.volumes[sc]))]
+	session := -1
+	if n.callers > 0 {
+		session = st.r.IntN(n.callers)
+	}
 	b = append(b, tp.lits[0]...)
 	for k, h := range tp.holes {
 		switch h {
@@ -306,6 +319,8 @@ func (n *ctNoise) appendRecord(b []byte, st *noiseState, sc scope, t int64) ([]b
 			b = appendHex(b, st.r.Uint64())
 		case hMillis:
 			b = appendInt(b, t*1000)
+		case hSession:
+			b = appendInt(b, int64(session))
 		}
 		b = append(b, tp.lits[k+1]...)
 	}
@@ -362,7 +377,7 @@ func (c *Corpus) noise(opt *Options) {
 	day := opt.start().Unix()
 	span := int64(opt.span() / time.Second)
 	if opt.wantsAny(AWSShapes) {
-		n := newCTNoise(seed)
+		n := newCTNoise(seed, false)
 		st := newNoiseState(seed, 1)
 		items := make([]ctItem, 0, opt.Noise)
 		for k := 0; k < opt.Noise; k++ {
@@ -437,13 +452,14 @@ var azNoiseCalls = []Call{
 // the mix, each with its phases, spread over span from start, one in four
 // in the second subscription.
 func azNoise(seed uint64, n int, start time.Time, span time.Duration, wants func(Shape) bool) []azItem {
-	return azNoiseAt(seed, n, "", wants, func(_ *rand.Rand, k int) time.Time { return start.Add(spread(k, n, span)) })
+	return azNoiseAt(seed, n, "", wants, func(_ *rand.Rand, k int) time.Time { return start.Add(spread(k, n, span)) }, false)
 }
 
 // azNoiseAt renders n Azure records of the mix: the operation starting
 // when k records are made so far starts at at(k), in subscription sub
-// ("" picks one, one in four the second).
-func azNoiseAt(seed uint64, n int, sub string, wants func(Shape) bool, at func(r *rand.Rand, k int) time.Time) []azItem {
+// ("" picks one, one in four the second). high puts each operation in
+// one of highResourceGroups resource groups (CardinalityHigh).
+func azNoiseAt(seed uint64, n int, sub string, wants func(Shape) bool, at func(r *rand.Rand, k int) time.Time, high bool) []azItem {
 	r := rand.New(rand.NewPCG(seed, 2))
 	var items []azItem
 	for k := 0; len(items) < n; k++ {
@@ -452,6 +468,9 @@ func azNoiseAt(seed uint64, n int, sub string, wants func(Shape) bool, at func(r
 		suffix := itoa(r.IntN(90) + 10)
 		call.VM += suffix
 		call.Snapshot += suffix
+		if high {
+			call.RG += "-" + itoa(r.IntN(highResourceGroups))
+		}
 		t := at(r, len(items))
 		g := idSource{seed: seed, scope: "background/" + itoa(k)}
 		sub := sub

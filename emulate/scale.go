@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,7 +24,48 @@ type ScaleOptions struct {
 	AzureEvents int // background Azure records (Storage export)
 	Files       int // CloudTrail files; 0 means 16
 	Workers     int // files written at once; 0 means the number of CPUs
+	// Cardinality is how many distinct callers and resources the
+	// background names: CardinalityNormal ("" too), a few of each as a
+	// quiet account has, or CardinalityHigh.
+	Cardinality Cardinality
 }
+
+// Cardinality is how many distinct callers and resources the background
+// of the benchmark corpus names (WriteScale). Memory that grows with the
+// number of groups or resources shows on the high one.
+type Cardinality string
+
+// The cardinalities.
+const (
+	// CardinalityNormal is the quiet account of the noise mix: a few
+	// dozen callers, 64 instances and volumes per account and region, a
+	// handful of Azure resource groups.
+	CardinalityNormal Cardinality = "normal"
+	// CardinalityHigh gives each role session one of a million names, so
+	// that nearly every CloudTrail record of an assumed role has a
+	// caller of its own, picks instances and volumes among 65,536 per
+	// account and region, and each Azure operation a resource group
+	// among 10,000.
+	CardinalityHigh Cardinality = "high"
+)
+
+// ParseCardinality checks a cardinality name; "" is normal.
+func ParseCardinality(s string) (Cardinality, error) {
+	switch strings.ToLower(s) {
+	case "", string(CardinalityNormal):
+		return CardinalityNormal, nil
+	case string(CardinalityHigh):
+		return CardinalityHigh, nil
+	}
+	return "", fmt.Errorf("unknown cardinality %q (want normal or high)", s)
+}
+
+// Pool sizes of the high cardinality.
+const (
+	highCallers        = 1 << 12
+	highResources      = 1 << 16
+	highResourceGroups = 2000
+)
 
 // ScaleStats reports what WriteScale wrote.
 type ScaleStats struct {
@@ -86,8 +128,9 @@ func WriteScale(dir string, opt ScaleOptions) (ScaleStats, error) {
 		run func() (ShapeTruth, int64, error)
 	}
 	var jobs []job
+	high := opt.Cardinality == CardinalityHigh
 	if opt.Events > 0 {
-		n := newCTNoise(seed)
+		n := newCTNoise(seed, high)
 		for _, sl := range ctSlots(seed, opt.start(), opt.span(), files, opt.Events, order) {
 			sl := sl
 			jobs = append(jobs, job{func() (ShapeTruth, int64, error) { return scaleCloudTrail(dir, n, seed, sl) }})
@@ -105,12 +148,12 @@ func WriteScale(dir string, opt ScaleOptions) (ScaleStats, error) {
 				continue
 			}
 			h := h
-			jobs = append(jobs, job{func() (ShapeTruth, int64, error) { return scaleAzure(dir, seed, day, h, count) }})
+			jobs = append(jobs, job{func() (ShapeTruth, int64, error) { return scaleAzure(dir, seed, day, h, count, high) }})
 		}
 	} else if opt.AzureEvents > 0 {
 		for _, sl := range azSlots(opt.start(), opt.span(), opt.AzureEvents, order) {
 			sl := sl
-			jobs = append(jobs, job{func() (ShapeTruth, int64, error) { return scaleAzureSlot(dir, seed, sl) }})
+			jobs = append(jobs, job{func() (ShapeTruth, int64, error) { return scaleAzureSlot(dir, seed, sl, high) }})
 		}
 	}
 	results := make([]ShapeTruth, len(jobs))
@@ -280,9 +323,10 @@ func scaleCloudTrail(dir string, n *ctNoise, seed uint64, sl ctSlot) (ShapeTruth
 }
 
 // scaleAzure writes hour h of the Azure background as Storage blobs.
-func scaleAzure(dir string, seed uint64, day time.Time, h, count int) (ShapeTruth, int64, error) {
+func scaleAzure(dir string, seed uint64, day time.Time, h, count int, high bool) (ShapeTruth, int64, error) {
 	hour := day.Add(time.Duration(h) * time.Hour)
-	items := azNoise(seed+uint64(h)<<20, count, hour, 55*time.Minute, func(s Shape) bool { return s == event.FormatAzureStorage })
+	at := func(_ *rand.Rand, k int) time.Time { return hour.Add(spread(k, count, 55*time.Minute)) }
+	items := azNoiseAt(seed+uint64(h)<<20, count, "", func(s Shape) bool { return s == event.FormatAzureStorage }, at, high)
 	plans, events := writeAzure(event.FormatAzureStorage, string(event.FormatAzureStorage)+"/background", items)
 	sh := ShapeTruth{Shape: event.FormatAzureStorage, Events: events}
 	var total int64
@@ -346,7 +390,7 @@ func azSlots(start time.Time, span time.Duration, events int, order Order) []azS
 }
 
 // scaleAzureSlot writes one blob of azSlots.
-func scaleAzureSlot(dir string, seed uint64, sl azSlot) (ShapeTruth, int64, error) {
+func scaleAzureSlot(dir string, seed uint64, sl azSlot, high bool) (ShapeTruth, int64, error) {
 	// Operations start early enough in the slice for their last phase
 	// (at most 95 s after the first) to fall inside it.
 	room := sl.width - 2*time.Minute
@@ -356,7 +400,7 @@ func scaleAzureSlot(dir string, seed uint64, sl azSlot) (ShapeTruth, int64, erro
 		}
 		return sl.from.Add(spread(k, sl.count, room))
 	}
-	items := azNoiseAt(seed+uint64(sl.index+1)<<32, sl.count, sl.sub, func(s Shape) bool { return s == event.FormatAzureStorage }, at)
+	items := azNoiseAt(seed+uint64(sl.index+1)<<32, sl.count, sl.sub, func(s Shape) bool { return s == event.FormatAzureStorage }, at, high)
 	p := plan{path: sl.rel, wrap: wrapLines}
 	for _, it := range items {
 		p.recs = append(p.recs, record{it.storage, it.time})

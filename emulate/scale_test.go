@@ -165,3 +165,44 @@ func BenchmarkScaleAzure(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// The high cardinality names many more callers, instances and Azure
+// resource groups than the normal one, with the same counts, and its
+// records decode.
+func TestScaleCardinality(t *testing.T) {
+	distinct := func(card Cardinality) (callers, instances, groups int) {
+		dir := t.TempDir()
+		st, err := WriteScale(dir, ScaleOptions{Options: Options{Seed: 5, Scenarios: []string{"aws-seed1-*"}},
+			Events: 4000, AzureEvents: 1200, Files: 2, Workers: 2, Cardinality: card})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Events != 4000 || st.AzureEvents != 1200 {
+			t.Fatalf("%s: wrote %d and %d events, want 4000 and 1200", card, st.Events, st.AzureEvents)
+		}
+		c, i, g := map[string]bool{}, map[string]bool{}, map[string]bool{}
+		for _, sh := range st.Corpus.Truth.Background {
+			got, sum := readDir(t, filepath.Join(dir, string(sh.Shape), "background"))
+			if sum.Events != sh.Events {
+				t.Errorf("%s %s: read %d events, truth says %d", card, sh.Shape, sum.Events, sh.Events)
+			}
+			for _, ev := range got[sh.Shape] {
+				c[ev.Caller] = true
+				g[ev.ResourceGroup] = true
+				for _, x := range ev.Keys.Instances {
+					i[x] = true
+				}
+			}
+		}
+		return len(c), len(i), len(g)
+	}
+	nc, ni, ng := distinct(CardinalityNormal)
+	hc, hi, hg := distinct(CardinalityHigh)
+	t.Logf("callers %d -> %d, instances %d -> %d, resource groups %d -> %d", nc, hc, ni, hi, ng, hg)
+	if nc > 40 || hc < 10*nc || ni > 300 || hi < 3*ni || ng > 20 || hg < 10*ng {
+		t.Errorf("callers %d -> %d, instances %d -> %d, resource groups %d -> %d: high is not high", nc, hc, ni, hi, ng, hg)
+	}
+	if _, err := ParseCardinality("huge"); err == nil {
+		t.Error("ParseCardinality accepted huge")
+	}
+}

@@ -61,6 +61,19 @@ func (ch *chunk) partial() *event.Event {
 	return ev
 }
 
+// selectSlots is the number of partial events a chunk holds at once when
+// Options.NewSelect decides: past it, partial events it hands on are
+// allocated one by one.
+const selectSlots = 64
+
+// release takes back the slot of the partial event last handed out, when
+// ev is that event: it was dropped, nothing refers to it.
+func (ch *chunk) release(ev *event.Event) {
+	if n := len(ch.partials); n > 0 && ev == &ch.partials[n-1] {
+		ch.partials = ch.partials[:n-1]
+	}
+}
+
 // recycle gives a consumed chunk's buffers back for reuse.
 func (ch *chunk) recycle() {
 	if ch.buf != nil && cap(ch.buf) <= 2*chunkBytes {
@@ -202,8 +215,14 @@ func decodeChunks(work <-chan *chunk, opt *Options) {
 		if opt.Want != nil || opt.QueryFields {
 			// As many events as records: a small file's chunk holds few.
 			ch.partials = partialsPool.Get().([]event.Event)
-			if cap(ch.partials) < len(ch.recs) {
-				ch.partials = make([]event.Event, 0, len(ch.recs))
+			n := len(ch.recs)
+			if opt.NewSelect != nil {
+				// The selects drop nearly every event, whose slot is
+				// then taken again (chunk.release): a few slots do.
+				n = min(n, selectSlots)
+			}
+			if cap(ch.partials) < n {
+				ch.partials = make([]event.Event, 0, n)
 			}
 		}
 		for _, r := range ch.recs {

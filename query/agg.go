@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // aggFunc is one compiled aggregate of an aggregation stage.
@@ -19,9 +20,6 @@ type aggFunc struct {
 type aggState interface {
 	add(v Value, r *record)
 	result() Value
-	// merge adds what another state of the same aggregate, built from
-	// other records, holds (Runner.NewWorker).
-	merge(o aggState)
 }
 
 // group is one row of the aggregation under construction.
@@ -42,14 +40,26 @@ type aggStage struct {
 	sortGroups bool
 	groups     map[string]*group
 	order      []*group
-	buf        []byte
-	kv         []Value
-	warn       *warnings // the run's, for the states merge adopts
+	sc         aggScratch
+	mu         sync.Mutex // held while a group is updated (sharedAgg)
 }
 
-func (s *aggStage) add(r *record) {
-	s.buf = s.buf[:0]
-	s.kv = s.kv[:0]
+func (s *aggStage) add(r *record) { s.addFrom(r, &s.sc) }
+
+// aggScratch is what addFrom reads of a record before it takes the lock:
+// each Worker has its own.
+type aggScratch struct {
+	buf  []byte
+	kv   []Value
+	offs []int // where each string key's bytes start in buf
+	args []Value
+}
+
+// addFrom adds a record: its keys and arguments are read into sc, then
+// the group is updated under the stage's lock, which the Workers of a
+// parallel plan share (sharedAgg).
+func (s *aggStage) addFrom(r *record, sc *aggScratch) {
+	sc.buf, sc.kv, sc.offs, sc.args = sc.buf[:0], sc.kv[:0], sc.offs[:0], sc.args[:0]
 	for _, k := range s.keys {
 		v := r.get(k)
 		if v.kind == KindNull && !s.keepNull {
@@ -58,64 +68,61 @@ func (s *aggStage) add(r *record) {
 		if v.kind == KindNumber && !v.isInt {
 			v = Float(v.f) // 3.0 and 3 are one group
 		}
-		s.kv = append(s.kv, v)
-		s.buf = appendKey(s.buf, v)
+		sc.kv = append(sc.kv, v)
+		sc.buf = appendKey(sc.buf, v)
+		sc.offs = append(sc.offs, len(sc.buf)-len(v.s))
 	}
-	g := s.groups[string(s.buf)]
-	if g == nil {
-		if s.groups == nil {
-			s.groups = map[string]*group{}
-		}
-		g = &group{keys: make([]Value, len(s.kv)), states: make([]aggState, len(s.aggs)), first: len(s.order)}
-		for i, v := range s.kv {
-			g.keys[i] = v.clone()
-		}
-		for i, a := range s.aggs {
-			g.states[i] = a.mk()
-		}
-		s.groups[string(s.buf)] = g
-		s.order = append(s.order, g)
-	}
-	for i, a := range s.aggs {
+	for _, a := range s.aggs {
 		var v Value
 		if a.arg != nil {
 			v = a.arg(r)
 		}
-		g.states[i].add(v, r)
+		sc.args = append(sc.args, v)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[string(sc.buf)]
+	if g == nil {
+		if s.groups == nil {
+			s.groups = map[string]*group{}
+		}
+		key := string(sc.buf)
+		g = &group{keys: make([]Value, len(sc.kv)), states: make([]aggState, len(s.aggs)), first: len(s.order)}
+		for i, v := range sc.kv {
+			if v.kind == KindString {
+				// The key's text is in the map's key: no second copy.
+				v.s = key[sc.offs[i] : sc.offs[i]+len(v.s)]
+			} else {
+				v = v.clone()
+			}
+			g.keys[i] = v
+		}
+		for i, a := range s.aggs {
+			g.states[i] = a.mk()
+		}
+		s.groups[key] = g
+		s.order = append(s.order, g)
+	}
+	for i := range s.aggs {
+		g.states[i].add(sc.args[i], r)
 	}
 }
 
-// merge adds the groups of o, an aggregation of the same stage over
-// other records.
-func (s *aggStage) merge(o *aggStage) {
-	for _, og := range o.order {
-		s.buf = s.buf[:0]
-		for _, v := range og.keys {
-			s.buf = appendKey(s.buf, v)
-		}
-		g := s.groups[string(s.buf)]
-		if g == nil {
-			if s.groups == nil {
-				s.groups = map[string]*group{}
-			}
-			og.first = len(s.order)
-			for _, st := range og.states {
-				if v, ok := st.(*valuesAgg); ok {
-					v.warn = s.warn // the cap is counted where the result is made
-				}
-			}
-			s.groups[string(s.buf)] = og
-			s.order = append(s.order, og)
-			continue
-		}
-		for i := range g.states {
-			g.states[i].merge(og.states[i])
-		}
-	}
-	o.groups, o.order = nil, nil
+// sharedAgg is a Worker's view of its Runner's aggregation: the Workers
+// add to the one aggregation, each reading its records with its own
+// scratch, so that a group is held once however many goroutines see it.
+type sharedAgg struct {
+	s  *aggStage
+	sc aggScratch
 }
 
-func (s *aggStage) flush(emit func(*record)) {
+func (w *sharedAgg) add(r *record)       { w.s.addFrom(r, &w.sc) }
+func (w *sharedAgg) flush(func(*record)) {}
+
+// groupsInOrder returns the groups in output order, with the one row of
+// an empty aggregation without a group clause (EmptyCountRow), and lets
+// go of the map.
+func (s *aggStage) groupsInOrder() []*group {
 	if len(s.order) == 0 && len(s.keys) == 0 && s.emptyRow {
 		g := &group{states: make([]aggState, len(s.aggs))}
 		for i, a := range s.aggs {
@@ -134,8 +141,16 @@ func (s *aggStage) flush(emit func(*record)) {
 			return false
 		})
 	}
-	for n, g := range s.order {
-		r := &record{mat: true, ord: int64(n)}
+	order := s.order
+	s.groups, s.order = nil, nil
+	return order
+}
+
+func (s *aggStage) flush(emit func(*record)) {
+	order := s.groupsInOrder()
+	for n, g := range order {
+		order[n] = nil // the group lives on in its row only
+		r := &record{mat: true, own: true, ord: int64(n)}
 		for i, k := range g.keys {
 			r.fields = append(r.fields, field{name: s.keyNames[i], v: k})
 		}
@@ -148,14 +163,12 @@ func (s *aggStage) flush(emit func(*record)) {
 		r.seq = int32(len(r.fields))
 		emit(r)
 	}
-	s.groups, s.order = nil, nil
 }
 
 type countAll struct{ n int64 }
 
 func (c *countAll) add(Value, *record) { c.n++ }
 func (c *countAll) result() Value      { return Int(c.n) }
-func (c *countAll) merge(o aggState)   { c.n += o.(*countAll).n }
 
 type countNonNull struct{ n int64 }
 
@@ -164,8 +177,7 @@ func (c *countNonNull) add(v Value, _ *record) {
 		c.n++
 	}
 }
-func (c *countNonNull) result() Value    { return Int(c.n) }
-func (c *countNonNull) merge(o aggState) { c.n += o.(*countNonNull).n }
+func (c *countNonNull) result() Value { return Int(c.n) }
 
 type countDistinct struct {
 	seen map[string]struct{}
@@ -186,52 +198,60 @@ func (c *countDistinct) add(v Value, _ *record) {
 }
 func (c *countDistinct) result() Value { return Int(int64(len(c.seen))) }
 
-func (c *countDistinct) merge(o aggState) {
-	for k := range o.(*countDistinct).seen {
-		if c.seen == nil {
-			c.seen = map[string]struct{}{}
-		}
-		c.seen[k] = struct{}{}
-	}
-}
-
 // valuesAgg is values(x): the distinct renderings, sorted byte-wise,
-// keeping the cap smallest (spec §9).
+// keeping the cap smallest (spec §9). A group seldom has more than a few:
+// they are kept in a sorted slice of interned strings, and in a set only
+// past maxValuesList.
 type valuesAgg struct {
+	list []string
 	seen map[string]struct{}
 	cap  int
 	warn *warnings
+	in   *interner
 }
+
+// maxValuesList is the number of distinct values a values() keeps in its
+// sorted slice; past it, in a set.
+const maxValuesList = 32
 
 func (c *valuesAgg) add(v Value, _ *record) {
 	if v.kind == KindNull {
 		return
 	}
 	s := render(v)
-	if _, ok := c.seen[s]; ok {
+	if c.seen != nil {
+		if _, ok := c.seen[s]; !ok {
+			c.seen[c.in.intern(s)] = struct{}{}
+		}
 		return
 	}
-	if c.seen == nil {
-		c.seen = map[string]struct{}{}
+	i := sort.SearchStrings(c.list, s)
+	if i < len(c.list) && c.list[i] == s {
+		return
 	}
-	c.seen[strings.Clone(s)] = struct{}{}
-}
-
-func (c *valuesAgg) merge(o aggState) {
-	for k := range o.(*valuesAgg).seen {
-		if c.seen == nil {
-			c.seen = map[string]struct{}{}
+	if len(c.list) == maxValuesList {
+		c.seen = make(map[string]struct{}, 2*maxValuesList)
+		for _, x := range c.list {
+			c.seen[x] = struct{}{}
 		}
-		c.seen[k] = struct{}{}
+		c.list = nil
+		c.seen[c.in.intern(s)] = struct{}{}
+		return
 	}
+	c.list = append(c.list, "")
+	copy(c.list[i+1:], c.list[i:])
+	c.list[i] = c.in.intern(s)
 }
 
 func (c *valuesAgg) result() Value {
-	list := make([]string, 0, len(c.seen))
-	for s := range c.seen {
-		list = append(list, s)
+	list := c.list
+	if c.seen != nil {
+		list = make([]string, 0, len(c.seen))
+		for s := range c.seen {
+			list = append(list, s)
+		}
+		sort.Strings(list)
 	}
-	sort.Strings(list)
 	if c.cap > 0 && len(list) > c.cap {
 		list = list[:c.cap]
 		c.warn.add(warnValuesCap)
@@ -241,6 +261,27 @@ func (c *valuesAgg) result() Value {
 		out[i] = Str(s)
 	}
 	return List(out)
+}
+
+// interner gives one copy of each string an aggregation keeps: the same
+// few operation names and levels come in every group. Past maxInterned
+// strings it copies without remembering.
+type interner struct{ m map[string]string }
+
+const maxInterned = 1 << 16
+
+func (in *interner) intern(s string) string {
+	if x, ok := in.m[s]; ok {
+		return x
+	}
+	x := strings.Clone(s)
+	if in.m == nil {
+		in.m = map[string]string{}
+	}
+	if len(in.m) < maxInterned {
+		in.m[x] = x
+	}
+	return x
 }
 
 // firstLast is first(x) / last(x). Stream order is newest first
@@ -273,16 +314,6 @@ func (c *firstLast) add(v Value, r *record) {
 	}
 }
 func (c *firstLast) result() Value { return c.v }
-
-// merge is add of the other's pick. Records of different goroutines
-// have no common input order, so a parallel plan leaves first and last
-// out (mergeableAgg).
-func (c *firstLast) merge(o aggState) {
-	x := o.(*firstLast)
-	if x.set {
-		c.add(x.v, &record{time: x.time, ord: x.ord})
-	}
-}
 
 // numericAgg is sum, avg, min and max; values that are not numbers after
 // coercion are skipped.
@@ -318,35 +349,6 @@ func (c *numericAgg) add(v Value, _ *record) {
 	c.sum += n.float()
 	if !c.valid || c.fn == "min" && compareNumbers(n, c.best) < 0 || c.fn == "max" && compareNumbers(n, c.best) > 0 {
 		c.best, c.valid = n, true
-	}
-}
-
-// merge combines the counts and picks; a float sum depends on the order
-// of its additions, so a parallel plan leaves sum and avg out
-// (mergeableAgg).
-func (c *numericAgg) merge(o aggState) {
-	x := o.(*numericAgg)
-	if x.n == 0 {
-		return
-	}
-	if c.n == 0 {
-		*c = *x
-		return
-	}
-	c.n += x.n
-	if c.ints && x.ints {
-		s := c.isum + x.isum
-		if (s > c.isum) == (x.isum > 0) {
-			c.isum = s
-		} else {
-			c.ints = false
-		}
-	} else {
-		c.ints = false
-	}
-	c.sum += x.sum
-	if c.fn == "min" && compareNumbers(x.best, c.best) < 0 || c.fn == "max" && compareNumbers(x.best, c.best) > 0 {
-		c.best = x.best
 	}
 }
 

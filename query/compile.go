@@ -26,6 +26,15 @@ type compiler struct {
 	// wildcards counts the * and ? of the bare scope terms compiled so
 	// far, against maxTermWildcards.
 	wildcards int
+	// memos counts the tests given a memo of their own (newMemo).
+	memos int
+}
+
+// newMemo numbers a pure test of one string whose answers each run may
+// remember (record.memoTest).
+func (c *compiler) newMemo() int {
+	c.memos++
+	return c.memos - 1
 }
 
 func (c *compiler) errorf(sp qs.Span, help, format string, args ...any) {
@@ -99,6 +108,7 @@ type Program struct {
 	// parallel is set when the stages up to the first barrier may run
 	// in the reader's goroutines (Runner.NewWorker).
 	parallel bool
+	memos    int // tests with a memo (compiler.newMemo)
 }
 
 // Compile parses, checks and plans a query. Errors are a *syntax.Errors
@@ -127,6 +137,7 @@ func Compile(src string, opts Options) (*Program, error) {
 	}
 	p.notes = c.notes
 	p.warns = c.warns
+	p.memos = c.memos
 	return p, nil
 }
 
@@ -581,7 +592,7 @@ func (c *compiler) aggregate(s *qs.Aggregate, sortBefore bool) *stageSpec {
 		spec.mergeable = spec.mergeable && mergeableAgg[a.fn]
 	}
 	spec.make = func(w *warnings) any {
-		st := &aggStage{keys: keys, keyNames: keyNames, keepNull: sem.KeepNullGroups, emptyRow: sem.EmptyCountRow, sortGroups: sem.SortGroups, warn: w}
+		st := &aggStage{keys: keys, keyNames: keyNames, keepNull: sem.KeepNullGroups, emptyRow: sem.EmptyCountRow, sortGroups: sem.SortGroups}
 		for _, a := range aggs {
 			a := *a
 			a.mk = aggMaker(a.fn, a.arg != nil, sortBefore, sem, w)
@@ -615,7 +626,8 @@ func aggMaker(fn string, hasArg, sortBefore bool, sem Semantics, w *warnings) fu
 	case "count_distinct":
 		return func() aggState { return &countDistinct{} }
 	case "values":
-		return func() aggState { return &valuesAgg{cap: sem.ValuesCap, warn: w} }
+		in := &interner{}
+		return func() aggState { return &valuesAgg{cap: sem.ValuesCap, warn: w, in: in} }
 	case "first", "last":
 		last := fn == "last"
 		return func() aggState { return &firstLast{last: last, byArrival: sortBefore} }

@@ -693,11 +693,12 @@ func (c *compiler) regexSearch(e *syntax.Call) *cexpr {
 		return constant(Null, "null")
 	}
 	xf := x.fn
+	id, search := c.newMemo(), s.search
 	return &cexpr{text: "matches(" + x.text + ", " + syntax.Quote(pat) + ")", fn: func(r *record) Value {
 		v := xf(r)
 		if v.kind == KindNull {
 			return Null
 		}
-		return Bool(s.search(render(v)))
+		return Bool(r.memoTest(id, render(v), search))
 	}}
 }

@@ -47,7 +47,7 @@ type bucketStage struct {
 	rows []*record
 }
 
-func (s *bucketStage) add(r *record) { s.rows = append(s.rows, r.materialize(!r.mat)) }
+func (s *bucketStage) add(r *record) { s.rows = append(s.rows, r.keep(!r.mat)) }
 
 func (s *bucketStage) flush(emit func(*record)) {
 	var lo, hi int64

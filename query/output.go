@@ -90,7 +90,9 @@ func (res *Result) WriteCSV(w io.Writer) error {
 }
 
 // WriteTable writes an aligned text table for a terminal. A cell holding a
-// list takes one line per value.
+// list takes one line per value. The cells are rendered twice, once to
+// measure the columns and once to write them, so that no copy of the
+// table is held besides the rows.
 func (res *Result) WriteTable(w io.Writer) error {
 	if len(res.Columns) == 0 {
 		return nil
@@ -98,16 +100,25 @@ func (res *Result) WriteTable(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	n := len(res.Columns)
 	width := make([]int, n)
-	cells := make([][][]string, len(res.Rows))
 	for i, c := range res.Columns {
 		width[i] = utf8.RuneCountInString(c)
 	}
-	for r, row := range res.Rows {
-		cells[r] = make([][]string, n)
-		for i, v := range row {
-			lines := strings.Split(strings.ReplaceAll(res.cell(i, v), "\t", " "), "\n")
-			cells[r][i] = lines
-			for _, l := range lines {
+	cells := make([][]string, n)
+	render := func(row []Value) int {
+		height := 1
+		for i := range cells {
+			cells[i] = nil
+			if i < len(row) {
+				cells[i] = strings.Split(strings.ReplaceAll(res.cell(i, row[i]), "\t", " "), "\n")
+			}
+			height = max(height, len(cells[i]))
+		}
+		return height
+	}
+	for _, row := range res.Rows {
+		render(row)
+		for i := range cells {
+			for _, l := range cells[i] {
 				width[i] = max(width[i], utf8.RuneCountInString(l))
 			}
 		}
@@ -130,16 +141,14 @@ func (res *Result) WriteTable(w io.Writer) error {
 		rule[i] = strings.Repeat("-", width[i])
 	}
 	line(rule)
-	for _, row := range cells {
-		height := 1
-		for _, c := range row {
-			height = max(height, len(c))
-		}
+	texts := make([]string, n)
+	for _, row := range res.Rows {
+		height := render(row)
 		for h := 0; h < height; h++ {
-			texts := make([]string, n)
-			for i, c := range row {
-				if h < len(c) {
-					texts[i] = c[h]
+			for i := range texts {
+				texts[i] = ""
+				if h < len(cells[i]) {
+					texts[i] = cells[i][h]
 				}
 			}
 			line(texts)

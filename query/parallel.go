@@ -5,19 +5,19 @@ import (
 	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
 
-// mergeableAgg lists the aggregates whose per-goroutine states merge into
-// exactly what one run in input order computes: counts and sets, and
-// min and max (a tie keeps an equal value, which renders the same).
-// first and last depend on input order, and a float sum on the order of
-// its additions.
+// mergeableAgg lists the aggregates whose result does not depend on the
+// order of their rows: counts and sets, and min and max (a tie keeps an
+// equal value, which renders the same). first and last depend on input
+// order, and a float sum on the order of its additions.
 var mergeableAgg = map[string]bool{"count": true, "count_distinct": true, "values": true, "min": true, "max": true}
 
 // parallelPrefix reports whether the stages up to the first barrier may
-// run in several goroutines, each on its share of the records, with one
-// partial aggregation each: every stage before it keeps no state from
-// record to record, and the barrier is an aggregation whose states merge
-// and whose groups come out in key order (so the order they were first
-// seen in, which the goroutines do not know, does not matter).
+// run in several goroutines, each on its share of the records, adding
+// to one aggregation in whatever order the goroutines reach it: every
+// stage before it keeps no state from record to record, and the barrier
+// is an aggregation whose result does not depend on the order of its
+// rows, with groups in key order (so the order they were first seen
+// in, which the goroutines do not know, does not matter).
 func parallelPrefix(stages []*stageSpec) bool {
 	for _, s := range stages {
 		if s.barrier {
@@ -34,10 +34,10 @@ func parallelPrefix(stages []*stageSpec) bool {
 // stages in a reader's decoding goroutines.
 func (p *Program) Parallel() bool { return p.parallel }
 
-// Worker runs the per-record stages of a Runner's program, and its
-// first aggregation, in one of a reader's decoding goroutines, so that
-// only the aggregation's partial state leaves the goroutine, once, when
-// the Runner finishes. A Worker is not safe for concurrent use: make one
+// Worker runs the per-record stages of a Runner's program in one of a
+// reader's decoding goroutines, and adds the rows that survive them to
+// the Runner's aggregation, which the Workers share: only those rows
+// reach it, and a group is held once. A Worker is not safe for concurrent use: make one
 // per goroutine.
 type Worker struct {
 	run *Runner
@@ -52,6 +52,7 @@ func (r *Runner) NewWorker() *Worker {
 		return nil
 	}
 	w := &Worker{run: r.prog.NewRunner()}
+	w.run.segs[0].barrier = &sharedAgg{s: r.segs[0].barrier.(*aggStage)}
 	r.mu.Lock()
 	r.workers = append(r.workers, w.run)
 	r.mu.Unlock()
@@ -67,8 +68,7 @@ func (w *Worker) Push(ev *event.Event, members []jsonx.Member) {
 	w.run.push(ev, members)
 }
 
-// mergeWorkers folds the Workers' counts and partial aggregations into
-// r, before r's barriers flush.
+// mergeWorkers adds the Workers' counts to r's.
 func (r *Runner) mergeWorkers() {
 	r.mu.Lock()
 	workers := r.workers
@@ -82,11 +82,6 @@ func (r *Runner) mergeWorkers() {
 		}
 		for i, n := range w.rec.aliasUse {
 			r.rec.aliasUse[i] += n
-		}
-		mine, _ := r.segs[0].barrier.(*aggStage)
-		theirs, _ := w.segs[0].barrier.(*aggStage)
-		if mine != nil && theirs != nil {
-			mine.merge(theirs)
 		}
 	}
 }

@@ -48,6 +48,7 @@ type record struct {
 	time   int64 // _messageTime in ms
 	ord    int64 // input order
 	mat    bool  // fields hold every column; no layers, no implicit metadata columns
+	own    bool  // made for this row alone (a barrier's output, a copy): kept as it is, never copied again
 
 	cache []cached // lookups since the last write
 
@@ -55,6 +56,38 @@ type record struct {
 
 	exact      bool   // field names must match exactly (Semantics.FoldFieldNames off)
 	sourceHost string // _sourceHost when the event has none
+
+	// memos remember the answers of pure tests of short strings (the
+	// seed's regexes over operation names, the scope's globs over
+	// categories), by compiler.newMemo's number: the same few values
+	// come on every record. Only the runner's own record has them.
+	memos []map[string]bool
+}
+
+// Bounds of a memo: the values it keeps and how many.
+const (
+	maxMemoValue   = 128
+	maxMemoEntries = 4096
+)
+
+// memoTest is test(s), remembered in memo id.
+func (r *record) memoTest(id int, s string, test func(string) bool) bool {
+	if id >= len(r.memos) || len(s) > maxMemoValue {
+		return test(s)
+	}
+	m := r.memos[id]
+	if b, ok := m[s]; ok {
+		return b
+	}
+	b := test(s)
+	if m == nil {
+		m = make(map[string]bool)
+		r.memos[id] = m
+	}
+	if len(m) < maxMemoEntries {
+		m[strings.Clone(s)] = b
+	}
+	return b
 }
 
 func (r *record) reset(ev *event.Event, ord int64) {
@@ -712,11 +745,29 @@ func sortFieldsBySeq(fs []field) {
 	}
 }
 
+// keep returns r as a barrier or the output may hold it: r itself when
+// it is its row's own (without the tombstones of removed fields, as a
+// copy would be), else a copy (materialize).
+func (r *record) keep(withMeta bool) *record {
+	if !r.own {
+		return r.materialize(withMeta)
+	}
+	kept := r.fields[:0]
+	for _, f := range r.fields {
+		if !f.gone {
+			kept = append(kept, f)
+		}
+	}
+	clear(r.fields[len(kept):])
+	r.fields = kept
+	return r
+}
+
 // materialize returns a copy of r that can be kept after the next event:
 // every field resolved and copied. When withMeta is set, _messageTime leads
 // and _raw ends the columns, as a message view shows them.
 func (r *record) materialize(withMeta bool) *record {
-	m := &record{raw: r.raw, time: r.time, ord: r.ord, nodrop: r.nodrop, mat: true, exact: r.exact, sourceHost: r.sourceHost, aliasUse: r.aliasUse}
+	m := &record{raw: r.raw, time: r.time, ord: r.ord, nodrop: r.nodrop, mat: true, own: true, exact: r.exact, sourceHost: r.sourceHost, aliasUse: r.aliasUse}
 	if r.ev != nil {
 		m.raw = string(r.ev.Raw)
 		// A copy: the reader may reuse the event once Push returns

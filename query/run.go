@@ -106,6 +106,7 @@ func (p *Program) NewRunner() *Runner {
 	r.rec.exact = !p.opts.Semantics.FoldFieldNames
 	r.rec.aliasUse = make([]int64, len(event.AliasNames))
 	r.rec.sourceHost = p.opts.Semantics.DefaultSourceHost
+	r.rec.memos = make([]map[string]bool, p.memos)
 	return r
 }
 
@@ -149,23 +150,123 @@ func (r *Runner) run(si, i int, rec *record) {
 		seg.barrier.add(rec)
 		return
 	}
-	if rec.mat {
-		r.out = append(r.out, rec.materialize(false))
-	} else {
-		r.out = append(r.out, rec.materialize(true))
-	}
+	r.out = append(r.out, rec.keep(!rec.mat))
 }
 
 // Finish flushes the barriers in order and returns the result.
 func (r *Runner) Finish() *Result {
 	r.mergeWorkers()
+	res := &Result{Stats: r.stats}
+	if !r.finishAggregation(res) {
+		r.finishRecords(res)
+	}
+	r.prog.shape(res)
+	res.Stats.Rows = len(res.Rows)
+	for i, n := range r.rec.aliasUse {
+		if n > 0 {
+			res.AliasUse = append(res.AliasUse, AliasUse{Name: event.AliasNames[i], Count: n})
+		}
+	}
+	res.Stats.BadRecords = r.warn.n[warnPanic]
+	for k := warnKind(0); k < numWarn; k++ {
+		if n := r.warn.n[k]; n > 0 && k != warnPanic {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %d", warnText[k], n))
+		}
+	}
+	return res
+}
+
+// finishAggregation is Finish for the plan the seed has: an aggregation
+// last, or followed only by a sort. It makes the output rows from the
+// groups, without a record per row, and sorts the rows as the sort
+// stage would sort those records (stable, the key's column found as a
+// record finds a field). It reports false for any other plan.
+func (r *Runner) finishAggregation(res *Result) bool {
+	var srt *sortStage
+	switch len(r.segs) {
+	case 2:
+		if len(r.segs[1].rows) > 0 || r.segs[1].barrier != nil {
+			return false
+		}
+	case 3:
+		s, ok := r.segs[1].barrier.(*sortStage)
+		if !ok || len(r.segs[1].rows) > 0 || len(r.segs[2].rows) > 0 || r.segs[2].barrier != nil {
+			return false
+		}
+		srt = s
+	default:
+		return false
+	}
+	agg, ok := r.segs[0].barrier.(*aggStage)
+	if !ok {
+		return false
+	}
+	cols := append([]string(nil), agg.keyNames...)
+	for _, a := range agg.aggs {
+		cols = append(cols, a.name)
+	}
+	for i := range cols {
+		for j := range i {
+			if strings.EqualFold(cols[i], cols[j]) {
+				return false // one column for two fields: the records' way
+			}
+		}
+	}
+	order := agg.groupsInOrder()
+	rows := make([][]Value, len(order))
+	for n, g := range order {
+		order[n] = nil // the group lives on in its row only
+		row := make([]Value, len(cols))
+		copy(row, g.keys)
+		for i := range agg.aggs {
+			row[len(g.keys)+i] = g.states[i].result()
+		}
+		rows[n] = row
+	}
+	if srt != nil {
+		at := make([]int, len(srt.keys))
+		for k, key := range srt.keys {
+			at[k] = -1
+			for i, c := range cols {
+				if c == key.a.name {
+					at[k] = i
+					break
+				}
+			}
+			for i, c := range cols {
+				if at[k] < 0 && !r.rec.exact && len(c) == len(key.a.name) && strings.EqualFold(c, key.a.name) {
+					at[k] = i
+				}
+			}
+		}
+		sort.SliceStable(rows, func(i, j int) bool {
+			for k, key := range srt.keys {
+				var a, b Value
+				if at[k] >= 0 {
+					a, b = rows[i][at[k]], rows[j][at[k]]
+				}
+				if c := compareSort(a, b, key.desc, srt.nullsLast); c != 0 {
+					return c < 0
+				}
+			}
+			return false
+		})
+	}
+	if len(rows) > 0 {
+		res.Columns, res.Rows = cols, rows
+	}
+	return true
+}
+
+// finishRecords is Finish for any plan: the barriers flush in order into
+// the stages after them, and the rows are the records that come out.
+func (r *Runner) finishRecords(res *Result) {
 	for si := range r.segs {
 		if b := r.segs[si].barrier; b != nil {
 			next := si + 1
 			b.flush(func(x *record) { r.run(next, 0, x) })
 		}
 	}
-	res := &Result{Stats: r.stats}
 	index := map[string]int{}
 	for _, rec := range r.out {
 		for _, f := range rec.fields {
@@ -183,7 +284,8 @@ func (r *Runner) Finish() *Result {
 			index[strings.ToLower(c)] = j
 		}
 	}
-	for _, rec := range r.out {
+	res.Rows = make([][]Value, 0, len(r.out))
+	for i, rec := range r.out {
 		row := make([]Value, len(res.Columns))
 		for _, f := range rec.fields {
 			if !f.gone {
@@ -191,22 +293,9 @@ func (r *Runner) Finish() *Result {
 			}
 		}
 		res.Rows = append(res.Rows, row)
-	}
-	r.prog.shape(res)
-	res.Stats.Rows = len(res.Rows)
-	for i, n := range r.rec.aliasUse {
-		if n > 0 {
-			res.AliasUse = append(res.AliasUse, AliasUse{Name: event.AliasNames[i], Count: n})
-		}
-	}
-	res.Stats.BadRecords = r.warn.n[warnPanic]
-	for k := warnKind(0); k < numWarn; k++ {
-		if n := r.warn.n[k]; n > 0 && k != warnPanic {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %d", warnText[k], n))
-		}
+		r.out[i] = nil // the row has what the output needs of it
 	}
 	r.out = nil
-	return res
 }
 
 // Run pushes every event of a sequence and finishes. next returns false

@@ -34,9 +34,10 @@ func (c *compiler) scope(s qs.Scope) func(r *record) bool {
 				return v.kind != KindNull && strings.EqualFold(render(v), want)
 			}
 		}
+		id, match := c.newMemo(), g.match
 		return func(rec *record) bool {
 			v := rec.get(a)
-			return v.kind != KindNull && g.match(render(v))
+			return v.kind != KindNull && rec.memoTest(id, render(v), match)
 		}
 	case *qs.ScopeTerm:
 		if !s.Quoted && strings.Trim(s.Text, "*") == "" {

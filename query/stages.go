@@ -525,7 +525,7 @@ type sortStage struct {
 }
 
 func (s *sortStage) add(r *record) {
-	m := r.materialize(!r.mat)
+	m := r.keep(!r.mat)
 	s.rows = append(s.rows, m)
 	v := make([]Value, len(s.keys))
 	for i, k := range s.keys {

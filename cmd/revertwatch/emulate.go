@@ -16,12 +16,12 @@ import (
 
 func newEmulateCmd() *cobra.Command {
 	var (
-		out, scenarios, shapes string
-		order, span            string
-		seed                   int64
-		noise, scale, azScale  int
-		files                  int
-		list, force            bool
+		out, scenarios, shapes   string
+		order, span, cardinality string
+		seed                     int64
+		noise, scale, azScale    int
+		files                    int
+		list, force              bool
 	)
 	cmd := &cobra.Command{
 		Use:   "emulate -o DIR [flags]",
@@ -104,8 +104,15 @@ millions of events needs no more memory than a small one.`,
 				return &exitError{code: exitUsage, err: err}
 			}
 			opt.Shapes = sh
+			card, err := emulate.ParseCardinality(cardinality)
+			if err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--cardinality: %w", err)}
+			}
+			if card != emulate.CardinalityNormal && scale == 0 && azScale == 0 {
+				return &exitError{code: exitUsage, err: errors.New("--cardinality is a setting of the benchmark corpus: give --scale")}
+			}
 			if scale > 0 || azScale > 0 {
-				st, err := emulate.WriteScale(out, emulate.ScaleOptions{Options: opt, Events: scale, AzureEvents: azScale, Files: files})
+				st, err := emulate.WriteScale(out, emulate.ScaleOptions{Options: opt, Events: scale, AzureEvents: azScale, Files: files, Cardinality: card})
 				if err != nil {
 					return &exitError{code: exitUsage, err: err}
 				}
@@ -146,6 +153,7 @@ millions of events needs no more memory than a small one.`,
 	f.IntVar(&scale, "scale", 0, "write the benchmark corpus: this many background CloudTrail events")
 	f.IntVar(&azScale, "azure-scale", 0, "with --scale: this many background Azure records (Storage export)")
 	f.IntVar(&files, "files", 16, "with --scale: number of CloudTrail files")
+	f.StringVar(&cardinality, "cardinality", string(emulate.CardinalityNormal), "with --scale: normal, or high (a million role session names, 65,536 instances and volumes per account and region, 10,000 Azure resource groups)")
 	f.BoolVar(&list, "list", false, "list the scenarios and exit")
 	f.BoolVar(&force, "force", false, "write into a directory that is not empty")
 	return cmd
