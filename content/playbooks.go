@@ -11,7 +11,20 @@ import (
 type Action struct {
 	Text    string `json:"text"`
 	Command string `json:"command,omitempty"`
+	// When, if set, is the kind of actor the action is for (WhenIAMUser,
+	// WhenRoleSession): ForActor keeps it only for that actor.
+	When string `json:"when,omitempty"`
 }
+
+// The actors an action may be for.
+const (
+	// WhenIAMUser is an IAM user signing with its long-term access key
+	// (AKIA…): the key can be deactivated.
+	WhenIAMUser = "iam-user"
+	// WhenRoleSession is a role session signing with temporary
+	// credentials (ASIA…): the sessions are revoked on the role.
+	WhenRoleSession = "role-session"
+)
 
 // Playbook is the response to one detection, in the order a responder
 // works: contain, collect evidence, eradicate, recover.
@@ -50,6 +63,7 @@ var Placeholders = map[string]string{
 	"start":           "start of the investigation window (RFC 3339)",
 	"end":             "end of the investigation window (RFC 3339)",
 	"finding":         "the finding id",
+	"now":             "the time of the response (when the playbook is made): sessions issued before it are revoked",
 }
 
 var placeholderRE = regexp.MustCompile(`\{([a-z_]+)\}`)
@@ -72,12 +86,43 @@ func (p Playbook) Filled(values map[string]string) Playbook {
 	fill := func(as []Action) []Action {
 		out := make([]Action, len(as))
 		for i, a := range as {
-			out[i] = Action{Text: a.Text, Command: Fill(a.Command, values)}
+			out[i] = Action{Text: a.Text, Command: Fill(a.Command, values), When: a.When}
 		}
 		return out
 	}
 	p.Containment, p.Evidence = fill(p.Containment), fill(p.Evidence)
 	p.Eradication, p.Recovery = fill(p.Eradication), fill(p.Recovery)
+	return p
+}
+
+// ForActor returns a copy of the playbook with only the actions for the
+// actor who signed with accessKey: an IAM user's long-term key (AKIA…)
+// gets the key's deactivation, not the role-session revocation; a
+// temporary key (ASIA…) the role-session steps, not a key deactivation
+// that would fail. Without a key both are kept, each saying whom it is
+// for.
+func (p Playbook) ForActor(accessKey string) Playbook {
+	drop := ""
+	switch {
+	case strings.HasPrefix(accessKey, "AKIA"):
+		drop = WhenRoleSession
+	case strings.HasPrefix(accessKey, "ASIA"):
+		drop = WhenIAMUser
+	}
+	if drop == "" {
+		return p
+	}
+	keep := func(as []Action) []Action {
+		out := make([]Action, 0, len(as))
+		for _, a := range as {
+			if a.When != drop {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	p.Containment, p.Evidence = keep(p.Containment), keep(p.Evidence)
+	p.Eradication, p.Recovery = keep(p.Eradication), keep(p.Recovery)
 	return p
 }
 
@@ -109,9 +154,10 @@ func Playbooks() []Playbook {
 func awsRevokeActor() []Action {
 	return []Action{
 		{Text: "If the actor is an IAM user, deactivate the access key it signed with (do not delete it: the key id ties the logs together).",
-			Command: "aws iam update-access-key --user-name {user} --access-key-id {access_key} --status Inactive"},
+			Command: "aws iam update-access-key --user-name {user} --access-key-id {access_key} --status Inactive", When: WhenIAMUser},
 		{Text: "If the actor is a role session, revoke every session issued before now: attach a deny-all inline policy conditioned on aws:TokenIssueTime (the console's \"Revoke active sessions\").",
-			Command: `aws iam put-role-policy --role-name {role} --policy-name AWSRevokeOlderSessions --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"{end}"}}}]}'`},
+			Command: `aws iam put-role-policy --role-name {role} --policy-name AWSRevokeOlderSessions --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"{now}"}}}]}'`,
+			When:    WhenRoleSession},
 	}
 }
 

@@ -69,3 +69,60 @@ func ExampleFill() {
 	// Output:
 	// aws ec2 describe-snapshots --region us-east-1 --snapshot-ids snap-0123456789abcdef0
 }
+
+// Every command of every playbook is the finding's provider's own CLI,
+// and names no other provider's tool (issue 18): an Azure finding is
+// never told to run aws, a Google Cloud one never az.
+func TestPlaybookCommandsMatchProvider(t *testing.T) {
+	cli := map[string]string{"AWS": "aws", "Azure": "az", "GCP": "gcloud"}
+	foreign := regexp.MustCompile(`(^|[\s'"(])(aws|az|gcloud|gsutil|bq) `)
+	providers := map[string]bool{}
+	for _, p := range Playbooks() {
+		want, ok := cli[p.Provider]
+		if !ok {
+			t.Errorf("%s: provider %q has no CLI", p.RuleID, p.Provider)
+			continue
+		}
+		providers[p.Provider] = true
+		for _, a := range cat(p.Containment, p.Evidence, p.Eradication, p.Recovery) {
+			if a.Command == "" {
+				continue
+			}
+			if first, _, _ := strings.Cut(a.Command, " "); first != want {
+				t.Errorf("%s (%s): command runs %s, want %s: %s", p.RuleID, p.Provider, first, want, a.Command)
+			}
+			for _, m := range foreign.FindAllStringSubmatch(a.Command, -1) {
+				if m[2] != want {
+					t.Errorf("%s (%s): command names %s: %s", p.RuleID, p.Provider, m[2], a.Command)
+				}
+			}
+			if a.When != "" && p.Provider != "AWS" {
+				t.Errorf("%s: an AWS actor condition on a %s action", p.RuleID, p.Provider)
+			}
+		}
+	}
+	for _, prov := range []string{"AWS", "Azure", "GCP"} {
+		if !providers[prov] {
+			t.Errorf("no playbook for %s was checked", prov)
+		}
+	}
+}
+
+// An IAM user's long-term key (AKIA) gets the key's deactivation only; a
+// temporary key (ASIA) the role-session revocation only, which fills in
+// the time of the response; without a key both stay.
+func TestPlaybookForActor(t *testing.T) {
+	p, _ := PlaybookFor(RuleVolumeFromSnapshot)
+	has := func(p Playbook, cmd string) bool { return strings.Contains(fmt.Sprint(p.Containment), cmd) }
+	user := p.ForActor("AKIAEXAMPLE0000001")
+	if !has(user, "update-access-key") || has(user, "put-role-policy") {
+		t.Errorf("AKIA: %v", user.Containment)
+	}
+	role := p.Filled(map[string]string{"now": "2026-12-07T06:40:00Z", "end": "2026-12-08T00:00:00Z"}).ForActor("ASIAEXAMPLE0000001")
+	if has(role, "update-access-key") || !has(role, "put-role-policy") || !has(role, `"aws:TokenIssueTime":"2026-12-07T06:40:00Z"`) {
+		t.Errorf("ASIA: %v", role.Containment)
+	}
+	if both := p.ForActor(""); !has(both, "update-access-key") || !has(both, "put-role-policy") {
+		t.Errorf("no key: %v", both.Containment)
+	}
+}

@@ -2,6 +2,7 @@ package explain
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -31,6 +32,21 @@ type Options struct {
 	Window time.Duration
 	// MaxTimeline caps the timeline entries; zero means DefaultMaxTimeline.
 	MaxTimeline int
+	// Now is the time of the response, which the playbook's "revoke every
+	// session issued before now" uses; zero means ResponseTime().
+	Now time.Time
+}
+
+// ResponseTime is the time of the response a playbook is made for: the
+// environment's REVERTWATCH_NOW (RFC 3339), which makes a report
+// reproducible, else the time it is called.
+func ResponseTime() time.Time {
+	if s := os.Getenv("REVERTWATCH_NOW"); s != "" {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t
+		}
+	}
+	return time.Now()
 }
 
 func (o Options) window() time.Duration {
@@ -254,6 +270,27 @@ func (x *Index) touch(e *Entry, principal, resource string, steps map[*Entry]str
 	}
 }
 
+// ActorLabel is how the bundle's header names the actor: for Azure the
+// user's UPN (or the caller), with the object id the timeline groups by
+// in parentheses; elsewhere the principal.
+func (b *Bundle) ActorLabel() string {
+	f := &b.Finding
+	if f.Provider != event.Azure {
+		return b.Principal
+	}
+	name := f.Actor.Name
+	if name == "" {
+		name = f.Actor.Caller
+	}
+	switch {
+	case name == "":
+		return b.Principal
+	case b.Principal == "" || strings.EqualFold(name, b.Principal):
+		return name
+	}
+	return name + " (object id " + b.Principal + ")"
+}
+
 // findingPrincipal is the identity the finding's actor is grouped under,
 // as principalOf computes it for entries.
 func findingPrincipal(f *finding.Finding) string {
@@ -312,7 +349,13 @@ func (x *Index) Explain(f finding.Finding, opt Options) *Bundle {
 	b.Timeline, b.Notes = x.timeline(b, first, last, opt.maxTimeline(), related, steps)
 	b.Origins = x.origins(b, steps)
 	if p, ok := content.PlaybookFor(f.RuleID); ok {
-		b.Playbook = p.Filled(b.values())
+		v := b.values()
+		now := opt.Now
+		if now.IsZero() {
+			now = ResponseTime()
+		}
+		v["now"] = now.UTC().Truncate(time.Second).Format(time.RFC3339)
+		b.Playbook = p.Filled(v).ForActor(v["access_key"])
 	} else {
 		b.Notes = append(b.Notes, fmt.Sprintf("no playbook for rule %q", f.RuleID))
 	}
@@ -453,17 +496,26 @@ func originMissing(provider, kind string) string {
 			return "not created within the data: read its source snapshot or image with gcloud compute disks describe"
 		}
 	}
+	if provider == event.Azure {
+		switch event.Kind(kind) {
+		case event.KindSnapshot:
+			return "not created within the data: taken earlier (or in another subscription); read its creation time and source with az snapshot show (ARM GET)"
+		case event.KindDisk:
+			return "not written within the data: read its creationData with az disk show (ARM GET)"
+		case event.KindVM:
+			return "created before the data begins: read its OS disk with az vm show (ARM GET), its history with Resource Graph resourcechanges"
+		}
+		return "its origin is not in the data: read it with az resource show --ids (ARM GET)"
+	}
 	switch event.Kind(kind) {
 	case event.KindSnapshot:
-		return "not created within the data: taken earlier (or by another account, or shared in); read its start time and owner with DescribeSnapshots or ARM GET"
+		return "not created within the data: taken earlier (or by another account, or shared in); read its start time and owner with DescribeSnapshots"
 	case event.KindImage:
 		return "not registered within the data: read its creation date and block device mapping with DescribeImages"
 	case event.KindVolume:
 		return "not created within the data: read it with DescribeVolumes"
-	case event.KindInstance, event.KindVM:
+	case event.KindInstance:
 		return "launched before the data begins"
-	case event.KindDisk:
-		return "not written within the data: read its creationData with ARM GET"
 	}
 	return "its origin is not in the data"
 }

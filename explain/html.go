@@ -72,7 +72,7 @@ svg.tl .mark{cursor:pointer}
 <tr><td>Finding</td><td><code>{{$f.ID}}</code> · rule <code>{{$f.RuleID}}</code></td></tr>
 <tr><td>Severity / confidence</td><td><span class="sev-{{$f.Severity}}">{{$f.Severity}}</span> / {{$f.Confidence}}</td></tr>
 <tr><td>Provider / scope</td><td>{{$f.Provider}} <code>{{$f.Account}}{{if $f.Region}} / {{$f.Region}}{{end}}</code></td></tr>
-<tr><td>Actor</td><td><code>{{$b.Principal}}</code></td></tr>
+<tr><td>Actor</td><td><code>{{$b.ActorLabel}}</code></td></tr>
 <tr><td>Steps</td><td>{{ts $f.FirstSeen}} → {{ts $f.LastSeen}}</td></tr>
 <tr><td>Timeline window</td><td>{{ts $b.Window.From}} → {{ts $b.Window.To}}</td></tr>
 </table>

@@ -87,7 +87,7 @@ func (b *Bundle) WriteMarkdown(w *bufio.Writer) {
 		scope += " / " + f.Region
 	}
 	p("| Provider / scope | %s %s |\n", f.Provider, code(scope))
-	p("| Actor | %s |\n", code(b.Principal))
+	p("| Actor | %s |\n", code(b.ActorLabel()))
 	p("| Steps | %s → %s |\n", ts(f.FirstSeen), ts(f.LastSeen))
 	p("| Timeline window | %s → %s (%gh either side) |\n\n", ts(b.Window.From), ts(b.Window.To), b.Window.Hours)
 	if f.Description != "" {

@@ -631,8 +631,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for i, o := range r.Orders {
 		orders[i] = string(o)
 	}
-	_, err := fmt.Fprintf(w, "%s: %d scenarios × %d shapes = %d cells, each hunted in %d orders (%s); %d missed, %d false alarms, %d order differences, %d rejected records\n",
-		verdict, len(r.Scenarios), len(r.Shapes), len(r.Cells), len(r.Orders), strings.Join(orders, ", "),
+	// A scenario runs in the shapes of its own provider only, so the
+	// cells are not scenarios times shapes: say what they are.
+	_, err := fmt.Fprintf(w, "%s: %d cells (each of %d scenarios in every shape of its provider; %d shapes in all), each hunted in %d orders (%s); %d missed, %d false alarms, %d order differences, %d rejected records\n",
+		verdict, len(r.Cells), len(r.Scenarios), len(r.Shapes), len(r.Orders), strings.Join(orders, ", "),
 		r.Missed, r.FalseAlarm, r.OrderDiffs, r.Rejected)
 	return err
 }

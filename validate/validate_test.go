@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -146,5 +147,31 @@ func TestNinetyDaysNewestFirstSpilling(t *testing.T) {
 	b, _ := json.Marshal(full.Cells)
 	if !bytes.Equal(a, b) {
 		t.Error("the memory budget changed the findings")
+	}
+}
+
+// The summary line's arithmetic reads right (issue 18): a scenario runs in
+// its own provider's shapes, so the cells are counted as such, never
+// written as scenarios × shapes.
+func TestSummaryArithmetic(t *testing.T) {
+	r, err := validate.Run(context.Background(), validate.Options{Emulate: emulate.Options{Seed: 1,
+		Scenarios: []string{"aws-seed1-stop-start", "azure-seed3-disk-from-snapshot"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	perScenario := map[string]int{}
+	for _, c := range r.Cells {
+		perScenario[c.Scenario]++
+	}
+	if len(perScenario) != 2 || len(r.Cells) >= 2*len(r.Shapes) {
+		t.Fatalf("cells %v over %d shapes: each scenario should run in its provider's shapes only", perScenario, len(r.Shapes))
+	}
+	want := fmt.Sprintf("%d cells (each of 2 scenarios in every shape of its provider; %d shapes in all)", len(r.Cells), len(r.Shapes))
+	if !strings.Contains(buf.String(), want) || strings.Contains(buf.String(), "×") {
+		t.Errorf("summary does not read %q:\n%s", want, buf.String())
 	}
 }

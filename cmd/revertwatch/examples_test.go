@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
+	// The playbooks' "revoke sessions issued before now" is the time of
+	// the response: fixed, so that two runs compare equal.
+	os.Setenv("REVERTWATCH_NOW", "2030-01-01T00:00:00Z")
 	os.Exit(m.Run())
 }
 
@@ -278,7 +281,7 @@ func TestReadmeSampleCount(t *testing.T) {
 		t.Fatal("README no longer says how many reverts the sample logs hold")
 	}
 	words := map[string]int{"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-		"nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16}
+		"nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20}
 	out, _, code := runStderr(t, "hunt", "--quiet", "-f", "ndjson", "../../testdata/formats")
 	n := strings.Count(out, `"rule_id":`)
 	if code != 0 || words[string(m[2])] != n {
