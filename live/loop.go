@@ -116,7 +116,16 @@ type Loop struct {
 	// holds; lazy that the store records the debt only with a checkpoint.
 	recorded uint64
 	lazy     bool
+	// took is how long the last checkpoint took to make and write.
+	took time.Duration
 }
+
+// checkpointShare bounds the share of the Loop's time spent on
+// checkpoints that findings hurried: they are spaced by at least this
+// many times what the last one took. A checkpoint costs in proportion to
+// the state, which at high rates holds megabytes of context; every tenth
+// of the interval it would take most of the Loop's time.
+const checkpointShare = 4
 
 // NewLoop restores the last checkpoint of st into a new Processor.
 func NewLoop(ctx context.Context, st Store, opt LoopOptions) (*Loop, error) {
@@ -271,10 +280,12 @@ func (l *Loop) changed(in Input) bool { return l.proc.Dirty() || in.Pending() }
 // due says whether a checkpoint is due since after the last one:
 // checkpoints cost in proportion to the state, not to the input, so they
 // are spaced by the interval, but a finding leaves only after its
-// checkpoint, so it shortens the wait to a tenth.
+// checkpoint, so it shortens the wait to a tenth — and no less than
+// checkpointShare times what the last checkpoint took, so that a large
+// state does not make the Loop spend its time writing it.
 func (l *Loop) due(since time.Duration) bool {
 	every := l.opt.Interval
-	return since >= every || len(l.proc.Outbox()) > 0 && since >= every/10
+	return since >= every || len(l.proc.Outbox()) > 0 && since >= max(every/10, checkpointShare*l.took)
 }
 
 // stop ends a run: what is left is read (Drain) and checkpointed.
@@ -360,8 +371,9 @@ func (l *Loop) commit(ctx context.Context, in Input) error {
 	}
 	l.recorded = moves
 	in.Committed()
+	l.took = time.Since(start)
 	if l.opt.OnCheckpoint != nil {
-		l.opt.OnCheckpoint(time.Since(start))
+		l.opt.OnCheckpoint(l.took)
 	}
 	l.out.add(made, l.recv[:len(made)])
 	l.proc.Delivered(len(made))

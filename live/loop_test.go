@@ -424,7 +424,8 @@ func TestLoopLatency(t *testing.T) {
 }
 
 // The cadence: past the interval a checkpoint is due; a finding in the
-// outbox makes it due at a tenth of it.
+// outbox makes it due at a tenth of it, or at checkpointShare times what
+// the last checkpoint took if that is longer.
 func TestLoopCadence(t *testing.T) {
 	log := &journal{}
 	l := newLoop(t, &memStore{log: log}, LoopOptions{Interval: time.Hour})
@@ -439,6 +440,16 @@ func TestLoopCadence(t *testing.T) {
 	}
 	if len(l.proc.Outbox()) != 1 || !l.due(7*time.Minute) || l.due(5*time.Minute) {
 		t.Fatalf("with %d findings waiting, a checkpoint is due after a tenth of the interval", len(l.proc.Outbox()))
+	}
+	// A checkpoint that took long spaces the hurried ones further, never
+	// the interval.
+	l.took = 5 * time.Minute
+	if l.due(19*time.Minute) || !l.due(20*time.Minute) {
+		t.Fatalf("after a checkpoint of %s, findings hurry the next one to %d times that", l.took, checkpointShare)
+	}
+	l.took = 30 * time.Minute
+	if !l.due(time.Hour) {
+		t.Fatal("past the interval a checkpoint is due whatever the last one took")
 	}
 }
 

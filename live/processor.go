@@ -74,17 +74,43 @@ type Checkpoint struct {
 	Position json.RawMessage `json:"position,omitempty"`
 }
 
-// Encode writes the checkpoint as gzip-compressed JSON.
+// Encode writes the checkpoint as gzip-compressed JSON. The engine state,
+// JSON already and most of the checkpoint, is written as it is: through
+// encoding/json it would be scanned and copied again (compacted).
 func (c *Checkpoint) Encode() ([]byte, error) {
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	if err != nil {
 		return nil, err
 	}
-	enc := json.NewEncoder(zw)
+	rest := *c
+	rest.Engine = nil
+	var head bytes.Buffer
+	enc := json.NewEncoder(&head)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(c); err != nil {
+	if err := enc.Encode(&rest); err != nil {
 		return nil, fmt.Errorf("encoding checkpoint: %w", err)
+	}
+	b := bytes.TrimSuffix(head.Bytes(), []byte{'\n'})
+	// rest's JSON begins with the version, then "engine":null (the order
+	// of the fields): the engine state goes in place of the null.
+	const null = "null"
+	i := bytes.Index(b, []byte(`"engine":null`))
+	if i < 0 {
+		return nil, fmt.Errorf("encoding checkpoint: no engine member in %.40q", b)
+	}
+	i += len(`"engine":`)
+	engine := bytes.TrimSpace(c.Engine)
+	if len(engine) == 0 {
+		engine = []byte(null)
+	}
+	for _, p := range [][]byte{b[:i], engine, b[i+len(null):]} {
+		if _, err := zw.Write(p); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := zw.Write([]byte{'\n'}); err != nil {
+		return nil, err
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err
@@ -156,6 +182,13 @@ func (p *Processor) Summary() detect.Summary { return p.det.Summary() }
 
 // Needs reports whether some rule needs ev: watch --once holds only those.
 func (p *Processor) Needs(ev *event.Event) bool { return p.det.Needs(ev) }
+
+// Wants reports whether some rule needs whole events of an operation
+// (ingest.Options.Want): the others may be fed as the partial events Want
+// makes, which carry all the Processor reads of them. Unlike the other
+// methods it is safe to call from several goroutines, while the Processor
+// runs.
+func (p *Processor) Wants(provider, op string) bool { return p.det.Wants(provider, op) }
 
 // Process takes one event; findings it completes go to the outbox.
 func (p *Processor) Process(ev *event.Event) {

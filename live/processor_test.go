@@ -2,7 +2,10 @@ package live
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
+	"io"
 	"testing"
 	"time"
 
@@ -27,6 +30,61 @@ func decode(t *testing.T, b []byte) []*event.Event {
 // completes the sequence there; a restored Processor checkpoints to the
 // same bytes; the repeat window survives, so the same revert inside it is
 // held back after the restore.
+// Encode writes the engine state as it is rather than through
+// encoding/json; what it writes must read as what encoding/json writes,
+// with an outbox, windows and a position around it, and without an
+// engine state.
+func TestCheckpointEncodeAsJSON(t *testing.T) {
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	acct := livetest.Account(1)
+	inst := livetest.Instance(acct, "web")
+	p, err := New(Options{Lateness: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range decode(t, livetest.Lines(livetest.Record(acct, "us-east-1", "StopInstances", inst, t0),
+		livetest.Record(acct, "us-east-1", "StartInstances", inst, t0.Add(time.Minute)))) {
+		p.Process(ev)
+	}
+	cp, err := p.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cp.Outbox) != 1 || len(cp.Engine) == 0 {
+		t.Fatalf("checkpoint with %d findings and %d bytes of engine, want 1 and some", len(cp.Outbox), len(cp.Engine))
+	}
+	cp.Position = json.RawMessage(`{"applied":7}`)
+	cp.Windows = append(cp.Windows, Window{ID: "w<&>"})
+	noEngine := *cp
+	noEngine.Engine = nil
+	for name, c := range map[string]*Checkpoint{"whole": cp, "no engine": &noEngine} {
+		enc, err := c.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(enc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		e := json.NewEncoder(&want)
+		e.SetEscapeHTML(false)
+		if err := e.Encode(c); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("%s: Encode wrote\n%.300s\nencoding/json\n%.300s", name, got, want.Bytes())
+		}
+		if _, err := DecodeCheckpoint(enc); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+}
+
 func TestCheckpointRoundTrip(t *testing.T) {
 	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	acct := livetest.Account(1)

@@ -142,8 +142,17 @@ type checked struct {
 	events  int
 	formats map[event.Format]int
 	// kept are the body's events when the backend wants them and they
-	// cost less than its budget; nil otherwise.
-	kept []*event.Event
+	// cost less than its budget (keptCost, by eventCost); nil otherwise.
+	kept     []*event.Event
+	keptCost int64
+}
+
+// partialEvents is a Backend whose events may be partial (ingest.Options.
+// Want) for the operations Wants refuses: those of no rule, which the
+// detection reads only the time, provider, account and region of. The
+// check then decodes whole only what some rule needs.
+type partialEvents interface {
+	Wants(provider, op string) bool
 }
 
 // check decodes a body once, keeping none of its events beyond keep bytes
@@ -155,6 +164,12 @@ func (s *Server) check(ctx context.Context, body Body, maxEvents int64, keep int
 	var cost int64
 	keeping := keep > 0
 	opt := s.ingestOptions(body.Category, body.Host)
+	if p, ok := s.be.(partialEvents); ok {
+		opt.Want = p.Wants
+	}
+	// A partial event lives only until the handler returns: what is kept
+	// of it is a copy, made in slabs.
+	var slab []event.Event
 	// A CloudWatch Logs payload handed to Lambda is gzip inside a record:
 	// one more layer, counted like the others.
 	opt.Inflate = func(n int) bool {
@@ -176,9 +191,16 @@ func (s *Server) check(ctx context.Context, body Body, maxEvents int64, keep int
 			c.formats[ev.Format]++
 			if keeping {
 				cost += eventCost(ev)
-				if cost > keep {
-					keeping, c.kept = false, nil
-				} else {
+				switch {
+				case cost > keep:
+					keeping, c.kept, slab = false, nil, nil
+				case opt.Want != nil:
+					if len(slab) == cap(slab) {
+						slab = make([]event.Event, 0, min(256, 2*cap(slab)+16))
+					}
+					slab = append(slab, *ev)
+					c.kept = append(c.kept, &slab[len(slab)-1])
+				default:
 					c.kept = append(c.kept, ev)
 				}
 			}
@@ -193,7 +215,7 @@ func (s *Server) check(ctx context.Context, body Body, maxEvents int64, keep int
 			}
 		},
 	})
-	c.stats = st
+	c.stats, c.keptCost = st, cost
 	if b.over {
 		err = errDecodedTooLarge
 	}

@@ -5,6 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/revertwatch/revertwatch/event"
@@ -13,9 +17,24 @@ import (
 	"github.com/revertwatch/revertwatch/live/store"
 )
 
-// readBatch is how many journal entries are processed between looks at
-// the clock.
-const readBatch = 64
+// stepEvents is about how many events are processed between looks at the
+// clock (a checkpoint may be due), and readBatch how many journal entries
+// at most.
+const (
+	stepEvents = 4096
+	readBatch  = 64
+)
+
+// handoffBudget caps what the events handed from the check to the loop
+// hold (eventCost): past it, an accepted body's events are dropped and
+// decoded again from the journal, so that a backlog costs disk, not
+// memory.
+const handoffBudget = 128 << 20
+
+// keepPerRequest is how much of a request's events the check keeps for
+// the loop (Backend.KeepEvents); a larger body is decoded again from the
+// journal.
+const keepPerRequest = 16 << 20
 
 // local is the Backend of a Server alone: the bbolt journal, one
 // live.Loop, checkpoints in the same file.
@@ -30,6 +49,34 @@ type local struct {
 	// stream, when set, is read beside the journal (Config.Stream).
 	stream      live.Input
 	closeStream func()
+	// replayTo is the last entry journaled before this run: those are
+	// decoded from the journal, in order, before the queue.
+	replayTo uint64
+
+	// mu guards the entries numbered by Accept this run, in journal
+	// order: last is the last number given, queue those not yet taken by
+	// the loop and held the cost of the events they hold.
+	mu    sync.Mutex
+	last  uint64
+	queue []*accepted
+	held  int64
+	// budget is handoffBudget (tests lower it); redecoded counts the
+	// entries of this run decoded again from the journal.
+	budget    int64
+	redecoded atomic.Int64
+}
+
+// accepted is one request Accept numbered: its entry is being written,
+// written (durable) or failed. The loop takes the entries in their
+// order, each once it is durable, skipping the failed ones; it feeds the
+// events the check decoded, or, when they were not kept, decodes the
+// entry from the journal.
+type accepted struct {
+	seq             uint64
+	durable, failed bool
+	received        time.Time
+	events          []*event.Event
+	cost            int64
 }
 
 func newLocal(dir string, reset bool, h Hooks, open StreamOpener) (*local, error) {
@@ -40,7 +87,7 @@ func newLocal(dir string, reset bool, h Hooks, open StreamOpener) (*local, error
 	if err != nil {
 		return nil, err
 	}
-	l := &local{h: h, st: st, notify: make(chan struct{}, 1)}
+	l := &local{h: h, st: st, notify: make(chan struct{}, 1), budget: handoffBudget}
 	if err := l.load(); err != nil {
 		st.Close()
 		return nil, err
@@ -80,7 +127,12 @@ func (l *local) load() error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", l.st.Path(), err)
 	}
+	last, err := l.st.LastSeq()
+	if err != nil {
+		return fmt.Errorf("%s: %w", l.st.Path(), err)
+	}
 	l.loop, l.applied, l.committed = loop, pos.Applied, pos.Applied
+	l.replayTo, l.last = last, last
 	m.SetBacklog(loop.Backlog)
 	l.gauges()
 	return nil
@@ -110,16 +162,40 @@ func (l *local) JournalHead(received time.Time, body Body) ([]byte, error) {
 }
 
 // Accept implements Backend: the request body is in the journal, fsynced,
-// when it returns nil. Only the number of events is needed here: step
-// decodes them again from the journal.
+// when it returns nil. The entry is numbered before it is written, so that
+// the loop takes the entries in that order whatever order their
+// transactions commit in; the events the check decoded go to the loop
+// with it, within handoffBudget, sparing a second decoding.
 func (l *local) Accept(_ context.Context, in *Intake) error {
 	if l.st.PendingEvents()+int64(in.Events) > l.h.MaxQueue {
 		return ErrOverloaded
 	}
-	if _, err := l.st.Append(in.Entry, in.Events); err != nil {
+	a := &accepted{received: in.Received}
+	l.mu.Lock()
+	l.last++
+	a.seq = l.last
+	if in.Decoded != nil && l.held+in.DecodedCost <= l.budget {
+		a.events, a.cost = in.Decoded, in.DecodedCost
+		l.held += a.cost
+	}
+	l.queue = append(l.queue, a)
+	l.mu.Unlock()
+	err := l.st.AppendAt(a.seq, in.Entry, in.Events)
+	if err == nil {
+		// Before the loop may take the entry: the checkpoint that covers
+		// it sets the gauge after this.
+		l.h.Metrics.QueueDepth.Set(float64(l.st.PendingEvents()))
+	}
+	l.mu.Lock()
+	if err != nil {
+		a.failed = true
+	} else {
+		a.durable = true
+	}
+	l.mu.Unlock()
+	if err != nil {
 		return err
 	}
-	l.h.Metrics.QueueDepth.Set(float64(l.st.PendingEvents()))
 	select {
 	case l.notify <- struct{}{}:
 	default:
@@ -127,8 +203,33 @@ func (l *local) Accept(_ context.Context, in *Intake) error {
 	return nil
 }
 
-// KeepEvents implements Backend: the journal needs only the count.
-func (l *local) KeepEvents() int64 { return 0 }
+// next takes the first entry of the queue once it is durable, dropping
+// the failed ones before it; nil when there is none yet.
+func (l *local) next() *accepted {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for len(l.queue) > 0 {
+		a := l.queue[0]
+		if !a.durable && !a.failed {
+			return nil
+		}
+		l.queue[0] = nil
+		l.queue = l.queue[1:]
+		l.held -= a.cost
+		if a.durable {
+			return a
+		}
+	}
+	return nil
+}
+
+// KeepEvents implements Backend: the events of a request of a usual size
+// go to the loop without a second decoding.
+func (l *local) KeepEvents() int64 { return keepPerRequest }
+
+// Wants is the Processor's: the check decodes whole only the events some
+// rule needs (partialEvents).
+func (l *local) Wants(provider, op string) bool { return l.loop.Processor().Wants(provider, op) }
 
 // Ready implements Backend.
 func (l *local) Ready() error { return nil }
@@ -164,10 +265,10 @@ type journal struct {
 	tick *time.Ticker
 }
 
-// Read implements live.Input: up to readBatch journal entries.
+// Read implements live.Input: up to readBatch journal entries or about
+// stepEvents events.
 func (in *journal) Read(ctx context.Context, f live.Feed) (int, bool, error) {
-	n, err := in.l.step(ctx, f)
-	return n, n == readBatch, err
+	return in.l.step(ctx, f)
 }
 
 // Wait implements live.Input: until Accept wrote an entry, or a tick.
@@ -191,47 +292,130 @@ func (in *journal) Pending() bool { return in.l.applied > in.l.committed }
 // checkpoint covers.
 func (in *journal) Committed() { in.l.committed = in.l.applied }
 
-// step processes up to readBatch journal entries and says how many.
-func (l *local) step(ctx context.Context, f live.Feed) (int, error) {
+// step processes journal entries, up to readBatch or about stepEvents
+// events: first those of earlier runs, from the journal, then those
+// Accept queued. It says how many and whether more are there already.
+func (l *local) step(ctx context.Context, f live.Feed) (int, bool, error) {
 	if ctx.Err() != nil {
-		return 0, nil
+		return 0, false, nil
 	}
+	if l.applied < l.replayTo {
+		return l.replay(f)
+	}
+	c := l.newCounter()
+	n := 0
+	for n < readBatch && c.events < stepEvents {
+		a := l.next()
+		if a == nil {
+			break
+		}
+		if a.events != nil {
+			for _, ev := range a.events {
+				c.process(f, ev)
+			}
+		} else {
+			l.redecoded.Add(1)
+			entries, err := l.st.Read(a.seq-1, 1)
+			if err != nil {
+				return n, false, err
+			}
+			if len(entries) == 0 || entries[0].Seq != a.seq {
+				// Only a checkpoint covering it removes an entry.
+				l.h.Logger.Error("journal entry missing; skipped", "seq", a.seq)
+			} else if err := l.decode(entries[0], f, c); err != nil {
+				return n, false, err
+			}
+		}
+		f.Received(a.received)
+		l.applied = a.seq
+		l.h.Metrics.Lag.Set(time.Since(a.received).Seconds())
+		n++
+	}
+	c.done()
+	return n, n > 0 && (n == readBatch || c.events >= stepEvents), nil
+}
+
+// replay processes up to readBatch entries journaled before this run.
+func (l *local) replay(f live.Feed) (int, bool, error) {
 	entries, err := l.st.Read(l.applied, readBatch)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
+	c := l.newCounter()
+	n := 0
 	for _, e := range entries {
-		var h entryHeader
-		i := bytes.IndexByte(e.Data, '\n')
-		if i < 0 || json.Unmarshal(e.Data[:i], &h) != nil {
-			// Written by this program; unreadable means damage. Skip it
-			// rather than stop for good, and say so.
-			l.h.Logger.Error("journal entry unreadable; skipped", "seq", e.Seq)
-			l.applied = e.Seq
-			continue
+		if e.Seq > l.replayTo {
+			break
 		}
-		var newest time.Time
-		opt := ingest.Options{MaxRecordSize: h.MaxRecord, SourceCategory: h.Category, SourceHost: h.Host}
-		body := Body{Name: h.Name, Category: h.Category, Host: h.Host, Data: e.Data[i+1:]}
-		_, err := decodeBody(context.Background(), body, opt, nil, ingest.Handlers{
-			Event: func(ev *event.Event) error {
-				f.Process(ev)
-				l.h.Metrics.EventsProcessed.WithLabelValues(ev.Provider).Inc()
-				if ev.Time.After(newest) {
-					newest = ev.Time
-				}
-				return nil
-			},
-		})
-		if err != nil {
-			return 0, err
+		if err := l.decode(e, f, c); err != nil {
+			return n, false, err
 		}
-		f.Received(h.Received)
 		l.applied = e.Seq
-		l.h.Metrics.Lag.Set(time.Since(h.Received).Seconds())
-		if !newest.IsZero() {
-			l.h.Metrics.EventTimeLag.Set(time.Since(newest).Seconds())
-		}
+		n++
 	}
-	return len(entries), nil
+	if n < readBatch {
+		// The journal holds nothing else from before this run.
+		l.applied = max(l.applied, l.replayTo)
+	}
+	c.done()
+	return n, true, nil
+}
+
+// decode feeds the events of one journal entry, decoded from it.
+func (l *local) decode(e store.Entry, f live.Feed, c *counter) error {
+	var h entryHeader
+	i := bytes.IndexByte(e.Data, '\n')
+	if i < 0 || json.Unmarshal(e.Data[:i], &h) != nil {
+		// Written by this program; unreadable means damage. Skip it
+		// rather than stop for good, and say so.
+		l.h.Logger.Error("journal entry unreadable; skipped", "seq", e.Seq)
+		return nil
+	}
+	opt := ingest.Options{MaxRecordSize: h.MaxRecord, SourceCategory: h.Category, SourceHost: h.Host, Want: l.Wants}
+	body := Body{Name: h.Name, Category: h.Category, Host: h.Host, Data: e.Data[i+1:]}
+	_, err := decodeBody(context.Background(), body, opt, nil, ingest.Handlers{
+		Event: func(ev *event.Event) error {
+			// A partial event lives only until this returns.
+			cp := *ev
+			c.process(f, &cp)
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	f.Received(h.Received)
+	l.h.Metrics.Lag.Set(time.Since(h.Received).Seconds())
+	return nil
+}
+
+// counter counts the events a step feeds, for the metrics, which are
+// updated once per step rather than per event.
+type counter struct {
+	l      *local
+	events int
+	by     map[string]int
+	newest time.Time
+}
+
+func (l *local) newCounter() *counter { return &counter{l: l, by: map[string]int{}} }
+
+func (c *counter) process(f live.Feed, ev *event.Event) {
+	f.Process(ev)
+	c.events++
+	c.by[ev.Provider]++
+	if ev.Time.After(c.newest) {
+		c.newest = ev.Time
+	}
+}
+
+// done updates the metrics.
+func (c *counter) done() {
+	m := c.l.h.Metrics
+	for _, p := range slices.Sorted(maps.Keys(c.by)) {
+		m.EventsProcessed.WithLabelValues(p).Add(float64(c.by[p]))
+	}
+	if !c.newest.IsZero() {
+		m.EventTimeLag.Set(time.Since(c.newest).Seconds())
+	}
 }

@@ -208,8 +208,10 @@ type Intake struct {
 	// is the end of it.
 	Entry  []byte
 	Events int
-	// Decoded holds the events when they fit in KeepEvents, else nil.
-	Decoded []*event.Event
+	// Decoded holds the events when they fit in KeepEvents, else nil;
+	// DecodedCost is what they hold, roughly, in bytes.
+	Decoded     []*event.Event
+	DecodedCost int64
 	// Decode decodes the body again, handing each event to fn; an error
 	// from fn stops it and is returned.
 	Decode func(ctx context.Context, fn func(*event.Event) error) error

@@ -165,12 +165,41 @@ func entryCount(v []byte) (int, []byte) {
 // transaction and one fsync.
 func (s *Store) Append(data []byte, events int) (uint64, error) {
 	var seq uint64
+	err := s.put(data, events, func(b *bolt.Bucket) (uint64, error) {
+		n, err := b.NextSequence()
+		seq = n
+		return n, err
+	})
+	return seq, err
+}
+
+// AppendAt adds data, holding events events, to the journal under seq,
+// which the caller numbers (above LastSeq, each once), and returns once it
+// is on disk. A caller that numbers its entries before they are written
+// knows their order before their transactions commit; concurrent appends
+// share one transaction and one fsync, and may commit out of order.
+func (s *Store) AppendAt(seq uint64, data []byte, events int) error {
+	return s.put(data, events, func(b *bolt.Bucket) (uint64, error) {
+		if seq > b.Sequence() {
+			// Kept level with the keys, so that Append numbers after them.
+			if err := b.SetSequence(seq); err != nil {
+				return 0, err
+			}
+		}
+		return seq, nil
+	})
+}
+
+// put writes one journal entry under the key number gives, in a shared
+// transaction.
+func (s *Store) put(data []byte, events int, number func(*bolt.Bucket) (uint64, error)) error {
+	var seq uint64
 	v := make([]byte, 4+len(data))
 	binary.BigEndian.PutUint32(v, uint32(events))
 	copy(v[4:], data)
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketJournal)
-		n, err := b.NextSequence()
+		n, err := number(b)
 		if err != nil {
 			return err
 		}
@@ -178,13 +207,34 @@ func (s *Store) Append(data []byte, events int) (uint64, error) {
 		return b.Put(seqKey(n), v)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("journal: %w", err)
+		return fmt.Errorf("journal: %w", err)
 	}
 	s.mu.Lock()
 	s.pending[seq] = events
 	s.mu.Unlock()
 	s.pendingEv.Add(int64(events))
-	return seq, nil
+	return nil
+}
+
+// LastSeq is the highest sequence number the journal has used: its last
+// entry's, or the last one a commit covered, or the last Append gave.
+func (s *Store) LastSeq() (uint64, error) {
+	var last uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketJournal)
+		last = b.Sequence()
+		if k, _ := b.Cursor().Last(); k != nil {
+			last = max(last, binary.BigEndian.Uint64(k))
+		}
+		if v := tx.Bucket(bucketMeta).Get(keyApplied); len(v) == 8 {
+			last = max(last, binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("journal: %w", err)
+	}
+	return last, nil
 }
 
 // PendingEvents is the number of events in the journal not yet covered by
