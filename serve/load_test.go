@@ -10,8 +10,8 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"syscall"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
