@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -143,8 +144,42 @@ type checked struct {
 	formats map[event.Format]int
 	// kept are the body's events when the backend wants them and they
 	// cost less than its budget (keptCost, by eventCost); nil otherwise.
+	// A partialEvents backend gets them as handed instead.
 	kept     []*event.Event
+	handed   []handedEvent
 	keptCost int64
+}
+
+// handedEvent is an event the check hands to the local loop: whole
+// (ev), or, for an operation no rule uses, only what the detection reads
+// of such an event — a tenth of the memory, and no copy of a partial
+// event, which lives only until the handler returns.
+type handedEvent struct {
+	ev    *event.Event
+	brief briefEvent
+}
+
+// briefEvent is what the detection reads of an event no rule uses: where
+// it happened and when (event-time scopes and watermarks).
+type briefEvent struct {
+	provider, account, region, operation, operationName string
+	time                                                time.Time
+}
+
+// briefCost is what a briefEvent holds, as eventCost counts.
+const briefCost = 128
+
+// event makes the event of a handedEvent, in scratch for a brief one:
+// the Processor does not keep events of operations no rule uses
+// (live.Processor.Wants).
+func (h *handedEvent) event(scratch *event.Event) *event.Event {
+	if h.ev != nil {
+		return h.ev
+	}
+	b := &h.brief
+	*scratch = event.Event{Provider: b.provider, Account: b.account, Region: b.region, Operation: b.operation,
+		OperationName: b.operationName, Time: b.time}
+	return scratch
 }
 
 // partialEvents is a Backend whose events may be partial (ingest.Options.
@@ -167,9 +202,6 @@ func (s *Server) check(ctx context.Context, body Body, maxEvents int64, keep int
 	if p, ok := s.be.(partialEvents); ok {
 		opt.Want = p.Wants
 	}
-	// A partial event lives only until the handler returns: what is kept
-	// of it is a copy, made in slabs.
-	var slab []event.Event
 	// A CloudWatch Logs payload handed to Lambda is gzip inside a record:
 	// one more layer, counted like the others.
 	opt.Inflate = func(n int) bool {
@@ -189,20 +221,22 @@ func (s *Server) check(ctx context.Context, body Body, maxEvents int64, keep int
 				return errTooManyEvents
 			}
 			c.formats[ev.Format]++
-			if keeping {
+			switch {
+			case !keeping:
+			case opt.Want != nil && !opt.Want(ev.Provider, ev.Operation):
+				// Perhaps a partial event: only its brief is kept.
+				cost += briefCost
+				c.handed = append(c.handed, handedEvent{brief: briefEvent{provider: ev.Provider, account: ev.Account,
+					region: ev.Region, operation: ev.Operation, operationName: ev.OperationName, time: ev.Time}})
+			case opt.Want != nil:
 				cost += eventCost(ev)
-				switch {
-				case cost > keep:
-					keeping, c.kept, slab = false, nil, nil
-				case opt.Want != nil:
-					if len(slab) == cap(slab) {
-						slab = make([]event.Event, 0, min(256, 2*cap(slab)+16))
-					}
-					slab = append(slab, *ev)
-					c.kept = append(c.kept, &slab[len(slab)-1])
-				default:
-					c.kept = append(c.kept, ev)
-				}
+				c.handed = append(c.handed, handedEvent{ev: ev})
+			default:
+				cost += eventCost(ev)
+				c.kept = append(c.kept, ev)
+			}
+			if keeping && cost > keep {
+				keeping, c.kept, c.handed = false, nil, nil
 			}
 			return nil
 		},

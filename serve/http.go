@@ -222,7 +222,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
 	defer cancel()
-	in := &Intake{Received: received, Body: body, Entry: entry, Events: c.events, Decoded: c.kept, DecodedCost: c.keptCost,
+	in := &Intake{Received: received, Body: body, Entry: entry, Events: c.events, Decoded: c.kept, handed: c.handed, DecodedCost: c.keptCost,
 		Decode: func(ctx context.Context, fn func(*event.Event) error) error {
 			_, err := decodeBody(ctx, body, s.ingestOptions(body.Category, body.Host), nil, ingest.Handlers{Event: fn})
 			return err

@@ -34,7 +34,7 @@ const handoffBudget = 128 << 20
 // keepPerRequest is how much of a request's events the check keeps for
 // the loop (Backend.KeepEvents); a larger body is decoded again from the
 // journal.
-const keepPerRequest = 16 << 20
+const keepPerRequest = 8 << 20
 
 // local is the Backend of a Server alone: the bbolt journal, one
 // live.Loop, checkpoints in the same file.
@@ -64,6 +64,8 @@ type local struct {
 	// entries of this run decoded again from the journal.
 	budget    int64
 	redecoded atomic.Int64
+	// scratch is the event a brief one is fed in, by the loop.
+	scratch event.Event
 }
 
 // accepted is one request Accept numbered: its entry is being written,
@@ -75,7 +77,7 @@ type accepted struct {
 	seq             uint64
 	durable, failed bool
 	received        time.Time
-	events          []*event.Event
+	events          []handedEvent
 	cost            int64
 }
 
@@ -174,8 +176,8 @@ func (l *local) Accept(_ context.Context, in *Intake) error {
 	l.mu.Lock()
 	l.last++
 	a.seq = l.last
-	if in.Decoded != nil && l.held+in.DecodedCost <= l.budget {
-		a.events, a.cost = in.Decoded, in.DecodedCost
+	if in.handed != nil && l.held+in.DecodedCost <= l.budget {
+		a.events, a.cost = in.handed, in.DecodedCost
 		l.held += a.cost
 	}
 	l.queue = append(l.queue, a)
@@ -310,8 +312,8 @@ func (l *local) step(ctx context.Context, f live.Feed) (int, bool, error) {
 			break
 		}
 		if a.events != nil {
-			for _, ev := range a.events {
-				c.process(f, ev)
+			for i := range a.events {
+				c.process(f, a.events[i].event(&l.scratch))
 			}
 		} else {
 			l.redecoded.Add(1)

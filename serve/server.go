@@ -209,8 +209,11 @@ type Intake struct {
 	Entry  []byte
 	Events int
 	// Decoded holds the events when they fit in KeepEvents, else nil;
-	// DecodedCost is what they hold, roughly, in bytes.
+	// for a backend that takes partial events (the local one), handed
+	// holds them instead. DecodedCost is what they hold, roughly, in
+	// bytes.
 	Decoded     []*event.Event
+	handed      []handedEvent
 	DecodedCost int64
 	// Decode decodes the body again, handing each event to fn; an error
 	// from fn stops it and is returned.
