@@ -185,9 +185,10 @@ func (p *Processor) Needs(ev *event.Event) bool { return p.det.Needs(ev) }
 
 // Wants reports whether some rule needs whole events of an operation
 // (ingest.Options.Want): the others may be fed as the partial events Want
-// makes, which carry all the Processor reads of them. Unlike the other
-// methods it is safe to call from several goroutines, while the Processor
-// runs.
+// makes, which carry all the Processor reads of them (provider, account,
+// region, operation and time), and Process does not keep them, so that
+// the caller may reuse one for the next. Unlike the other methods it is
+// safe to call from several goroutines, while the Processor runs.
 func (p *Processor) Wants(provider, op string) bool { return p.det.Wants(provider, op) }
 
 // Process takes one event; findings it completes go to the outbox.
