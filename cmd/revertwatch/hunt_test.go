@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -96,5 +97,20 @@ func TestHuntConsoleCSV(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no %s finding in %s", tc.file, tc.rule, out)
 		}
+	}
+}
+
+// Records of other services (an AWS Config rule invocation, a Security
+// Hub finding) are skipped and counted by kind: hunt exits 0, not 3.
+func TestHuntNonAuditSkipped(t *testing.T) {
+	path := t.TempDir() + "/mixed.jsonl"
+	data := `{"version":"1.0","invokingEvent":"{}","resultToken":"t","configRuleName":"ebs-encrypted","accountId":"111122223333"}` + "\n" +
+		`{"SchemaVersion":"2018-10-08","Id":"f-1","ProductArn":"arn:aws:securityhub:eu-west-1::product/aws/securityhub","AwsAccountId":"111122223333"}` + "\n"
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runStderr(t, "hunt", "--stats", path)
+	if code != 0 || !strings.Contains(stderr, "skipped 1: AWS Config rule invocation") || !strings.Contains(stderr, "skipped 1: Security Hub finding") {
+		t.Errorf("exit %d:\n%s", code, stderr)
 	}
 }
