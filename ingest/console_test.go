@@ -156,3 +156,16 @@ func TestConsoleCSVGzipAndForeign(t *testing.T) {
 		t.Fatalf("foreign CSV: %v", diags)
 	}
 }
+
+// A forced JSON format does not read a console CSV as something else: the
+// file is refused, saying why.
+func TestConsoleCSVForcedFormat(t *testing.T) {
+	data := "Event name,Event time\nStopInstances,2026-03-02T10:02:40Z\n"
+	evs, diags := readGCP(t, "h.csv", data, ingest.Options{Format: ingest.FormatAzure})
+	if len(evs) != 0 || len(diags) != 1 || diags[0].Severity != ingest.FileErr || !strings.Contains(diags[0].Msg, "forced format azure") {
+		t.Fatalf("%d events, %v", len(evs), diags)
+	}
+	if evs, _ := readGCP(t, "h.csv", data, ingest.Options{Format: ingest.FormatAuto}); len(evs) != 1 {
+		t.Errorf("auto: %d events", len(evs))
+	}
+}

@@ -122,6 +122,11 @@ func (d *fileDecoder) run(r io.Reader) {
 		}
 		sniff, _ := bsrc.Peek(sniffLen)
 		if sniffConsole(sniff) {
+			if d.forced != "" && d.forced != FormatAuto {
+				d.report(FileErr, recordPos{0, 1}, -1, "not the forced format",
+					fmt.Sprintf("a console CSV download, not of the forced format %s (--input-format); leave --input-format out to read it", d.forced))
+				return
+			}
 			if d.consoleCSV(bsrc) {
 				return
 			}
