@@ -24,12 +24,15 @@ type Resolver struct {
 	mu    sync.Mutex
 	s3    *S3
 	blobs map[string]*Blob // by account
+	gcs   *GCS
 	sizes map[string]int64
 	local Counts // local files refused by the filter, by reason
 }
 
 // IsRemote says whether a PATH argument names a remote source.
-func IsRemote(arg string) bool { return strings.HasPrefix(arg, "s3://") || IsBlobURL(arg) }
+func IsRemote(arg string) bool {
+	return strings.HasPrefix(arg, "s3://") || IsBlobURL(arg) || IsGCSURL(arg)
+}
 
 // Expand resolves the arguments in order. Local paths expand as
 // ingest.Expand does; with an active filter, files of the CloudTrail or
@@ -54,6 +57,14 @@ func (r *Resolver) Expand(ctx context.Context, args []string) ([]string, error) 
 				}
 				out = append(out, f)
 			}
+			continue
+		}
+		if IsGCSURL(a) {
+			names, err := r.expandGCS(ctx, a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, names...)
 			continue
 		}
 		if IsBlobURL(a) {
@@ -123,6 +134,55 @@ func (r *Resolver) expandBlob(ctx context.Context, a string) ([]string, error) {
 	return out, nil
 }
 
+func (r *Resolver) expandGCS(ctx context.Context, a string) ([]string, error) {
+	bucket, prefix, err := ParseGCSURL(a)
+	if err != nil {
+		return nil, err
+	}
+	g, err := r.gcsClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := g.List(ctx, bucket, prefix, r.Filter)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) == 0 && g.Pruned().Total() == 0 {
+		return nil, fmt.Errorf("%s: no objects", a)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sizes == nil {
+		r.sizes = map[string]int64{}
+	}
+	var out []string
+	for _, o := range objs {
+		name := "gs://" + bucket + "/" + o.Key
+		r.sizes[name] = o.Size
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+// gcsClient returns the Cloud Storage client, made on first use.
+func (r *Resolver) gcsClient(ctx context.Context) (*GCS, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gcs != nil {
+		return r.gcs, nil
+	}
+	jobs := r.Jobs
+	if jobs <= 0 {
+		jobs = 8
+	}
+	g, err := NewGCS(ctx, jobs)
+	if err != nil {
+		return nil, err
+	}
+	r.gcs = g
+	return g, nil
+}
+
 // blobClient returns the client of u's account, made on first use (with
 // the SAS of the first URL of that account that has one).
 func (r *Resolver) blobClient(u BlobURL) (*Blob, error) {
@@ -172,6 +232,17 @@ func (r *Resolver) Opener(ctx context.Context) func(name string) (io.ReadCloser,
 		if !IsRemote(name) {
 			return os.Open(name)
 		}
+		if IsGCSURL(name) {
+			bucket, key, err := ParseGCSURL(name)
+			if err != nil {
+				return nil, err
+			}
+			g, err := r.gcsClient(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return g.Open(ctx, bucket, key)
+		}
 		if IsBlobURL(name) {
 			u, err := ParseBlobURL(name)
 			if err != nil {
@@ -212,6 +283,9 @@ type Report struct {
 	BlobPruned   Counts // Blob folders not listed and blobs not read
 	BlobLists    int64
 	BlobGets     int64
+	GCSPruned    Counts // Cloud Storage folders not listed and objects not read
+	GCSLists     int64
+	GCSGets      int64
 }
 
 // Report returns the counts so far.
@@ -223,6 +297,11 @@ func (r *Resolver) Report() Report {
 		rep.S3Pruned = r.s3.Pruned()
 		rep.S3Lists = r.s3.Lists.Load()
 		rep.S3Gets = r.s3.Gets.Load()
+	}
+	if r.gcs != nil {
+		rep.GCSPruned = r.gcs.Pruned()
+		rep.GCSLists = r.gcs.Lists.Load()
+		rep.GCSGets = r.gcs.Gets.Load()
 	}
 	accounts := make([]string, 0, len(r.blobs))
 	for a := range r.blobs {

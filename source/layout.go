@@ -29,7 +29,7 @@ const (
 // Layout is what a path of a known log layout says about the files under
 // it. Fields a path does not reach are empty.
 type Layout struct {
-	Kind      string    // "cloudtrail" or "azure"; "" when the path is of no known layout
+	Kind      string    // "cloudtrail", "azure" or "gcp"; "" when the path is of no known layout
 	Org       string    // o-… of an organisation trail
 	Account   string    // AWS account, or Azure subscription (as written)
 	Folder    string    // CloudTrail, CloudTrail-Digest, CloudTrail-Insight…
@@ -37,6 +37,9 @@ type Layout struct {
 	Day       time.Time // delivery day (UTC) when the path reaches it
 	Hour      time.Time // Azure: the hour folder when the path reaches it
 	Delivered time.Time // CloudTrail: the delivery time in the file name
+	// Google Cloud: the year and month folders a path reaches (Day and
+	// Hour are set as far as it reaches them).
+	Year, Month int
 }
 
 // ParseLayout reads a slash-separated path (an S3 key or a local path)
@@ -55,6 +58,9 @@ func ParseLayout(p string) Layout {
 		}
 		if strings.HasPrefix(s, azureExport) {
 			return parseAzure(segs[i:], file)
+		}
+		if s == gcpAudit {
+			return parseGCS(segs[i+1:], file)
 		}
 	}
 	return Layout{}
@@ -133,6 +139,52 @@ func parseAzure(segs []string, file string) Layout {
 	return l
 }
 
+// The Cloud Storage sink's layout (Cloud Logging, "View logs routed to
+// Cloud Storage"; telemetry-gcp.md §4):
+//
+//	[PREFIX/]cloudaudit.googleapis.com/LOG/YYYY/MM/DD/HH:00:00_HH:59:59_Sn.json
+//
+// LOG is activity, system_event, data_access or policy; the hour is that
+// of the entries' timestamps, in UTC (An shards too).
+const gcpAudit = "cloudaudit.googleapis.com"
+
+func parseGCS(segs []string, file string) Layout {
+	l := Layout{Kind: "gcp"}
+	if len(segs) == 0 {
+		return l
+	}
+	l.Folder, segs = segs[0], segs[1:]
+	num := func(s string, digits int) int {
+		if len(s) != digits {
+			return 0
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return 0
+		}
+		return n
+	}
+	if len(segs) > 0 {
+		l.Year = num(segs[0], 4)
+	}
+	if len(segs) > 1 && l.Year > 0 {
+		if m := num(segs[1], 2); m <= 12 {
+			l.Month = m
+		}
+	}
+	if len(segs) > 2 && l.Month > 0 {
+		if d, err := time.Parse("2006/01/02", strings.Join(segs[:3], "/")); err == nil {
+			l.Day = d
+		}
+	}
+	if !l.Day.IsZero() && len(segs) == 3 && len(file) > 19 && file[2] == ':' && file[8] == '_' {
+		if t, err := time.Parse("15:04:05", file[:8]); err == nil && t.Minute() == 0 && t.Second() == 0 {
+			l.Hour = l.Day.Add(time.Duration(t.Hour()) * time.Hour)
+		}
+	}
+	return l
+}
+
 // Classify says whether the files under a path of a known layout may hold
 // records the filter keeps, and if not why. Paths of no known layout are
 // kept: their records are filtered one by one. Digest and Insights files
@@ -165,6 +217,10 @@ func (f *Filter) Classify(p string) Reason {
 				return ByTime
 			}
 		} else if !l.Day.IsZero() && !f.KeepDay(l.Day) {
+			return ByTime
+		}
+	case "gcp":
+		if from, to, ok := gcsSpan(l); ok && !f.KeepSpan(from, to) {
 			return ByTime
 		}
 	}

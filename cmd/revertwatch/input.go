@@ -51,7 +51,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.sourceHost, "source-host", "", "set _sourceHost on every event (default the account or subscription)")
 	fs.BoolVar(&f.stats, "stats", false, "print per-file statistics to stderr")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar on a terminal")
-	fs.StringVar(&f.since, "since", "", "only records at or after this time: RFC 3339, a date (UTC) or a duration back from now (7d, 12h); prunes the CloudTrail and Azure export layouts")
+	fs.StringVar(&f.since, "since", "", "only records at or after this time: RFC 3339, a date (UTC) or a duration back from now (7d, 12h); prunes the CloudTrail, Azure and Cloud Storage sink layouts")
 	fs.StringVar(&f.until, "until", "", "only records before this time (a date means the end of that day); same forms as --since")
 	fs.StringSliceVar(&f.accounts, "account", nil, "only this AWS account or Azure subscription (repeatable); prunes the layouts")
 	fs.StringSliceVar(&f.regions, "region", nil, "only this region (repeatable); prunes the CloudTrail layout")
@@ -81,7 +81,8 @@ func (f *inputFlags) filter(now time.Time) (*source.Filter, error) {
 }
 
 // options checks the flags and resolves the paths: local files,
-// directories and globs, and s3:// URLs, pruned by the filters.
+// directories and globs, and s3://, azblob:// and gs:// URLs, pruned by
+// the filters.
 func (f *inputFlags) options(ctx context.Context, args []string) (ingest.Options, []string, error) {
 	format, err := ingest.ParseFormat(f.format)
 	if err != nil {
@@ -149,6 +150,9 @@ func (f *inputFlags) writeSourceSummary(w io.Writer) {
 	}
 	if rep.BlobLists+rep.BlobGets > 0 {
 		fmt.Fprintf(w, "; blob: %d list and %d get calls, pruned folders and blobs: %s", rep.BlobLists, rep.BlobGets, rep.BlobPruned.String())
+	}
+	if rep.GCSLists+rep.GCSGets > 0 {
+		fmt.Fprintf(w, "; gs: %d list and %d get calls, pruned folders and objects: %s", rep.GCSLists, rep.GCSGets, rep.GCSPruned.String())
 	}
 	fmt.Fprintln(w)
 }
