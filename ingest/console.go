@@ -452,7 +452,7 @@ func (d *fileDecoder) azureRow(hdr *consoleHeader, row []string, pos recordPos, 
 	sub, rg := hdr.cell(row, "sub"), hdr.cell(row, "rg")
 	rid := hdr.cell(row, "resource")
 	var notes []string
-	if !strings.HasPrefix(strings.ToLower(rid), "/subscriptions/") {
+	if event.ARMSubscription(rid) == "" {
 		if guid.MatchString(sub) && rg != "" && rtype != "" && rid != "" {
 			rid = "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/" + rtype + "/" + rid
 			notes = append(notes, "resource id built from the Subscription, Resource group, Resource type and Resource columns")

@@ -106,6 +106,7 @@ func PullAWS(ctx context.Context, cfg aws.Config, o PullAWSOptions, w *RecordWri
 func pullRegion(ctx context.Context, cfg aws.Config, o PullAWSOptions, region string, since, until time.Time, ids *seen, w *RecordWriter, note func(string)) (PullStats, error) {
 	client := cloudtrail.NewFromConfig(cfg, func(co *cloudtrail.Options) {
 		co.Region = region
+		co.HTTPClient = OwnBodies(co.HTTPClient)
 		if o.Endpoint != "" {
 			co.BaseEndpoint = aws.String(o.Endpoint)
 		}

@@ -53,15 +53,25 @@ func TestRulesExportLintHunt(t *testing.T) {
 	if err != nil || strings.TrimSpace(out) != "" {
 		t.Fatalf("lint of the export: %v\n%s", err, out)
 	}
-	builtin := huntRuleIDs(t, "../../testdata/formats")
-	sig := huntRuleIDs(t, "--rules", dir, "--no-builtin", "../../testdata/formats")
-	for _, id := range builtin {
-		found := false
-		for _, s := range sig {
-			found = found || s == id
+	// The console CSVs are left out: a Sigma rule reads the record's own
+	// paths (requestParameters, the request body), which the consoles'
+	// downloads do not carry; the built-in content reads their keys from
+	// the Resources and Resource columns instead, as README says.
+	for _, shape := range []string{"azure", "cloudtrail", "gcp"} {
+		path := filepath.Join("../../testdata/formats", shape)
+		builtin := huntRuleIDs(t, path)
+		sig := huntRuleIDs(t, "--rules", dir, "--no-builtin", path)
+		if len(builtin) == 0 {
+			t.Errorf("%s: the built-in content found nothing", shape)
 		}
-		if !found {
-			t.Errorf("built-in found %s, the exported rules did not (%v)", id, sig)
+		for _, id := range builtin {
+			found := false
+			for _, s := range sig {
+				found = found || s == id
+			}
+			if !found {
+				t.Errorf("%s: built-in found %s, the exported rules did not (%v)", shape, id, sig)
+			}
 		}
 	}
 

@@ -46,6 +46,7 @@ func (f *sqsFlags) input(ctx context.Context, o *queue.Options) error {
 	}
 	o.QueueURL = f.url
 	o.SQS = sqs.NewFromConfig(cfg, func(so *sqs.Options) {
+		so.HTTPClient = source.OwnBodies(so.HTTPClient)
 		if f.endpoint != "" {
 			so.BaseEndpoint = aws.String(f.endpoint)
 		}
