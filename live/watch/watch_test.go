@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,5 +171,57 @@ func TestOnceOverEmulatedExport(t *testing.T) {
 	}
 	if len(want) == 0 {
 		t.Fatal("the export made no finding")
+	}
+}
+
+// Google Cloud's delivery shapes as files a responder syncs or a sink
+// writes (gcloud's newest-first arrays, the Cloud Storage sink's lines,
+// entries.list answers, Pub/Sub messages, BigQuery rows), in every order
+// the emulation writes: watch --once finds every Google Cloud revert,
+// exactly hunt's findings.
+func TestOnceOverGCPShapesEveryOrder(t *testing.T) {
+	for _, order := range emulate.Orders() {
+		t.Run(string(order), func(t *testing.T) {
+			corpus, err := emulate.Generate(emulate.Options{Seed: 16, Scenarios: []string{"gcp-*"}, Shapes: emulate.GCPShapes, Order: order})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := corpus.Write(filepath.Join(dir, "logs")); err != nil {
+				t.Fatal(err)
+			}
+			var bodies [][]byte
+			for _, f := range corpus.Files {
+				bodies = append(bodies, f.Data)
+			}
+			want, err := livetest.AtRest(bodies...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mem := &livetest.MemSink{}
+			w, err := New(Options{Paths: []string{filepath.Join(dir, "logs")}, StateDir: filepath.Join(dir, "state"), Poll: 10 * time.Millisecond,
+				Once: true, Processor: live.Options{Lateness: 48 * time.Hour}, Sinks: sink.NewFanout(mem)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			if got := mem.IDs(); len(want) == 0 || strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("got %d findings %v, want hunt's %d %v", len(got), got, len(want), want)
+			}
+			fired := map[string]bool{}
+			for _, f := range mem.Findings() {
+				fired[f.RuleID] = true
+			}
+			for _, sc := range corpus.Truth.Scenarios {
+				for _, rule := range sc.Rules {
+					if sc.ExpectFinding && !fired[rule] {
+						t.Errorf("scenario %s: rule %s never fired", sc.ID, rule)
+					}
+				}
+			}
+		})
 	}
 }
