@@ -190,6 +190,11 @@ func ParseS3URL(u string) (bucket, prefix string, err error) {
 type Object struct {
 	Key  string
 	Size int64
+	// ETag and Created tell one version of a blob from another (Azure
+	// Blob Storage only): the ETag changes with every append, the
+	// creation time when a blob is deleted and written anew.
+	ETag    string
+	Created time.Time
 }
 
 // List returns the objects under prefix, sorted by key, that may hold

@@ -1,15 +1,18 @@
 package livetest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 )
 
@@ -110,4 +113,48 @@ func (a *Azurite) Upload(t testing.TB, container, prefix, dir string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// CreateAppend creates an empty append blob, as the Activity Log export
+// does at the first record of an hour.
+func (a *Azurite) CreateAppend(t testing.TB, container, name string) {
+	t.Helper()
+	c := a.Client.ServiceClient().NewContainerClient(container).NewAppendBlobClient(name)
+	if _, err := c.Create(context.Background(), nil); err != nil {
+		t.Fatalf("create append blob %s/%s: %v", container, name, err)
+	}
+}
+
+// Append appends data to an append blob, as one block.
+func (a *Azurite) Append(t testing.TB, container, name string, data []byte) {
+	t.Helper()
+	c := a.Client.ServiceClient().NewContainerClient(container).NewAppendBlobClient(name)
+	if _, err := c.AppendBlock(context.Background(), streaming.NopCloser(bytes.NewReader(data)), nil); err != nil {
+		t.Fatalf("append to %s/%s: %v", container, name, err)
+	}
+}
+
+// Delete deletes a blob.
+func (a *Azurite) Delete(t testing.TB, container, name string) {
+	t.Helper()
+	if _, err := a.Client.DeleteBlob(context.Background(), container, name, nil); err != nil {
+		t.Fatalf("delete %s/%s: %v", container, name, err)
+	}
+}
+
+// ExportBlob is the name of the Activity Log export's blob of a
+// subscription and an hour (sources.md §5), in container
+// insights-activity-logs.
+func ExportBlob(subscription string, hour time.Time) string {
+	return fmt.Sprintf("resourceId=/SUBSCRIPTIONS/%s/y=%04d/m=%02d/d=%02d/h=%02d/m=00/PT1H.json",
+		strings.ToUpper(subscription), hour.Year(), hour.Month(), hour.Day(), hour.Hour())
+}
+
+// AzureReimage is one Activity Log record, as the export writes it (one
+// line, no newline), of a successful reimage of a VM: a finding of its
+// own.
+func AzureReimage(subscription, vm string, at time.Time) []byte {
+	sub := strings.ToUpper(subscription)
+	return fmt.Appendf(nil, `{"time":"%s","resourceId":"/SUBSCRIPTIONS/%s/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/%s","operationName":"MICROSOFT.COMPUTE/VIRTUALMACHINES/REIMAGE/ACTION","category":"Administrative","resultType":"Success","resultSignature":"Succeeded.","callerIpAddress":"203.0.113.77","correlationId":"%s","identity":{"claims":{"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn":"mallory@contoso.example","idtyp":"user"}},"level":"Information","location":"global","properties":{"eventCategory":"Administrative"}}`,
+		at.UTC().Format("2006-01-02T15:04:05.0000000Z"), sub, strings.ToUpper(vm), uuid(sub, vm, at.Format(time.RFC3339Nano)))
 }

@@ -1,0 +1,64 @@
+package blob
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/revertwatch/revertwatch/live"
+	"github.com/revertwatch/revertwatch/live/sink"
+	"github.com/revertwatch/revertwatch/live/store"
+)
+
+// RunOptions configure Run.
+type RunOptions struct {
+	Input     Options
+	StateDir  string
+	Processor live.Options
+	Sinks     *sink.Fanout
+	// IdleFlush releases buffered events after this long without new
+	// records (0: never).
+	IdleFlush time.Duration
+	Logger    *slog.Logger
+	// OnStart, when set, gets the Input once it is made (for its Stats).
+	OnStart func(*Input)
+	// Findings counts the findings delivered.
+	Findings *atomic.Int64
+	// StopTimeout is how long a stopped run gives its sinks to take what
+	// they owe before it records what they still do (default 5 s).
+	StopTimeout time.Duration
+}
+
+// Run polls the container until ctx is done, with the detection's state,
+// the blobs' offsets and the undelivered findings checkpointed together
+// in StateDir (bbolt) after every poll that read something.
+func Run(ctx context.Context, opt RunOptions) error {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Input.Logger == nil {
+		opt.Input.Logger = opt.Logger
+	}
+	return store.RunInput(ctx, store.RunOptions{
+		StateDir: opt.StateDir, StopTimeout: opt.StopTimeout,
+		Loop: live.LoopOptions{
+			Processor: opt.Processor, Sinks: opt.Sinks, IdleFlush: opt.IdleFlush, Logger: opt.Logger,
+			OnDeliver: func(n int) {
+				if opt.Findings != nil {
+					opt.Findings.Add(int64(n))
+				}
+			},
+		},
+	}, func(pos json.RawMessage) (live.Input, func(), error) {
+		in, err := New(opt.Input, pos)
+		if err != nil {
+			return nil, nil, err
+		}
+		if opt.OnStart != nil {
+			opt.OnStart(in)
+		}
+		return in, in.Close, nil
+	})
+}
