@@ -2,9 +2,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/revertwatch/revertwatch/internal/livetest"
 	"github.com/revertwatch/revertwatch/source"
@@ -77,4 +81,91 @@ func summaryOf(stderr string) string {
 		}
 	}
 	return ""
+}
+
+// TestWatchBlobKill9: watch azblob:// reads the records appended to the
+// Activity Log export's hourly blobs while it runs, in steps, one leaving
+// half a record; killed with SIGKILL and restarted, it goes on from the
+// offsets of its last checkpoint; a blob deleted and written anew is read
+// again from the start; each finding is reported exactly once.
+func TestWatchBlobKill9(t *testing.T) {
+	az := livetest.NewAzurite(t)
+	t.Setenv(source.ConnectionStringEnv, az.ConnectionString)
+	const container = "insights-activity-logs"
+	az.Container(t, container)
+	sub := "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
+	hour := time.Date(2026, 11, 2, 14, 0, 0, 0, time.UTC)
+	name := livetest.ExportBlob(sub, hour)
+	next := livetest.ExportBlob(sub, hour.Add(time.Hour))
+	rec := func(i int) []byte {
+		return append(livetest.AzureReimage(sub, fmt.Sprint("vm-", i), hour.Add(time.Duration(i)*time.Minute)), '\n')
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "findings.ndjson")
+	// A short poll: the test waits for what it expects, never for a time.
+	args := []string{"watch", "azblob://" + livetest.AzuriteAccount + "/" + container + "/", "--poll", "50ms",
+		"--state-dir", filepath.Join(dir, "state"), "-o", out, "--format", "ndjson", "--lateness", "1h", "--idle-flush", "200ms"}
+	var bodies [][]byte
+	appendTo := func(blob string, b []byte) {
+		az.Append(t, container, blob, b)
+		bodies = append(bodies, b)
+	}
+	az.CreateAppend(t, container, name)
+	child := startCLI(t, args...)
+	appendTo(name, append(rec(1), rec(2)...))
+	livetest.WaitFor(t, 30*time.Second, "two findings", func() bool { return len(ndjsonIDs(t, out)) == 2 })
+	r4 := rec(4)
+	az.Append(t, container, name, append(rec(3), r4[:len(r4)/2]...))
+	bodies = append(bodies, rec(3))
+	livetest.WaitFor(t, 30*time.Second, "three findings", func() bool { return len(ndjsonIDs(t, out)) == 3 })
+	child.Process.Signal(syscall.SIGKILL)
+	child.Wait()
+
+	// While it is down: the half record completed, another appended, the
+	// next hour begun.
+	az.Append(t, container, name, append(r4[len(r4)/2:], rec(5)...))
+	bodies = append(bodies, r4, rec(5))
+	az.CreateAppend(t, container, next)
+	appendTo(next, rec(61))
+	child = startCLI(t, args...)
+	livetest.WaitFor(t, 30*time.Second, "six findings", func() bool { return len(ndjsonIDs(t, out)) == 6 })
+
+	// The next hour's blob deleted and written anew, longer than before:
+	// its first record, as long as the one read before, is read only if
+	// the blob is read from the start.
+	az.Delete(t, container, next)
+	az.CreateAppend(t, container, next)
+	az.Append(t, container, next, append(rec(63), rec(62)...))
+	bodies = append(bodies, rec(63), rec(62))
+	livetest.WaitFor(t, 30*time.Second, "eight findings", func() bool { return len(ndjsonIDs(t, out)) >= 8 })
+	child.Process.Signal(syscall.SIGTERM)
+	child.Wait()
+
+	got := ndjsonIDs(t, out)
+	sort.Strings(got)
+	want, err := livetest.Oracle(time.Hour, nil, bodies...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("findings %v, want each of %v once", got, want)
+	}
+}
+
+// TestWatchBlobUsage: an azblob:// URL is watched alone and live; --since
+// is the container's.
+func TestWatchBlobUsage(t *testing.T) {
+	url := "azblob://" + livetest.AzuriteAccount + "/c/"
+	for _, args := range [][]string{
+		{"watch", url, "logs/"},
+		{"watch", "--once", url},
+		{"watch", "--since", "2h", "logs/"},
+		{"watch", "--since", "yesterday-ish", url},
+	} {
+		_, err := run(t, args...)
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != exitUsage {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
 }

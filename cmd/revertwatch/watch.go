@@ -12,10 +12,12 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/live"
+	"github.com/revertwatch/revertwatch/live/blob"
 	"github.com/revertwatch/revertwatch/live/kafka"
 	"github.com/revertwatch/revertwatch/live/queue"
 	"github.com/revertwatch/revertwatch/live/sink"
 	"github.com/revertwatch/revertwatch/live/watch"
+	"github.com/revertwatch/revertwatch/source"
 )
 
 // exitSinkOwes is watch --once's exit code when a sink still owes findings
@@ -31,11 +33,11 @@ func newWatchCmd() *cobra.Command {
 	var maxRecord int
 	var once, verbose, resetState bool
 	var budget sizeFlag = detect.DefaultMemoryBudget
-	var spillDir string
+	var spillDir, since string
 	var sq sqsFlags
 	var kf kafkaFlags
 	cmd := &cobra.Command{
-		Use:   "watch [flags] PATH... | --sqs QUEUE_URL | --kafka BROKERS --topic T | --eventhub HUB",
+		Use:   "watch [flags] PATH... | azblob://ACCOUNT/CONTAINER/PREFIX | --sqs QUEUE_URL | --kafka BROKERS --topic T | --eventhub HUB",
 		Short: "Follow log files and directories as they grow and report reverts as they happen",
 		Long: `watch follows files, directories (recursively, dot files left out) and globs
 — an aws s3 sync target, a mounted Azure Storage container — and reads each
@@ -52,6 +54,16 @@ The positions, the detection's state and the findings not yet delivered are
 checkpointed together in --state-dir after every poll that read something:
 a restart, even after kill -9, neither reads a byte twice nor skips one,
 and reports every finding once.
+
+azblob://ACCOUNT/CONTAINER/PREFIX (or https://ACCOUNT.blob.core.windows.net/
+CONTAINER/PREFIX, with a SAS) follows the blobs of an Azure Storage
+container instead of files: the Activity Log export's hourly append blobs
+(insights-activity-logs), listed every --poll (30s unless given) from an hour
+before the newest blob read, or from --since on a first start. Each blob is
+read on from its checkpointed offset with a ranged read, whole records only
+(a record being appended waits for the next poll); one deleted and written
+anew is read from the start. Credentials as hunt's: the SAS of the URL,
+AZURE_STORAGE_CONNECTION_STRING, or Azure's default chain.
 
 --sqs QUEUE_URL reads, instead of files, each S3 object an SQS queue
 announces (S3 notifications direct, via SNS or EventBridge; CloudTrail's
@@ -79,6 +91,9 @@ are reported once across restarts.`,
   # your Sigma rules beside the built-in detections
   revertwatch watch --rules rules/ --state-dir st logs/AWSLogs/
 
+  # the Activity Log diagnostic export of a storage account, from 2 hours ago
+  revertwatch watch --state-dir st --since 2h azblob://mystorageacct/insights-activity-logs/
+
   # an organisation trail, live: the queue its bucket notifies
   revertwatch watch --state-dir st --sqs https://sqs.us-east-1.amazonaws.com/111122223333/trail-objects`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -94,6 +109,20 @@ are reported once across restarts.`,
 			}
 			if (sq.url != "" || kf.set()) && once {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--once reads files; a queue or a topic has no end")}
+			}
+			blobs := 0
+			for _, a := range args {
+				if source.IsBlobURL(a) {
+					blobs++
+				}
+			}
+			switch {
+			case blobs > 0 && len(args) > 1:
+				return &exitError{code: exitUsage, err: fmt.Errorf("an azblob:// URL is watched alone: one URL, no other paths")}
+			case blobs > 0 && once:
+				return &exitError{code: exitUsage, err: fmt.Errorf("--once reads files; watch an azblob:// container live, or hunt it")}
+			case blobs == 0 && since != "":
+				return &exitError{code: exitUsage, err: fmt.Errorf("--since bounds the first listing of an azblob:// container; files are read whole")}
 			}
 			var kopt kafka.Options
 			if kf.set() {
@@ -151,6 +180,22 @@ are reported once across restarts.`,
 					Processor: live.Options{Config: conf, Lateness: lateness, Rules: rs, NoBuiltin: sig.noBuiltin, OnLate: onLate},
 				}, log)
 			}
+			if blobs > 0 {
+				ctx, stop := signalContext(cmd.Context())
+				defer stop()
+				if !cmd.Flags().Changed("poll") {
+					poll = blob.DefaultPoll
+				}
+				return runBlobWatch(ctx, args[0], since, blob.RunOptions{
+					StateDir: stateDir, Sinks: out, IdleFlush: idleFlush, Logger: log,
+					Processor: live.Options{Config: conf, Lateness: lateness, Rules: rs, NoBuiltin: sig.noBuiltin, OnLate: onLate},
+					Input: blob.Options{
+						Poll:   poll,
+						Ingest: ingest.Options{MaxRecordSize: maxRecord, Format: format, SourceCategory: sourceCategory, SourceHost: sourceHost},
+						OnDiag: onDiag,
+					},
+				}, log)
+			}
 			if sq.url != "" {
 				ctx, stop := signalContext(cmd.Context())
 				defer stop()
@@ -192,7 +237,8 @@ are reported once across restarts.`,
 	f.StringVar(&stateDir, "state-dir", ".revertwatch", "state directory: file positions, the detection's checkpoint, undelivered findings")
 	f.BoolVar(&resetState, "reset-state", false, "when the state file is empty or unreadable, move it aside and start with no state (else that is an error)")
 	f.DurationVar(&lateness, "lateness", 15*time.Minute, "how far behind the newest event an event may arrive and still complete a sequence; the config's when not given")
-	f.DurationVar(&poll, "poll", 2*time.Second, "time between looks at the files")
+	f.DurationVar(&poll, "poll", 2*time.Second, "time between looks at the files; between listings of an azblob:// container (30s there unless given)")
+	f.StringVar(&since, "since", "", "azblob:// only: on a first start, read the blobs of the hours from this time on (RFC 3339, a date, or back from now: 2h, 7d); later starts go on from the checkpoint")
 	f.DurationVar(&idleFlush, "idle-flush", 15*time.Minute, "release buffered events after this long without new data, closing the last sequences (0: never)")
 	f.BoolVar(&once, "once", false, "read what is there, run it through the rules in event-time order as hunt does (exact), checkpoint and exit")
 	f.Var(&budget, "memory-budget", "with --once: memory for the events read before they spill to disk (bytes, or with KiB, MiB, GiB)")
