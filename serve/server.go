@@ -104,10 +104,10 @@ type Config struct {
 	// group instead of on local state.
 	Cluster ClusterBackend
 	// Stream, when set, opens a streaming input (an SQS queue of S3
-	// notifications, a Kafka topic, an Event Hub) that the one loop reads
-	// beside the HTTP intake; its position is written in the checkpoint
-	// with the journal's, so it acknowledges only what a checkpoint holds.
-	// Not with Cluster.
+	// notifications, a Kafka topic, an Event Hub, a Pub/Sub subscription)
+	// that the one loop reads beside the HTTP intake; its position is
+	// written in the checkpoint with the journal's, so it acknowledges
+	// only what a checkpoint holds. Not with Cluster.
 	Stream StreamOpener
 	// Logger receives operational messages; nil discards them.
 	Logger *slog.Logger
@@ -322,7 +322,7 @@ func New(cfg Config) (*Server, error) {
 	var err error
 	switch {
 	case cfg.Cluster != nil && cfg.Stream != nil:
-		return nil, errors.New("a streaming input (SQS, Kafka, Event Hubs) runs on local state, not as a JetStream replica")
+		return nil, errors.New("a streaming input (SQS, Kafka, Event Hubs, Pub/Sub) runs on local state, not as a JetStream replica")
 	case cfg.Cluster != nil:
 		s.be, err = cfg.Cluster(h)
 	default:

@@ -9,17 +9,19 @@ import (
 )
 
 // StreamOpener opens a streaming input (an SQS queue of S3 notifications,
-// a Kafka topic or Event Hub) from the position the last checkpoint covers
-// (nil on a first start), and returns how to close it.
+// a Kafka topic or Event Hub, a Pub/Sub subscription) from the position
+// the last checkpoint covers (nil on a first start), and returns how to
+// close it.
 type StreamOpener func(pos json.RawMessage) (live.Input, func(), error)
 
 // withStream is the live.Input of a local backend that reads a stream
 // beside the journal: one loop, one processor, one checkpoint that holds
 // the journal's position (Applied) and the stream's (Files), so that the
-// stream acknowledges (deletes its messages, commits its offsets) only
-// what a written checkpoint covers.
+// stream acknowledges (deletes or acks its messages, commits its offsets)
+// only what a written checkpoint covers.
 //
-// The stream's Wait (an SQS long poll, a Kafka fetch) runs on its own
+// The stream's Wait (an SQS long poll, a Kafka fetch, a wait for a
+// Pub/Sub message) runs on its own
 // goroutine, so that a body posted meanwhile is not kept waiting; the
 // stream is read only when no Wait of it is running, and never once the
 // run is stopping: the drain reads the journal's accepted bodies only.

@@ -47,7 +47,7 @@ var skipReasons = []struct {
 }{
 	{regexp.MustCompile(`revertwatch serve|^curl |nats-server|/etc/revertwatch`), "a daemon and its HTTP or NATS clients (serve's and live/cluster's tests start them)"},
 	{regexp.MustCompile(`revertwatch watch `), "watch follows files until it is stopped (the watch --once examples run)"},
-	{regexp.MustCompile(`^aws |^az `), "needs cloud credentials and the network"},
+	{regexp.MustCompile(`^aws |^az |^gcloud `), "needs cloud credentials and the network"},
 	{regexp.MustCompile(`s3://|azblob://|gs://|blob\.core\.windows\.net`), "reads a bucket or a storage account (TestHuntS3EqualsLocal, TestHuntBlobEqualsLocal and TestHuntGCSEqualsLocal run hunt over them against S3, Azurite and fake-gcs-server servers they start)"},
 	{regexp.MustCompile(`^\./scripts/test\.sh|bench/(run\.sh|soak)|^go (test|install|build) |release-check\.sh`), "the test suite, the benchmarks, the release build or an install: not revertwatch's own output (CI runs the test suite)"},
 	{regexp.MustCompile(`^docker `), "needs a container builder and its registry"},

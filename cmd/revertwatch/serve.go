@@ -176,6 +176,7 @@ func newServeCmd() *cobra.Command {
 	var cl clusterFlags
 	var sq sqsFlags
 	var kf kafkaFlags
+	var pf pubsubFlags
 	var listen, stateDir, tokenFile, tlsCert, tlsKey, tlsClientCA string
 	var lateness, idleFlush, checkpointEvery, shutdownTimeout time.Duration
 	var headerTimeout, bodyTimeout, idleTimeout, storeTimeout time.Duration
@@ -209,10 +210,11 @@ revertwatch.events.<provider>.<account>; replicas split its partitions, keep
 each partition's checkpoint in JetStream, and publish findings to
 revertwatch.findings.<rule> with Nats-Msg-Id, so any replica may die.
 
---sqs QUEUE_URL (S3 notifications), --kafka BROKERS --topic T or --eventhub HUB
-read that stream beside the HTTP intake, in the same loop and checkpoint: a
-message is deleted, an offset committed, only after the checkpoint that
-holds its events (the flags are watch's). Not with --nats.
+--sqs QUEUE_URL (S3 notifications), --kafka BROKERS --topic T, --eventhub HUB
+or --pubsub projects/P/subscriptions/S read that stream beside the HTTP
+intake, in the same loop and checkpoint: a message is deleted or acked, an
+offset committed, only after the checkpoint that holds its events (the
+flags are watch's). Not with --nats.
 
 --rules runs Sigma rules beside the built-in detections (alone with
 --no-builtin), in every replica; their correlations' state is part of the
@@ -294,11 +296,17 @@ the daemon drains), then drains, checkpoints and exits within
 				ReadHeaderTimeout: headerTimeout, BodyTimeout: bodyTimeout, IdleTimeout: idleTimeout, StoreTimeout: storeTimeout,
 				TLSCert: tlsCert, TLSKey: tlsKey, TLSClientCA: tlsClientCA}
 			stats := func(*slog.Logger) {}
+			streams := 0
+			for _, on := range []bool{sq.url != "", kf.set(), pf.set()} {
+				if on {
+					streams++
+				}
+			}
 			switch {
-			case sq.url != "" && kf.set():
-				return &exitError{code: exitUsage, err: fmt.Errorf("one streaming input at a time: --sqs, or --kafka/--eventhub")}
-			case (sq.url != "" || kf.set()) && cl.url != "":
-				return &exitError{code: exitUsage, err: fmt.Errorf("--sqs, --kafka and --eventhub run on local state, not with --nats")}
+			case streams > 1:
+				return &exitError{code: exitUsage, err: fmt.Errorf("one streaming input at a time: --sqs, --kafka/--eventhub or --pubsub")}
+			case streams > 0 && cl.url != "":
+				return &exitError{code: exitUsage, err: fmt.Errorf("--sqs, --kafka, --eventhub and --pubsub run on local state, not with --nats")}
 			case sq.url != "":
 				in := queue.Options{Ingest: ingest.Options{MaxRecordSize: maxRecord}, OnDiag: logDiag(log), Logger: log}
 				if sc.Stream, stats, err = sq.stream(cmd.Context(), in); err != nil {
@@ -311,6 +319,13 @@ the daemon drains), then drains, checkpoints and exits within
 				}
 				ko.Ingest, ko.OnDiag, ko.Logger = ingest.Options{MaxRecordSize: maxRecord}, logDiag(log), log
 				sc.Stream, stats = kf.stream(ko)
+			case pf.set():
+				po, err := pf.options()
+				if err != nil {
+					return &exitError{code: exitUsage, err: err}
+				}
+				po.Ingest, po.OnDiag, po.Logger = ingest.Options{MaxRecordSize: maxRecord}, logDiag(log), log
+				sc.Stream, stats = pf.stream(po)
 			}
 			defer func() { stats(log) }()
 			if cl.url != "" {
@@ -359,6 +374,7 @@ the daemon drains), then drains, checkpoints and exits within
 	cl.register(f)
 	sq.register(f)
 	kf.register(f)
+	pf.register(f)
 	return cmd
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/blob"
 	"github.com/revertwatch/revertwatch/live/kafka"
+	"github.com/revertwatch/revertwatch/live/pubsub"
 	"github.com/revertwatch/revertwatch/live/queue"
 	"github.com/revertwatch/revertwatch/live/sink"
 	"github.com/revertwatch/revertwatch/live/watch"
@@ -36,8 +37,9 @@ func newWatchCmd() *cobra.Command {
 	var spillDir, since string
 	var sq sqsFlags
 	var kf kafkaFlags
+	var pf pubsubFlags
 	cmd := &cobra.Command{
-		Use:   "watch [flags] PATH... | azblob://ACCOUNT/CONTAINER/PREFIX | --sqs QUEUE_URL | --kafka BROKERS --topic T | --eventhub HUB",
+		Use:   "watch [flags] PATH... | azblob://ACCOUNT/CONTAINER/PREFIX | --sqs QUEUE_URL | --kafka BROKERS --topic T | --eventhub HUB | --pubsub SUBSCRIPTION",
 		Short: "Follow log files and directories as they grow and report reverts as they happen",
 		Long: `watch follows files, directories (recursively, dot files left out) and globs
 — an aws s3 sync target, a mounted Azure Storage container — and reads each
@@ -75,6 +77,11 @@ records, and --eventhub HUB an Azure Event Hub through its Kafka endpoint
 (the connection string in AZURE_EVENTHUB_CONNECTION_STRING); the offsets
 read are checkpointed with the state, and the group's are committed after.
 
+--pubsub projects/P/subscriptions/S reads a Pub/Sub subscription of a
+Logging sink's Cloud Audit Logs entries, one entry a message, acking a
+message only after the checkpoint that holds its events; a message whose
+data is not a log entry is counted, logged with its id and acked.
+
 --rules runs Sigma rules (detection, correlation and filter rules, as hunt
 does) beside the built-in detections, or alone with --no-builtin; their
 correlations' state is checkpointed with the rest, so their findings too
@@ -95,7 +102,10 @@ are reported once across restarts.`,
   revertwatch watch --state-dir st --since 2h azblob://mystorageacct/insights-activity-logs/
 
   # an organisation trail, live: the queue its bucket notifies
-  revertwatch watch --state-dir st --sqs https://sqs.us-east-1.amazonaws.com/111122223333/trail-objects`,
+  revertwatch watch --state-dir st --sqs https://sqs.us-east-1.amazonaws.com/111122223333/trail-objects
+
+  # Google Cloud audit logs, live: a Logging sink's Pub/Sub topic
+  revertwatch watch --state-dir st --pubsub projects/my-project/subscriptions/revertwatch-audit`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sources := len(args)
 			if sq.url != "" {
@@ -104,11 +114,21 @@ are reported once across restarts.`,
 			if kf.set() {
 				sources++
 			}
-			if sources == 0 || (len(args) > 0 && sources > len(args)) || (len(args) == 0 && sources > 1) {
-				return &exitError{code: exitUsage, err: fmt.Errorf("give the paths to follow, --sqs QUEUE_URL, --kafka BROKERS --topic T or --eventhub HUB (one of them)")}
+			if pf.set() {
+				sources++
 			}
-			if (sq.url != "" || kf.set()) && once {
-				return &exitError{code: exitUsage, err: fmt.Errorf("--once reads files; a queue or a topic has no end")}
+			if sources == 0 || (len(args) > 0 && sources > len(args)) || (len(args) == 0 && sources > 1) {
+				return &exitError{code: exitUsage, err: fmt.Errorf("give the paths to follow, --sqs QUEUE_URL, --kafka BROKERS --topic T, --eventhub HUB or --pubsub SUBSCRIPTION (one of them)")}
+			}
+			if (sq.url != "" || kf.set() || pf.set()) && once {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--once reads files; a queue, a topic or a subscription has no end")}
+			}
+			var popt pubsub.Options
+			if pf.set() {
+				var perr error
+				if popt, perr = pf.options(); perr != nil {
+					return &exitError{code: exitUsage, err: perr}
+				}
 			}
 			blobs := 0
 			for _, a := range args {
@@ -177,6 +197,18 @@ are reported once across restarts.`,
 				kopt.OnDiag = onDiag
 				return kf.run(ctx, kafka.RunOptions{
 					StateDir: stateDir, Sinks: out, IdleFlush: idleFlush, Logger: log, Input: kopt,
+					Processor: live.Options{Config: conf, Lateness: lateness, Rules: rs, NoBuiltin: sig.noBuiltin, OnLate: onLate},
+				}, log)
+			}
+			if pf.set() {
+				ctx, stop := signalContext(cmd.Context())
+				defer stop()
+				// The data of each message is a LogEntry: ingest reads it
+				// as a Pub/Sub message whatever --input-format says.
+				popt.Ingest = ingest.Options{MaxRecordSize: maxRecord, SourceCategory: sourceCategory, SourceHost: sourceHost}
+				popt.OnDiag = onDiag
+				return pf.run(ctx, pubsub.RunOptions{
+					StateDir: stateDir, Sinks: out, IdleFlush: idleFlush, Logger: log, Input: popt,
 					Processor: live.Options{Config: conf, Lateness: lateness, Rules: rs, NoBuiltin: sig.noBuiltin, OnLate: onLate},
 				}, log)
 			}
@@ -252,6 +284,7 @@ are reported once across restarts.`,
 	sf.register(f)
 	sq.register(f)
 	kf.register(f)
+	pf.register(f)
 	sig.register(cmd)
 	return cmd
 }

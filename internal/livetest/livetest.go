@@ -44,6 +44,15 @@ func Record(account, region, op, instance string, at time.Time) []byte {
 		account, at.UTC().Format(time.RFC3339), op, region, instance, id)
 }
 
+// LogEntry is one Cloud Audit Logs entry (Admin Activity), JSON on one
+// line, of a Compute Engine call (method such as "v1.compute.instances.stop")
+// on one instance, as a Logging sink publishes it to Pub/Sub.
+func LogEntry(project, zone, method, instance string, at time.Time) []byte {
+	id := uuid(project, zone, method, instance, at.Format(time.RFC3339Nano))
+	return fmt.Appendf(nil, `{"insertId":"%[6]s","logName":"projects/%[1]s/logs/cloudaudit.googleapis.com%%2Factivity","protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{"principalEmail":"deploy@%[1]s.iam.gserviceaccount.com"},"methodName":"%[3]s","requestMetadata":{"callerIp":"203.0.113.45","callerSuppliedUserAgent":"google-cloud-sdk gcloud/480.0.0"},"resourceName":"projects/%[1]s/zones/%[2]s/instances/%[4]s","serviceName":"compute.googleapis.com"},"resource":{"type":"gce_instance","labels":{"instance_id":"%[7]s","project_id":"%[1]s","zone":"%[2]s"}},"severity":"NOTICE","timestamp":"%[5]s","receiveTimestamp":"%[5]s"}`,
+		project, zone, method, instance, at.UTC().Format(time.RFC3339Nano), id[:12], id[:8])
+}
+
 // Lines joins records as JSON lines.
 func Lines(records ...[]byte) []byte {
 	var b bytes.Buffer

@@ -90,6 +90,7 @@ type Input struct {
 	mu       sync.Mutex
 	received []*gps.Message // delivered by the client, not yet read
 	recvErr  error          // why Receive stopped, if it did on its own
+	closing  bool           // Close has begun: nack what arrives
 	notify   chan struct{}  // a message arrived or Receive stopped
 
 	done    []*gps.Message // read: acknowledged after the next checkpoint
@@ -161,10 +162,10 @@ func New(opt Options, pos json.RawMessage) (*Input, error) {
 	in.cl, in.cancel = cl, cancel
 	sub := cl.Subscriber(opt.Subscription)
 	sub.ReceiveSettings.MaxOutstandingMessages = opt.MaxOutstanding
-	// Stopping, the messages not acknowledged are not in a checkpoint:
-	// nack them so that they are delivered again at once, rather than
-	// wait (for ever, by default) for acks that will not come.
-	sub.ReceiveSettings.ShutdownOptions = &gps.ShutdownOptions{Behavior: gps.ShutdownBehaviorNackImmediately, Timeout: 5 * time.Second}
+	// Close nacks every message it holds that no checkpoint covers, so
+	// the client's graceful shutdown (the default) ends at once, having
+	// sent the acks of the last checkpoint: with a shutdown timeout it
+	// would return before they are sent.
 	go func() {
 		defer close(in.stopped)
 		err := sub.Receive(ctx, in.receive)
@@ -183,8 +184,13 @@ func New(opt Options, pos json.RawMessage) (*Input, error) {
 // returns, leaving the message unacknowledged (the client extends its
 // deadline) until its checkpoint.
 func (in *Input) receive(_ context.Context, m *gps.Message) {
-	in.messages.Add(1)
 	in.mu.Lock()
+	if in.closing {
+		in.mu.Unlock()
+		m.Nack()
+		return
+	}
+	in.messages.Add(1)
 	in.received = append(in.received, m)
 	in.mu.Unlock()
 	in.wake()
@@ -197,12 +203,29 @@ func (in *Input) wake() {
 	}
 }
 
-// Close stops receiving: the messages not acknowledged are nacked, and
-// Pub/Sub delivers them again.
+// closeWait bounds how long Close waits for the client to send its last
+// acks and nacks.
+const closeWait = 30 * time.Second
+
+// Close stops receiving. The messages no written checkpoint covers (read
+// or not) are nacked: Pub/Sub delivers them again at once. Call it once
+// the Loop has stopped.
 func (in *Input) Close() {
 	in.closeOne.Do(func() {
+		in.mu.Lock()
+		in.closing = true
+		held := append(in.received, in.done...)
+		in.received, in.done = nil, nil
+		in.mu.Unlock()
+		for _, m := range held {
+			m.Nack()
+		}
 		in.cancel()
-		<-in.stopped
+		select {
+		case <-in.stopped:
+		case <-time.After(closeWait):
+			in.opt.Logger.Warn("the Pub/Sub client did not stop; unacknowledged messages come back after their ack deadline", "subscription", in.opt.Subscription)
+		}
 		in.cl.Close()
 	})
 }

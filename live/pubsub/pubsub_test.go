@@ -177,12 +177,7 @@ func TestDeliveredAgainIsSkipped(t *testing.T) {
 	// The Input alone, without a Loop: a Feed of no Loop must not be
 	// used, and a skipped message does not use it.
 	ctx := context.Background()
-	livetest.WaitFor(t, 10*time.Second, "the message", func() bool {
-		in.Wait(ctx)
-		in.mu.Lock()
-		defer in.mu.Unlock()
-		return len(in.received) > 0
-	})
+	received(t, in)
 	if n, _, err := in.Read(ctx, live.Feed{}); n != 0 || err != nil {
 		t.Fatalf("Read = %d, %v; want the message skipped", n, err)
 	}
@@ -228,5 +223,42 @@ func TestMissingSubscription(t *testing.T) {
 		Sinks: sink.NewFanout(&livetest.MemSink{})})
 	if err == nil || !strings.Contains(err.Error(), "projects/p/subscriptions/missing") {
 		t.Fatalf("Run = %v, want the subscription's error", err)
+	}
+}
+
+// received waits until in holds a message delivered and not yet read.
+func received(t *testing.T, in *Input) {
+	t.Helper()
+	livetest.WaitFor(t, 10*time.Second, "a message", func() bool {
+		in.Wait(context.Background())
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		return len(in.received) > 0
+	})
+}
+
+// Closed, an Input nacks the messages no checkpoint covers: the next one
+// gets them at once, not when their ack deadline has passed (the clock of
+// the fake server stands still here).
+func TestCloseNacks(t *testing.T) {
+	ps := livetest.NewPubSub(t)
+	ps.Freeze()
+	ps.Subscription(t, topic, sub)
+	entries, _ := gcpEntries(t)
+	id := ps.Publish(topic, entries[0])
+	in, err := New(Options{Subscription: sub}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	received(t, in)
+	in.Close()
+	again, err := New(Options{Subscription: sub}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	received(t, again)
+	if got := again.received[0].ID; got != id || ps.Acks(id) != 0 {
+		t.Errorf("received %s (acks %d), want %s again, unacked", got, ps.Acks(id), id)
 	}
 }
