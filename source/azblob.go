@@ -268,7 +268,7 @@ func blobObject(name *string, p *container.BlobProperties) Object {
 		o.Size = *p.ContentLength
 	}
 	if p.ETag != nil {
-		o.ETag = string(*p.ETag)
+		o.ETag = etag(*p.ETag)
 	}
 	if p.CreationTime != nil {
 		o.Created = p.CreationTime.UTC()
@@ -331,7 +331,8 @@ func (b *Blob) Open(ctx context.Context, u BlobURL, name string) (io.ReadCloser,
 }
 
 // BlobRange is the body of a ranged read and what the service said of the
-// blob it read: its version (ETag, creation time) at the time of the read.
+// blob it read: its version (ETag, unquoted as Object's, and creation
+// time) at the time of the read.
 type BlobRange struct {
 	Body    io.ReadCloser
 	ETag    string
@@ -356,13 +357,17 @@ func (b *Blob) OpenRange(ctx context.Context, u BlobURL, name string, offset, co
 	}
 	r := &BlobRange{Body: resp.Body}
 	if resp.ETag != nil {
-		r.ETag = string(*resp.ETag)
+		r.ETag = etag(*resp.ETag)
 	}
 	if resp.CreationTime != nil {
 		r.Created = resp.CreationTime.UTC()
 	}
 	return r, nil
 }
+
+// etag is an ETag without the quotes the ETag header has and a listing's
+// Etag has not, so that the two compare.
+func etag(e azcore.ETag) string { return strings.Trim(string(e), `"`) }
 
 // Name is the input name of a blob of u, as hunt names it: never with
 // the SAS, which is a secret.

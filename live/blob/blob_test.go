@@ -120,9 +120,13 @@ func TestAppendedBlob(t *testing.T) {
 	az.Append(t, exports, name, append(line(rec(3)), r4[:len(r4)/2]...))
 	w.poll()
 	w.waitFindings(3)
+	gets := w.b.Gets.Load()
 	w.poll()
 	if n := w.mem.Len(); n != 3 {
 		t.Fatalf("%d findings with half a record appended, want 3", n)
+	}
+	if n := w.b.Gets.Load() - gets; n != 0 {
+		t.Errorf("%d reads of a blob that did not change since its half record was looked at", n)
 	}
 	az.Append(t, exports, name, r4[len(r4)/2:])
 	w.poll()
@@ -309,5 +313,70 @@ func setCreated(t *testing.T, dir, name string, created time.Time) {
 	}
 	if err := cps.Commit(context.Background(), cp); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWholeDocument: a blob that is one JSON document (a CloudTrail
+// Records file uploaded beside the export) is read once it has stopped
+// changing between two listings, and once.
+func TestWholeDocument(t *testing.T) {
+	az := livetest.NewAzurite(t)
+	az.Container(t, exports)
+	w := newWatcher(t, az)
+	acct := "111122223333"
+	inst := livetest.Instance(acct, "doc")
+	at := time.Date(2026, 11, 2, 14, 0, 0, 0, time.UTC)
+	doc := fmt.Appendf(nil, "{\"Records\":[\n%s,\n%s\n]}\n", livetest.Record(acct, "us-east-1", "StopInstances", inst, at),
+		livetest.Record(acct, "us-east-1", "StartInstances", inst, at.Add(3*time.Minute)))
+	az.Put(t, exports, "uploads/trail.json", doc)
+	w.start(time.Time{}) // the first listing sees it change (it is new)
+	w.poll()             // the second sees it unchanged: read
+	w.waitFindings(1)
+	w.poll()
+	w.stop()
+	want, err := livetest.Oracle(time.Hour, nil, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.mem.IDs(); strings.Join(got, ",") != strings.Join(want, ",") || len(want) != 1 {
+		t.Errorf("findings %v, want %v", got, want)
+	}
+}
+
+// TestListingCost measures a poll of a container holding 30 days of two
+// subscriptions' hourly blobs: the listing is walked from an hour before
+// the newest blob read, not over every blob.
+func TestListingCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uploads 1,440 blobs")
+	}
+	az := livetest.NewAzurite(t)
+	az.Container(t, exports)
+	w := newWatcher(t, az)
+	subs := []string{sub, "11111111-2222-3333-4444-555555555555"}
+	last := time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)
+	blobs := 0
+	for _, s := range subs {
+		for h := 0; h < 30*24; h++ {
+			hour := last.Add(-time.Duration(h) * time.Hour)
+			az.Put(t, exports, livetest.ExportBlob(s, hour), []byte{})
+			blobs++
+		}
+	}
+	flat, err := w.b.List(context.Background(), w.u, nil)
+	if err != nil || len(flat) != blobs {
+		t.Fatalf("listed %d of %d blobs: %v", len(flat), blobs, err)
+	}
+	flatLists := w.b.Lists.Load()
+	w.start(last.Add(-30 * time.Minute))
+	w.poll()
+	w.stop()
+	lists := w.b.Lists.Load() - flatLists
+	polls := w.in.Stats().Polls
+	names := marks(t, w.state)
+	t.Logf("%d blobs: a flat listing takes %d calls and returns all; a poll takes %.1f calls and keeps %d blobs in the position",
+		blobs, flatLists, float64(lists)/float64(polls), len(names))
+	if len(names) != 2*len(subs) {
+		t.Errorf("the position holds %d blobs, want the last two hours of each subscription", len(names))
 	}
 }
