@@ -99,7 +99,7 @@ func testPubSubKill9(t *testing.T, cli liveCLI) {
 // TestWatchPubSubUsage: --pubsub takes a subscription's full name, alone,
 // and not with --once; serve takes it on local state, as its one stream.
 func TestWatchPubSubUsage(t *testing.T) {
-	sub := "projects/p/subscriptions/s"
+	sub := "projects/p/subscriptions/audit"
 	for _, args := range [][]string{
 		{"watch", "--state-dir", t.TempDir(), "--pubsub", "s"},
 		{"watch", "--state-dir", t.TempDir(), "--pubsub", "projects/p/topics/t"},

@@ -106,8 +106,11 @@ type Input struct {
 	messages, events, notAudit, skipped, poison, acked atomic.Int64
 }
 
-// subscriptionName is a subscription's full name.
-var subscriptionName = regexp.MustCompile(`^projects/([^/]+)/subscriptions/([^/]+)$`)
+// subscriptionName is a subscription's full name: a project id (or a
+// legacy domain-scoped one, example.com:project) and a subscription id as
+// Pub/Sub allows them (a letter, then 2 to 254 of letters, digits and
+// -._~%+).
+var subscriptionName = regexp.MustCompile(`^projects/([a-z0-9][a-z0-9.:-]*)/subscriptions/([A-Za-z][A-Za-z0-9._~%+-]{2,254})$`)
 
 // ParseSubscription splits projects/PROJECT/subscriptions/SUBSCRIPTION.
 func ParseSubscription(name string) (project, id string, err error) {
@@ -141,17 +144,12 @@ func New(opt Options, pos json.RawMessage) (*Input, error) {
 	// it is, whatever --input-format says of files.
 	opt.Ingest.Format = ingest.FormatGCPPubSub
 	in := &Input{opt: opt, readSet: map[string]bool{}, notify: make(chan struct{}, 1), stopped: make(chan struct{})}
-	if len(pos) > 0 {
-		var p Position
-		if err := json.Unmarshal(pos, &p); err != nil || (p.PubSub.Read == nil && p.PubSub.Subscription == "") {
-			return nil, fmt.Errorf("the checkpoint's position is not a Pub/Sub input's (was the state directory written by another input?)")
-		}
-		if p.PubSub.Subscription != "" && p.PubSub.Subscription != opt.Subscription {
-			return nil, fmt.Errorf("the state directory follows subscription %q, not %q", p.PubSub.Subscription, opt.Subscription)
-		}
-		for _, id := range p.PubSub.Read {
-			in.remember(id)
-		}
+	read, err := readPosition(pos, opt.Subscription)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range read {
+		in.remember(id)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cl, err := gps.NewClient(ctx, project, opt.ClientOptions...)
@@ -178,6 +176,22 @@ func New(opt Options, pos json.RawMessage) (*Input, error) {
 		in.wake()
 	}()
 	return in, nil
+}
+
+// readPosition returns the message ids a checkpoint's position of
+// subscription sub names (none on a first start, pos empty).
+func readPosition(pos json.RawMessage, sub string) ([]string, error) {
+	if len(pos) == 0 {
+		return nil, nil
+	}
+	var p Position
+	if err := json.Unmarshal(pos, &p); err != nil || (p.PubSub.Read == nil && p.PubSub.Subscription == "") {
+		return nil, fmt.Errorf("the checkpoint's position is not a Pub/Sub input's (was the state directory written by another input?)")
+	}
+	if p.PubSub.Subscription != "" && p.PubSub.Subscription != sub {
+		return nil, fmt.Errorf("the state directory follows subscription %q, not %q", p.PubSub.Subscription, sub)
+	}
+	return p.PubSub.Read, nil
 }
 
 // receive is the client's callback: it queues the message for Read and

@@ -200,6 +200,8 @@ func TestNewRefuses(t *testing.T) {
 	}{
 		{"projects/p/topics/t", "", "not a subscription name"},
 		{"p/subscriptions/s", "", "not a subscription name"},
+		{"projects/acme-prod/subscriptions/s", "", "not a subscription name"},
+		{"projects/Acme/subscriptions/audit", "", "not a subscription name"},
 		{sub, `{"sqs":{"read":[]}}`, "not a Pub/Sub input's"},
 		{sub, `{"pubsub":{"subscription":"projects/p/subscriptions/other","read":[]}}`, "follows subscription"},
 	} {
