@@ -89,6 +89,18 @@ func summaryOf(stderr string) string {
 // offsets of its last checkpoint; a blob deleted and written anew is read
 // again from the start; each finding is reported exactly once.
 func TestWatchBlobKill9(t *testing.T) {
+	url := "azblob://" + livetest.AzuriteAccount + "/insights-activity-logs/"
+	// A short poll: the test waits for what it expects, never for a time.
+	testBlobKill9(t, append(watchCLI().args, url, "--poll", "50ms"))
+}
+
+// TestServeBlobKill9: the same for serve --azblob, beside its HTTP intake.
+func TestServeBlobKill9(t *testing.T) {
+	url := "azblob://" + livetest.AzuriteAccount + "/insights-activity-logs/"
+	testBlobKill9(t, append(serveCLI(t).args, "--azblob", url, "--azblob-poll", "50ms"))
+}
+
+func testBlobKill9(t *testing.T, cli []string) {
 	az := livetest.NewAzurite(t)
 	t.Setenv(source.ConnectionStringEnv, az.ConnectionString)
 	const container = "insights-activity-logs"
@@ -102,9 +114,7 @@ func TestWatchBlobKill9(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "findings.ndjson")
-	// A short poll: the test waits for what it expects, never for a time.
-	args := []string{"watch", "azblob://" + livetest.AzuriteAccount + "/" + container + "/", "--poll", "50ms",
-		"--state-dir", filepath.Join(dir, "state"), "-o", out, "--format", "ndjson", "--lateness", "1h", "--idle-flush", "200ms"}
+	args := append(cli, "--state-dir", filepath.Join(dir, "state"), "-o", out, "--format", "ndjson", "--lateness", "1h", "--idle-flush", "200ms")
 	var bodies [][]byte
 	appendTo := func(blob string, b []byte) {
 		az.Append(t, container, blob, b)
@@ -153,7 +163,7 @@ func TestWatchBlobKill9(t *testing.T) {
 }
 
 // TestWatchBlobUsage: an azblob:// URL is watched alone and live; --since
-// is the container's.
+// is the container's; serve reads one streaming input.
 func TestWatchBlobUsage(t *testing.T) {
 	url := "azblob://" + livetest.AzuriteAccount + "/c/"
 	for _, args := range [][]string{
@@ -161,8 +171,10 @@ func TestWatchBlobUsage(t *testing.T) {
 		{"watch", "--once", url},
 		{"watch", "--since", "2h", "logs/"},
 		{"watch", "--since", "yesterday-ish", url},
+		{"serve", "--azblob", url, "--sqs", "https://sqs.us-east-1.amazonaws.com/1/q"},
+		{"serve", "--azblob", "azblob://acct"},
 	} {
-		_, err := run(t, args...)
+		_, err := run(t, append(args, "--state-dir", filepath.Join(t.TempDir(), "state"))...)
 		var ee *exitError
 		if !errors.As(err, &ee) || ee.code != exitUsage {
 			t.Errorf("%v: %v, want a usage error", args, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/revertwatch/revertwatch/detect"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/live/blob"
 	"github.com/revertwatch/revertwatch/live/cluster"
 	"github.com/revertwatch/revertwatch/live/queue"
 	"github.com/revertwatch/revertwatch/live/sink"
@@ -177,6 +178,7 @@ func newServeCmd() *cobra.Command {
 	var sq sqsFlags
 	var kf kafkaFlags
 	var pf pubsubFlags
+	var bf blobFlags
 	var listen, stateDir, tokenFile, tlsCert, tlsKey, tlsClientCA string
 	var lateness, idleFlush, checkpointEvery, shutdownTimeout time.Duration
 	var headerTimeout, bodyTimeout, idleTimeout, storeTimeout time.Duration
@@ -210,11 +212,12 @@ revertwatch.events.<provider>.<account>; replicas split its partitions, keep
 each partition's checkpoint in JetStream, and publish findings to
 revertwatch.findings.<rule> with Nats-Msg-Id, so any replica may die.
 
---sqs QUEUE_URL (S3 notifications), --kafka BROKERS --topic T, --eventhub HUB
-or --pubsub projects/P/subscriptions/S read that stream beside the HTTP
+--sqs QUEUE_URL (S3 notifications), --kafka BROKERS --topic T, --eventhub HUB,
+--pubsub projects/P/subscriptions/S or --azblob azblob://ACCOUNT/CONTAINER/
+(the Activity Log export's append blobs) read that stream beside the HTTP
 intake, in the same loop and checkpoint: a message is deleted or acked, an
 offset committed, only after the checkpoint that holds its events (the
-flags are watch's). Not with --nats.
+flags are watch's; a blob's offset is the checkpoint's). Not with --nats.
 
 --rules runs Sigma rules beside the built-in detections (alone with
 --no-builtin), in every replica; their correlations' state is part of the
@@ -297,16 +300,16 @@ the daemon drains), then drains, checkpoints and exits within
 				TLSCert: tlsCert, TLSKey: tlsKey, TLSClientCA: tlsClientCA}
 			stats := func(*slog.Logger) {}
 			streams := 0
-			for _, on := range []bool{sq.url != "", kf.set(), pf.set()} {
+			for _, on := range []bool{sq.url != "", kf.set(), pf.set(), bf.url != ""} {
 				if on {
 					streams++
 				}
 			}
 			switch {
 			case streams > 1:
-				return &exitError{code: exitUsage, err: fmt.Errorf("one streaming input at a time: --sqs, --kafka/--eventhub or --pubsub")}
+				return &exitError{code: exitUsage, err: fmt.Errorf("one streaming input at a time: --sqs, --kafka/--eventhub, --pubsub or --azblob")}
 			case streams > 0 && cl.url != "":
-				return &exitError{code: exitUsage, err: fmt.Errorf("--sqs, --kafka, --eventhub and --pubsub run on local state, not with --nats")}
+				return &exitError{code: exitUsage, err: fmt.Errorf("--sqs, --kafka, --eventhub, --pubsub and --azblob run on local state, not with --nats")}
 			case sq.url != "":
 				in := queue.Options{Ingest: ingest.Options{MaxRecordSize: maxRecord}, OnDiag: logDiag(log), Logger: log}
 				if sc.Stream, stats, err = sq.stream(cmd.Context(), in); err != nil {
@@ -326,6 +329,11 @@ the daemon drains), then drains, checkpoints and exits within
 				}
 				po.Ingest, po.OnDiag, po.Logger = ingest.Options{MaxRecordSize: maxRecord}, logDiag(log), log
 				sc.Stream, stats = pf.stream(po)
+			case bf.url != "":
+				bo := blob.Options{Ingest: ingest.Options{MaxRecordSize: maxRecord}, OnDiag: logDiag(log), Logger: log}
+				if sc.Stream, stats, err = bf.stream(bo); err != nil {
+					return err
+				}
 			}
 			defer func() { stats(log) }()
 			if cl.url != "" {
@@ -375,6 +383,7 @@ the daemon drains), then drains, checkpoints and exits within
 	sq.register(f)
 	kf.register(f)
 	pf.register(f)
+	bf.register(f)
 	return cmd
 }
 

@@ -418,3 +418,7 @@ func (in *Input) Pending() bool { return in.pending }
 
 // Committed implements live.Input.
 func (in *Input) Committed() { in.pending = false }
+
+// Client is the Blob Storage client the Input reads with (for its counts
+// of list and get calls).
+func (in *Input) Client() *source.Blob { return in.opt.Blob }
