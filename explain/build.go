@@ -7,6 +7,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
 
 // maxReads caps the reads of Build before the last one keeps every call:
@@ -80,7 +81,7 @@ func Build(ctx context.Context, fs []finding.Finding, links *Links, facts *Facts
 // (Scope.maybe): the decoding goroutines decide, so that the few calls
 // kept are all this goroutine sees.
 func (s *Scope) read(ctx context.Context, x *Index, inputs []string, ropt ingest.Options) error {
-	ropt.Want, ropt.Progress, ropt.Select, ropt.QueryFields = nil, nil, nil, false
+	ropt.Want, ropt.Progress, ropt.Select, ropt.NewSelect, ropt.QueryFields = nil, nil, nil, nil, false
 	if !s.everything {
 		ropt.Want = func(string, string) bool { return false }
 		ropt.Select = func(ev *event.Event) ingest.Selection {
@@ -148,18 +149,22 @@ func (c *Collector) Want(want func(provider, op string) bool) func(provider, op 
 	return func(provider, op string) bool { return want(provider, op) || LinkWants(provider, op) }
 }
 
-// Select returns the ingest.Options.Select of the read: it hands every
-// partial event on, having taken the Facts of its file. It is nil when
-// the collector keeps every call.
-func (c *Collector) Select() func(ev *event.Event) ingest.Selection {
+// NewSelect returns the ingest.Options.NewSelect of the read: each
+// decoding goroutine's select hands every partial event on, having taken
+// the Facts of its file from the record's members. It is nil when the
+// collector keeps every call.
+func (c *Collector) NewSelect() func() func(ev *event.Event, members []jsonx.Member) ingest.Selection {
 	if c.facts == nil {
 		return nil
 	}
-	return func(ev *event.Event) ingest.Selection {
-		// A partial CloudTrail event's Caller is its principal (see
-		// Scope.maybe).
-		c.facts.observe(ev, ev.Caller)
-		return ingest.SelectPartial
+	return func() func(ev *event.Event, members []jsonx.Member) ingest.Selection {
+		o := &observer{facts: c.facts, seen: new(seenTokens)}
+		return func(ev *event.Event, members []jsonx.Member) ingest.Selection {
+			// A partial CloudTrail event's Caller is its principal
+			// (see Scope.maybe).
+			o.observe(ev, ev.Caller, members)
+			return ingest.SelectPartial
+		}
 	}
 }
 

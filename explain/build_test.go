@@ -67,7 +67,7 @@ func (c *memCorpus) collect(t testing.TB) ([]finding.Finding, *Collector) {
 	col := &Collector{links: NewLinks(), facts: NewFacts()}
 	opt := c.opt
 	opt.Want = col.Want(det.Wants)
-	opt.Select = col.Select()
+	opt.NewSelect = col.NewSelect()
 	if _, err := ingest.Read(context.Background(), c.names, opt, ingest.Handlers{
 		Event: func(ev *event.Event) error {
 			col.Add(ev) // before the detector, which may take the record's bytes to a file
@@ -138,7 +138,12 @@ func TestBuildSameAsFullIndex(t *testing.T) {
 			for _, f := range fs {
 				want = append(want, x.Explain(f, opt))
 			}
-			got, st, err := Build(context.Background(), fs, links, col.facts, c.names, c.opt, opt)
+			// Build is given the options of the first read, as hunt
+			// gives them: Build must not keep that read's selects.
+			ropt := c.opt
+			ropt.Want = col.Want(func(string, string) bool { return false })
+			ropt.NewSelect = col.NewSelect()
+			got, st, err := Build(context.Background(), fs, links, col.facts, c.names, ropt, opt)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
 
 // Facts are what the first read (hunt's) learned of each file, so that
@@ -21,11 +22,13 @@ import (
 // resources, and reading them costs as much as the first read did.
 //
 // A file is known to hold none when every event of it was CloudTrail and
-// was seen here (Collector.Select, Collector.Add, then Collector.File):
+// was seen here (Collector.NewSelect, Collector.Add, then Collector.File):
 // its accounts and regions, the principals of its calls, and the tokens
-// of its records (eachToken) from their request on (idsFrom), among
-// which are the last segment of every id the decoder takes and the
-// event ids. A file keeps a 32-bit
+// of its records (eachToken) that can end an id: those of its request,
+// response and event id (idsMember) when the partial decoder indexed
+// its members, else those from its request on (idsFrom). Among them are
+// the last segment of every id the decoder takes and the event ids. A
+// file keeps a 32-bit
 // fingerprint of each distinct token, sorted once its read ended; two
 // tokens sharing one costs a read, never a call. A file the facts cannot
 // speak for (another provider's records, a record not seen, tokens past
@@ -79,29 +82,62 @@ func (f *Facts) observe(ev *event.Event, principal string) {
 	if ev.Source.Name == "" || ev.Source.Name == "-" {
 		return
 	}
-	ff := f.file(ev.Source.Name)
+	o := observer{facts: f, ff: f.file(ev.Source.Name), seen: seenPool.Get().(*seenTokens)}
+	o.observe(ev, principal, nil)
+	seenPool.Put(o.seen)
+}
+
+// observer takes the events of one decoding goroutine (Collector.NewSelect):
+// the file it last saw and its table of tokens lately kept are its own.
+type observer struct {
+	facts *Facts
+	name  string // the file of ff
+	ff    *fileFacts
+	seen  *seenTokens
+	news  []uint32
+}
+
+// observe takes one event (see Facts.observe); members, when not nil,
+// are the record's top-level members as the partial decoder indexed them.
+func (o *observer) observe(ev *event.Event, principal string, members []jsonx.Member) {
+	f := o.facts
+	if ev.Source.Name == "" || ev.Source.Name == "-" {
+		return
+	}
+	if o.ff == nil || o.name != ev.Source.Name {
+		o.ff, o.name = f.file(ev.Source.Name), ev.Source.Name
+	}
+	ff := o.ff
 	opaque := ev.Provider != event.AWS || len(ev.Raw) == 0
-	var news []uint32
-	if !opaque {
+	news := o.news[:0]
+	keep := func(tok []byte) {
+		// Most tokens of a record were in the records before it: a
+		// small table that stays in the core's cache keeps them out of
+		// the file's list.
+		h := maphash.Bytes(f.seed, tok) ^ ff.salt
+		if i := h % uint64(len(o.seen.last)); o.seen.last[i] != h {
+			o.seen.last[i] = h
+			news = append(news, uint32(h>>32))
+		}
+	}
+	switch {
+	case opaque:
+	case members != nil:
+		for i := range members {
+			if m := &members[i]; idsMember(m.Key) {
+				tokens(m.Val, keep)
+			}
+		}
+	default:
 		raw := ev.Raw
 		if bytes.IndexByte(raw, '\\') >= 0 {
 			// An escape could hide an id from the tokens of the
 			// bytes: the tokens are those of the strings as decoded.
 			raw = unescape(raw)
 		}
-		seen := seenPool.Get().(*seenTokens)
-		eachToken(raw[idsFrom(raw):], func(tok []byte) {
-			// Most tokens of a record were in the records before it:
-			// a small table that stays in the core's cache keeps
-			// them out of the file's list.
-			h := maphash.Bytes(f.seed, tok) ^ ff.salt
-			if i := h % uint64(len(seen.last)); seen.last[i] != h {
-				seen.last[i] = h
-				news = append(news, uint32(h>>32))
-			}
-		})
-		seenPool.Put(seen)
+		eachToken(raw[idsFrom(raw):], keep)
 	}
+	o.news = news
 	p := maphash.String(f.seed, principal)
 	ff.mu.Lock()
 	defer ff.mu.Unlock()
@@ -119,6 +155,33 @@ func (f *Facts) observe(ev *event.Event, principal string) {
 	ff.principals[p] = true
 	ff.prints = append(ff.prints, news...)
 	f.prints.Add(int64(len(news)))
+}
+
+// idsMember reports whether a top-level member of a CloudTrail record
+// may hold an id Facts.needed asks about: a resource id comes from
+// requestParameters or responseElements only (ingest/cloudtrail), the
+// event id from eventID. Names are compared ignoring case, a superset of
+// what the decoder reads.
+func idsMember(key []byte) bool {
+	switch len(key) {
+	case len("requestParameters"):
+		return bytes.EqualFold(key, requestParameters[1:len(requestParameters)-1])
+	case len("responseElements"):
+		return bytes.EqualFold(key, responseElements[1:len(responseElements)-1])
+	case len("eventID"):
+		return bytes.EqualFold(key, eventIDMember[1:len(eventIDMember)-1])
+	}
+	return false
+}
+
+// tokens calls fn with the tokens of a member's value as written (a
+// string's bytes between its quotes), those of its text as decoded when
+// it has escapes.
+func tokens(val []byte, fn func(tok []byte)) {
+	if bytes.IndexByte(val, '\\') >= 0 {
+		val = unescape(val)
+	}
+	eachToken(val, fn)
 }
 
 // idsFrom returns where the tokens of a CloudTrail record (its strings

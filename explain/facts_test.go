@@ -11,6 +11,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
 
 // TestFactsNeeded checks what a file's facts let Build leave unread: a
@@ -87,6 +88,22 @@ func TestFactsNeeded(t *testing.T) {
 			if !f.needed("other.json", scope) {
 				t.Error("a file never seen was left unread")
 			}
+			// The decoding goroutines' observers (Collector.NewSelect)
+			// read the members the partial decoder indexed instead,
+			// where it indexes them.
+			mf := NewFacts()
+			o := &observer{facts: mf, seen: new(seenTokens)}
+			for _, ev := range tc.events {
+				ms, ok := jsonx.Members(ev.Raw, nil)
+				if !ok {
+					ms = nil // not a partial decode's: the raw bytes are read
+				}
+				o.observe(ev, ev.Caller, ms)
+			}
+			mf.done("f.json", seen)
+			if got := mf.needed("f.json", scope); got != tc.want {
+				t.Errorf("needed from the members = %v, want %v", got, tc.want)
+			}
 		})
 	}
 }
@@ -132,7 +149,7 @@ func TestFactsSharedCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	col := &Collector{links: NewLinks(), facts: NewFacts()}
-	opt := ingest.Options{Jobs: 2, Want: col.Want(func(string, string) bool { return false }), Select: col.Select()}
+	opt := ingest.Options{Jobs: 2, Want: col.Want(func(string, string) bool { return false }), NewSelect: col.NewSelect()}
 	var fs []finding.Finding
 	if _, err := ingest.Read(context.Background(), inputs, opt, ingest.Handlers{
 		Event: func(ev *event.Event) error {

@@ -61,8 +61,9 @@ func (ch *chunk) partial() *event.Event {
 	return ev
 }
 
-// selectSlots is the number of partial events a chunk holds at once when
-// Options.NewSelect decides: past it, partial events it hands on are
+// selectSlots is the least number of partial events a chunk holds at
+// once when Options.NewSelect decides (more when the goroutine's last
+// chunk handed more on): past them, partial events it hands on are
 // allocated one by one.
 const selectSlots = 64
 
@@ -206,6 +207,7 @@ func (c *chunker) flush() {
 func decodeChunks(work <-chan *chunk, opt *Options) {
 	d := &fileDecoder{opt: opt}
 	var cur *chunk
+	kept := 0 // partial events the last chunk handed on
 	d.emit = func(ev *event.Event) { cur.items = append(cur.items, item{ev: ev}) }
 	d.diag = func(dg Diag) { cur.items = append(cur.items, item{diag: &dg}) }
 	for ch := range work {
@@ -217,9 +219,11 @@ func decodeChunks(work <-chan *chunk, opt *Options) {
 			ch.partials = partialsPool.Get().([]event.Event)
 			n := len(ch.recs)
 			if opt.NewSelect != nil {
-				// The selects drop nearly every event, whose slot is
-				// then taken again (chunk.release): a few slots do.
-				n = min(n, selectSlots)
+				// A select that drops nearly every event (whose slot
+				// is then taken again, chunk.release) needs a few
+				// slots; one that hands most on (explain's Facts), as
+				// many as it kept of this goroutine's last chunk.
+				n = min(n, max(selectSlots, kept+kept/4))
 			}
 			if cap(ch.partials) < n {
 				ch.partials = make([]event.Event, 0, n)
@@ -241,6 +245,7 @@ func decodeChunks(work <-chan *chunk, opt *Options) {
 			}
 			d.decode(ch.buf[r.start:r.end], r.pos, r.index, r.envelope)
 		}
+		kept = len(ch.partials)
 		clear(ch.recs)            // drop the diagnostics' pointers before reuse
 		recsPool.Put(ch.recs[:0]) //lint:ignore SA6002 the slice header is small; the pool is for its array
 		ch.recs = nil

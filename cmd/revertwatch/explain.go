@@ -120,7 +120,7 @@ func indexAndHunt(cmd *cobra.Command, files []string, opt ingest.Options, in inp
 		defer det.Close()
 		opt.Want = idx.Want(det.Wants)
 	}
-	opt.Select = idx.Select()
+	opt.NewSelect = idx.NewSelect()
 	h := in.handlers()
 	h.File = chainFile(h.File, idx.File)
 	h.Event = in.keep(func(ev *event.Event) error {

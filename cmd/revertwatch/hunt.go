@@ -131,7 +131,7 @@ place (the finding says it was late).`,
 				// Partial decoding stays on: the bundles' calls are
 				// read again once the findings are known.
 				opt.Want = idx.Want(opt.Want)
-				opt.Select = idx.Select()
+				opt.NewSelect = idx.NewSelect()
 			}
 			h := in.handlers()
 			if idx != nil {
