@@ -36,12 +36,20 @@ type watcher struct {
 
 func newWatcher(t *testing.T, az *livetest.Azurite) *watcher {
 	t.Setenv(source.ConnectionStringEnv, az.ConnectionString)
+	w := newBenchWatcher(t, az)
+	w.t, w.state = t, t.TempDir()
+	return w
+}
+
+// newBenchWatcher makes the client and the sink; the connection string is
+// in the environment.
+func newBenchWatcher(t testing.TB, az *livetest.Azurite) *watcher {
 	u := source.BlobURL{Account: livetest.AzuriteAccount, Container: exports}
 	b, err := source.NewBlob(u, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &watcher{t: t, u: u, b: b, state: t.TempDir(), mem: &livetest.MemSink{}}
+	return &watcher{u: u, b: b, mem: &livetest.MemSink{}}
 }
 
 // start runs the input from the state's checkpoint; stop ends it as a
