@@ -302,7 +302,10 @@ func (in *Input) chunk(ctx context.Context, f live.Feed, o source.Object, m *Mar
 		m.triedTail = end < len(data) && stable
 	}
 	if !capped {
-		m.ETag = r.ETag
+		// The listed version: its whole lines up to the listed size are
+		// read now. A blob that grew since the listing has another ETag
+		// at the next one, and is read on then.
+		m.ETag = o.ETag
 	} else {
 		m.ETag = ""
 	}
