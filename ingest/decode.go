@@ -62,6 +62,19 @@ type fileDecoder struct {
 	// recKey is the first member name of a record of the array being
 	// read, for a resync when a damaged record's own is unreadable.
 	recKey string
+	// size, when not 0, is the whole stream's length plus one: the read
+	// buffers need be no larger (DecodeStream of a body or a message).
+	size int
+}
+
+// bufSize is a read buffer's size: n, or less for a stream known to be
+// shorter, so that decoding a small body or message does not allocate a
+// file's buffers.
+func (d *fileDecoder) bufSize(n int) int {
+	if d.size > 0 && d.size < n {
+		return max(d.size, 16)
+	}
+	return n
 }
 
 // recordPos is where a record starts.
@@ -79,7 +92,7 @@ func (d *fileDecoder) report(sev Severity, pos recordPos, index int, reason, msg
 // run decodes the whole stream r.
 func (d *fileDecoder) run(r io.Reader) {
 	cr := &countingReader{r: r, progress: d.opt.Progress}
-	br := bufio.NewReaderSize(cr, 64<<10)
+	br := bufio.NewReaderSize(cr, d.bufSize(64<<10))
 	var src io.Reader = br
 	// The first bytes as stored: what a file that is not a log is, so
 	// that the error says what to do with it. Only what is buffered is
@@ -132,7 +145,7 @@ func (d *fileDecoder) run(r io.Reader) {
 			}
 		}
 	}
-	d.sc = newScanner(src, d.opt.maxRecord())
+	d.sc = newScanner(src, d.bufSize(scanBuf), d.opt.maxRecord())
 	if d.chunks != nil {
 		d.sc.appendMode = true
 		d.sc.buf = bufPool.Get().([]byte)[:0]

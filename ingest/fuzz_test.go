@@ -200,7 +200,7 @@ func FuzzScanner(f *testing.F) {
 		f.Add(s, uint8(16), false)
 	}
 	f.Fuzz(func(t *testing.T, data []byte, max uint8, lines bool) {
-		sc := newScanner(bytes.NewReader(data), int(max)+1)
+		sc := newScanner(bytes.NewReader(data), scanBuf, int(max)+1)
 		last := int64(-1)
 		for range len(data) + 2 {
 			if _, err := sc.peek(); err != nil {

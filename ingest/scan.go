@@ -53,8 +53,15 @@ func (s *scanner) begin() {
 	s.start = len(s.buf)
 }
 
-func newScanner(r io.Reader, max int) *scanner {
-	return &scanner{r: bufio.NewReaderSize(r, 256<<10), src: r, line: 1, max: max}
+// scanBuf is the scanner's read buffer size.
+const scanBuf = 256 << 10
+
+// newScanner reads r through a buffer of size bytes. The buffer is its
+// own even when r is a bufio.Reader at least as large (which
+// bufio.NewReaderSize would hand back): unread resets the scanner's
+// reader to read from r again.
+func newScanner(r io.Reader, size, max int) *scanner {
+	return &scanner{r: bufio.NewReaderSize(struct{ io.Reader }{r}, size), src: r, line: 1, max: max}
 }
 
 // peek returns the next byte that is not white space, without consuming it.

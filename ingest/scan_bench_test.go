@@ -23,7 +23,7 @@ func BenchmarkScannerValues(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for range b.N {
-		sc := newScanner(bytes.NewReader(data), DefaultMaxRecordSize)
+		sc := newScanner(bytes.NewReader(data), scanBuf, DefaultMaxRecordSize)
 		sc.consume()
 		if _, err := sc.value(); err != nil { // "Records"
 			b.Fatal(err)

@@ -36,6 +36,10 @@ func DecodeStream(ctx context.Context, name string, r io.Reader, opt Options, h 
 			}
 		},
 	}
+	if l, ok := r.(interface{ Len() int }); ok {
+		// A bytes.Reader, a bytes.Buffer: the whole input is at hand.
+		d.size = l.Len() + 1
+	}
 	d.run(&ctxReader{ctx: ctx, r: r})
 	if stopErr == nil {
 		stopErr = ctx.Err()
