@@ -34,7 +34,7 @@ type PubSub struct {
 
 // NewPubSub starts the server and points PUBSUB_EMULATOR_HOST at it for
 // the rest of the test.
-func NewPubSub(t *testing.T) *PubSub {
+func NewPubSub(t testing.TB) *PubSub {
 	t.Helper()
 	srv := pstest.NewServerWithAddress("127.0.0.1:0")
 	p := &PubSub{Server: srv}
@@ -79,7 +79,7 @@ func (p *PubSub) Streams() int { return int(p.streams.Load()) }
 // Subscription creates topic and a subscription of it (full names,
 // projects/P/topics/T and projects/P/subscriptions/S) with an ack
 // deadline of 10 s, the least Pub/Sub allows.
-func (p *PubSub) Subscription(t *testing.T, topic, sub string) {
+func (p *PubSub) Subscription(t testing.TB, topic, sub string) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := p.cl.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {

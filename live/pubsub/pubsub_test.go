@@ -5,17 +5,23 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	gps "cloud.google.com/go/pubsub/v2"
+
 	"github.com/revertwatch/revertwatch/emulate"
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/internal/livetest"
 	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/sink"
+	"github.com/revertwatch/revertwatch/live/store"
 )
 
 const (
@@ -27,7 +33,7 @@ const (
 // scenarios, each as a Logging sink publishes it (the data of one
 // message), in the order the push shape delivers them (receipt order,
 // duplicates included), and the scenarios' truth.
-func gcpEntries(t *testing.T) ([][]byte, emulate.Truth) {
+func gcpEntries(t testing.TB) ([][]byte, emulate.Truth) {
 	t.Helper()
 	corpus, err := emulate.Generate(emulate.Options{Seed: 1, Scenarios: []string{"gcp-*"}, Shapes: []emulate.Shape{event.FormatGCPPubSub}})
 	if err != nil {
@@ -262,5 +268,41 @@ func TestCloseNacks(t *testing.T) {
 	received(t, again)
 	if got := again.received[0].ID; got != id || ps.Acks(id) != 0 {
 		t.Errorf("received %s (acks %d), want %s again, unacked", got, ps.Acks(id), id)
+	}
+}
+
+// BenchmarkInput: what the input costs when messages come faster than it
+// reads them (a backlog): messages already delivered, read in batches,
+// decoded, run through the detection, checkpointed (bbolt, fsynced) and
+// acked. No server: the in-process fake hands over about one message per
+// 10 ms tick, which would be all an end-to-end benchmark measured.
+func BenchmarkInput(b *testing.B) {
+	entries, _ := gcpEntries(b)
+	msgs := make([]*gps.Message, b.N)
+	size := 0
+	for i := range msgs {
+		e := entries[i%len(entries)]
+		size += len(e)
+		msgs[i] = &gps.Message{ID: fmt.Sprint(i + 1), Data: e, PublishTime: time.Now()}
+	}
+	b.SetBytes(int64(size / b.N))
+	in := &Input{opt: Options{Subscription: sub, Wait: time.Millisecond, Remember: 10000, Logger: slog.New(slog.DiscardHandler),
+		Ingest: ingest.Options{Format: ingest.FormatGCPPubSub}},
+		readSet: map[string]bool{}, notify: make(chan struct{}, 1), received: msgs}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	b.ResetTimer()
+	go func() {
+		errc <- store.RunInput(ctx, store.RunOptions{StateDir: b.TempDir(), Loop: live.LoopOptions{
+			Processor: live.Options{Lateness: time.Hour}, Sinks: sink.NewFanout(&livetest.MemSink{}),
+		}}, func(json.RawMessage) (live.Input, func(), error) { return in, func() {}, nil })
+	}()
+	livetest.WaitFor(b, time.Minute, "every message acked", func() bool { return in.Stats().Acked >= int64(b.N) })
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	cancel()
+	if err := <-errc; err != nil {
+		b.Fatal(err)
 	}
 }
