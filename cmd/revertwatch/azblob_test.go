@@ -162,6 +162,18 @@ func testBlobKill9(t *testing.T, cli []string) {
 	}
 }
 
+// TestWatchBlobMissingContainer: a container that is not there stops
+// watch at once, naming it and the service's code, with hunt's exit code.
+func TestWatchBlobMissingContainer(t *testing.T) {
+	az := livetest.NewAzurite(t)
+	t.Setenv(source.ConnectionStringEnv, az.ConnectionString)
+	_, err := run(t, "watch", "--state-dir", filepath.Join(t.TempDir(), "state"), "azblob://"+livetest.AzuriteAccount+"/nope/")
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), "ContainerNotFound") || !strings.Contains(err.Error(), "azblob://devstoreaccount1/nope/") {
+		t.Errorf("missing container: %v", err)
+	}
+}
+
 // TestWatchBlobUsage: an azblob:// URL is watched alone and live; --since
 // is the container's; serve reads one streaming input.
 func TestWatchBlobUsage(t *testing.T) {

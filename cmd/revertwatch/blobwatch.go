@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -61,7 +62,14 @@ func runBlobWatch(ctx context.Context, arg, since string, opt blob.RunOptions, l
 		logBlobStats(log, "watch stopped", in, "findings", findings.Load())
 	}
 	if err != nil {
-		return fmt.Errorf("watch %s: %w", opt.Input.URL.Name(opt.Input.URL.Prefix), err)
+		err = fmt.Errorf("watch %s: %w", opt.Input.URL.Name(opt.Input.URL.Prefix), err)
+		var be *source.BlobError
+		if errors.As(err, &be) {
+			// The first listing failed: a missing container, credentials
+			// refused; what hunt says with the same code.
+			return &exitError{code: exitUsage, err: err}
+		}
+		return err
 	}
 	return nil
 }

@@ -88,6 +88,9 @@ type Input struct {
 	seen    map[string]string
 	pending bool
 	tick    *time.Ticker
+	// listed: a listing succeeded; after that, a failed one is retried
+	// at the next poll.
+	listed bool
 
 	polls, reads, bytes, events, resets atomic.Int64
 }
@@ -158,13 +161,20 @@ func (in *Input) from() time.Time {
 // chunk of every blob that grew, oldest hour first.
 func (in *Input) Read(ctx context.Context, f live.Feed) (int, bool, error) {
 	objs, err := in.opt.Blob.List(ctx, in.opt.URL, &source.Filter{Since: in.from()})
-	if err != nil {
-		if ctx.Err() == nil {
-			// The next poll lists again; the position stays.
-			in.opt.Logger.Warn("listing the container", "err", err)
-		}
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return 0, false, nil
+	case !in.listed:
+		// A container that is not there, or credentials that do not
+		// reach it, are said at once rather than retried forever.
+		return 0, false, err
+	default:
+		// The next poll lists again; the position stays.
+		in.opt.Logger.Warn("listing the container", "err", err)
 		return 0, false, nil
 	}
+	in.listed = true
 	defer in.polls.Add(1)
 	sort.SliceStable(objs, func(i, j int) bool {
 		hi, hj := source.ParseLayout(objs[i].Key).Hour, source.ParseLayout(objs[j].Key).Hour
