@@ -1,6 +1,9 @@
 package event
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Segment names of an Azure Resource Manager id
 // (/subscriptions/S/resourceGroups/R/providers/...).
@@ -51,4 +54,24 @@ func indexSlash[ID ~string | ~[]byte](id ID) int {
 		}
 	}
 	return -1
+}
+
+// AppendLower appends strings.ToLower(id) to dst, the spelling Azure ids
+// compare in: an ASCII id (as ARM ids are) is lowered without a string of
+// its own, so that a decoder that only compares or hashes it allocates
+// nothing.
+func AppendLower(dst []byte, id string) []byte {
+	for i := 0; i < len(id); i++ {
+		if id[i] >= utf8.RuneSelf {
+			return append(dst, strings.ToLower(id)...)
+		}
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }

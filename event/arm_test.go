@@ -73,3 +73,15 @@ func FuzzARMSegment(f *testing.F) {
 		}
 	})
 }
+
+// AppendLower spells an id as strings.ToLower does, ASCII or not.
+func TestAppendLower(t *testing.T) {
+	for _, id := range []string{
+		"", "/SUBSCRIPTIONS/0B1C2D3E-4F50/resourceGroups/RG/providers/Microsoft.Compute/disks/Disk-1",
+		"already/lower", "Ünïcode/DISK", "\u212Aelvin", "a\xffb",
+	} {
+		if got, want := string(AppendLower([]byte("x"), id)), "x"+strings.ToLower(id); got != want {
+			t.Errorf("AppendLower(%q) = %q, want %q", id, got, want)
+		}
+	}
+}

@@ -68,7 +68,8 @@ type Index struct {
 	// strs holds one copy of each string entries share (operations,
 	// principals, addresses, agents, files, resource ids): a large index
 	// repeats few of them many times.
-	strs map[string]string
+	strs  map[string]string
+	lower []byte // scratch: an id lower-cased
 
 	// read is set once an event with a time was offered, kept or not: a
 	// scoped index holds few of the events it was given.
@@ -125,9 +126,10 @@ func (x *Index) add(ev *event.Event, slim bool) {
 	}
 	x.intern(e)
 	if event.Phased(ev.Provider) && ev.CorrelationUID != "" {
-		key := opKey{e.correlation, e.op, strings.ToLower(ev.ResourceID)}
-		if c, ok := x.strs[key.resource]; ok {
-			key.resource = c // most often a resource's id, already kept
+		x.lower = event.AppendLower(x.lower[:0], ev.ResourceID)
+		key := opKey{e.correlation, e.op, x.strs[string(x.lower)]} // most often a resource's id, already kept
+		if key.resource == "" {
+			key.resource = string(x.lower)
 		}
 		if old, ok := x.byOp[key]; ok {
 			if old.slim != e.slim {

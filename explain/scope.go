@@ -36,6 +36,9 @@ type Scope struct {
 	ids        *matcher        // resource ids and principals in partial records
 	originals  *matcher        // found, in partial records
 	everything bool            // keep every call (an actor without identity, or too many rereads)
+
+	azureKeys map[string]bool // the ids of the Azure keys (hasKey)
+	lower     []byte          // hasKey's scratch
 }
 
 // reach is the stretch of one actor's calls a Scope keeps whole: the
@@ -131,8 +134,12 @@ func NewScope(fs []finding.Finding, links *Links, opt Options) *Scope {
 // may be a hash of the record rather than a string in it.
 func (s *Scope) compile() {
 	s.ids = newMatcher()
+	s.azureKeys = map[string]bool{}
 	for k := range s.keys {
 		s.ids.add(k.id)
+		if k.provider == event.Azure && k.scope == "" {
+			s.azureKeys[k.id] = true // keyOf's: lowered, without account or region
+		}
 	}
 	for p := range s.principals {
 		// An Azure partial record carries its principal only in the
@@ -212,6 +219,17 @@ var (
 	responseElements  = []byte(`"responseElements"`)
 )
 
+// hasKey is s.keys[keyOf(provider, account, region, id)], without a
+// string of the lowered id of an Azure resource, which every Azure call
+// of the read asks about. Only the goroutine that admits events calls it.
+func (s *Scope) hasKey(provider, account, region, id string) bool {
+	if provider != event.Azure {
+		return s.keys[keyOf(provider, account, region, id)]
+	}
+	s.lower = event.AppendLower(s.lower[:0], id)
+	return s.azureKeys[string(s.lower)]
+}
+
 // admit adds a whole event to a scoped index if the scope keeps it.
 func (s *Scope) admit(x *Index, ev *event.Event) {
 	if ev == nil || ev.Time.IsZero() {
@@ -224,7 +242,7 @@ func (s *Scope) admit(x *Index, ev *event.Event) {
 	}
 	whole := ev.UID != "" && s.uids[ev.UID]
 	for i := 0; !whole && i < len(ev.Resources); i++ {
-		whole = s.keys[keyOf(ev.Provider, ev.Account, ev.Region, ev.Resources[i].UID)]
+		whole = s.hasKey(ev.Provider, ev.Account, ev.Region, ev.Resources[i].UID)
 	}
 	p := principalOf(ev)
 	r := s.principals[p]
@@ -246,8 +264,8 @@ func (s *Scope) admit(x *Index, ev *event.Event) {
 		// The entry of an Azure or Google Cloud operation folds all its
 		// records: kept for a resource its body names or for its id,
 		// the others are found by the operation's own resource.
-		if k := keyOf(ev.Provider, "", "", ev.ResourceID); ev.ResourceID != "" && !s.keys[k] {
-			x.gaps.key(k)
+		if ev.ResourceID != "" && !s.hasKey(ev.Provider, "", "", ev.ResourceID) {
+			x.gaps.key(keyOf(ev.Provider, "", "", ev.ResourceID))
 		}
 	}
 	x.add(ev, slim)

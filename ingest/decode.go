@@ -551,11 +551,24 @@ func (d *fileDecoder) indexed(pos recordPos, envelope string, read func([]jsonx.
 // keeps it.
 func (d *fileDecoder) decode(buf []byte, pos recordPos, index int, envelope string) {
 	buf = bytes.TrimSpace(buf)
-	if (d.opt.Want != nil || d.opt.QueryFields) && d.light(buf, pos, index, envelope) {
-		return
+	checked := false
+	if d.opt.Want != nil || d.opt.QueryFields {
+		d.lite.checked = false
+		if d.light(buf, pos, index, envelope) {
+			return
+		}
+		checked = d.lite.checked
 	}
 	raw := append([]byte(nil), buf...)
-	v, err := parseStrict(&d.p, raw)
+	var v *fastjson.Value
+	var err error
+	if checked {
+		// The partial decoder's scan checked the record as parseStrict
+		// would (jsonx.Members): only the tree is left to build.
+		v, err = d.p.ParseBytes(raw)
+	} else {
+		v, err = parseStrict(&d.p, raw)
+	}
 	if err != nil {
 		d.report(Rejected, pos, index, "malformed JSON", fmt.Sprintf("malformed JSON in record %d: %s", index, shortErr(err)))
 		return

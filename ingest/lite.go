@@ -15,6 +15,7 @@ type liteScanner struct {
 	members []jsonx.Member // the record's: own, or indexed by the splitter
 	own     []jsonx.Member
 	idx     [len(liteKeys)]int // the first member of each of liteKeys, or -1
+	checked bool               // scan accepted the record: it is JSON as parseStrict checks it
 }
 
 // liteKeys are the member names light looks up on every record: one pass
@@ -100,6 +101,7 @@ func (s *liteScanner) scan(buf []byte, pre []jsonx.Member) bool {
 		}
 		s.members = s.own
 	}
+	s.checked = true
 	for i := range s.idx {
 		s.idx[i] = -1
 	}

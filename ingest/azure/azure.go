@@ -248,11 +248,15 @@ func phase(status string) (event.Phase, event.Outcome) {
 // record delivered in two shapes (an Event Hub export and Log Analytics),
 // so that the record is de-duplicated across them.
 func recordUID(ev *event.Event) string {
-	h := sha256.New()
-	for _, s := range [...]string{strings.ToLower(ev.CorrelationUID), ev.Operation, string(ev.Phase), ev.Outcome.String(),
-		ev.Time.UTC().Truncate(time.Second).Format(time.RFC3339), strings.ToLower(ev.ResourceID)} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)[:16])
+	var buf [512]byte
+	b := event.AppendLower(buf[:0], ev.CorrelationUID)
+	b = append(append(b, 0), ev.Operation...)
+	b = append(append(b, 0), ev.Phase...)
+	b = append(append(b, 0), ev.Outcome.String()...)
+	b = append(b, 0)
+	b = ev.Time.UTC().Truncate(time.Second).AppendFormat(b, time.RFC3339)
+	b = append(b, 0)
+	b = append(event.AppendLower(b, ev.ResourceID), 0)
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:16])
 }

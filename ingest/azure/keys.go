@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/valyala/fastjson"
@@ -11,19 +12,29 @@ import (
 
 // kindOf types an ARM resource id by its last provider/type segments.
 func kindOf(id string) event.Kind {
-	l := strings.ToLower(id)
+	var buf [256]byte
+	l := event.AppendLower(buf[:0], id)
 	switch {
-	case strings.Contains(l, "/recoverypoints/"):
+	case bytes.Contains(l, recoveryPoints):
 		return event.KindRecoveryPoint
-	case strings.Contains(l, "/restorepoints/"), strings.Contains(l, "/microsoft.compute/snapshots/"):
+	case bytes.Contains(l, restorePoints), bytes.Contains(l, snapshots):
 		return event.KindSnapshot
-	case strings.Contains(l, "/microsoft.compute/disks/"):
+	case bytes.Contains(l, disks):
 		return event.KindDisk
-	case strings.Contains(l, "/microsoft.compute/virtualmachines/"), strings.Contains(l, "/virtualmachinescalesets/"):
+	case bytes.Contains(l, virtualMachines), bytes.Contains(l, scaleSets):
 		return event.KindVM
 	}
 	return event.KindAzure
 }
+
+var (
+	recoveryPoints  = []byte("/recoverypoints/")
+	restorePoints   = []byte("/restorepoints/")
+	snapshots       = []byte("/microsoft.compute/snapshots/")
+	disks           = []byte("/microsoft.compute/disks/")
+	virtualMachines = []byte("/microsoft.compute/virtualmachines/")
+	scaleSets       = []byte("/virtualmachinescalesets/")
+)
 
 // bodyOps are the operations whose request or response body holds a join
 // key; bodies of other operations are left unparsed.
@@ -49,8 +60,9 @@ func (d *Decoder) keys(props *fastjson.Value, ev *event.Event) {
 		}
 		// The resource of a restore-point or recovery-point action is the
 		// point; the VM of a VM sub-resource action is the VM itself.
-		ev.AddResource(kindOf(id), role, id)
-		if k := kindOf(id); k == event.KindVM {
+		k := kindOf(id)
+		ev.AddResource(k, role, id)
+		if k == event.KindVM {
 			ev.Keys.VM = strings.ToLower(vmOf(id))
 		}
 	}
