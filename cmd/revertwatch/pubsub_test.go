@@ -1,16 +1,112 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/revertwatch/revertwatch/emulate"
+	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/internal/livetest"
 )
+
+// TestWatchPubSubEmulated: watch --pubsub over the emulated Google Cloud
+// scenarios, one LogEntry a message as a Logging sink publishes them,
+// with a poison message among them, until the subscription is drained:
+// every finding the streaming detector makes of the entries, once; the
+// poison message logged with its id, counted and acked; stopped with
+// SIGTERM, it exits 0.
+func TestWatchPubSubEmulated(t *testing.T) {
+	const (
+		topic = "projects/audit-sink/topics/audit"
+		sub   = "projects/audit-sink/subscriptions/revertwatch"
+	)
+	ps := livetest.NewPubSub(t)
+	ps.Subscription(t, topic, sub)
+	corpus, err := emulate.Generate(emulate.Options{Seed: 1, Scenarios: []string{"gcp-*"}, Shapes: []emulate.Shape{event.FormatGCPPubSub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries [][]byte
+	for _, f := range corpus.Files {
+		for _, line := range bytes.Split(bytes.TrimSpace(f.Data), []byte("\n")) {
+			var push struct {
+				Message struct {
+					Data string `json:"data"`
+				} `json:"message"`
+			}
+			if err := json.Unmarshal(line, &push); err != nil {
+				t.Fatal(err)
+			}
+			data, err := base64.StdEncoding.DecodeString(push.Message.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries = append(entries, data)
+		}
+	}
+	want, err := livetest.Oracle(48*time.Hour, nil, entries...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) == 0 {
+		t.Fatal("the emulated scenarios make no finding")
+	}
+	poison := ps.Publish(topic, []byte("not a log entry"))
+	for _, e := range entries {
+		ps.Publish(topic, e)
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "findings.ndjson")
+	var stderr bytes.Buffer
+	child := exec.Command(os.Args[0], "watch", "--pubsub", sub, "--state-dir", filepath.Join(dir, "state"),
+		"-o", out, "--format", "ndjson", "--lateness", "48h", "--idle-flush", "200ms")
+	child.Env = append(os.Environ(), runAsMain+"=1")
+	child.Stderr = &stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if child.ProcessState == nil {
+			child.Process.Signal(syscall.SIGKILL)
+			child.Wait()
+		}
+	})
+	livetest.WaitFor(t, 30*time.Second, fmt.Sprint(len(want), " findings and every message acked"), func() bool {
+		return len(ndjsonIDs(t, out)) >= len(want) && ps.Unacked() == 0
+	})
+	child.Process.Signal(syscall.SIGTERM)
+	if err := child.Wait(); err != nil {
+		t.Fatalf("watch stopped with %v\n%s", err, stderr.String())
+	}
+	got := ndjsonIDs(t, out)
+	sort.Strings(got)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("findings %v, want each of %v once", got, want)
+	}
+	log := stderr.String()
+	for _, re := range []string{
+		`level=WARN msg="poison message[^"]*" subscription=` + regexp.QuoteMeta(sub) + ` message=` + poison + ` `,
+		fmt.Sprintf(`msg="watch stopped" messages=%d events=%d not_audit=0 skipped=0 poison=1 acked=%d findings=%d`, len(entries)+1, len(entries), len(entries)+1, len(want)),
+	} {
+		if !regexp.MustCompile(re).MatchString(log) {
+			t.Errorf("the log has no line matching %s:\n%s", re, log)
+		}
+	}
+	if ps.Acks(poison) != 1 {
+		t.Errorf("the poison message was acked %d times", ps.Acks(poison))
+	}
+}
 
 // TestWatchPubSubKill9: watch --pubsub reads the entries a Logging sink
 // publishes while it runs; killed with SIGKILL (an instance stopped in a
