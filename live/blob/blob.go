@@ -30,6 +30,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -323,24 +324,7 @@ func (in *Input) chunk(ctx context.Context, f live.Feed, o source.Object, m *Mar
 		return 0, capped, false
 	}
 	body := data[:end]
-	var evs []*event.Event
-	var diags []ingest.Diag
-	base, line := m.Offset, m.Line
-	_, err = ingest.DecodeStream(ctx, name, io.NopCloser(bytes.NewReader(body)), in.opt.Ingest, ingest.Handlers{
-		Event: func(ev *event.Event) error {
-			ev.Source.Offset += base
-			ev.Source.Line += line
-			evs = append(evs, ev)
-			return nil
-		},
-		Diag: func(d ingest.Diag) {
-			d.Offset += base
-			if d.Line > 0 {
-				d.Line += line
-			}
-			diags = append(diags, d)
-		},
-	})
+	evs, diags, err := in.decode(ctx, name, body, m.Offset, m.Line, !m.Whole)
 	if err != nil {
 		m.ETag = ""
 		return 0, false, false // cancelled: read again
@@ -369,6 +353,56 @@ func (in *Input) chunk(ctx context.Context, f live.Feed, o source.Object, m *Mar
 	in.bytes.Add(int64(end))
 	in.events.Add(int64(len(evs)))
 	return 1, capped, false
+}
+
+// decode decodes the data of a read, which starts at offset and line of
+// the blob. A read of lines starts in the middle of the blob, where the
+// decoder cannot tell lines from one damaged document: when damage ends
+// its decoding, decode goes on at the next line, so that one broken
+// record loses only itself, as it does when hunt reads the whole blob.
+func (in *Input) decode(ctx context.Context, name string, data []byte, offset int64, line int, lines bool) ([]*event.Event, []ingest.Diag, error) {
+	var (
+		evs   []*event.Event
+		diags []ingest.Diag
+	)
+	for len(data) > 0 {
+		stop := int64(-1)
+		base, first := offset, line
+		_, err := ingest.DecodeStream(ctx, name, io.NopCloser(bytes.NewReader(data)), in.opt.Ingest, ingest.Handlers{
+			Event: func(ev *event.Event) error {
+				ev.Source.Offset += base
+				ev.Source.Line += first
+				evs = append(evs, ev)
+				return nil
+			},
+			Diag: func(d ingest.Diag) {
+				if lines && d.Severity == ingest.FileErr && d.Reason == "syntax" && stop < 0 {
+					stop = d.Offset
+					d.Msg = strings.TrimSuffix(d.Msg, "; the rest of the file is not read") + "; read on from the next line"
+				}
+				d.Offset += base
+				if d.Line > 0 {
+					d.Line += first
+				}
+				diags = append(diags, d)
+			},
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		if stop < 0 || stop >= int64(len(data)) {
+			break
+		}
+		i := bytes.IndexByte(data[stop:], '\n')
+		if i < 0 {
+			break
+		}
+		skip := stop + int64(i) + 1
+		offset += skip
+		line += bytes.Count(data[:skip], []byte{'\n'})
+		data = data[skip:]
+	}
+	return evs, diags, nil
 }
 
 // lineEnd is where the data of a read ends for now: after its last

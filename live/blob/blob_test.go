@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/internal/livetest"
 	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/blob"
@@ -32,6 +34,21 @@ type watcher struct {
 	polls chan struct{}
 	in    *blob.Input
 	stop  func()
+
+	mu    sync.Mutex
+	diags []ingest.Diag
+}
+
+func (w *watcher) diag(d ingest.Diag) {
+	w.mu.Lock()
+	w.diags = append(w.diags, d)
+	w.mu.Unlock()
+}
+
+func (w *watcher) Diags() []ingest.Diag {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]ingest.Diag(nil), w.diags...)
 }
 
 func newWatcher(t *testing.T, az *livetest.Azurite) *watcher {
@@ -61,7 +78,7 @@ func (w *watcher) start(since time.Time) {
 	w.polls = make(chan struct{})
 	go func() {
 		done <- blob.Run(ctx, blob.RunOptions{
-			Input:     blob.Options{URL: w.u, Blob: w.b, Polls: w.polls, Since: since},
+			Input:     blob.Options{URL: w.u, Blob: w.b, Polls: w.polls, Since: since, OnDiag: w.diag},
 			StateDir:  w.state,
 			Sinks:     sink.NewFanout(w.mem),
 			IdleFlush: time.Nanosecond, // every poll that reads nothing flushes
@@ -386,5 +403,37 @@ func TestListingCost(t *testing.T) {
 		blobs, flatLists, float64(lists)/float64(polls), len(names))
 	if len(names) != 2*len(subs) {
 		t.Errorf("the position holds %d blobs, want the last two hours of each subscription", len(names))
+	}
+}
+
+// TestBadRecord: a damaged record in a blob is reported by the blob's
+// name and its line, counted across reads, and the records around it are
+// read.
+func TestBadRecord(t *testing.T) {
+	az := livetest.NewAzurite(t)
+	az.Container(t, exports)
+	w := newWatcher(t, az)
+	hour := time.Date(2026, 11, 2, 14, 0, 0, 0, time.UTC)
+	name := livetest.ExportBlob(sub, hour)
+	rec := func(i int) []byte {
+		return line(livetest.AzureReimage(sub, fmt.Sprint("vm-", i), hour.Add(time.Duration(i)*time.Minute)))
+	}
+	az.CreateAppend(t, exports, name)
+	az.Append(t, exports, name, append(rec(1), rec(2)...))
+	w.start(time.Time{})
+	w.poll()
+	w.waitFindings(2)
+	az.Append(t, exports, name, append([]byte("{\"time\": 2026-11-02, broken\n"), rec(3)...))
+	w.poll()
+	w.waitFindings(3)
+	w.stop()
+	var bad []ingest.Diag
+	for _, d := range w.Diags() {
+		if d.Severity != ingest.Skipped {
+			bad = append(bad, d)
+		}
+	}
+	if len(bad) != 1 || bad[0].File != w.u.Name(name) || bad[0].Line != 3 {
+		t.Errorf("diagnostics %v, want one of %s line 3", bad, w.u.Name(name))
 	}
 }
