@@ -559,7 +559,12 @@ func (d *fileDecoder) decode(buf []byte, pos recordPos, index int, envelope stri
 		}
 		checked = d.lite.checked
 	}
-	raw := append([]byte(nil), buf...)
+	var raw []byte
+	if d.opt.BorrowRaw && d.arena != nil {
+		raw = buf[:len(buf):len(buf)] // fastjson parses a copy of its own
+	} else {
+		raw = append([]byte(nil), buf...)
+	}
 	var v *fastjson.Value
 	var err error
 	if checked {

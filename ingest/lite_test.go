@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -338,4 +339,58 @@ func TestSelect(t *testing.T) {
 		t.Fatalf("whole %d, partial %d, handed on %d of %d: Select did not decide", whole, partial, len(r.events), len(full.events))
 	}
 	t.Logf("Select: %d events, %d handed on (%d whole, %d partial)", len(full.events), len(r.events), whole, partial)
+}
+
+// With BorrowRaw a whole event's Raw (and the Request and Response cut
+// from it) are the chunk's bytes, valid only until the handler returns:
+// copies then are what the full decoder gives, and nothing else of the
+// event shares the chunk's bytes (the events are compared once the read
+// ended, every chunk reused).
+func TestBorrowRaw(t *testing.T) {
+	dir := t.TempDir()
+	c, err := emulate.Generate(emulate.Options{Seed: 9, Noise: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	inputs, err := ingest.Expand([]string{dir, filepath.Join("..", "testdata", "formats")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := read(t, inputs, ingest.Options{Jobs: 2})
+	var got []*event.Event
+	sel := func(ev *event.Event) ingest.Selection { return ingest.SelectWhole }
+	for _, opt := range []ingest.Options{
+		{Jobs: 2, BorrowRaw: true},
+		{Jobs: 2, BorrowRaw: true, Want: func(string, string) bool { return false }, Select: sel},
+	} {
+		got = got[:0]
+		if _, err := ingest.Read(t.Context(), inputs, opt, ingest.Handlers{Event: func(ev *event.Event) error {
+			cp := *ev
+			cp.Raw = append([]byte(nil), ev.Raw...)
+			cp.Request = clone(ev.Request)
+			cp.Response = clone(ev.Response)
+			got = append(got, &cp)
+			return nil
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(full.events) {
+			t.Fatalf("%d events, want %d", len(got), len(full.events))
+		}
+		for i, ev := range got {
+			if !reflect.DeepEqual(ev, full.events[i]) {
+				t.Fatalf("%s:%d: the event differs with BorrowRaw:\n%+v\n%+v", ev.Source.Name, ev.Source.Line, *ev, *full.events[i])
+			}
+		}
+	}
+}
+
+func clone(b json.RawMessage) json.RawMessage {
+	if b == nil {
+		return nil
+	}
+	return append(json.RawMessage{}, b...)
 }

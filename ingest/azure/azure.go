@@ -101,7 +101,12 @@ func get(v *fastjson.Value, name string) *fastjson.Value {
 	if name == "" {
 		return nil
 	}
-	m := jsonx.Path(v, strings.Split(name, ".")...)
+	var m *fastjson.Value
+	if strings.IndexByte(name, '.') < 0 {
+		m = jsonx.Get(v, name) // most names: no split on every record
+	} else {
+		m = jsonx.Path(v, strings.Split(name, ".")...)
+	}
 	if m != nil && m.Type() == fastjson.TypeObject {
 		if inner := m.Get("value"); inner != nil && inner.Type() == fastjson.TypeString {
 			return inner
