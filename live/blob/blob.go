@@ -17,9 +17,10 @@
 //
 // The listing is pruned by the export layout to the hours from an hour
 // before the newest blob of the position (an hour's blob may still grow a
-// little after the next hour's appears), or from Options.Since on a first
-// start; the marks of blobs no longer listed are forgotten, which keeps
-// the position small.
+// little after the next hour's appears) — or from an older blob not yet
+// read to its end (a backlog is read a few chunks at a time) — or from
+// Options.Since on a first start; the marks of blobs no longer listed are
+// forgotten, which keeps the position small.
 package blob
 
 import (
@@ -47,6 +48,10 @@ const DefaultPoll = 30 * time.Second
 
 // DefaultChunk caps the bytes of one ranged read.
 const DefaultChunk = 8 << 20
+
+// readsPerPoll bounds, in chunks, what one Read reads before the Loop
+// checkpoints; the rest is read at once after.
+const readsPerPoll = 4
 
 // Options configure an Input.
 type Options struct {
@@ -144,18 +149,30 @@ func (in *Input) Stats() Stats {
 }
 
 // from is where the listing starts: an hour before the newest hour of the
-// blobs read, or Since when none is of the export layout.
+// blobs read, or the hour of the oldest blob not read to its listed end
+// if that is earlier; Since when no blob read is of the export layout.
 func (in *Input) from() time.Time {
-	var newest time.Time
-	for name := range in.marks {
-		if h := source.ParseLayout(name).Hour; h.After(newest) {
+	var newest, behind time.Time
+	for name, m := range in.marks {
+		h := source.ParseLayout(name).Hour
+		if h.IsZero() {
+			continue
+		}
+		if h.After(newest) {
 			newest = h
+		}
+		if m.Behind && (behind.IsZero() || h.Before(behind)) {
+			behind = h
 		}
 	}
 	if newest.IsZero() {
 		return in.opt.Since
 	}
-	return newest.Add(-time.Hour)
+	from := newest.Add(-time.Hour)
+	if !behind.IsZero() && behind.Before(from) {
+		from = behind
+	}
+	return from
 }
 
 // Read implements live.Input: it lists the container and reads up to a
@@ -186,6 +203,7 @@ func (in *Input) Read(ctx context.Context, f live.Feed) (int, bool, error) {
 	})
 	listed := make(map[string]bool, len(objs))
 	n, more := 0, false
+	start := in.bytes.Load()
 	for _, o := range objs {
 		listed[o.Key] = true
 		settled := o.ETag != "" && in.seen[o.Key] == o.ETag
@@ -193,9 +211,17 @@ func (in *Input) Read(ctx context.Context, f live.Feed) (int, bool, error) {
 		if ctx.Err() != nil {
 			continue
 		}
-		k, capped := in.blob(ctx, f, o, settled)
-		n += k
-		more = more || capped
+		if in.bytes.Load()-start < readsPerPoll*in.opt.Chunk {
+			k, capped := in.blob(ctx, f, o, settled)
+			n += k
+			more = more || capped
+		} else {
+			// A backlog (a first start, a long stop) is read a few
+			// chunks at a time, with a checkpoint after each: a crash
+			// then reads again only since the last one.
+			more = true
+		}
+		in.behind(o)
 	}
 	if ctx.Err() != nil {
 		return n, false, nil
@@ -243,6 +269,21 @@ func (in *Input) blob(ctx context.Context, f live.Feed, o source.Object, settled
 		}
 	}
 	return 0, false
+}
+
+// behind notes whether a listed blob was read up to the version listed:
+// one that was not (a read capped, left for the next, or failed) holds
+// the listing window at its hour until it is.
+func (in *Input) behind(o source.Object) {
+	m := in.marks[o.Key]
+	if m == nil {
+		m = &Mark{Name: o.Key, Created: o.Created}
+		in.marks[o.Key] = m
+	}
+	if b := m.ETag != o.ETag && o.Size > m.Offset; b != m.Behind {
+		m.Behind = b
+		in.pending = true
+	}
 }
 
 func (in *Input) reset(m *Mark, created time.Time, why string) {

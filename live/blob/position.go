@@ -37,6 +37,10 @@ type Mark struct {
 	// Whole marks a blob read as one document (gzip, or JSON not in
 	// lines), read once it has stopped changing.
 	Whole bool `json:"whole,omitempty"`
+	// Behind marks a blob not read to the end of its last listed version
+	// (a read capped or not made yet): the listing window does not move
+	// past its hour until it is.
+	Behind bool `json:"behind,omitempty"`
 
 	// triedTail: the last line of this version, without a newline, was
 	// looked at once the blob had stopped changing and is no whole record
