@@ -3,8 +3,10 @@ package explain
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -182,4 +184,24 @@ func TestFactsSharedCorpus(t *testing.T) {
 		t.Fatal("the bundles differ with the facts")
 	}
 	t.Logf("%d findings over %d files: %d not read again", len(fs), len(inputs), st.Skipped)
+}
+
+// sortPrints sorts as slices.Sort does, in place, short lists and long.
+func TestSortPrints(t *testing.T) {
+	for _, n := range []int{0, 1, 100, 1 << 12, 300_000} {
+		r := rand.New(rand.NewPCG(uint64(n), 1))
+		a := make([]uint32, n)
+		for i := range a {
+			a[i] = r.Uint32()
+			if i%7 == 0 && i > 0 {
+				a[i] = a[i-1] // duplicates
+			}
+		}
+		want := slices.Clone(a)
+		slices.Sort(want)
+		sortPrints(a)
+		if !slices.Equal(a, want) {
+			t.Errorf("%d prints: not sorted as slices.Sort sorts them", n)
+		}
+	}
 }
