@@ -385,6 +385,12 @@ func (d *fileDecoder) cloudTrailCaller() (string, bool) {
 	if u.Kind != '{' {
 		return "", false
 	}
+	// The first member named arn exactly is getFold's: when it is a
+	// plain string, what follows it (the session context, most of the
+	// identity) need not be read. The record was checked whole.
+	if m, ok := jsonx.Lookup(u.Val, "arn"); ok && m.Kind == '"' && !m.Esc && len(m.Val) > 0 {
+		return d.intern(m.Val), true
+	}
 	var ok bool
 	if d.inner2, ok = jsonx.Members(u.Val, d.inner2[:0]); !ok {
 		return "", false

@@ -2,6 +2,7 @@ package jsonx
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 
 	"github.com/valyala/fastjson"
@@ -53,6 +54,7 @@ func TestMembers(t *testing.T) {
 		}
 		if ok {
 			checkMembers(t, []byte(c.in), got)
+			checkLookup(t, []byte(c.in), got)
 		}
 	}
 	deep := bytes.Repeat([]byte("["), maxDepth+1)
@@ -111,8 +113,31 @@ func FuzzMembers(f *testing.F) {
 		got, ok := Members(b, nil)
 		if ok {
 			checkMembers(t, b, got)
+			checkLookup(t, b, got)
 		}
 	})
+}
+
+// checkLookup checks that Lookup finds, in an object Members accepted,
+// the first member of each name exactly, and none of a name not there.
+func checkLookup(t *testing.T, b []byte, ms []Member) {
+	t.Helper()
+	for _, m := range ms {
+		first := m
+		for _, o := range ms {
+			if string(o.Key) == string(m.Key) {
+				first = o
+				break
+			}
+		}
+		got, ok := Lookup(b, string(m.Key))
+		if !ok || !reflect.DeepEqual(got, first) {
+			t.Errorf("Lookup(%q, %q) = %+v, %v; want %+v", b, m.Key, got, ok, first)
+		}
+	}
+	if m, ok := Lookup(b, "\x00absent"); ok {
+		t.Errorf("Lookup(%q) found %+v", b, m)
+	}
 }
 
 func BenchmarkMembers(b *testing.B) {
