@@ -142,6 +142,34 @@ func TestBadInputMalformedRecord(t *testing.T) {
 	}
 }
 
+// A JSON lines file (or the chunk of a growing one that watch reads)
+// whose first line is damaged loses only that line: the lines after it
+// are read. A document whose first line only begins it ({"Records":[,
+// one record a line) is still read as one document.
+func TestBadInputDamagedFirstLine(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, text string }{
+		{"cut-string.json", ctRecord(0)[:90] + "\n" + ctRecord(1) + "\n" + ctRecord(2) + "\n"},
+		{"syntax.json", `{"eventVersion":"1.08","eventName":tru}` + "\n" + ctRecord(1) + "\n" + ctRecord(2) + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, dir, tc.name, []byte(tc.text))
+			r := read(t, []string{path}, ingest.Options{})
+			checkIDs(t, r.events, 1, 2)
+			rej := r.diagsOf(ingest.Rejected)
+			if len(rej) != 1 || r.sum.FileErrors != 0 || !strings.HasPrefix(rej[0].String(), path+":1: rejected: ") {
+				t.Fatalf("want exactly one rejected record, at line 1\n%s", r.describe())
+			}
+		})
+	}
+	one := writeFile(t, dir, "one-record.json", recordsFile(1))
+	r := read(t, []string{one}, ingest.Options{})
+	checkIDs(t, r.events, 0)
+	if len(r.diags) != 0 {
+		t.Errorf("a Records document of one record, a line each: %s", r.describe())
+	}
+}
+
 func TestBadInputTruncated(t *testing.T) {
 	const n = 200
 	plain := recordsFile(n)

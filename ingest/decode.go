@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -249,6 +250,9 @@ func (d *fileDecoder) top() {
 			return
 		}
 		pos := recordPos{sc.off, sc.line}
+		if first && c == '{' && damagedFirstLine(sc) {
+			lines = true
+		}
 		if lines && d.indexed(pos, "", sc.lineFast) {
 			continue
 		}
@@ -302,6 +306,59 @@ func (d *fileDecoder) top() {
 		}
 		first = false
 	}
+}
+
+// damagedFirstLine reports whether the stream is JSON lines whose first
+// line is damaged (a writer that died mid-record, or a chunk of a growing
+// file that starts at one): the first line is broken JSON, not merely the
+// start of a document ({"Records":[), and the second is one object, whole
+// on its line. Read as one document, such a stream would lose every line
+// after the damage; read as lines, it loses only the first, which is
+// rejected like any damaged line. It looks only at what is buffered, so
+// that it never waits for a stream's next bytes.
+func damagedFirstLine(sc *scanner) bool {
+	buf, _ := sc.fill()
+	first, rest, ok := bytes.Cut(buf, []byte{'\n'})
+	if !ok || !brokenJSON(first) {
+		return false
+	}
+	second, _, ok := bytes.Cut(rest, []byte{'\n'})
+	second = bytes.TrimSpace(second)
+	return ok && len(second) > 0 && second[0] == '{' && json.Valid(second)
+}
+
+// brokenJSON reports whether a line cannot begin a JSON text that goes on
+// past it: it has a syntax error, or it ends inside a string (a string
+// cannot hold a raw newline).
+func brokenJSON(line []byte) bool {
+	if json.Valid(line) {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	for {
+		if _, err := dec.Token(); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return endsInString(line)
+			}
+			return true
+		}
+	}
+}
+
+// endsInString reports whether JSON text ends inside a string.
+func endsInString(b []byte) bool {
+	in, esc := false, false
+	for _, c := range b {
+		switch {
+		case esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case c == '"':
+			in = !in
+		}
+	}
+	return in
 }
 
 // array streams the members of the array that starts at the next byte.

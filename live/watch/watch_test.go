@@ -5,11 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/revertwatch/revertwatch/emulate"
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/ingest"
 	"github.com/revertwatch/revertwatch/internal/livetest"
 	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/sink"
@@ -223,5 +225,40 @@ func TestOnceOverGCPShapesEveryOrder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A damaged line at the start of what a poll reads (a writer that died
+// mid-record, then went on) loses only itself: the lines after it, read
+// in the same chunk, still give their finding, and the damage is
+// reported with its file and line.
+func TestDamagedLineStartsChunk(t *testing.T) {
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	os.MkdirAll(logs, 0o755)
+	active := filepath.Join(logs, "cloudtrail.jsonl")
+	mem := &livetest.MemSink{}
+	var diags []string
+	var mu sync.Mutex
+	opt := Options{Paths: []string{logs}, StateDir: filepath.Join(dir, "state"), Poll: 20 * time.Millisecond,
+		IdleFlush: 300 * time.Millisecond, Processor: live.Options{Lateness: time.Hour}, Sinks: sink.NewFanout(mem),
+		OnDiag: func(d ingest.Diag) {
+			mu.Lock()
+			diags = append(diags, d.String())
+			mu.Unlock()
+		}}
+	r := run(t, opt)
+	s0, e0 := pair(0)
+	appendFile(t, active, livetest.Lines(s0))
+	livetest.WaitFor(t, 20*time.Second, "the first line", func() bool { return r.w.Stats().Events >= 1 })
+	s1, e1 := pair(1)
+	damaged := append([]byte(`{"eventVersion":"1.08","eventTime":"2026-11-02T10:00:00Z","eventName":"Stop`), '\n')
+	appendFile(t, active, append(damaged, livetest.Lines(e0, s1, e1)...))
+	livetest.WaitFor(t, 20*time.Second, "two findings", func() bool { return len(mem.IDs()) == 2 })
+	r.close(t)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(diags) != 1 || !strings.Contains(diags[0], "cloudtrail.jsonl:2") {
+		t.Errorf("diagnostics %q: want one, naming line 2", diags)
 	}
 }
