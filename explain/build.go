@@ -82,9 +82,9 @@ func Build(ctx context.Context, fs []finding.Finding, links *Links, facts *Facts
 // kept are all this goroutine sees.
 func (s *Scope) read(ctx context.Context, x *Index, inputs []string, ropt ingest.Options) error {
 	ropt.Want, ropt.Progress, ropt.Select, ropt.NewSelect, ropt.QueryFields = nil, nil, nil, nil, false
-	// admit reads an event's bytes (Request, Response) only while it
-	// builds its Entry, which keeps none of them.
-	ropt.BorrowRaw = true
+	// admit reads an event only while it builds its Entry, which keeps
+	// copies of its strings and none of its bytes.
+	ropt.BorrowEvents = true
 	if !s.everything {
 		ropt.Want = func(string, string) bool { return false }
 		ropt.Select = func(ev *event.Event) ingest.Selection {

@@ -617,7 +617,7 @@ func (d *fileDecoder) decode(buf []byte, pos recordPos, index int, envelope stri
 		checked = d.lite.checked
 	}
 	var raw []byte
-	if d.opt.BorrowRaw && d.arena != nil {
+	if d.opt.BorrowEvents && d.arena != nil {
 		raw = buf[:len(buf):len(buf)] // fastjson parses a copy of its own
 	} else {
 		raw = append([]byte(nil), buf...)
@@ -644,7 +644,13 @@ func (d *fileDecoder) decode(buf []byte, pos recordPos, index int, envelope stri
 
 // newEvent starts an event with its source position.
 func (d *fileDecoder) newEvent(raw []byte, pos recordPos, index, sub int, format event.Format) *event.Event {
-	ev := &event.Event{Raw: raw, Format: format}
+	var ev *event.Event
+	if d.opt.BorrowEvents && d.arena != nil && raw != nil {
+		ev = d.arena.partial() // zeroed
+		ev.Raw, ev.Format = raw, format
+	} else {
+		ev = &event.Event{Raw: raw, Format: format}
+	}
 	ev.Source = event.Source{
 		Category: d.opt.SourceCategory, Host: d.opt.SourceHost, Name: d.name,
 		Offset: pos.offset, Line: pos.line, Index: index, Sub: sub,

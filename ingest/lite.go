@@ -602,11 +602,11 @@ func (d *fileDecoder) outPartial(ev *event.Event) bool {
 				d.sel = d.opt.NewSelect()
 			}
 			sel = d.sel(ev, d.lite.members)
-			if sel != SelectPartial && d.arena != nil {
-				d.arena.release(ev) // dropped, or decoded whole into another event
-			}
 		} else {
 			sel = d.opt.Select(ev)
+		}
+		if sel != SelectPartial && d.arena != nil {
+			d.arena.release(ev) // dropped, or decoded whole into another event
 		}
 		switch sel {
 		case SelectWhole:

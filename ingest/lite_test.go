@@ -341,12 +341,12 @@ func TestSelect(t *testing.T) {
 	t.Logf("Select: %d events, %d handed on (%d whole, %d partial)", len(full.events), len(r.events), whole, partial)
 }
 
-// With BorrowRaw a whole event's Raw (and the Request and Response cut
-// from it) are the chunk's bytes, valid only until the handler returns:
-// copies then are what the full decoder gives, and nothing else of the
-// event shares the chunk's bytes (the events are compared once the read
-// ended, every chunk reused).
-func TestBorrowRaw(t *testing.T) {
+// With BorrowEvents a whole event is a slot of its chunk and its Raw (and
+// the Request and Response cut from it) the chunk's bytes, valid only
+// until the handler returns: copies then are what the full decoder gives,
+// and nothing else of the event shares the chunk's memory (the events are
+// compared once the read ended, every chunk reused).
+func TestBorrowEvents(t *testing.T) {
 	dir := t.TempDir()
 	c, err := emulate.Generate(emulate.Options{Seed: 9, Noise: 300})
 	if err != nil {
@@ -363,8 +363,8 @@ func TestBorrowRaw(t *testing.T) {
 	var got []*event.Event
 	sel := func(ev *event.Event) ingest.Selection { return ingest.SelectWhole }
 	for _, opt := range []ingest.Options{
-		{Jobs: 2, BorrowRaw: true},
-		{Jobs: 2, BorrowRaw: true, Want: func(string, string) bool { return false }, Select: sel},
+		{Jobs: 2, BorrowEvents: true},
+		{Jobs: 2, BorrowEvents: true, Want: func(string, string) bool { return false }, Select: sel},
 	} {
 		got = got[:0]
 		if _, err := ingest.Read(t.Context(), inputs, opt, ingest.Handlers{Event: func(ev *event.Event) error {
@@ -382,7 +382,7 @@ func TestBorrowRaw(t *testing.T) {
 		}
 		for i, ev := range got {
 			if !reflect.DeepEqual(ev, full.events[i]) {
-				t.Fatalf("%s:%d: the event differs with BorrowRaw:\n%+v\n%+v", ev.Source.Name, ev.Source.Line, *ev, *full.events[i])
+				t.Fatalf("%s:%d: the event differs with BorrowEvents:\n%+v\n%+v", ev.Source.Name, ev.Source.Line, *ev, *full.events[i])
 			}
 		}
 	}

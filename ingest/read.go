@@ -96,13 +96,13 @@ type Options struct {
 	// Like Want's, these partial events are valid only until
 	// Handlers.Event returns.
 	QueryFields bool
-	// BorrowRaw, when set, lets the Raw of a whole event decoded by a
-	// worker of Read be the chunk's own bytes rather than a copy, valid
-	// only until Handlers.Event returns, like a partial event's, and so
-	// the Request and Response a decoder cuts from it: for a reader that
-	// keeps none of a record's bytes (the event's strings are its own),
-	// a second read of a large export allocates that much less.
-	BorrowRaw bool
+	// BorrowEvents, when set, lets a worker of Read hand whole events as
+	// it hands partial ones: the event from the chunk's own slots and its
+	// Raw the chunk's bytes (and so the Request and Response a decoder
+	// cuts from it), valid only until Handlers.Event returns. For a
+	// reader that keeps nothing of an event but copies of its strings, a
+	// second read of a large export allocates that much less.
+	BorrowEvents bool
 	// Select, when set, is asked about each partial event (see Want and
 	// QueryFields) once it is filled, before it is handed on: to hand it
 	// on (SelectPartial), to decode its record whole instead
