@@ -42,24 +42,8 @@ func Run(ctx context.Context, opt RunOptions) error {
 	if opt.IdleFlush > 0 && (opt.Input.Wait <= 0 || opt.Input.Wait > opt.IdleFlush) {
 		opt.Input.Wait = opt.IdleFlush
 	}
-	return store.RunInput(ctx, store.RunOptions{
-		StateDir: opt.StateDir,
-		Loop: live.LoopOptions{
-			Processor: opt.Processor, Sinks: opt.Sinks, IdleFlush: opt.IdleFlush, Logger: opt.Logger,
-			OnDeliver: func(n int) {
-				if opt.Findings != nil {
-					opt.Findings.Add(int64(n))
-				}
-			},
-		},
-	}, func(pos json.RawMessage) (live.Input, func(), error) {
-		in, err := New(opt.Input, pos)
-		if err != nil {
-			return nil, nil, err
-		}
-		if opt.OnStart != nil {
-			opt.OnStart(in)
-		}
-		return in, in.Close, nil
-	})
+	return store.RunStream(ctx, store.Stream{
+		StateDir: opt.StateDir, Processor: opt.Processor, Sinks: opt.Sinks, IdleFlush: opt.IdleFlush,
+		Logger: opt.Logger, Findings: opt.Findings,
+	}, func(pos json.RawMessage) (*Input, error) { return New(opt.Input, pos) }, opt.OnStart)
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/revertwatch/revertwatch/live"
+	"github.com/revertwatch/revertwatch/live/sink"
 )
 
 // RunOptions configure RunInput.
@@ -61,4 +64,59 @@ func (p filesPosition) Position() (json.RawMessage, error) {
 		return nil, err
 	}
 	return json.Marshal(Position{Files: raw})
+}
+
+// Stream is what the Run of each streaming input (SQS, Kafka and Event
+// Hubs, Pub/Sub, Blob Storage) shares: where its state lives, the
+// detection, the sinks, the idle flush and the stop.
+type Stream struct {
+	StateDir  string
+	Processor live.Options
+	Sinks     *sink.Fanout
+	// IdleFlush releases buffered events after this long without new
+	// input (0: never).
+	IdleFlush time.Duration
+	Logger    *slog.Logger // nil: discard
+	// Findings, when set, counts the findings delivered.
+	Findings *atomic.Int64
+	// StopTimeout is as in RunOptions.
+	StopTimeout time.Duration
+}
+
+// Closer is a live.Input that holds a connection or a client until closed.
+type Closer interface {
+	live.Input
+	Close()
+}
+
+// RunStream runs the input open makes (from the position the last
+// checkpoint covers) with RunInput, with the detection's state, the
+// input's position and the undelivered findings checkpointed together in
+// StateDir; onStart, when not nil, gets the input once it is made (for
+// its stats), and the input is closed when the run ends.
+func RunStream[I Closer](ctx context.Context, s Stream, open func(pos json.RawMessage) (I, error), onStart func(I)) error {
+	logger := s.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return RunInput(ctx, RunOptions{
+		StateDir: s.StateDir, StopTimeout: s.StopTimeout,
+		Loop: live.LoopOptions{
+			Processor: s.Processor, Sinks: s.Sinks, IdleFlush: s.IdleFlush, Logger: logger,
+			OnDeliver: func(n int) {
+				if s.Findings != nil {
+					s.Findings.Add(int64(n))
+				}
+			},
+		},
+	}, func(pos json.RawMessage) (live.Input, func(), error) {
+		in, err := open(pos)
+		if err != nil {
+			return nil, nil, err
+		}
+		if onStart != nil {
+			onStart(in)
+		}
+		return in, in.Close, nil
+	})
 }
