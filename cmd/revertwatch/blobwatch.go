@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/blob"
+	"github.com/revertwatch/revertwatch/live/store"
 	"github.com/revertwatch/revertwatch/serve"
 	"github.com/revertwatch/revertwatch/source"
 )
@@ -95,14 +95,7 @@ func (f *blobFlags) stream(o blob.Options) (open serve.StreamOpener, stats func(
 	}
 	o.Poll = f.poll
 	var in *blob.Input
-	open = func(pos json.RawMessage) (live.Input, func(), error) {
-		i, err := blob.New(o, pos)
-		if err != nil {
-			return nil, nil, err
-		}
-		in = i
-		return i, i.Close, nil
-	}
+	open = store.Opener(func(pos json.RawMessage) (*blob.Input, error) { return blob.New(o, pos) }, func(i *blob.Input) { in = i })
 	return open, func(log *slog.Logger) {
 		if in != nil {
 			logBlobStats(log, "azblob input stopped", in)

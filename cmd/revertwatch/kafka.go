@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/kafka"
+	"github.com/revertwatch/revertwatch/live/store"
 	"github.com/revertwatch/revertwatch/serve"
 )
 
@@ -69,14 +69,7 @@ func (f *kafkaFlags) options() (kafka.Options, error) {
 // once it has run.
 func (f *kafkaFlags) stream(o kafka.Options) (open serve.StreamOpener, stats func(log *slog.Logger)) {
 	var in *kafka.Input
-	open = func(pos json.RawMessage) (live.Input, func(), error) {
-		i, err := kafka.New(o, pos)
-		if err != nil {
-			return nil, nil, err
-		}
-		in = i
-		return i, i.Close, nil
-	}
+	open = store.Opener(func(pos json.RawMessage) (*kafka.Input, error) { return kafka.New(o, pos) }, func(i *kafka.Input) { in = i })
 	return open, func(log *slog.Logger) {
 		if in != nil {
 			st := in.Stats()

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/pubsub"
+	"github.com/revertwatch/revertwatch/live/store"
 	"github.com/revertwatch/revertwatch/serve"
 )
 
@@ -43,14 +43,7 @@ func logPubSubStats(log *slog.Logger, msg string, st pubsub.Stats, args ...any) 
 // it did once it has run.
 func (f *pubsubFlags) stream(o pubsub.Options) (open serve.StreamOpener, stats func(log *slog.Logger)) {
 	var in *pubsub.Input
-	open = func(pos json.RawMessage) (live.Input, func(), error) {
-		i, err := pubsub.New(o, pos)
-		if err != nil {
-			return nil, nil, err
-		}
-		in = i
-		return i, i.Close, nil
-	}
+	open = store.Opener(func(pos json.RawMessage) (*pubsub.Input, error) { return pubsub.New(o, pos) }, func(i *pubsub.Input) { in = i })
 	return open, func(log *slog.Logger) {
 		if in != nil {
 			logPubSubStats(log, "pubsub input stopped", in.Stats())

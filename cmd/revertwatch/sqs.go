@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/spf13/pflag"
 
-	"github.com/revertwatch/revertwatch/live"
 	"github.com/revertwatch/revertwatch/live/queue"
+	"github.com/revertwatch/revertwatch/live/store"
 	"github.com/revertwatch/revertwatch/serve"
 	"github.com/revertwatch/revertwatch/source"
 )
@@ -64,14 +64,7 @@ func (f *sqsFlags) stream(ctx context.Context, o queue.Options) (open serve.Stre
 		return nil, nil, err
 	}
 	var in *queue.Input
-	open = func(pos json.RawMessage) (live.Input, func(), error) {
-		i, err := queue.New(o, pos)
-		if err != nil {
-			return nil, nil, err
-		}
-		in = i
-		return i, i.Close, nil
-	}
+	open = store.Opener(func(pos json.RawMessage) (*queue.Input, error) { return queue.New(o, pos) }, func(i *queue.Input) { in = i })
 	return open, func(log *slog.Logger) {
 		if in != nil {
 			st := in.Stats()

@@ -109,14 +109,22 @@ func RunStream[I Closer](ctx context.Context, s Stream, open func(pos json.RawMe
 				}
 			},
 		},
-	}, func(pos json.RawMessage) (live.Input, func(), error) {
-		in, err := open(pos)
+	}, Opener(open, onStart))
+}
+
+// Opener adapts newInput, which makes an input from the position the
+// last checkpoint covers, to the opener RunInput and serve take: the
+// input and how to close it; made, when not nil, gets the input once it
+// is made (for its stats).
+func Opener[I Closer](newInput func(pos json.RawMessage) (I, error), made func(I)) func(pos json.RawMessage) (live.Input, func(), error) {
+	return func(pos json.RawMessage) (live.Input, func(), error) {
+		in, err := newInput(pos)
 		if err != nil {
 			return nil, nil, err
 		}
-		if onStart != nil {
-			onStart(in)
+		if made != nil {
+			made(in)
 		}
 		return in, in.Close, nil
-	})
+	}
 }
