@@ -477,7 +477,7 @@ func (s *search) match(e *evalCtx) bool {
 			return false
 		}
 		for _, kw := range s.keywords {
-			hit := walkStrings(e.d.root, kw.match)
+			hit := e.d.mayContain(kw) && walkStrings(e.d.root, kw.match)
 			if s.kwAll && !hit {
 				return false
 			}

@@ -1,8 +1,10 @@
 package sigma
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 )
@@ -65,6 +67,51 @@ type doc struct {
 	// inner parses JSON found in strings; one parser per depth keeps the
 	// values of an outer level valid while an inner one is walked.
 	inner [maxJSONDepth]fastjson.Parser
+	// raw is the record's text, when known: a keyword whose literal
+	// parts it lacks cannot match (mayContain).
+	raw []byte
+	// lowered is raw lower-cased, once plain says it is ASCII without
+	// escapes: 0 not yet looked at, 1 plain, -1 not (or no raw).
+	lowered []byte
+	plain   int8
+}
+
+// setRaw starts a new record's text for mayContain.
+func (d *doc) setRaw(raw []byte) { d.raw, d.plain = raw, 0 }
+
+// mayContain reports whether some string of the record may match the
+// keyword p. A record whose text is ASCII without escapes holds each of
+// its strings and numbers byte for byte, so a literal part of p that
+// the lower-cased text lacks is in none of them; other records (an
+// escape, a byte that is not ASCII and may fold to one that is, no text
+// known) may match, and are walked.
+func (d *doc) mayContain(p *pattern) bool {
+	if p.cased || d.plain < 0 {
+		return true
+	}
+	if d.plain == 0 {
+		d.plain = -1
+		if len(d.raw) == 0 {
+			return true
+		}
+		d.lowered = d.lowered[:0]
+		for _, c := range d.raw {
+			if c >= utf8.RuneSelf || c == '\\' {
+				return true
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			d.lowered = append(d.lowered, c)
+		}
+		d.plain = 1
+	}
+	for _, t := range p.toks {
+		if t.lit != "" && !bytes.Contains(d.lowered, []byte(t.lit)) {
+			return false
+		}
+	}
+	return true
 }
 
 // lookup collects the values at p. present reports whether the path

@@ -298,6 +298,7 @@ func (r *Runner) Match(ev *event.Event) []*Rule {
 // evalQuiet parses ev for the detections without counting.
 func (r *Runner) evalQuiet(ev *event.Event) *evalCtx {
 	r.d.root = nil
+	r.d.setRaw(ev.Raw)
 	if len(ev.Raw) > 0 {
 		if v, err := r.parser.ParseBytes(ev.Raw); err == nil && v.Type() == fastjson.TypeObject {
 			r.d.root = v

@@ -16,6 +16,11 @@ type Glob struct {
 	src     string
 	literal string         // lower-cased pattern when it has no wildcard
 	re      *regexp.Regexp // otherwise
+	// stars, when the pattern's only wildcard is *, are its literal
+	// parts, lower-cased and ASCII, split at the stars (a leading or
+	// trailing "" when it starts or ends with one): matched without the
+	// regexp for ASCII values, the benign actors' common case.
+	stars []string
 }
 
 var errMatchAll = errors.New("matches every value; remove the attribute instead")
@@ -82,7 +87,83 @@ func CompileGlob(pattern string) (*Glob, error) {
 		return nil, err
 	}
 	g.re = compiled
+	g.stars = starParts(pattern)
 	return g, nil
+}
+
+// starParts splits a pattern whose only wildcard is * at its stars, or
+// returns nil when it has another wildcard, an escape or a byte that is
+// not ASCII.
+func starParts(pattern string) []string {
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; {
+		case c == '?' || c == '[' || c == '\\' || c >= utf8.RuneSelf:
+			return nil
+		}
+	}
+	return strings.Split(strings.ToLower(pattern), "*")
+}
+
+// matchStars matches an ASCII value against star parts: the first part
+// is a prefix, the last a suffix, and those between are found in order,
+// leftmost first (which is enough: any later match leaves less room).
+func matchStars(parts []string, s string) bool {
+	first, last := parts[0], parts[len(parts)-1]
+	if len(s) < len(first)+len(last) || !hasPrefixFold(s, first) || !hasPrefixFold(s[len(s)-len(last):], last) {
+		return false
+	}
+	s = s[len(first) : len(s)-len(last)]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := indexFold(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return true
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII
+// prefix p, ignoring the case of s.
+func hasPrefixFold(s, p string) bool {
+	if len(s) < len(p) {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if lowerASCII(s[i]) != p[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// indexFold is the index of the lower-case ASCII p in s, ignoring the
+// case of s, or -1.
+func indexFold(s, p string) int {
+	for i := 0; i+len(p) <= len(s); i++ {
+		if hasPrefixFold(s[i:], p) {
+			return i
+		}
+	}
+	return -1
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// isASCII reports whether s is all ASCII: Unicode case folding (the
+// Kelvin sign folds to k) then cannot make a match the bytes do not.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // globClass translates the set at the start of s into a regexp class and
@@ -145,6 +226,9 @@ func classEscape(r rune) string {
 func (g *Glob) Match(s string) bool {
 	if g.re == nil {
 		return strings.EqualFold(s, g.literal)
+	}
+	if g.stars != nil && isASCII(s) {
+		return matchStars(g.stars, s)
 	}
 	return g.re.MatchString(s)
 }

@@ -130,3 +130,23 @@ func TestTimeWindowString(t *testing.T) {
 		}
 	}
 }
+
+// FuzzGlobStars holds the star-only fast path to the regexp it stands in
+// for: the same answer for every pattern and value.
+func FuzzGlobStars(f *testing.F) {
+	for _, s := range [][2]string{
+		{"arn:aws:sts::*:assumed-role/AWSServiceRoleForAutoScaling/*", "arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling"},
+		{"*backup*", "AWSBackup"}, {"a*a", "a"}, {"a*a", "aa"}, {"*ab*ab*", "abab"}, {"x*", "X\n"}, {"*K*", "\u212a"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, value string) {
+		g, err := CompileGlob(pattern)
+		if err != nil || g.stars == nil || !isASCII(value) {
+			return
+		}
+		if got, want := matchStars(g.stars, value), g.re.MatchString(value); got != want {
+			t.Fatalf("pattern %q value %q: fast path %v, regexp %v", pattern, value, got, want)
+		}
+	})
+}
