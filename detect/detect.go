@@ -56,6 +56,10 @@ type Options struct {
 	// SpillDir is where sorted runs go ("" means os.TempDir()); they are
 	// removed by Close.
 	SpillDir string
+	// noDirect holds the events of single-event Sigma rules at rest and
+	// fires those rules on release, as a correlation's are: the
+	// reference the direct firing is tested against.
+	noDirect bool
 }
 
 // DefaultMemoryBudget is how many bytes of events hunt holds before it
@@ -90,6 +94,10 @@ type Detector struct {
 	raws    *rawStore
 	ops     map[string]*azureOp
 	restErr error
+	// direct is set at rest when single-event Sigma rules fire as their
+	// events are read (sigma.RunOptions.Direct), into spool.
+	direct bool
+	spool  *spool
 }
 
 // azureOp is what logs at rest hold of one Azure operation: whether an
@@ -125,6 +133,13 @@ func New(opt Options) (*Detector, error) {
 		d.ops = map[string]*azureOp{}
 	}
 	seqOpt := sequence.Options{Lateness: lateness, Horizon: horizon, OnMatch: d.match, OnLate: opt.OnLate}
+	// At rest, with no one to hand findings to as they come, a Sigma
+	// rule of one event fires as its event is read: it needs no order,
+	// so the events only it matches are not held.
+	d.direct = opt.AtRest && opt.Rules != nil && opt.OnFinding == nil && !opt.Stream && !opt.noDirect
+	if d.direct {
+		d.spool = newSpool(cmpOr(opt.MemoryBudget, DefaultMemoryBudget), opt.SpillDir)
+	}
 	d.newSigma()
 	if d.sig != nil {
 		// The Sigma runner is a second handler of the engine's event-time
@@ -157,7 +172,13 @@ func cmpOr(v, def int64) int64 {
 // dropped.
 func (d *Detector) Process(ev *event.Event) {
 	if d.rest != nil {
-		if ev == nil || !d.Needs(ev) {
+		if ev == nil {
+			return
+		}
+		if d.direct {
+			d.fire(ev)
+		}
+		if !d.Needs(ev) {
 			return
 		}
 		if event.Phased(ev.Provider) && ev.Phase != event.PhaseNone {
@@ -297,6 +318,14 @@ func (d *Detector) Close() error {
 	if err := d.raws.close(); cerr == nil {
 		cerr = err
 	}
+	if d.spool != nil {
+		if err := d.spool.close(); cerr == nil {
+			cerr = err
+		}
+		if d.spool.err != nil && d.restErr == nil {
+			d.restErr = d.spool.err
+		}
+	}
 	if d.restErr != nil {
 		return d.restErr
 	}
@@ -400,11 +429,31 @@ func splitState(state []byte) (eng, sig []byte, err error) {
 }
 
 // Findings returns the emitted findings in output order (first event time,
-// rule, id).
+// rule, id). At rest with Sigma rules, those of single-event rules are
+// read back from where they wait (see WriteNDJSON, which does not hold
+// them all); an error reading them back is Close's.
 func (d *Detector) Findings() []finding.Finding {
 	out := append([]finding.Finding(nil), d.findings...)
 	finding.Sort(out)
-	return out
+	if d.spool == nil || d.spool.empty() {
+		return out
+	}
+	var all []finding.Finding
+	err := d.EachFinding(func(f *finding.Finding, line []byte) error {
+		if f == nil {
+			var g finding.Finding
+			if err := json.Unmarshal(line, &g); err != nil {
+				return fmt.Errorf("reading a spooled finding back: %w", err)
+			}
+			f = &g
+		}
+		all = append(all, *f)
+		return nil
+	})
+	if err != nil && d.restErr == nil {
+		d.restErr = err
+	}
+	return all
 }
 
 // Summary returns the counters so far.
@@ -452,24 +501,35 @@ func (d *Detector) match(m *sequence.Match) {
 // report tunes a finding of the built-in content or of a Sigma rule,
 // counts it, keeps it unless streaming, and hands it to OnFinding.
 func (d *Detector) report(f finding.Finding, evs []*event.Event) {
-	dec := d.opt.Config.Apply(&f, evs)
+	dec := d.tune(&f, evs)
+	if dec.Emit() && !d.opt.Stream {
+		d.findings = append(d.findings, f)
+	}
+	d.count(f.RuleID, dec.Emit(), f.Suppressed)
+	if d.opt.OnFinding != nil {
+		d.opt.OnFinding(f, dec)
+	}
+}
+
+// tune applies the tuning to a finding.
+func (d *Detector) tune(f *finding.Finding, evs []*event.Event) tune.Decision {
+	dec := d.opt.Config.Apply(f, evs)
 	if c, ok := level.Parse(f.Confidence); !ok || c.Confidence() != c {
 		f.Confidence = level.Low.String() // not a confidence: claim the least
 	}
-	if dec.Emit() {
-		if !d.opt.Stream {
-			d.findings = append(d.findings, f)
-		}
-		d.sum.Findings++
-		d.sum.ByRule[f.RuleID]++
-		if f.Suppressed {
-			d.sum.Suppressed++
-		}
-	} else {
+	return dec
+}
+
+// count counts a finding into the Summary.
+func (d *Detector) count(rule string, emit, suppressed bool) {
+	if !emit {
 		d.sum.Dropped++
+		return
 	}
-	if d.opt.OnFinding != nil {
-		d.opt.OnFinding(f, dec)
+	d.sum.Findings++
+	d.sum.ByRule[rule]++
+	if suppressed {
+		d.sum.Suppressed++
 	}
 }
 

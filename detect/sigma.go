@@ -33,7 +33,7 @@ func (d *Detector) newRunner() *sigma.Runner {
 		// The engine already names late events; say it once.
 		onLate = nil
 	}
-	return sigma.NewRunner(d.opt.Rules, sigma.RunOptions{Lateness: lateness, OnHit: d.sigmaHit, OnLate: onLate})
+	return sigma.NewRunner(d.opt.Rules, sigma.RunOptions{Lateness: lateness, OnHit: d.sigmaHit, OnLate: onLate, Direct: d.direct})
 }
 
 // sigmaHandler hands the engine core's releases to the Detector's current

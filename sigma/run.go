@@ -42,6 +42,13 @@ type RunOptions struct {
 	MaxGroups int
 	// MaxSeen caps the event ids remembered for de-duplication.
 	MaxSeen int
+	// Direct leaves the single-event rules to Fire: a released event
+	// feeds only the correlations, and Wants asks only for the events a
+	// correlation uses. A single-event rule's hit depends on its event
+	// alone, so logs at rest need not hold and order the events it
+	// matches (which may be most of them) to report it exactly; the
+	// caller de-duplicates copies of one record.
+	Direct bool
 }
 
 // Hit is a rule that fired.
@@ -251,6 +258,10 @@ func (r *Runner) rank(ev *event.Event) (int, bool) {
 	hits, _ := r.outcome(ev)
 	rank, ok := 0, false
 	for _, h := range hits {
+		if r.opt.Direct && len(r.p.users[h.rule]) == 0 {
+			// Fire reports it; no correlation needs the event.
+			continue
+		}
 		if !h.filtered {
 			rank, ok = max(rank, r.p.rank[h.rule]), true
 		}
@@ -291,6 +302,21 @@ func (r *Runner) Match(ev *event.Event) []*Rule {
 			continue
 		}
 		out = append(out, h.rule)
+	}
+	return out
+}
+
+// Fire returns the detection rules that report on their own and match
+// ev, in load order, with filters applied: with RunOptions.Direct, what
+// releasing ev would have reported. It neither counts nor feeds
+// correlations.
+func (r *Runner) Fire(ev *event.Event) []*Rule {
+	hits, _ := r.outcome(ev)
+	var out []*Rule
+	for _, h := range hits {
+		if !h.filtered && r.p.standalone[h.rule] {
+			out = append(out, h.rule)
+		}
 	}
 	return out
 }
@@ -366,7 +392,7 @@ func (r *Runner) Release(cs *eventtime.ScopeState, rel *eventtime.Release) {
 		}
 		if fresh {
 			r.stats.Matches++
-			if r.p.standalone[rule] {
+			if r.p.standalone[rule] && !r.opt.Direct {
 				r.emit(&Hit{Rule: rule, Events: []HitEvent{{Rule: rule.Ref(), Event: ev}}, First: ev.Time, Last: ev.Time})
 				// The receiver may have tested other records with the
 				// shared parser.

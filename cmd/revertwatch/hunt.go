@@ -163,11 +163,17 @@ place (the finding says it was late).`,
 			if err := det.FlushContext(ctx); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
+			// NDJSON goes out as the findings come back in order, without
+			// holding them: a noisy Sigma rule may make one per event.
+			stream := format == finding.FormatNDJSON && idx == nil && minSeverity == "" && !summary && !failOnFindings
+			if stream {
+				return huntStream(cmd, det, output, sum, conf, start, &unreadable, &in)
+			}
+			fs, infos := det.Findings(), det.Rules()
 			if err := det.Close(); err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("%w: the findings are incomplete", err)}
 			}
-
-			fs, infos, dsum := det.Findings(), det.Rules(), det.Summary()
+			dsum := det.Summary()
 			if minSeverity != "" {
 				var below int
 				fs, below = atLeast(fs, minLevel)
@@ -246,6 +252,35 @@ place (the finding says it was late).`,
 	cmd.Flags().StringVar(&explainFormat, "explain", "", "write each finding's investigation bundle instead of the list: markdown (the default), json or html (--explain html and --explain=html alike)")
 	cmd.Flags().Lookup("explain").NoOptDefVal = explain.FormatMarkdown
 	return cmd
+}
+
+// huntStream writes hunt's findings as NDJSON straight from the
+// detector (Detector.WriteNDJSON), then the summary, as the rest of hunt
+// does for the other formats. det is closed by then for its errors
+// spilling; the findings that wait in its spool are read back first.
+func huntStream(cmd *cobra.Command, det *detect.Detector, output string, sum ingest.Summary, conf *tune.Config, start time.Time, unreadable *fileErrors, in *inputFlags) error {
+	w, done, err := createOutput(cmd.OutOrStdout(), output)
+	if err != nil {
+		return err
+	}
+	defer done()
+	err = det.WriteNDJSON(w)
+	if cerr := det.Close(); err == nil && cerr != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%w: the findings are incomplete", cerr)}
+	}
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if err := done(); err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	writeHuntSummary(os.Stderr, sum, det.Summary(), conf, time.Since(start), unreadable.list())
+	in.writeSourceSummary(os.Stderr)
+	if in.stats {
+		fmt.Fprintf(os.Stderr, "total: files=%d records=%d events=%d skipped=%d rejected=%d file-errors=%d bytes=%d\n",
+			sum.Files, sum.Records, sum.Events, sum.Skipped, sum.Rejected, sum.FileErrors, sum.Bytes)
+	}
+	return finish(sum, false)
 }
 
 // tableOptions fits the table to the terminal it goes to, if any, and

@@ -1,0 +1,108 @@
+package detect
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"io"
+
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/sigma"
+)
+
+// fire reports the single-event Sigma rules ev matches, at rest, as it
+// is read: the finding is what releasing ev in event-time order would
+// have made, kept in the spool until the findings are asked for.
+func (d *Detector) fire(ev *event.Event) {
+	for _, rule := range d.sig.Fire(ev) {
+		f := FromHit(&sigma.Hit{Rule: rule, Events: []sigma.HitEvent{{Rule: rule.Ref(), Event: ev}}, First: ev.Time, Last: ev.Time})
+		dec := d.tune(&f, []*event.Event{ev})
+		d.spool.add(&f, dec.Emit(), ev)
+	}
+}
+
+// EachFinding calls fn with every emitted finding in output order, as
+// Findings orders them (a built-in finding before a Sigma one of the
+// same rule id, time and id: an exported rule beside its original): a
+// finding held in memory as f (line nil), or one
+// of the spool as its NDJSON line (f nil), valid only during the call.
+// At rest with Sigma rules it walks the spool without holding it; the
+// first walk counts the spool's findings into Summary.
+func (d *Detector) EachFinding(fn func(f *finding.Finding, line []byte) error) error {
+	held := append([]finding.Finding(nil), d.findings...)
+	finding.Sort(held)
+	if d.spool == nil || d.spool.empty() {
+		for i := range held {
+			if err := fn(&held[i], nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	m, err := d.spool.merge()
+	if err != nil {
+		return err
+	}
+	counting := !d.spool.counted
+	for {
+		e, err := m.peek()
+		if err != nil {
+			return err
+		}
+		if e == nil && len(held) == 0 {
+			break
+		}
+		if e == nil || len(held) > 0 && compareHeld(&held[0], e) <= 0 {
+			if err := fn(&held[0], nil); err != nil {
+				return err
+			}
+			held = held[1:]
+			continue
+		}
+		if counting {
+			d.count(e.rule, e.line != nil, e.suppressed)
+		}
+		if e.line != nil {
+			if err := fn(nil, e.line); err != nil {
+				return err
+			}
+		}
+		if err := m.take(); err != nil {
+			return err
+		}
+	}
+	d.spool.counted = true
+	return nil
+}
+
+// compareHeld orders a held finding against a spooled one as
+// finding.Sort would.
+func compareHeld(f *finding.Finding, e *spoolEntry) int {
+	if c := cmp.Compare(f.FirstSeen.UnixNano(), e.first); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(f.RuleID, e.rule); c != 0 {
+		return c
+	}
+	return cmp.Compare(f.ID, e.id)
+}
+
+// WriteNDJSON writes every emitted finding as finding.WriteNDJSON would
+// write Findings, without holding the spool in memory.
+func (d *Detector) WriteNDJSON(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	err := d.EachFinding(func(f *finding.Finding, line []byte) error {
+		if f != nil {
+			return enc.Encode(f)
+		}
+		_, err := bw.Write(line)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
