@@ -9,7 +9,10 @@
 // content does.
 package attack
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // Version is the ATT&CK release the ids and names are taken from.
 const Version = "v17"
@@ -90,10 +93,15 @@ func TacticByTag(name string) (Tactic, bool) {
 	if name == "stealth" {
 		return DefenseEvasion, true
 	}
-	for _, t := range tactics {
-		if t.Tag() == "attack."+name {
-			return t, true
-		}
-	}
-	return Tactic{}, false
+	t, ok := tacticTags()[name]
+	return t, ok
 }
+
+// tacticTags finds a tactic by its tag without the attack. prefix.
+var tacticTags = sync.OnceValue(func() map[string]Tactic {
+	m := make(map[string]Tactic, len(tactics))
+	for _, t := range tactics {
+		m[strings.TrimPrefix(t.Tag(), "attack.")] = t
+	}
+	return m
+})

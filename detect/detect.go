@@ -514,10 +514,16 @@ func (d *Detector) report(f finding.Finding, evs []*event.Event) {
 // tune applies the tuning to a finding.
 func (d *Detector) tune(f *finding.Finding, evs []*event.Event) tune.Decision {
 	dec := d.opt.Config.Apply(f, evs)
-	if c, ok := level.Parse(f.Confidence); !ok || c.Confidence() != c {
-		f.Confidence = level.Low.String() // not a confidence: claim the least
-	}
+	fixConfidence(f)
 	return dec
+}
+
+// fixConfidence claims the least confidence for a finding whose
+// confidence is not one.
+func fixConfidence(f *finding.Finding) {
+	if c, ok := level.Parse(f.Confidence); !ok || c.Confidence() != c {
+		f.Confidence = level.Low.String()
+	}
 }
 
 // count counts a finding into the Summary.

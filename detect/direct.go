@@ -17,8 +17,10 @@ import (
 func (d *Detector) fire(ev *event.Event) {
 	for _, rule := range d.sig.Fire(ev) {
 		f := FromHit(&sigma.Hit{Rule: rule, Events: []sigma.HitEvent{{Rule: rule.Ref(), Event: ev}}, First: ev.Time, Last: ev.Time})
-		dec := d.tune(&f, []*event.Event{ev})
-		d.spool.add(&f, dec.Emit(), ev)
+		// Counted when the spool keeps this copy of the record.
+		dec := d.opt.Config.ApplyUncounted(&f, []*event.Event{ev})
+		fixConfidence(&f)
+		d.spool.add(&f, dec, ev)
 	}
 }
 
@@ -62,6 +64,7 @@ func (d *Detector) EachFinding(fn func(f *finding.Finding, line []byte) error) e
 		}
 		if counting {
 			d.count(e.rule, e.line != nil, e.suppressed)
+			d.opt.Config.Count(e.dec)
 		}
 		if e.line != nil {
 			if err := fn(nil, e.line); err != nil {

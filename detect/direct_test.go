@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math/rand"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/platforms"
 	"github.com/revertwatch/revertwatch/sigma"
+	"github.com/revertwatch/revertwatch/tune"
 )
 
 // noisyRules are single-event rules of the kinds that fire on most
@@ -67,6 +69,23 @@ filter:
     condition: selection
 `
 
+// directTuning drops the GCP rule's findings of one project and
+// downgrades the Azure keyword rule's everywhere: the direct firing must
+// count what the tuning did once per finding kept, as before.
+const directTuning = `allow:
+  - name: gcp-drop
+    reason: test
+    action: drop
+    rules: ["6b3a4f2e-0000-4000-8000-000000000003"]
+    single_attribute: true
+    match: {account: "*-*"}
+  - name: azure-down
+    reason: test
+    rules: ["6b3a4f2e-0000-4000-8000-000000000002"]
+    single_attribute: true
+    match: {account: "*-*"}
+`
+
 // directRules loads the built-in content exported as Sigma and
 // noisyRules.
 func directRules(t *testing.T) *sigma.Ruleset {
@@ -88,10 +107,15 @@ func directRules(t *testing.T) *sigma.Ruleset {
 }
 
 // huntWith runs the at-rest detector with opt over a copy of evs and
-// returns its NDJSON as WriteNDJSON writes it, checked against Findings.
-func huntWith(t *testing.T, evs []*event.Event, opt Options) []byte {
+// returns its NDJSON as WriteNDJSON writes it, checked against Findings,
+// and the tuning's summary.
+func huntWith(t *testing.T, evs []*event.Event, opt Options) ([]byte, tune.Summary) {
 	t.Helper()
-	opt.AtRest, opt.SpillDir = true, t.TempDir()
+	conf, err := tune.Parse("tuning.yml", []byte(directTuning))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.AtRest, opt.SpillDir, opt.Config = true, t.TempDir(), conf
 	d, err := New(opt)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +144,7 @@ func huntWith(t *testing.T, evs []*event.Event, opt Options) []byte {
 	if s := d.Summary(); s.Findings != bytes.Count(held.Bytes(), []byte("\n")) {
 		t.Fatalf("the summary counts %d findings, the output has %d", s.Findings, bytes.Count(held.Bytes(), []byte("\n")))
 	}
-	return streamed.Bytes()
+	return streamed.Bytes(), conf.Summary()
 }
 
 var lateBy = regexp.MustCompile(`"late_by":"[^"]*",?`)
@@ -137,16 +161,19 @@ var lateBy = regexp.MustCompile(`"late_by":"[^"]*",?`)
 func TestDirectSigmaSameAsReleased(t *testing.T) {
 	evs := emulatedEvents(t)
 	rs := directRules(t)
-	want := huntWith(t, evs, Options{Rules: rs, noDirect: true})
-	if n := bytes.Count(want, []byte("\n")); n < 200 {
+	want, wantTuning := huntWith(t, evs, Options{Rules: rs, noDirect: true})
+	if wantTuning.Dropped == 0 || wantTuning.Downgraded == 0 || len(wantTuning.Benign) == 0 {
+		t.Fatalf("the tuning did not drop, downgrade and recognise: %+v", wantTuning)
+	}
+	if n := bytes.Count(want, []byte("\n")); n < 150 {
 		t.Fatalf("only %d findings: the noisy rules should fire on most records", n)
 	}
-	for _, id := range []string{"assumed_role", "6b3a4f2e-0000-4000-8000-000000000002", "6b3a4f2e-0000-4000-8000-000000000003", "6b3a4f2e-0000-4000-8000-000000000004"} {
+	for _, id := range []string{"assumed_role", "6b3a4f2e-0000-4000-8000-000000000002", "6b3a4f2e-0000-4000-8000-000000000004"} {
 		if !bytes.Contains(want, []byte(`"rule_id":"`+id+`"`)) {
 			t.Fatalf("rule %s never fired: the test would not test it", id)
 		}
 	}
-	base := huntWith(t, evs, Options{})
+	base, _ := huntWith(t, evs, Options{})
 	rng := rand.New(rand.NewSource(11))
 	for i, budget := range []int64{0, 64 << 10, 0, 8 << 10} {
 		perm := append([]*event.Event(nil), evs...)
@@ -158,9 +185,12 @@ func TestDirectSigmaSameAsReleased(t *testing.T) {
 		case 2, 3:
 			rng.Shuffle(len(perm), func(a, b int) { perm[a], perm[b] = perm[b], perm[a] })
 		}
-		got := huntWith(t, perm, Options{Rules: rs, MemoryBudget: budget})
+		got, tuning := huntWith(t, perm, Options{Rules: rs, MemoryBudget: budget})
 		if !bytes.Equal(lateBy.ReplaceAll(got, nil), lateBy.ReplaceAll(want, nil)) {
 			t.Fatalf("order %d, budget %d: direct firing changed the findings:\n%s", i, budget, firstDiff(got, want))
+		}
+		if !reflect.DeepEqual(tuning, wantTuning) {
+			t.Fatalf("order %d, budget %d: the tuning counted\n%+v, want\n%+v", i, budget, tuning, wantTuning)
 		}
 		// The built-in findings are those of a hunt without rules,
 		// late_by included.

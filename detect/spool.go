@@ -16,6 +16,7 @@ import (
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/tune"
 )
 
 // spool holds the findings of single-event Sigma rules at rest, made as
@@ -56,6 +57,8 @@ type spoolEntry struct {
 	copy       string
 	suppressed bool
 	line       []byte
+	// dec is the tuning's decision, counted only for the copy kept.
+	dec tune.Decision
 }
 
 // spoolOverhead is what an entry costs besides its line and strings.
@@ -70,29 +73,89 @@ func newSpool(budget int64, dir string) *spool {
 
 // add keeps a finding as finding.WriteNDJSON would write it, or only
 // its key when it is not emitted.
-func (s *spool) add(f *finding.Finding, emit bool, ev *event.Event) {
+func (s *spool) add(f *finding.Finding, dec tune.Decision, ev *event.Event) {
 	if s.err != nil {
 		return
 	}
-	e := spoolEntry{first: f.FirstSeen.UnixNano(), rule: f.RuleID, id: f.ID, suppressed: f.Suppressed, copy: copyKey(ev)}
+	emit := dec.Emit()
+	e := spoolEntry{first: f.FirstSeen.UnixNano(), rule: f.RuleID, id: f.ID, suppressed: f.Suppressed, copy: copyKey(ev), dec: dec}
 	if event.Phased(ev.Provider) && ev.CorrelationUID != "" {
 		// The core takes a record for a copy when its id or original id
 		// was seen (a Log Analytics row and its export record).
 		e.record = cmp.Or(ev.OriginalUID, ev.UID)
 	}
 	if emit {
-		s.buf.Reset()
-		if err := s.enc.Encode(f); err != nil {
+		line, err := s.encode(f)
+		if err != nil {
 			s.err = fmt.Errorf("encoding a finding of %s: %w", f.RuleID, err)
 			return
 		}
-		e.line = bytes.Clone(s.buf.Bytes())
+		e.line = line
 	}
 	s.mem = append(s.mem, e)
 	s.size += int64(len(e.line)+len(e.rule)+len(e.id)+len(e.record)+len(e.copy)) + spoolOverhead
 	if s.size > s.budget {
 		s.spill()
 	}
+}
+
+// rawMark is how a one-event finding's NDJSON ends its evidence when the
+// record's bytes are left out: the record goes in place of the 0.
+var rawMark = []byte(`,"raw":0}]`)
+
+// encode returns f's NDJSON line. The record's bytes are most of it, and
+// encoding/json would copy them through its compacting scanner: a record
+// that is compact already (decoded, so valid; no whitespace between
+// tokens) is what that scanner would write, and is put in as it is.
+func (s *spool) encode(f *finding.Finding) ([]byte, error) {
+	s.buf.Reset()
+	if len(f.Evidence) != 1 || !compactJSON(f.Evidence[0].Raw) {
+		if err := s.enc.Encode(f); err != nil {
+			return nil, err
+		}
+		return bytes.Clone(s.buf.Bytes()), nil
+	}
+	raw := f.Evidence[0].Raw
+	f.Evidence[0].Raw = json.RawMessage("0")
+	err := s.enc.Encode(f)
+	f.Evidence[0].Raw = raw
+	if err != nil {
+		return nil, err
+	}
+	b := s.buf.Bytes()
+	i := bytes.LastIndex(b, rawMark)
+	if i < 0 {
+		return nil, fmt.Errorf("no evidence record in the encoded finding")
+	}
+	at := i + len(`,"raw":`)
+	line := make([]byte, 0, len(b)-1+len(raw))
+	line = append(append(append(line, b[:at]...), raw...), b[at+1:]...)
+	return line, nil
+}
+
+// compactJSON reports whether the JSON text b has no whitespace between
+// its tokens.
+func compactJSON(b []byte) bool {
+	in := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if in {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				in = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			in = true
+		case ' ', '\t', '\n', '\r':
+			return false
+		}
+	}
+	return len(b) > 0 && !in
 }
 
 // copyKey is eventtime.Compare's order of copies of one record, after
@@ -155,6 +218,8 @@ func (s *spool) spill() {
 		}
 		w.WriteByte(flag)
 		put(e.line)
+		dec, _ := e.dec.AppendBinary(nil)
+		put(dec)
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -213,13 +278,18 @@ func (c *cursor) next() error {
 	cp, err6 := get()
 	flag, err3 := c.r.ReadByte()
 	line, err4 := get()
-	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
+	decb, err7 := get()
+	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7); err != nil {
 		return fmt.Errorf("reading spilled findings back: %w", noEOF(err))
+	}
+	dec, _, err := tune.DecodeDecision(decb)
+	if err != nil {
+		return fmt.Errorf("reading spilled findings back: %w", err)
 	}
 	if len(line) == 0 {
 		line = nil
 	}
-	c.cur = spoolEntry{first: first, rule: string(rule), id: string(id), record: string(record), copy: string(cp), suppressed: flag == 1, line: line}
+	c.cur = spoolEntry{first: first, rule: string(rule), id: string(id), record: string(record), copy: string(cp), suppressed: flag == 1, line: line, dec: dec}
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package tune
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -27,6 +29,69 @@ type Decision struct {
 	// AllBenign is true when every event was made by a recognised actor
 	// that is not caller-set; confidence was then lowered one step.
 	AllBenign bool `json:"all_benign,omitempty"`
+	// entry is the matching allow entry's index plus one, for Count.
+	entry int
+}
+
+// AppendBinary appends a compact encoding of d, which DecodeDecision
+// reads back, for a caller that keeps decisions on disk until it counts
+// them.
+func (d Decision) AppendBinary(b []byte) ([]byte, error) {
+	b = binary.AppendUvarint(b, uint64(d.Action))
+	b = binary.AppendUvarint(b, uint64(d.entry))
+	flag := uint64(0)
+	if d.AllBenign {
+		flag = 1
+	}
+	b = binary.AppendUvarint(b, flag)
+	b = binary.AppendUvarint(b, uint64(len(d.Benign)))
+	for _, s := range append([]string{d.Entry}, d.Benign...) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return b, nil
+}
+
+// DecodeDecision reads a Decision that AppendBinary encoded and returns
+// it with the rest of b.
+func DecodeDecision(b []byte) (Decision, []byte, error) {
+	var d Decision
+	bad := errors.New("tune: truncated decision")
+	num := func() uint64 {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			b = nil
+			return 0
+		}
+		b = b[n:]
+		return v
+	}
+	str := func() (string, bool) {
+		n := num()
+		if b == nil || uint64(len(b)) < n {
+			return "", false
+		}
+		s := string(b[:n])
+		b = b[n:]
+		return s, true
+	}
+	d.Action, d.entry, d.AllBenign = Action(num()), int(num()), num() == 1
+	nb := num()
+	if b == nil || nb > uint64(len(b)) {
+		return Decision{}, nil, bad
+	}
+	var ok bool
+	if d.Entry, ok = str(); !ok {
+		return Decision{}, nil, bad
+	}
+	for i := uint64(0); i < nb; i++ {
+		s, ok := str()
+		if !ok {
+			return Decision{}, nil, bad
+		}
+		d.Benign = append(d.Benign, s)
+	}
+	return d, b, nil
 }
 
 // Emit reports whether the finding should be written out.
@@ -55,6 +120,15 @@ var defaultConfig = sync.OnceValue(func() *Config { return Default() })
 // Call Apply once per finding: a second call would lower confidence again.
 // A nil *Config applies the built-in benign actors only.
 func (c *Config) Apply(f *finding.Finding, evs []*event.Event) Decision {
+	dec := c.ApplyUncounted(f, evs)
+	c.Count(dec)
+	return dec
+}
+
+// ApplyUncounted is Apply without counting the decision into the
+// summary: for a caller that makes a finding more than once (one per
+// copy of a record) and counts the one it keeps with Count.
+func (c *Config) ApplyUncounted(f *finding.Finding, evs []*event.Event) Decision {
 	if c == nil {
 		c = defaultConfig()
 	}
@@ -74,6 +148,34 @@ func (c *Config) Apply(f *finding.Finding, evs []*event.Event) Decision {
 	c.applyBenign(f, subjects, &dec)
 	c.applyEntries(f, subjects, &dec)
 	return dec
+}
+
+// Count counts a decision of ApplyUncounted into the summary: the benign
+// actors it recognised and the allow entry that downgraded or dropped the
+// finding.
+func (c *Config) Count(dec Decision) {
+	if c == nil {
+		c = defaultConfig()
+	}
+	set := c.benign
+	if set == nil {
+		set = Builtin()
+	}
+	for _, id := range dec.Benign {
+		for j, a := range set.Actors {
+			if a.ID == id && j < len(c.benignN) {
+				c.benignN[j].Add(1)
+			}
+		}
+	}
+	if dec.entry <= 0 || dec.entry > len(c.Entries) {
+		return
+	}
+	if e := c.Entries[dec.entry-1]; dec.Action == Drop {
+		e.dropped.Add(1)
+	} else {
+		e.downgraded.Add(1)
+	}
 }
 
 func (c *Config) applyBenign(f *finding.Finding, subjects []subject, dec *Decision) {
@@ -112,9 +214,6 @@ func (c *Config) applyBenign(f *finding.Finding, subjects []subject, dec *Decisi
 			continue
 		}
 		dec.Benign = append(dec.Benign, a.ID)
-		if j < len(c.benignN) {
-			c.benignN[j].Add(1)
-		}
 		if a.CallerSet {
 			callerSet = append(callerSet, a.Name)
 		} else {
@@ -167,14 +266,14 @@ func (c *Config) applyEntries(f *finding.Finding, subjects []subject, dec *Decis
 		return
 	}
 	now := c.clock()
-	for _, e := range c.Entries {
+	for i, e := range c.Entries {
 		if e.Expired(now) || !e.appliesToRule(f.RuleID) || e.Match == nil {
 			continue
 		}
 		if !matchAll(e.Match, subjects) {
 			continue
 		}
-		dec.Action, dec.Entry = e.Action, e.Name
+		dec.Action, dec.Entry, dec.entry = e.Action, e.Name, i+1
 		f.Suppressed = true
 		reason := fmt.Sprintf("allow entry %q: %s", e.Name, e.Reason)
 		if e.Owner != "" {
@@ -182,10 +281,8 @@ func (c *Config) applyEntries(f *finding.Finding, subjects []subject, dec *Decis
 		}
 		f.SuppressionReason = reason
 		if e.Action == Drop {
-			e.dropped.Add(1)
 			return
 		}
-		e.downgraded.Add(1)
 		if sev, _ := level.Parse(f.Severity); sev > e.Severity {
 			f.Reasons = append(f.Reasons, fmt.Sprintf("severity %s → %s: downgraded by allow entry %q", f.Severity, e.Severity, e.Name))
 			f.Severity = e.Severity.String()

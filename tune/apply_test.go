@@ -2,6 +2,7 @@ package tune
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -268,4 +269,37 @@ func TestApplyConcurrent(t *testing.T) {
 	if s := c.Summary(); s.Dropped != 400 {
 		t.Fatalf("dropped = %d", s.Dropped)
 	}
+}
+
+// TestDecisionBinary: a decision read back from AppendBinary is the one
+// written, and counts the same.
+func TestDecisionBinary(t *testing.T) {
+	for _, d := range []Decision{{}, {Action: Drop, Entry: "ci", entry: 2, Benign: []string{"aws-backup", "aws-dlm"}, AllBenign: true}} {
+		b, err := d.AppendBinary([]byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, rest, err := DecodeDecision(append(b[1:], 'y'))
+		if err != nil || string(rest) != "y" || !reflect.DeepEqual(got, d) {
+			t.Errorf("%+v came back as %+v (rest %q, %v)", d, got, rest, err)
+		}
+	}
+}
+
+// FuzzDecodeDecision: any bytes give a decision or an error, never a
+// panic, and a decision read encodes back to the bytes it used.
+func FuzzDecodeDecision(f *testing.F) {
+	b, _ := Decision{Action: Downgrade, Entry: "e", entry: 1, Benign: []string{"a"}}.AppendBinary(nil)
+	f.Add(b)
+	f.Add([]byte{0, 0, 0, 200, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, rest, err := DecodeDecision(b)
+		if err != nil {
+			return
+		}
+		again, _ := d.AppendBinary(nil)
+		if used := b[:len(b)-len(rest)]; len(again) > len(used) {
+			t.Fatalf("%q decoded to %+v, which encodes to %q", used, d, again)
+		}
+	})
 }
