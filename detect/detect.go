@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/revertwatch/revertwatch/attack"
@@ -98,6 +99,11 @@ type Detector struct {
 	// events are read (sigma.RunOptions.Direct), into spool.
 	direct bool
 	spool  *spool
+	// The workers that make the direct findings (fire), and the batch
+	// being filled for them.
+	fireq  chan []fireJob
+	firing []fireJob
+	fireWG sync.WaitGroup
 }
 
 // azureOp is what logs at rest hold of one Azure operation: whether an
@@ -274,6 +280,7 @@ func (d *Detector) Buffered() int {
 }
 
 func (d *Detector) flushRest(ctx context.Context) error {
+	d.drainFire()
 	keys := make([]string, 0, len(d.ops))
 	for k, op := range d.ops {
 		if !op.outcome && op.lastUID != "" {
@@ -314,6 +321,7 @@ func (d *Detector) Close() error {
 	if d.rest == nil {
 		return nil
 	}
+	d.drainFire()
 	cerr := d.rest.Close()
 	if err := d.raws.close(); cerr == nil {
 		cerr = err

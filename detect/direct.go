@@ -5,23 +5,77 @@ import (
 	"cmp"
 	"encoding/json"
 	"io"
+	"runtime"
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/sigma"
 )
 
+// fireJob is one event and the single-event rules it fires.
+type fireJob struct {
+	ev    *event.Event
+	rules []*sigma.Rule
+}
+
+// fireBatch is how many jobs go to a worker at once.
+const fireBatch = 128
+
 // fire reports the single-event Sigma rules ev matches, at rest, as it
 // is read: the finding is what releasing ev in event-time order would
-// have made, kept in the spool until the findings are asked for.
+// have made, kept in the spool until the findings are asked for. The
+// rules are tested here (the runner is not safe for concurrent use);
+// the findings are made, tuned and encoded by workers, in any order:
+// the spool orders them.
 func (d *Detector) fire(ev *event.Event) {
-	for _, rule := range d.sig.Fire(ev) {
-		f := FromHit(&sigma.Hit{Rule: rule, Events: []sigma.HitEvent{{Rule: rule.Ref(), Event: ev}}, First: ev.Time, Last: ev.Time})
-		// Counted when the spool keeps this copy of the record.
-		dec := d.opt.Config.ApplyUncounted(&f, []*event.Event{ev})
-		fixConfidence(&f)
-		d.spool.add(&f, dec, ev)
+	rules := d.sig.Fire(ev)
+	if len(rules) == 0 {
+		return
 	}
+	if d.fireq == nil {
+		n := max(1, runtime.GOMAXPROCS(0))
+		d.fireq = make(chan []fireJob, n)
+		for range n {
+			d.fireWG.Add(1)
+			go d.fireWorker()
+		}
+	}
+	d.firing = append(d.firing, fireJob{ev: ev, rules: rules})
+	if len(d.firing) == fireBatch {
+		d.fireq <- d.firing
+		d.firing = make([]fireJob, 0, fireBatch)
+	}
+}
+
+// fireWorker makes the findings of the jobs it is sent.
+func (d *Detector) fireWorker() {
+	defer d.fireWG.Done()
+	enc := d.spool.newEncoder()
+	for batch := range d.fireq {
+		for _, j := range batch {
+			for _, rule := range j.rules {
+				f := FromHit(&sigma.Hit{Rule: rule, Events: []sigma.HitEvent{{Rule: rule.Ref(), Event: j.ev}}, First: j.ev.Time, Last: j.ev.Time})
+				// Counted when the spool keeps this copy of the record.
+				dec := d.opt.Config.ApplyUncounted(&f, []*event.Event{j.ev})
+				fixConfidence(&f)
+				d.spool.add(enc, &f, dec, j.ev)
+			}
+		}
+	}
+}
+
+// drainFire waits for the workers to make every finding fire sent
+// them. Nothing fires after it.
+func (d *Detector) drainFire() {
+	if d.fireq == nil {
+		return
+	}
+	if len(d.firing) > 0 {
+		d.fireq <- d.firing
+	}
+	close(d.fireq)
+	d.fireWG.Wait()
+	d.fireq, d.firing = nil, nil
 }
 
 // EachFinding calls fn with every emitted finding in output order, as
@@ -32,6 +86,7 @@ func (d *Detector) fire(ev *event.Event) {
 // At rest with Sigma rules it walks the spool without holding it; the
 // first walk counts the spool's findings into Summary.
 func (d *Detector) EachFinding(fn func(f *finding.Finding, line []byte) error) error {
+	d.drainFire()
 	held := append([]finding.Finding(nil), d.findings...)
 	finding.Sort(held)
 	if d.spool == nil || d.spool.empty() {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
@@ -33,12 +34,12 @@ import (
 type spool struct {
 	budget int64
 	dir    string
-	mem    []spoolEntry
-	size   int64
-	runs   []*os.File
-	enc    *json.Encoder
-	buf    bytes.Buffer
-	err    error
+	// mu guards what follows: fire's workers add at once.
+	mu   sync.Mutex
+	mem  []spoolEntry
+	size int64
+	runs []*os.File
+	err  error
 	// counted is set once a whole pass has counted the findings into
 	// the Detector's Summary.
 	counted bool
@@ -65,32 +66,46 @@ type spoolEntry struct {
 const spoolOverhead = 80
 
 func newSpool(budget int64, dir string) *spool {
-	s := &spool{budget: budget, dir: dir}
-	s.enc = json.NewEncoder(&s.buf)
-	s.enc.SetEscapeHTML(false)
-	return s
+	return &spool{budget: budget, dir: dir}
+}
+
+// spoolEncoder is one worker's NDJSON encoder.
+type spoolEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func (s *spool) newEncoder() *spoolEncoder {
+	e := &spoolEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
 }
 
 // add keeps a finding as finding.WriteNDJSON would write it, or only
-// its key when it is not emitted.
-func (s *spool) add(f *finding.Finding, dec tune.Decision, ev *event.Event) {
-	if s.err != nil {
-		return
-	}
-	emit := dec.Emit()
+// its key when it is not emitted. It is safe for concurrent use, each
+// goroutine with its own encoder.
+func (s *spool) add(enc *spoolEncoder, f *finding.Finding, dec tune.Decision, ev *event.Event) {
 	e := spoolEntry{first: f.FirstSeen.UnixNano(), rule: f.RuleID, id: f.ID, suppressed: f.Suppressed, copy: copyKey(ev), dec: dec}
 	if event.Phased(ev.Provider) && ev.CorrelationUID != "" {
 		// The core takes a record for a copy when its id or original id
 		// was seen (a Log Analytics row and its export record).
 		e.record = cmp.Or(ev.OriginalUID, ev.UID)
 	}
-	if emit {
-		line, err := s.encode(f)
-		if err != nil {
-			s.err = fmt.Errorf("encoding a finding of %s: %w", f.RuleID, err)
-			return
+	var err error
+	if dec.Emit() {
+		if e.line, err = enc.encode(f); err != nil {
+			err = fmt.Errorf("encoding a finding of %s: %w", f.RuleID, err)
 		}
-		e.line = line
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return
+	}
+	if err != nil {
+		s.err = err
+		return
 	}
 	s.mem = append(s.mem, e)
 	s.size += int64(len(e.line)+len(e.rule)+len(e.id)+len(e.record)+len(e.copy)) + spoolOverhead
@@ -107,7 +122,7 @@ var rawMark = []byte(`,"raw":0}]`)
 // encoding/json would copy them through its compacting scanner: a record
 // that is compact already (decoded, so valid; no whitespace between
 // tokens) is what that scanner would write, and is put in as it is.
-func (s *spool) encode(f *finding.Finding) ([]byte, error) {
+func (s *spoolEncoder) encode(f *finding.Finding) ([]byte, error) {
 	s.buf.Reset()
 	if len(f.Evidence) != 1 || !compactJSON(f.Evidence[0].Raw) {
 		if err := s.enc.Encode(f); err != nil {

@@ -24,7 +24,7 @@ func TestSpoolEncode(t *testing.T) {
 		if err := finding.WriteNDJSON(&want, []finding.Finding{f}); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.encode(&f)
+		got, err := s.newEncoder().encode(&f)
 		if err != nil {
 			t.Fatal(err)
 		}
