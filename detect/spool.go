@@ -15,6 +15,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/klauspost/compress/s2"
+
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/tune"
@@ -61,6 +63,10 @@ type spoolEntry struct {
 	// dec is the tuning's decision, counted only for the copy kept.
 	dec tune.Decision
 }
+
+// spoolBlock is the compressed runs' block size: a merge holds one block
+// per run.
+const spoolBlock = 256 << 10
 
 // spoolOverhead is what an entry costs besides its line and strings.
 const spoolOverhead = 80
@@ -212,7 +218,11 @@ func (s *spool) spill() {
 	// Removed now: the open file is all that is needed, and nothing is
 	// left behind if the process dies.
 	os.Remove(f.Name())
-	w := bufio.NewWriterSize(f, 1<<20)
+	// Compressed: the runs are JSON, most of it records that repeat one
+	// another's names, and a run is written and read once; S2 costs less
+	// than the I/O it saves.
+	zw := s2.NewWriter(f, s2.WriterConcurrency(1), s2.WriterBlockSize(spoolBlock))
+	w := bufio.NewWriterSize(zw, 1<<20)
 	var hdr [binary.MaxVarintLen64]byte
 	put := func(b []byte) {
 		n := binary.PutUvarint(hdr[:], uint64(len(b)))
@@ -236,7 +246,7 @@ func (s *spool) spill() {
 		dec, _ := e.dec.AppendBinary(nil)
 		put(dec)
 	}
-	if err := w.Flush(); err != nil {
+	if err := errors.Join(w.Flush(), zw.Close()); err != nil {
 		f.Close()
 		s.err = fmt.Errorf("spilling findings: %w", err)
 		return
@@ -351,7 +361,7 @@ func (s *spool) merge() (*merger, error) {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, fmt.Errorf("reading spilled findings back: %w", err)
 		}
-		srcs = append(srcs, &cursor{r: bufio.NewReaderSize(f, 256<<10)})
+		srcs = append(srcs, &cursor{r: bufio.NewReaderSize(s2.NewReader(f, s2.ReaderMaxBlockSize(spoolBlock)), 64<<10)})
 	}
 	for _, c := range srcs {
 		switch err := c.next(); {
