@@ -150,3 +150,29 @@ func FuzzGlobStars(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRequestHas holds requestHas's fast way to the encoding/json
+// tokens it stands in for.
+func FuzzRequestHas(f *testing.F) {
+	for _, s := range [][2]string{
+		{`{"description":"Created for policy: x","n":[1,"packer_abc"]}`, "packer_*"},
+		{`{"packer_key":"v"}`, "packer_*"},
+		{`{"a":"Packer Builder"}`, "packer builder"},
+		{`{"a":"x\"y"}`, `x"y`},
+		{`{"a":"\u0070acker_1"}`, "packer_*"},
+		{`["a",{"b":["c"]}]`, "c"},
+		{`{"a":"b"`, "b"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, raw, pattern string) {
+		g, err := CompileGlob(pattern)
+		if err != nil {
+			return
+		}
+		gs := globs{g}
+		if got, want := requestHas([]byte(raw), gs), requestHasTokens([]byte(raw), gs); got != want {
+			t.Fatalf("request %s, pattern %q: %v, encoding/json's tokens say %v", raw, pattern, got, want)
+		}
+	})
+}

@@ -8,6 +8,9 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
@@ -563,6 +566,61 @@ func requestHas(raw json.RawMessage, gs globs) bool {
 	if len(raw) == 0 {
 		return false
 	}
+	if plainJSON(raw) && json.Valid(raw) {
+		p := requestParsers.Get()
+		v, err := p.ParseBytes(raw)
+		hit := err == nil && stringsMatch(v, gs)
+		requestParsers.Put(p)
+		if err == nil {
+			return hit
+		}
+	}
+	return requestHasTokens(raw, gs)
+}
+
+// requestParsers parse requests for requestHas: a finding of a noisy
+// rule is tuned on every record it fires on.
+var requestParsers fastjson.ParserPool
+
+// plainJSON reports whether raw is ASCII without \u escapes: its strings
+// then decode alike in fastjson and encoding/json (which replaces bad
+// UTF-8 and lone surrogates), so requestHas may parse it the fast way
+// once encoding/json finds it valid (fastjson lets more through).
+func plainJSON(raw []byte) bool {
+	for i, c := range raw {
+		if c >= utf8.RuneSelf || c == '\\' && i+1 < len(raw) && raw[i+1] == 'u' {
+			return false
+		}
+	}
+	return true
+}
+
+// stringsMatch reports whether a string value (not a key) in v matches.
+func stringsMatch(v *fastjson.Value, gs globs) bool {
+	switch v.Type() {
+	case fastjson.TypeString:
+		return gs.match(string(v.GetStringBytes()))
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		hit := false
+		o.Visit(func(_ []byte, c *fastjson.Value) {
+			hit = hit || stringsMatch(c, gs)
+		})
+		return hit
+	case fastjson.TypeArray:
+		for _, c := range v.GetArray() {
+			if stringsMatch(c, gs) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// requestHasTokens is requestHas by encoding/json's tokens: the
+// reference, and the way for a request fastjson may read otherwise (or
+// not at all: the strings before a syntax error still count).
+func requestHasTokens(raw json.RawMessage, gs globs) bool {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	// inObject[i] is true when container i is an object; expectKey says
 	// the next string of an object is a key.
