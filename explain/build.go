@@ -55,7 +55,7 @@ func Build(ctx context.Context, fs []finding.Finding, links *Links, facts *Facts
 			}
 		}
 		st.Skipped = len(inputs) - len(read)
-		if err := s.read(ctx, x, read, ropt); err != nil {
+		if err := s.read(ctx, x, read, ropt, opt.Keep); err != nil {
 			return nil, st, err
 		}
 		st.Reads++
@@ -80,7 +80,7 @@ func Build(ctx context.Context, fs []finding.Finding, links *Links, facts *Facts
 // are decoded partially, and whole only where the scope may keep them
 // (Scope.maybe): the decoding goroutines decide, so that the few calls
 // kept are all this goroutine sees.
-func (s *Scope) read(ctx context.Context, x *Index, inputs []string, ropt ingest.Options) error {
+func (s *Scope) read(ctx context.Context, x *Index, inputs []string, ropt ingest.Options, keep func(*event.Event) bool) error {
 	ropt.Want, ropt.Progress, ropt.Select, ropt.NewSelect, ropt.QueryFields = nil, nil, nil, nil, false
 	// admit reads an event only while it builds its Entry, which keeps
 	// copies of its strings and none of its bytes.
@@ -95,7 +95,9 @@ func (s *Scope) read(ctx context.Context, x *Index, inputs []string, ropt ingest
 		}
 	}
 	h := ingest.Handlers{Event: func(ev *event.Event) error {
-		s.admit(x, ev)
+		if keep == nil || keep(ev) {
+			s.admit(x, ev)
+		}
 		return nil
 	}}
 	sum, err := ingest.Read(ctx, inputs, ropt, h)

@@ -35,6 +35,10 @@ type Options struct {
 	// Now is the time of the response, which the playbook's "revoke every
 	// session issued before now" uses; zero means ResponseTime().
 	Now time.Time
+	// Keep, when set, says which calls the reads of Build may use: the
+	// record filters (--since, --account, ...) the first read applied,
+	// so that a bundle shows no call the findings could not have seen.
+	Keep func(*event.Event) bool
 }
 
 // ResponseTime is the time of the response a playbook is made for: the

@@ -80,7 +80,7 @@ to find them. Or give - and pipe findings in as ndjson from hunt.`,
 					return &exitError{code: exitUsage, err: err}
 				}
 			}
-			if err := writeExplained(cmd, output, format, given, idx, files, opt, window); err != nil {
+			if err := writeExplained(cmd, output, format, given, idx, files, opt, window, in.keeps()); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
 			return finish(sum, false)
@@ -209,8 +209,8 @@ func pickFindings(fs []finding.Finding, ids []string) ([]finding.Finding, error)
 
 // writeExplained builds the bundles, reading the logs again (read first
 // with opt) for their calls, and writes them to stdout or a file.
-func writeExplained(cmd *cobra.Command, output, format string, fs []finding.Finding, idx *explain.Collector, files []string, opt ingest.Options, window time.Duration) error {
-	bs, err := idx.Bundles(cmd.Context(), fs, files, opt, explain.Options{Window: window})
+func writeExplained(cmd *cobra.Command, output, format string, fs []finding.Finding, idx *explain.Collector, files []string, opt ingest.Options, window time.Duration, keep func(*event.Event) bool) error {
+	bs, err := idx.Bundles(cmd.Context(), fs, files, opt, explain.Options{Window: window, Keep: keep})
 	if err != nil {
 		return err
 	}
@@ -251,14 +251,14 @@ func huntExplainIndex(format string, inputs []string) (*explain.Collector, error
 // explainHunt writes the bundles of hunt's findings, reading the inputs
 // again (read first with opt) for the bundles' calls; suppressed
 // findings only with --show-suppressed.
-func explainHunt(ctx context.Context, w io.Writer, format string, fs []finding.Finding, showSuppressed bool, idx *explain.Collector, inputs []string, opt ingest.Options) error {
+func explainHunt(ctx context.Context, w io.Writer, format string, fs []finding.Finding, showSuppressed bool, idx *explain.Collector, inputs []string, opt ingest.Options, keep func(*event.Event) bool) error {
 	var shown []finding.Finding
 	for _, f := range fs {
 		if showSuppressed || !f.Suppressed {
 			shown = append(shown, f)
 		}
 	}
-	bs, err := idx.Bundles(ctx, shown, inputs, opt, explain.Options{})
+	bs, err := idx.Bundles(ctx, shown, inputs, opt, explain.Options{Keep: keep})
 	if err != nil {
 		return err
 	}

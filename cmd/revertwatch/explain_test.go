@@ -185,3 +185,87 @@ func firstDiff(a, b string) string {
 	from := max(0, i-200)
 	return fmt.Sprintf("at byte %d:\n got: %.400s\nwant: %.400s", i, a[from:], b[from:])
 }
+
+// TestExplainHonoursFilters: the bundles' second read keeps to the record
+// filters of the first, so that with --until a bundle shows none of the
+// actor's later calls, which the findings could not have seen (it did
+// before); hunt --explain and explain alike. JSON lines: their file
+// names say nothing of time, so --until prunes none of them.
+func TestExplainHonoursFilters(t *testing.T) {
+	c, err := emulate.Generate(emulate.Options{Seed: 9, Noise: 400, Span: 2 * 24 * time.Hour,
+		Shapes: []emulate.Shape{event.FormatCloudTrailLines}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	type bundle struct {
+		Finding struct {
+			ID       string
+			LastSeen time.Time `json:"last_seen"`
+		} `json:"finding"`
+		Timeline []struct {
+			Entries []struct {
+				Time time.Time `json:"time"`
+			} `json:"entries"`
+		} `json:"timeline"`
+	}
+	bundles := func(out string) []bundle {
+		var bs []bundle
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var b bundle
+			if err := json.Unmarshal([]byte(line), &b); err != nil {
+				t.Fatal(err)
+			}
+			bs = append(bs, b)
+		}
+		return bs
+	}
+	latest := func(b bundle) time.Time {
+		var last time.Time
+		for _, ph := range b.Timeline {
+			for _, e := range ph.Entries {
+				if e.Time.After(last) {
+					last = e.Time
+				}
+			}
+		}
+		return last
+	}
+	all, err := run(t, "hunt", "--quiet", "--explain=json", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var until time.Time
+	var id string
+	for _, b := range bundles(all) {
+		if latest(b).After(b.Finding.LastSeen.Add(time.Second)) {
+			until, id = b.Finding.LastSeen.Add(time.Second), b.Finding.ID
+			break
+		}
+	}
+	if id == "" {
+		t.Fatal("no bundle shows calls after its finding: the test would not test the filter")
+	}
+	for _, args := range [][]string{
+		{"hunt", "--quiet", "--explain=json", "--until", until.Format(time.RFC3339Nano), dir},
+		{"explain", "--quiet", "-f", "json", "--until", until.Format(time.RFC3339Nano), "-i", dir, id},
+	} {
+		out, err := run(t, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, b := range bundles(out) {
+			found = found || b.Finding.ID == id
+			if last := latest(b); !last.Before(until) {
+				t.Errorf("%s: the bundle of %s shows a call at %s, past --until %s", args[0], b.Finding.ID, last, until)
+			}
+		}
+		if !found {
+			t.Errorf("%s: finding %s is gone with --until %s", args[0], id, until)
+		}
+	}
+}

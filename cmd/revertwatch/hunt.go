@@ -201,7 +201,7 @@ place (the finding says it was late).`,
 			toTerminal := (output == "" || output == "-") && term.IsTerminal(int(os.Stdout.Fd()))
 			switch {
 			case idx != nil:
-				err = explainHunt(ctx, w, explainFormat, fs, showSuppressed, idx, inputs, opt)
+				err = explainHunt(ctx, w, explainFormat, fs, showSuppressed, idx, inputs, opt, in.keeps())
 			case format == finding.FormatTable:
 				topt, cerr := tableOptions(color, toTerminal)
 				if cerr != nil {

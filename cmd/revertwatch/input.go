@@ -135,6 +135,17 @@ func (f *inputFlags) keep(next func(*event.Event) error) func(*event.Event) erro
 	}
 }
 
+// keeps is the record filters as a predicate that counts nothing, for a
+// second read of the same inputs (explain's bundles), or nil when no
+// filter is set. options must have been called.
+func (f *inputFlags) keeps() func(*event.Event) bool {
+	run := f.run
+	if run == nil || !run.filter.Active() {
+		return nil
+	}
+	return func(ev *event.Event) bool { return run.filter.Keep(ev) == source.Kept }
+}
+
 // writeSourceSummary says, when filters or remote paths were used, what
 // the filters skipped (files of a known layout, S3 folders and objects,
 // records) by filter, and the S3 calls made.
