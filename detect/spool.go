@@ -64,6 +64,10 @@ type spoolEntry struct {
 	dec tune.Decision
 }
 
+// maxSpooled bounds a field of a spilled finding as read back: a line
+// is a finding whose record was at most --max-record-size.
+const maxSpooled = 1 << 32
+
 // spoolBlock is the compressed runs' block size: a merge holds one block
 // per run.
 const spoolBlock = 256 << 10
@@ -223,14 +227,27 @@ func (s *spool) spill() {
 	// than the I/O it saves.
 	zw := s2.NewWriter(f, s2.WriterConcurrency(1), s2.WriterBlockSize(spoolBlock))
 	w := bufio.NewWriterSize(zw, 1<<20)
+	writeEntries(w, s.mem)
+	if err := errors.Join(w.Flush(), zw.Close()); err != nil {
+		f.Close()
+		s.err = fmt.Errorf("spilling findings: %w", err)
+		return
+	}
+	s.runs = append(s.runs, f)
+	s.mem, s.size = nil, 0
+}
+
+// writeEntries writes entries as a run holds them (cursor.next reads
+// them back).
+func writeEntries(w *bufio.Writer, entries []spoolEntry) {
 	var hdr [binary.MaxVarintLen64]byte
 	put := func(b []byte) {
 		n := binary.PutUvarint(hdr[:], uint64(len(b)))
 		w.Write(hdr[:n])
 		w.Write(b)
 	}
-	for i := range s.mem {
-		e := &s.mem[i]
+	for i := range entries {
+		e := &entries[i]
 		n := binary.PutVarint(hdr[:], e.first)
 		w.Write(hdr[:n])
 		put([]byte(e.rule))
@@ -246,13 +263,6 @@ func (s *spool) spill() {
 		dec, _ := e.dec.AppendBinary(nil)
 		put(dec)
 	}
-	if err := errors.Join(w.Flush(), zw.Close()); err != nil {
-		f.Close()
-		s.err = fmt.Errorf("spilling findings: %w", err)
-		return
-	}
-	s.runs = append(s.runs, f)
-	s.mem, s.size = nil, 0
 }
 
 // close removes the spilled runs.
@@ -293,9 +303,14 @@ func (c *cursor) next() error {
 		if err != nil {
 			return nil, err
 		}
-		b := make([]byte, n)
-		_, err = io.ReadFull(c.r, b)
-		return b, err
+		if n > maxSpooled {
+			return nil, fmt.Errorf("a field of %d bytes", n)
+		}
+		// Grown as the bytes come: a damaged length asks for no memory
+		// the run does not hold.
+		var b bytes.Buffer
+		_, err = io.CopyN(&b, c.r, int64(n))
+		return b.Bytes(), err
 	}
 	rule, err1 := get()
 	id, err2 := get()

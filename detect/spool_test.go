@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"testing"
@@ -53,6 +54,27 @@ func FuzzCompactJSON(f *testing.F) {
 		}
 		if compactJSON(b) && !bytes.Equal(c.Bytes(), b) {
 			t.Fatalf("%q is called compact, but json.Compact writes %q", b, c.Bytes())
+		}
+	})
+}
+
+// FuzzSpoolRun: a spilled run that comes back damaged (a disk that
+// lies) gives entries or an error, never a panic or a huge allocation.
+func FuzzSpoolRun(f *testing.F) {
+	s := newSpool(1<<20, f.TempDir())
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	s.mem = []spoolEntry{{first: 1, rule: "r", id: "rw-1", copy: "c", line: []byte("{}\n")}}
+	writeEntries(w, s.mem)
+	w.Flush()
+	f.Add(b.Bytes())
+	f.Add([]byte{2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := &cursor{r: bufio.NewReader(bytes.NewReader(data))}
+		for i := 0; i < 100; i++ {
+			if err := c.next(); err != nil {
+				return
+			}
 		}
 	})
 }
