@@ -37,7 +37,10 @@ type Options struct {
 	// lateness: it still feeds single-event rules, but no sequence.
 	OnLate func(*event.Event)
 	// Rules are Sigma rules run beside the built-in content; their
-	// findings go through the same tuning.
+	// findings go through the same tuning. At rest, without OnFinding
+	// or Stream, a rule of one record fires as Process is given the
+	// record and its findings wait in a spool bounded by MemoryBudget
+	// (Findings, EachFinding, WriteNDJSON read them back in order).
 	Rules *sigma.Ruleset
 	// NoBuiltin runs only Rules, not the built-in revert content.
 	NoBuiltin bool

@@ -59,6 +59,9 @@ activity-log list' included). The events the rules need are held and run
 through the rules in event-time order once the input is read; past
 --memory-budget they spill to sorted runs in a temporary directory
 (--spill-dir), removed on exit and on Ctrl-C. Nothing is late at rest.
+A Sigma rule of one record (--rules) fires as the record is read; its
+findings spill the same way, so a rule that fires on most records costs
+output, not memory.
 
 --lateness reproduces the live daemon instead: events stream through the
 rules as they are read, and one later than the lateness is replayed in its
@@ -243,7 +246,7 @@ place (the finding says it was late).`,
 	cmd.Flags().StringVar(&color, "color", "auto", "colour severities in the table: auto (on a terminal, unless NO_COLOR is set), always or never")
 	cmd.Flags().BoolVar(&summary, "summary", false, "end with the overview: counts by severity and rule, and per account and actor the first and last revert (after the table; on stderr with the other formats); the table on a terminal always has it")
 	cmd.Flags().DurationVar(&lateness, "lateness", 0, "stream like the live daemon instead of exact at rest: events later than this are replayed in their place")
-	cmd.Flags().Var(&budget, "memory-budget", "memory for the events the rules need before they spill to disk (bytes, or with KiB, MiB, GiB)")
+	cmd.Flags().Var(&budget, "memory-budget", "memory for the events the rules need, and apart for the findings of single-record Sigma rules, before they spill to disk (bytes, or with KiB, MiB, GiB)")
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "where spilled runs go (default the system's temporary directory); removed on exit")
 	cmd.Flags().BoolVar(&failOnFindings, "fail-on-findings", false, "exit 1 when there are findings")
 	cmd.Flags().StringVar(&minSeverity, "min-severity", "", "report only findings of this severity or higher: informational, low, medium, high, critical")
