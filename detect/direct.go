@@ -78,6 +78,17 @@ func (d *Detector) drainFire() {
 	d.fireq, d.firing = nil, nil
 }
 
+// Spooled is how many findings of single-record Sigma rules wait in the
+// spool, copies of a record counted apart: what Findings would hold in
+// memory besides the others.
+func (d *Detector) Spooled() int {
+	if d.spool == nil {
+		return 0
+	}
+	d.drainFire()
+	return d.spool.added
+}
+
 // EachFinding calls fn with every emitted finding in output order, as
 // Findings orders them (a built-in finding before a Sigma one of the
 // same rule id, time and id: an exported rule beside its original): a

@@ -37,11 +37,12 @@ type spool struct {
 	budget int64
 	dir    string
 	// mu guards what follows: fire's workers add at once.
-	mu   sync.Mutex
-	mem  []spoolEntry
-	size int64
-	runs []*os.File
-	err  error
+	mu    sync.Mutex
+	mem   []spoolEntry
+	size  int64
+	runs  []*os.File
+	err   error
+	added int // entries added, spilled ones included
 	// counted is set once a whole pass has counted the findings into
 	// the Detector's Summary.
 	counted bool
@@ -118,6 +119,7 @@ func (s *spool) add(enc *spoolEncoder, f *finding.Finding, dec tune.Decision, ev
 		return
 	}
 	s.mem = append(s.mem, e)
+	s.added++
 	s.size += int64(len(e.line)+len(e.rule)+len(e.id)+len(e.record)+len(e.copy)) + spoolOverhead
 	if s.size > s.budget {
 		s.spill()

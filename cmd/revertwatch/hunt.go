@@ -172,6 +172,9 @@ place (the finding says it was late).`,
 			if stream {
 				return huntStream(cmd, det, output, sum, conf, start, &unreadable, &in)
 			}
+			if n := det.Spooled(); n > manyFindings {
+				fmt.Fprintf(os.Stderr, "hunt: about %d findings of single-record Sigma rules; --format %s holds them all in memory, --format ndjson (without --min-severity, --summary, --fail-on-findings or --explain) writes them as they come\n", n, format)
+			}
 			fs, infos := det.Findings(), det.Rules()
 			if err := det.Close(); err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("%w: the findings are incomplete", err)}
@@ -256,6 +259,10 @@ place (the finding says it was late).`,
 	cmd.Flags().Lookup("explain").NoOptDefVal = explain.FormatMarkdown
 	return cmd
 }
+
+// manyFindings is how many spooled findings hunt holds in memory for a
+// format other than NDJSON before it says so.
+var manyFindings = 100_000
 
 // huntStream writes hunt's findings as NDJSON straight from the
 // detector (Detector.WriteNDJSON), then the summary, as the rest of hunt

@@ -8,6 +8,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/revertwatch/revertwatch/emulate"
+	"github.com/revertwatch/revertwatch/event"
 )
 
 func huntRuleIDs(t *testing.T, args ...string) []string {
@@ -107,5 +110,56 @@ func TestHuntNoBuiltinNeedsRules(t *testing.T) {
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != exitUsage {
 		t.Fatalf("want a usage error, got %v", err)
+	}
+}
+
+// TestHuntNoisyRuleStreams: a Sigma rule that fires on most records
+// (SigmaHQ's AssumeRole misuse does) gives the same findings streamed as
+// NDJSON as held for another format, and hunt says when it holds many.
+func TestHuntNoisyRuleStreams(t *testing.T) {
+	c, err := emulate.Generate(emulate.Options{Seed: 4, Noise: 300, Shapes: []emulate.Shape{event.FormatCloudTrailRecords}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := t.TempDir()
+	if err := c.Write(logs); err != nil {
+		t.Fatal(err)
+	}
+	rules := t.TempDir()
+	noisy := `title: Any assumed role call
+id: 9d1e2c3b-0000-4000-8000-00000000000a
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection:
+        userIdentity.type: AssumedRole
+    condition: selection
+level: low
+`
+	if err := os.WriteFile(filepath.Join(rules, "noisy.yml"), []byte(noisy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	streamed, stderr, code := runStderr(t, "hunt", "--quiet", "--rules", rules, "--format", "ndjson", "--memory-budget", "64KiB", logs)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	n := strings.Count(streamed, "\n")
+	if strings.Count(streamed, `"rule_id":"9d1e2c3b-0000-4000-8000-00000000000a"`) < 100 {
+		t.Fatalf("the noisy rule fired %d times: the test would not test it", strings.Count(streamed, "9d1e2c3b"))
+	}
+	if strings.Contains(stderr, "holds them all in memory") {
+		t.Errorf("NDJSON said it holds the findings:\n%s", stderr)
+	}
+	saved := manyFindings
+	manyFindings = 10
+	defer func() { manyFindings = saved }()
+	held, stderr, code := runStderr(t, "hunt", "--quiet", "--rules", rules, "--format", "ndjson", "--summary", "--memory-budget", "64KiB", logs)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if held != streamed {
+		t.Errorf("held and streamed NDJSON differ (%d and %d lines)", strings.Count(held, "\n"), n)
+	}
+	if !strings.Contains(stderr, "holds them all in memory") {
+		t.Errorf("hunt did not say it holds %d findings in memory:\n%s", n, stderr)
 	}
 }
