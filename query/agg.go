@@ -3,6 +3,7 @@ package query
 import (
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -24,9 +25,38 @@ type aggState interface {
 
 // group is one row of the aggregation under construction.
 type group struct {
+	// keys are the group's key values; nil while every one is a plain
+	// string or Null, which key (the groups map's key, appendKey of each)
+	// holds: tens of thousands of groups then cost a string each, not a
+	// Value (64 bytes) per key. groupsInOrder sets them.
 	keys   []Value
+	key    string
 	states []aggState
 	first  int // order of first appearance
+}
+
+// plainKey reports whether appendKey's text of v gives v back (keyValues).
+func plainKey(v Value) bool {
+	return v.kind == KindNull || v.kind == KindString && !v.isInt && !v.b && v.i == 0 && v.f == 0 && v.list == nil
+}
+
+// keyValues reads back the n plain key values of a groups map key.
+func keyValues(key string, n int) []Value {
+	out := make([]Value, 0, n)
+	for p := 0; p < len(key); {
+		kind := Kind(key[p])
+		p++
+		if kind != KindString {
+			out = append(out, Null)
+			continue
+		}
+		j := p + strings.IndexByte(key[p:], ':')
+		l, _ := strconv.Atoi(key[p:j])
+		p = j + 1
+		out = append(out, Str(key[p:p+l]))
+		p += l
+	}
+	return out
 }
 
 // aggStage is the hash aggregation (spec §5.7, §9), angle-grinder's
@@ -87,15 +117,22 @@ func (s *aggStage) addFrom(r *record, sc *aggScratch) {
 			s.groups = map[string]*group{}
 		}
 		key := string(sc.buf)
-		g = &group{keys: make([]Value, len(sc.kv)), states: make([]aggState, len(s.aggs)), first: len(s.order)}
-		for i, v := range sc.kv {
-			if v.kind == KindString {
-				// The key's text is in the map's key: no second copy.
-				v.s = key[sc.offs[i] : sc.offs[i]+len(v.s)]
-			} else {
-				v = v.clone()
+		g = &group{key: key, states: make([]aggState, len(s.aggs)), first: len(s.order)}
+		plain := true
+		for _, v := range sc.kv {
+			plain = plain && plainKey(v)
+		}
+		if !plain {
+			g.keys = make([]Value, len(sc.kv))
+			for i, v := range sc.kv {
+				if v.kind == KindString {
+					// The key's text is in the map's key: no second copy.
+					v.s = key[sc.offs[i] : sc.offs[i]+len(v.s)]
+				} else {
+					v = v.clone()
+				}
+				g.keys[i] = v
 			}
-			g.keys[i] = v
 		}
 		for i, a := range s.aggs {
 			g.states[i] = a.mk()
@@ -129,6 +166,11 @@ func (s *aggStage) groupsInOrder() []*group {
 			g.states[i] = a.mk()
 		}
 		s.order = append(s.order, g)
+	}
+	for _, g := range s.order {
+		if g.keys == nil && len(s.keys) > 0 {
+			g.keys = keyValues(g.key, len(s.keys))
+		}
 	}
 	if s.sortGroups {
 		sort.SliceStable(s.order, func(i, j int) bool {

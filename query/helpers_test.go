@@ -92,3 +92,33 @@ func dropColumns(res *Result, names ...string) {
 	// Rows left with nothing but Null are dropped from the JSON form by
 	// WriteJSON writing null; keep them as they are.
 }
+
+// TestGroupKeysReadBack: groups whose keys are all strings keep them in
+// the map's key only and read them back at the end; a group with a
+// number, a bool or a list among its keys keeps them whole. Either way
+// the rows carry the keys as they came, in order.
+func TestGroupKeysReadBack(t *testing.T) {
+	evs := []*event.Event{
+		msg(`{"k":"a:b","n":1,"b":true,"l":[1,"x"]}`), msg(`{"k":"a:b","n":1,"b":true,"l":[1,"x"]}`),
+		msg(`{"k":"","n":2.5,"b":false,"l":[]}`), msg(`{"k":"12:x","n":-3,"b":true,"l":["y"]}`),
+		msg(`{"k":"é\u0000\"","n":0,"b":false,"l":[{"z":1}]}`),
+	}
+	for _, q := range []string{
+		`| json auto | count by k | sort by k`,
+		`| json auto | count by k, n | sort by k`,
+		`| json auto | count by k, b, l | sort by k`,
+		`| json auto | count by l, k | sort by k`,
+	} {
+		got := run(t, q, evs...)
+		for _, want := range []string{`"k":"a:b"`, `"k":"12:x"`, `"k":"é\u0000\""`} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s:\n%s\nlacks %s", q, got, want)
+			}
+		}
+		if !strings.Contains(got, `"_count":2`) {
+			t.Errorf("%s:\n%s\nlacks the group of two", q, got)
+		}
+	}
+	check(t, "two string keys", run(t, `| json auto | count by k, k2 | sort by k`, msg(`{"k":"1:2","k2":"3"}`), msg(`{"k":"1","k2":"2:3"}`)),
+		`{"k":"1:2","k2":"3","_count":1}`+"\n"+`{"k":"1","k2":"2:3","_count":1}`) // sort is descending by default
+}
