@@ -230,12 +230,7 @@ place (the finding says it was late).`,
 			if summary && (format != finding.FormatTable || idx != nil) {
 				finding.WriteSummary(os.Stderr, fs)
 			}
-			writeHuntSummary(os.Stderr, sum, dsum, conf, time.Since(start), unreadable.list())
-			in.writeSourceSummary(os.Stderr)
-			if in.stats {
-				fmt.Fprintf(os.Stderr, "total: files=%d records=%d events=%d skipped=%d rejected=%d file-errors=%d bytes=%d\n",
-					sum.Files, sum.Records, sum.Events, sum.Skipped, sum.Rejected, sum.FileErrors, sum.Bytes)
-			}
+			writeHuntTail(sum, dsum, conf, start, &unreadable, &in)
 			if failOnFindings && len(fs) > 0 {
 				return &exitError{code: exitFindings}
 			}
@@ -284,13 +279,19 @@ func huntStream(cmd *cobra.Command, det *detect.Detector, output string, sum ing
 	if err := done(); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	writeHuntSummary(os.Stderr, sum, det.Summary(), conf, time.Since(start), unreadable.list())
+	writeHuntTail(sum, det.Summary(), conf, start, unreadable, in)
+	return finish(sum, false)
+}
+
+// writeHuntTail ends every hunt on stderr: the summary, what the filters
+// skipped and, with --stats, the totals.
+func writeHuntTail(sum ingest.Summary, dsum detect.Summary, conf *tune.Config, start time.Time, unreadable *fileErrors, in *inputFlags) {
+	writeHuntSummary(os.Stderr, sum, dsum, conf, time.Since(start), unreadable.list())
 	in.writeSourceSummary(os.Stderr)
 	if in.stats {
 		fmt.Fprintf(os.Stderr, "total: files=%d records=%d events=%d skipped=%d rejected=%d file-errors=%d bytes=%d\n",
 			sum.Files, sum.Records, sum.Events, sum.Skipped, sum.Rejected, sum.FileErrors, sum.Bytes)
 	}
-	return finish(sum, false)
 }
 
 // tableOptions fits the table to the terminal it goes to, if any, and
