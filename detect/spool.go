@@ -192,7 +192,7 @@ func copyKey(ev *event.Event) string {
 }
 
 // empty reports whether nothing was added.
-func (s *spool) empty() bool { return len(s.mem) == 0 && len(s.runs) == 0 }
+func (s *spool) empty() bool { return s.added == 0 }
 
 // compareEntries is output order (finding.Sort's: first event time, rule,
 // id), then the record and the copy, so that which copy of a record wins
@@ -363,6 +363,7 @@ type merger struct {
 	h    cursorHeap
 	seed [2]maphash.Seed
 	seen map[[2]uint64]struct{}
+	next [2]uint64 // the key of the entry peek returned, for take
 }
 
 // merge starts a walk of everything added so far. The spool must not be
@@ -396,7 +397,8 @@ func (s *spool) merge() (*merger, error) {
 func (m *merger) peek() (*spoolEntry, error) {
 	for len(m.h) > 0 {
 		e := &m.h[0].cur
-		if _, dup := m.seen[m.key(e)]; dup {
+		m.next = m.key(e)
+		if _, dup := m.seen[m.next]; dup {
 			// Another copy of a record already taken.
 			if err := m.advance(); err != nil {
 				return nil, err
@@ -410,7 +412,7 @@ func (m *merger) peek() (*spoolEntry, error) {
 
 // take consumes the entry peek returned.
 func (m *merger) take() error {
-	m.seen[m.key(&m.h[0].cur)] = struct{}{}
+	m.seen[m.next] = struct{}{}
 	return m.advance()
 }
 
