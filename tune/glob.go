@@ -123,22 +123,14 @@ func matchStars(parts []string, s string) bool {
 	return true
 }
 
-// hasPrefixFold reports whether s starts with the lower-case ASCII
-// prefix p, ignoring the case of s.
+// hasPrefixFold reports whether the ASCII s starts with the lower-case
+// ASCII prefix p, ignoring the case of s.
 func hasPrefixFold(s, p string) bool {
-	if len(s) < len(p) {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		if lowerASCII(s[i]) != p[i] {
-			return false
-		}
-	}
-	return true
+	return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p)
 }
 
-// indexFold is the index of the lower-case ASCII p in s, ignoring the
-// case of s, or -1.
+// indexFold is the index of the lower-case ASCII p in the ASCII s,
+// ignoring the case of s, or -1.
 func indexFold(s, p string) int {
 	for i := 0; i+len(p) <= len(s); i++ {
 		if hasPrefixFold(s[i:], p) {
@@ -146,13 +138,6 @@ func indexFold(s, p string) int {
 		}
 	}
 	return -1
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
 
 // isASCII reports whether s is all ASCII: Unicode case folding (the
