@@ -115,14 +115,39 @@ func appendResource(list []event.Resource, r event.Resource) []event.Resource {
 // vmOf trims an id under a virtual machine (an extension, a run command)
 // to the virtual machine's own id.
 func vmOf(id string) string {
-	l := strings.ToLower(id)
-	i := strings.Index(l, "/virtualmachines/")
+	const vms = "/virtualmachines/"
+	i := indexASCIIFold(id, vms)
 	if i < 0 {
 		return id
 	}
-	rest := id[i+len("/virtualmachines/"):]
+	rest := id[i+len(vms):]
 	if j := strings.IndexByte(rest, '/'); j >= 0 {
-		return id[:i+len("/virtualmachines/")+j]
+		return id[:i+len(vms)+j]
 	}
 	return id
+}
+
+// indexASCIIFold returns where pat (lower-case ASCII) first stands in s in
+// any case, or -1. Only ASCII letters are folded, so that the index is
+// one into s itself (strings.ToLower may change the length of what it
+// lowers: an invalid byte, some letters). It finds what a search of the
+// lowered s finds for a pat without a k, which the Kelvin sign lowers to:
+// no other letter lowers to an ASCII one.
+func indexASCIIFold(s, pat string) int {
+	for i := 0; i+len(pat) <= len(s); i++ {
+		j := 0
+		for ; j < len(pat); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != pat[j] {
+				break
+			}
+		}
+		if j == len(pat) {
+			return i
+		}
+	}
+	return -1
 }
