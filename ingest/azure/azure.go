@@ -95,18 +95,81 @@ var shapeFields = map[Shape]fields{
 		provider: "ResourceProviderValue"},
 }
 
-// get reads a possibly dotted member name; the value of a member given as
-// {value, localizedValue} (the REST shape) is its value.
-func get(v *fastjson.Value, name string) *fastjson.Value {
-	if name == "" {
-		return nil
+// The top-level members Decode reads, by their place in a shape's
+// NameSet (shapeSets).
+const (
+	tTime = iota // the shape's own time, then the others it falls back to
+	_
+	_
+	_
+	_
+	_
+	tLogged
+	tOp
+	tProvider
+	tCategory
+	tStatus
+	tProps
+	tSubStatus
+	tResourceID
+	tSub
+	tRG
+	tTenant
+	tCorr
+	tDataID
+	tIP
+	tCaller
+	tClaims // the first name of the claims' path
+	tAuthz  // the first name of the authorization's path
+	nTop
+)
+
+// timeNames are the names of the event time Decode tries, in order: the
+// shape's own, then every shape's.
+func (f fields) timeNames() [6]string {
+	return [...]string{f.time, "time", "eventTimestamp", "event_timestamp", "TimeGenerated", "@timestamp"}
+}
+
+// shapeSets are, per shape, the top-level names of its fields in the
+// places above, so that Decode finds them all in one walk over the
+// record, and the names of the claims' and authorization's paths after
+// the first.
+var shapeSets = func() map[Shape]*topNames {
+	sets := map[Shape]*topNames{}
+	for shape, f := range shapeFields {
+		t := f.timeNames()
+		names := append(t[:], f.logged, f.op, f.provider, f.category, f.status, f.props, f.subStatus,
+			f.resourceID, f.sub, f.rg, f.tenant, f.corr, f.dataID, f.ip, f.caller, head(f.claims), head(f.authz))
+		if len(names) != nTop {
+			panic("azure: the fields and their places disagree")
+		}
+		sets[shape] = &topNames{set: jsonx.NewNameSet(names...), claims: rest(f.claims), authz: rest(f.authz)}
 	}
-	var m *fastjson.Value
-	if strings.IndexByte(name, '.') < 0 {
-		m = jsonx.Get(v, name) // most names: no split on every record
-	} else {
-		m = jsonx.Path(v, strings.Split(name, ".")...)
+	return sets
+}()
+
+// topNames are what Decode looks up in a record of one shape.
+type topNames struct {
+	set           *jsonx.NameSet
+	claims, authz []string // the paths' names after the first
+}
+
+// head is the first name of a dotted path, and rest the names after it.
+func head(path string) string {
+	h, _, _ := strings.Cut(path, ".")
+	return h
+}
+
+func rest(path string) []string {
+	if _, r, ok := strings.Cut(path, "."); ok {
+		return strings.Split(r, ".")
 	}
+	return nil
+}
+
+// value is the value of a member given as {value, localizedValue} (the
+// REST shape), else the member.
+func value(m *fastjson.Value) *fastjson.Value {
 	if m != nil && m.Type() == fastjson.TypeObject {
 		if inner := m.Get("value"); inner != nil && inner.Type() == fastjson.TypeString {
 			return inner
@@ -136,8 +199,15 @@ func (d *Decoder) Decode(v *fastjson.Value, shape Shape, ev *event.Event) {
 		ev.Source.Category = event.CategoryAzure
 	}
 
-	for _, tf := range [...]string{f.time, "time", "eventTimestamp", "event_timestamp", "TimeGenerated", "@timestamp"} {
-		if t, ok := jsonx.Time(get(v, tf)); ok {
+	var top [nTop]*fastjson.Value
+	names := shapeSets[shape]
+	if names != nil {
+		names.set.GetAll(v, top[:])
+	} else {
+		names = &topNames{}
+	}
+	for i, tf := range f.timeNames() {
+		if t, ok := jsonx.Time(value(top[tTime+i])); ok {
 			ev.Time, ev.TimeField = t, tf
 			if tf != f.time {
 				ev.Note(f.time + " missing; used " + tf)
@@ -148,9 +218,9 @@ func (d *Decoder) Decode(v *fastjson.Value, shape Shape, ev *event.Event) {
 	if ev.TimeField == "" {
 		ev.Note("no event time")
 	}
-	ev.LoggedTime, _ = jsonx.Time(get(v, f.logged))
+	ev.LoggedTime, _ = jsonx.Time(value(top[tLogged]))
 
-	ev.OperationName = jsonx.Str(get(v, f.op))
+	ev.OperationName = jsonx.Str(value(top[tOp]))
 	if ev.OperationName == "" && shape == LogAnalytics {
 		ev.OperationName = jsonx.Str(v.Get("OperationName"))
 	}
@@ -159,33 +229,33 @@ func (d *Decoder) Decode(v *fastjson.Value, shape Shape, ev *event.Event) {
 	if ev.Operation == "" {
 		ev.Note("no operationName")
 	}
-	if p := jsonx.Str(get(v, f.provider)); p != "" {
+	if p := jsonx.Str(value(top[tProvider])); p != "" {
 		ev.Service = p
 	} else if i := strings.IndexByte(ev.OperationName, '/'); i > 0 {
 		ev.Service = ev.OperationName[:i]
 	}
-	ev.EventType = jsonx.Str(get(v, f.category))
+	ev.EventType = jsonx.Str(value(top[tCategory]))
 
-	status := jsonx.Str(get(v, f.status))
+	status := jsonx.Str(value(top[tStatus]))
 	if status == "" && shape == LogAnalytics {
 		status = jsonx.Str(v.Get("ActivityStatus"))
 	}
 	ev.Phase, ev.Outcome = phase(status)
 
-	props := jsonx.Embedded(&d.props, get(v, f.props))
+	props := jsonx.Embedded(&d.props, value(top[tProps]))
 	if props == nil && shape == LogAnalytics {
 		props = jsonx.Embedded(&d.props, v.Get("Properties"))
 	}
 	ev.StatusCode = jsonx.Str(jsonx.Get(props, "statusCode"))
 	if ev.StatusCode == "" {
-		ev.StatusCode = jsonx.Str(get(v, f.subStatus))
+		ev.StatusCode = jsonx.Str(value(top[tSubStatus]))
 	}
 	if ev.Outcome == event.OutcomeFailure {
 		ev.ErrorCode = ev.StatusCode
 		ev.ErrorMessage = jsonx.Str(jsonx.Get(props, "statusMessage"))
 	}
 
-	ev.ResourceID = jsonx.Str(get(v, f.resourceID))
+	ev.ResourceID = jsonx.Str(value(top[tResourceID]))
 	if ev.ResourceID == "" {
 		ev.ResourceID = jsonx.Str(v.Get("_ResourceId"))
 	}
@@ -194,28 +264,28 @@ func (d *Decoder) Decode(v *fastjson.Value, shape Shape, ev *event.Event) {
 	}
 	// Subscription ids are GUIDs, which Azure compares case-insensitively;
 	// exports often upper-case them with the rest of resourceId.
-	ev.Account = jsonx.Str(get(v, f.sub))
+	ev.Account = jsonx.Str(value(top[tSub]))
 	if ev.Account == "" {
 		ev.Account = event.ARMSubscription(ev.ResourceID)
 	}
 	ev.Account = strings.ToLower(ev.Account)
-	ev.ResourceGroup = jsonx.Str(get(v, f.rg))
+	ev.ResourceGroup = jsonx.Str(value(top[tRG]))
 	if ev.ResourceGroup == "" {
 		ev.ResourceGroup = event.ARMResourceGroup(ev.ResourceID)
 	}
-	ev.Tenant = jsonx.Str(get(v, f.tenant))
+	ev.Tenant = jsonx.Str(value(top[tTenant]))
 	if ev.Source.Host == "" {
 		ev.Source.Host = ev.Account
 	}
 
-	ev.CorrelationUID = jsonx.Str(get(v, f.corr))
-	ev.UID = jsonx.Str(get(v, f.dataID))
+	ev.CorrelationUID = jsonx.Str(value(top[tCorr]))
+	ev.UID = jsonx.Str(value(top[tDataID]))
 	ev.OriginalUID = recordUID(ev)
 	if ev.UID == "" {
 		ev.UID = ev.OriginalUID
 	}
 
-	ip := get(v, f.ip)
+	ip := value(top[tIP])
 	if ip != nil && ip.Type() == fastjson.TypeObject {
 		if c := jsonx.Get(ip, "clientIpAddress"); c != nil {
 			ip = c
@@ -225,7 +295,7 @@ func (d *Decoder) Decode(v *fastjson.Value, shape Shape, ev *event.Event) {
 	}
 	ev.SrcIP = jsonx.Str(ip)
 
-	d.actor(v, f, shape, ev)
+	d.actor(&top, names, ev)
 	d.keys(props, ev)
 }
 

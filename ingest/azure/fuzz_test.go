@@ -77,3 +77,24 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadClaims: the one walk over the claims finds each claim where
+// jsonx.Get finds it, whatever the members' names, cases and order.
+func FuzzReadClaims(f *testing.F) {
+	f.Add(`{"appid":"a","AppId":"b","oid":"o","http://schemas.microsoft.com/identity/claims/objectidentifier":"O"}`)
+	f.Add(`{"NAME":"x","name":"y","Name":"z"}`)
+	f.Add(`{"\u212aid":"k","ti\u212a":"t","xm\u017f_mirid":"m","upn":1}`)
+	f.Add(`[1]`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		v, err := fastjson.Parse(doc)
+		if err != nil {
+			return
+		}
+		set := readClaims(v)
+		for i, n := range claimNames {
+			if want := jsonx.Get(v, n); set[i] != want {
+				t.Fatalf("claim %q of %s: got %v, want %v", n, doc, set[i], want)
+			}
+		}
+	})
+}

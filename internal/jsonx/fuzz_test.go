@@ -9,6 +9,7 @@ package jsonx
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,34 @@ func FuzzValidTokens(f *testing.F) {
 		}
 		if got, want := ValidTokens(data), json.Valid(data); got != want {
 			t.Fatalf("ValidTokens(%q) = %v, encoding/json says %v", data, got, want)
+		}
+	})
+}
+
+// FuzzGetAll: the one walk finds each name where Get finds it, whatever
+// the members' names, cases, lengths and order.
+func FuzzGetAll(f *testing.F) {
+	f.Add(`{"appid":"a","AppId":"b","oid":"o"}`, "appid\x00APPID\x00oid\x00x\x00")
+	f.Add(`{"NAME":"x","name":"y","Name":"z"}`, "Name\x00nAME\x00")
+	f.Add(`{"\u212aid":"k","ti\u212a":"t","xm\u017f_mirid":"m"}`, "kid\x00tik\x00xms_mirid\x00\u212aid\x00")
+	f.Add(`{"`+strings.Repeat("a", 70)+`":1}`, strings.Repeat("A", 70))
+	f.Add(`[1]`, "a")
+	f.Fuzz(func(t *testing.T, doc, names string) {
+		v, err := fastjson.Parse(doc)
+		if err != nil {
+			return
+		}
+		set := NewNameSet(strings.Split(names, "\x00")...)
+		out := make([]*fastjson.Value, set.Len())
+		set.GetAll(v, out)
+		for i, n := range set.names {
+			want := Get(v, n)
+			if n == "" {
+				want = nil
+			}
+			if out[i] != want {
+				t.Fatalf("name %q of %s: got %v, want %v", n, doc, out[i], want)
+			}
 		}
 	})
 }

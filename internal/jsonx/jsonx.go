@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 )
@@ -347,4 +348,121 @@ func number(b []byte, i int) (int, bool) {
 		}
 	}
 	return i, true
+}
+
+// A NameSet is a list of member names that GetAll finds in an object in
+// one walk over its members, where one Get per name would walk them once
+// or, for a name absent in that spelling, twice.
+type NameSet struct {
+	names []string
+	byLen [64][]int // the places of the ASCII names of each length, below 64
+	long  []int     // the places of the longer ASCII names
+	wide  []int     // the places of the names with a letter outside ASCII
+}
+
+// NewNameSet returns the set of names, in order (places in GetAll's out).
+func NewNameSet(names ...string) *NameSet {
+	s := &NameSet{names: names}
+	for i, n := range names {
+		switch {
+		case n == "":
+			continue // Get of "" finds a member "", which no caller wants
+		case !isASCII(n):
+			s.wide = append(s.wide, i)
+		case len(n) < len(s.byLen):
+			s.byLen[len(n)] = append(s.byLen[len(n)], i)
+		default:
+			s.long = append(s.long, i)
+		}
+	}
+	return s
+}
+
+func isASCII[T string | []byte](s T) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if w&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// Len returns the number of names.
+func (s *NameSet) Len() int { return len(s.names) }
+
+// GetAll sets out[i] to Get(v, name i) for each name of the set but an
+// empty one (nil): the first member of exactly that name, else the first
+// whose name matches ignoring case. out must have Len elements.
+func (s *NameSet) GetAll(v *fastjson.Value, out []*fastjson.Value) {
+	clear(out)
+	if v == nil || v.Type() != fastjson.TypeObject {
+		return
+	}
+	o, _ := v.Object()
+	var foldBuf [32]*fastjson.Value
+	fold := foldBuf[:0]
+	if len(s.names) <= len(foldBuf) {
+		fold = foldBuf[:len(s.names)]
+	} else {
+		fold = make([]*fastjson.Value, len(s.names))
+	}
+	match := func(i int, k []byte, m *fastjson.Value) {
+		n := s.names[i]
+		if len(k) == len(n) && len(n) > 0 {
+			// Names of one length mostly differ at the end; an ASCII
+			// byte is a letter of its own, which folds only to its
+			// other ASCII case.
+			if a, b := k[len(k)-1], n[len(n)-1]; a|b < utf8.RuneSelf && lowerASCII(a) != lowerASCII(b) {
+				return
+			}
+		}
+		switch {
+		case out[i] == nil && string(k) == n:
+			out[i] = m
+		case fold[i] == nil && bytes.EqualFold(k, []byte(n)):
+			fold[i] = m
+		}
+	}
+	o.Visit(func(k []byte, m *fastjson.Value) {
+		if !isASCII(k) {
+			// A letter outside ASCII (K, ſ) may match a name of
+			// another length ignoring case.
+			for i, n := range s.names {
+				if n != "" {
+					match(i, k, m)
+				}
+			}
+			return
+		}
+		places := s.long
+		if len(k) < len(s.byLen) {
+			places = s.byLen[len(k)]
+		}
+		for _, i := range places {
+			match(i, k, m)
+		}
+		for _, i := range s.wide {
+			match(i, k, m)
+		}
+	})
+	for i, m := range out {
+		if m == nil {
+			out[i] = fold[i]
+		}
+	}
 }
