@@ -75,3 +75,40 @@ func AppendLower(dst []byte, id string) []byte {
 	}
 	return dst
 }
+
+// SameARMID reports whether two ids are one in the spelling Azure ids
+// compare in (strings.ToLower of each), without lowering ASCII ids.
+func SameARMID(a, b string) bool {
+	if len(a) != len(b) {
+		// An ASCII id keeps its length lowered.
+		if isASCII(a) && isASCII(b) {
+			return false
+		}
+		return strings.ToLower(a) == strings.ToLower(b)
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x|y >= utf8.RuneSelf {
+			return strings.ToLower(a) == strings.ToLower(b)
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}

@@ -85,3 +85,27 @@ func TestAppendLower(t *testing.T) {
 		}
 	}
 }
+
+// SameARMID says what comparing the lower-cased ids says.
+func TestSameARMID(t *testing.T) {
+	for _, tc := range [][2]string{
+		{"", ""}, {"a", "A"}, {"/SUBSCRIPTIONS/S/disks/D", "/subscriptions/s/disks/d"}, {"a", "b"}, {"ab", "a"},
+		{"\u212a", "k"}, {"x\u212a", "xk"}, {"\u0130", "i\u0307"}, {"\u017f", "s"}, {"é", "É"}, {"[", "{"},
+	} {
+		if got, want := SameARMID(tc[0], tc[1]), strings.ToLower(tc[0]) == strings.ToLower(tc[1]); got != want {
+			t.Errorf("SameARMID(%q, %q) = %v, want %v", tc[0], tc[1], got, want)
+		}
+	}
+}
+
+// FuzzSameARMID: SameARMID is the comparison of the lower-cased ids.
+func FuzzSameARMID(f *testing.F) {
+	f.Add("/SUBSCRIPTIONS/S/disks/D", "/subscriptions/s/disks/d")
+	f.Add("\u212a", "k")
+	f.Add("@", "`")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got, want := SameARMID(a, b), strings.ToLower(a) == strings.ToLower(b); got != want {
+			t.Fatalf("SameARMID(%q, %q) = %v, want %v", a, b, got, want)
+		}
+	})
+}
