@@ -3,6 +3,9 @@ package explain
 import (
 	"context"
 	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
@@ -20,6 +23,7 @@ type BuildStats struct {
 	Reads   int // reads of the inputs
 	Entries int // calls the last read kept
 	Skipped int // files the last read did not read again (Facts)
+	Packed  int // files whose calls the last read took from the first read's pack (Facts)
 }
 
 // Build builds the bundles of fs, in order, by reading the inputs again
@@ -36,7 +40,9 @@ type BuildStats struct {
 // keeps every call.
 //
 // facts, when not nil, are the first read's Facts: files they prove hold
-// no call the scope keeps are not read again.
+// no call the scope keeps are not read again, and files whose calls they
+// packed are not read again either (their calls were kept by the first
+// read, which applied the filters opt.Keep applies to the others).
 func Build(ctx context.Context, fs []finding.Finding, links *Links, facts *Facts, inputs []string, ropt ingest.Options, opt Options) ([]*Bundle, BuildStats, error) {
 	var st BuildStats
 	if len(fs) == 0 {
@@ -48,21 +54,11 @@ func Build(ctx context.Context, fs []finding.Finding, links *Links, facts *Facts
 		if !s.everything {
 			x.scope = s
 		}
-		var read []string
-		for _, in := range inputs {
-			if facts.needed(in, s) {
-				read = append(read, in)
-			}
-		}
-		st.Skipped = len(inputs) - len(read)
-		if err := s.read(ctx, x, read, ropt, opt.Keep); err != nil {
+		if err := s.readAll(ctx, x, facts, inputs, ropt, opt.Keep, &st); err != nil {
 			return nil, st, err
 		}
 		st.Reads++
-		bs := make([]*Bundle, 0, len(fs))
-		for _, f := range fs {
-			bs = append(bs, x.Explain(f, opt))
-		}
+		bs := x.explainAll(fs, opt, ropt.Jobs)
 		x.gaps.settle(x)
 		st.Entries = x.Len()
 		if x.scope == nil || x.gaps.empty() {
@@ -74,6 +70,60 @@ func Build(ctx context.Context, fs []finding.Finding, links *Links, facts *Facts
 			s.widen(&x.gaps)
 		}
 	}
+}
+
+// explainAll builds the bundles of fs over x, in order, on up to jobs
+// goroutines (zero: one per CPU): once the index is sorted, Explain only
+// reads it, and notes its gaps under their lock.
+func (x *Index) explainAll(fs []finding.Finding, opt Options, jobs int) []*Bundle {
+	x.sort()
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	bs := make([]*Bundle, len(fs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(jobs, len(fs)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(fs); i = int(next.Add(1) - 1) {
+				bs[i] = x.Explain(fs[i], opt)
+			}
+		})
+	}
+	wg.Wait()
+	return bs
+}
+
+// readAll fills x with the calls of the inputs the scope keeps, in the
+// inputs' order: the calls of files the facts packed from memory, the
+// files between them by reading those the facts say may hold one.
+func (s *Scope) readAll(ctx context.Context, x *Index, facts *Facts, inputs []string, ropt ingest.Options, keep func(*event.Event) bool, st *BuildStats) error {
+	st.Skipped, st.Packed = 0, 0
+	for i := 0; i < len(inputs); {
+		if facts.covered(inputs[i]) {
+			if err := facts.replay(inputs[i], s, x); err != nil {
+				return err
+			}
+			st.Packed++
+			i++
+			continue
+		}
+		var read []string
+		for ; i < len(inputs) && !facts.covered(inputs[i]); i++ {
+			if facts.needed(inputs[i], s) {
+				read = append(read, inputs[i])
+			} else {
+				st.Skipped++
+			}
+		}
+		if len(read) == 0 {
+			continue
+		}
+		if err := s.read(ctx, x, read, ropt, keep); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // read fills x with the calls of the inputs the scope keeps. Records
@@ -127,9 +177,10 @@ func Rereadable(inputs []string) bool {
 }
 
 // Collector gathers, during a read of the logs (hunt's), what explaining
-// the findings of that read needs: the Links, so that Build reads the
-// logs once more for only what the bundles can need, or, when the logs
-// cannot be read again, an Index of every call.
+// the findings of that read needs: the Links and the files' Facts (with
+// the packed calls of the Azure and Google Cloud files), so that Build
+// reads the logs once more for only what the bundles can need, or, when
+// the logs cannot be read again, an Index of every call.
 type Collector struct {
 	links *Links
 	facts *Facts
@@ -145,13 +196,16 @@ func NewCollector(inputs []string) *Collector {
 }
 
 // Want returns the ingest.Options.Want of the read given the reader's
-// own want: that and LinkWants, or nil (every call whole) when the
-// collector keeps every call.
+// own want: that, LinkWants, and every call of a provider other than AWS,
+// which Facts pack; or nil (every call whole) when the collector keeps
+// every call.
 func (c *Collector) Want(want func(provider, op string) bool) func(provider, op string) bool {
 	if c.full != nil || want == nil {
 		return nil
 	}
-	return func(provider, op string) bool { return want(provider, op) || LinkWants(provider, op) }
+	return func(provider, op string) bool {
+		return provider != event.AWS || want(provider, op) || LinkWants(provider, op)
+	}
 }
 
 // NewSelect returns the ingest.Options.NewSelect of the read: each
@@ -180,7 +234,11 @@ func (c *Collector) Add(ev *event.Event) {
 		return
 	}
 	c.links.Add(ev)
-	if c.facts != nil && !partialEvent(ev) {
+	switch {
+	case c.facts == nil || partialEvent(ev):
+	case ev.Provider != event.AWS:
+		c.facts.pack(ev)
+	default:
 		c.facts.observe(ev, principalOf(ev))
 	}
 }
@@ -204,11 +262,7 @@ func partialEvent(ev *event.Event) bool {
 // ropt (see Build).
 func (c *Collector) Bundles(ctx context.Context, fs []finding.Finding, inputs []string, ropt ingest.Options, opt Options) ([]*Bundle, error) {
 	if c.full != nil {
-		bs := make([]*Bundle, 0, len(fs))
-		for _, f := range fs {
-			bs = append(bs, c.full.Explain(f, opt))
-		}
-		return bs, nil
+		return c.full.explainAll(fs, opt, ropt.Jobs), nil
 	}
 	bs, _, err := Build(ctx, fs, c.links, c.facts, inputs, ropt, opt)
 	return bs, err

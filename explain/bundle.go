@@ -211,8 +211,8 @@ func keyOf(provider, account, region, id string) rkey {
 }
 
 func (e *Entry) touches(set map[rkey]bool) (string, bool) {
-	for _, r := range e.Resources {
-		if set[keyOf(e.Provider, e.Account, e.Region, r.UID)] {
+	for i, r := range e.Resources {
+		if set[e.key(i)] {
 			return r.UID, true
 		}
 	}
@@ -220,8 +220,8 @@ func (e *Entry) touches(set map[rkey]bool) (string, bool) {
 }
 
 func (e *Entry) has(k rkey, roles ...string) bool {
-	for _, r := range e.Resources {
-		if keyOf(e.Provider, e.Account, e.Region, r.UID) != k {
+	for i, r := range e.Resources {
+		if e.key(i) != k {
 			continue
 		}
 		if len(roles) == 0 {
@@ -399,11 +399,11 @@ func (x *Index) lineage(f *finding.Finding, principal string, first time.Time, r
 			if l.Origin == nil && e.creates(it.k) {
 				t := x.touch(e, principal, it.uid, steps)
 				l.Origin = &t
-				for _, r := range e.Resources {
+				for i, r := range e.Resources {
 					if r.Role != event.RoleSource {
 						continue
 					}
-					sk := keyOf(e.Provider, e.Account, e.Region, r.UID)
+					sk := e.key(i)
 					l.MadeFrom = appendUnique(l.MadeFrom, r.UID)
 					related[sk] = true
 					if !seen[sk] {
@@ -592,11 +592,11 @@ func (x *Index) replaced(f *finding.Finding, b *Bundle, first, last time.Time, w
 				e.Time.Before(first.Add(-w)) || e.Time.After(last) {
 				continue
 			}
-			for _, r := range e.Resources {
+			for i, r := range e.Resources {
 				if event.Kind(r.Type) != event.KindVolume {
 					continue
 				}
-				vk := keyOf(e.Provider, e.Account, e.Region, r.UID)
+				vk := e.key(i)
 				if current[vk] {
 					continue
 				}
@@ -615,8 +615,8 @@ func (x *Index) replaced(f *finding.Finding, b *Bundle, first, last time.Time, w
 			if e.Operation != "TerminateInstances" || !e.succeeded() {
 				continue
 			}
-			for _, r := range e.Resources {
-				k := keyOf(e.Provider, e.Account, e.Region, r.UID)
+			for i, r := range e.Resources {
+				k := e.key(i)
 				if event.Kind(r.Type) != event.KindInstance || containsKey(launched, k) {
 					continue
 				}

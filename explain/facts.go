@@ -33,11 +33,19 @@ import (
 // tokens sharing one costs a read, never a call. A file the facts cannot
 // speak for (another provider's records, a record not seen, tokens past
 // maxPrints) is always read.
+//
+// The records of other providers (Azure, Google Cloud) have no such
+// tokens: their ids are compared lower-cased and their principals stand in
+// claims. The first read decodes them whole and packs each call's entry
+// (pack), so that a file of them whose every event was packed is not read
+// again at all: Build admits its calls from the pack, in the place of the
+// file's read.
 type Facts struct {
 	mu     sync.Mutex
 	files  map[string]*fileFacts
 	seed   maphash.Seed
 	prints atomic.Int64 // fingerprints kept, all files
+	calls  *pack
 }
 
 // fileFacts are the facts of one file.
@@ -51,6 +59,10 @@ type fileFacts struct {
 	scopes     map[[2]string]bool // account, region
 	principals map[uint64]bool
 	prints     []uint32 // the tokens' fingerprints; sorted and distinct once complete
+
+	packed   *packedFile // the calls of the file, while every event of it is packed
+	unpacked bool        // an event of it could not be packed
+	covered  bool        // the read of the file ended and every event of it is packed
 }
 
 // maxPrints bounds the fingerprints Facts keep (4 bytes each): a
@@ -61,7 +73,7 @@ const maxPrints = 32 << 20
 
 // NewFacts returns empty facts.
 func NewFacts() *Facts {
-	return &Facts{files: map[string]*fileFacts{}, seed: maphash.MakeSeed()}
+	return &Facts{files: map[string]*fileFacts{}, seed: maphash.MakeSeed(), calls: newPack()}
 }
 
 func (f *Facts) file(name string) *fileFacts {
@@ -207,6 +219,57 @@ type seenTokens struct{ last [1 << 13]uint64 }
 
 var seenPool = sync.Pool{New: func() any { return new(seenTokens) }}
 
+// pack takes a whole event of the first read of a provider other than
+// AWS (see Facts). Only the goroutine that hands the events on calls it.
+func (f *Facts) pack(ev *event.Event) {
+	if ev.Source.Name == "" || ev.Source.Name == "-" {
+		return
+	}
+	ff := f.file(ev.Source.Name)
+	ff.mu.Lock()
+	defer ff.mu.Unlock()
+	if ff.unpacked {
+		return
+	}
+	if ff.packed == nil {
+		ff.packed = &packedFile{}
+	}
+	if !f.calls.add(ff.packed, ev) {
+		ff.unpack(f.calls)
+	}
+}
+
+// unpack drops the pack of a file, which then speaks for nothing.
+func (ff *fileFacts) unpack(p *pack) {
+	if ff.packed != nil {
+		p.size -= len(ff.packed.buf)
+	}
+	ff.packed, ff.unpacked = nil, true
+}
+
+// covered reports whether every event of the file was packed: Build
+// admits its calls from the pack (replay) and does not read it.
+func (f *Facts) covered(name string) bool {
+	if f == nil {
+		return false
+	}
+	f.mu.Lock()
+	ff := f.files[name]
+	f.mu.Unlock()
+	return ff != nil && ff.covered
+}
+
+// replay admits the packed calls of a covered file into x, in the order
+// the file's read would give them.
+func (f *Facts) replay(name string, s *Scope, x *Index) error {
+	f.mu.Lock()
+	ff := f.files[name]
+	f.mu.Unlock()
+	return f.calls.each(ff.packed, func(e *Entry, original, resourceID string) {
+		s.admitCall(x, e, original, resourceID)
+	})
+}
+
 // done says that the read of a file ended with events events: the facts
 // speak for the file only if each of them was observed.
 func (f *Facts) done(name string, events int) {
@@ -216,6 +279,11 @@ func (f *Facts) done(name string, events int) {
 	ff := f.file(name)
 	ff.mu.Lock()
 	defer ff.mu.Unlock()
+	if ff.covered = !ff.unpacked && ff.packed != nil && ff.packed.events == events; ff.covered {
+		f.calls.done(ff.packed)
+	} else {
+		ff.unpack(f.calls)
+	}
 	ff.complete = ff.seen == events && !ff.opaque
 	if !ff.complete {
 		f.prints.Add(-int64(len(ff.prints)))

@@ -2,6 +2,7 @@ package explain
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -39,12 +40,14 @@ type Entry struct {
 	userName    string
 	roleName    string
 	correlation string
-	ord         int // position in the sorted index: walks over postings keep the index's order
+	ord         int    // position in the sorted index: walks over postings keep the index's order
+	keys        []rkey // the keys of Resources, made once the index is sorted (key)
 	// slim marks a call of a finding's actor outside the reach of its
 	// timeline (a Scope): only its time, origin and outcome are kept, for
 	// the first use of an address or agent.
-	slim  bool
-	mixed bool // an Azure operation folded from whole and slim records
+	slim    bool
+	mixed   bool // an Azure operation folded from whole and slim records
+	scratch bool // the entry is its maker's to use again: insert keeps a copy
 }
 
 // Index holds the calls of the logs an explanation is built from. Add
@@ -105,18 +108,8 @@ func (x *Index) Add(ev *event.Event) {
 // add records an event whole, or slim (see Entry.slim).
 func (x *Index) add(ev *event.Event, slim bool) {
 	x.read = true
-	if ev.UID != "" {
-		if _, dup := x.byUID[ev.UID]; dup {
-			return
-		}
-		if ev.OriginalUID != "" {
-			if old, ok := x.byUID[ev.OriginalUID]; ok {
-				// A CloudTrail re-delivery with corrected data: keep the
-				// original entry, it is the same call.
-				x.byUID[ev.UID] = old
-				return
-			}
-		}
+	if x.folded(ev.UID, ev.OriginalUID) {
+		return
 	}
 	var e *Entry
 	if slim {
@@ -124,9 +117,36 @@ func (x *Index) add(ev *event.Event, slim bool) {
 	} else {
 		e = newEntry(ev)
 	}
+	x.insert(e, ev.ResourceID)
+}
+
+// folded reports whether a call of this id is already in the index, as
+// itself or as the original a CloudTrail re-delivery corrects (which then
+// points at the original's entry).
+func (x *Index) folded(uid, original string) bool {
+	if uid == "" {
+		return false
+	}
+	if _, dup := x.byUID[uid]; dup {
+		return true
+	}
+	if original != "" {
+		if old, ok := x.byUID[original]; ok {
+			// A CloudTrail re-delivery with corrected data: keep the
+			// original entry, it is the same call.
+			x.byUID[uid] = old
+			return true
+		}
+	}
+	return false
+}
+
+// insert adds a new entry, or folds it into the entry of its Azure or
+// Google Cloud operation; resourceID is the record's own resource.
+func (x *Index) insert(e *Entry, resourceID string) {
 	x.intern(e)
-	if event.Phased(ev.Provider) && ev.CorrelationUID != "" {
-		x.lower = event.AppendLower(x.lower[:0], ev.ResourceID)
+	if event.Phased(e.Provider) && e.correlation != "" {
+		x.lower = event.AppendLower(x.lower[:0], resourceID)
 		key := opKey{e.correlation, e.op, x.strs[string(x.lower)]} // most often a resource's id, already kept
 		if key.resource == "" {
 			key.resource = string(x.lower)
@@ -139,18 +159,39 @@ func (x *Index) add(ev *event.Event, slim bool) {
 				old.mixed = true
 			}
 			old.merge(e)
-			if ev.UID != "" {
-				x.byUID[ev.UID] = old
+			if e.UID != "" {
+				x.byUID[e.UID] = old
 			}
 			return
 		}
+		e = e.kept()
 		x.byOp[key] = e
+	} else {
+		e = e.kept()
 	}
-	if ev.UID != "" {
-		x.byUID[ev.UID] = e
+	if e.UID != "" {
+		x.byUID[e.UID] = e
 	}
 	x.entries = append(x.entries, e)
 	x.sorted = false
+}
+
+// str returns the index's copy of s.
+func (x *Index) str(s string) string {
+	if c, ok := x.strs[s]; ok {
+		return c
+	}
+	x.strs[s] = s
+	return s
+}
+
+// key returns the key of the entry's i-th resource.
+func (e *Entry) key(i int) rkey {
+	if i < len(e.keys) {
+		return e.keys[i]
+	}
+	r := &e.Resources[i]
+	return keyOf(e.Provider, e.Account, e.Region, r.UID)
 }
 
 // intern makes the strings of e that entries share the index's copies,
@@ -182,16 +223,28 @@ func (x *Index) intern(e *Entry) {
 
 // newSlimEntry keeps what Index.origins reads of a call outside the
 // actor's timeline, and what Add needs to fold re-deliveries and phases.
-func newSlimEntry(ev *event.Event) *Entry {
-	e := &Entry{
-		UID: ev.UID, Time: ev.Time.UTC(), Provider: ev.Provider, Outcome: ev.Outcome.String(),
-		Principal: principalOf(ev), SrcIP: ev.SrcIP, UserAgent: ev.UserAgent,
-		op: strings.ToLower(ev.Operation), correlation: ev.CorrelationUID, slim: true,
+func newSlimEntry(ev *event.Event) *Entry { return newEntry(ev).slimmed() }
+
+// kept returns the entry an index keeps: e, or a copy of a scratch entry.
+func (e *Entry) kept() *Entry {
+	if !e.scratch {
+		return e
 	}
-	if e.SrcIP == "" {
-		e.SrcIP = ev.SrcDomain
+	c := *e
+	c.scratch = false
+	c.Resources = slices.Clone(e.Resources)
+	c.Devices = slices.Clone(e.Devices)
+	c.BodyDisks = slices.Clone(e.BodyDisks)
+	return &c
+}
+
+// slimmed returns the slim entry of a whole one (see newSlimEntry).
+func (e *Entry) slimmed() *Entry {
+	return &Entry{
+		UID: e.UID, Time: e.Time, Provider: e.Provider, Outcome: e.Outcome,
+		Principal: e.Principal, SrcIP: e.SrcIP, UserAgent: e.UserAgent,
+		op: e.op, correlation: e.correlation, slim: true,
 	}
-	return e
 }
 
 func newEntry(ev *event.Event) *Entry {
@@ -381,8 +434,11 @@ func (x *Index) sort() {
 	for i, e := range x.entries {
 		e.ord = i
 		x.byPrincipal[e.Principal] = append(x.byPrincipal[e.Principal], e)
+		e.keys = e.keys[:0]
 		for _, r := range e.Resources {
 			k := keyOf(e.Provider, e.Account, e.Region, r.UID)
+			k.scope, k.id = x.str(k.scope), x.str(k.id)
+			e.keys = append(e.keys, k)
 			// An entry names a resource once in its posting, whatever
 			// the roles it names it in.
 			if list := x.byKey[k]; len(list) == 0 || list[len(list)-1] != e {

@@ -55,30 +55,37 @@ func (l *Links) Add(ev *event.Event) {
 		return
 	}
 	key := func(uid string) rkey { return keyOf(ev.Provider, ev.Account, ev.Region, uid) }
-	var created, sources, attachedTo []rkey
+	op := strings.ToLower(ev.Operation)
+	var sources, attachedTo, bodyDisks []rkey
 	for _, r := range ev.Resources {
 		switch r.Role {
-		case event.RoleCreated:
-			created = appendKey(created, key(r.UID))
 		case event.RoleSource:
 			sources = appendKey(sources, key(r.UID))
 		case event.RoleAttachedTo:
 			attachedTo = appendKey(attachedTo, key(r.UID))
 		}
 	}
-	op := strings.ToLower(ev.Operation)
-	var bodyDisks []rkey
 	if strings.Contains(op, "/restorepoints/write") {
 		for _, d := range diskIDs(ev.Request, diskIDs(ev.Response, nil)) {
 			bodyDisks = appendKey(bodyDisks, keyOf(event.Azure, "", "", d))
 		}
 	}
-	for _, c := range created {
-		if len(sources) > 0 {
-			l.made[c] = appendKeys(l.made[c], sources...)
+	if len(sources) > 0 || len(bodyDisks) > 0 {
+		// Most calls create what they were made from nothing: the keys
+		// of what they created are made only for the others.
+		var created []rkey
+		for _, r := range ev.Resources {
+			if r.Role == event.RoleCreated {
+				created = appendKey(created, key(r.UID))
+			}
 		}
-		if len(bodyDisks) > 0 {
-			l.body[c] = appendKeys(l.body[c], bodyDisks...)
+		for _, c := range created {
+			if len(sources) > 0 {
+				l.made[c] = appendKeys(l.made[c], sources...)
+			}
+			if len(bodyDisks) > 0 {
+				l.body[c] = appendKeys(l.body[c], bodyDisks...)
+			}
 		}
 	}
 	switch {
@@ -114,8 +121,16 @@ func (l *Links) Add(ev *event.Event) {
 		}
 	}
 	if ev.Provider == event.Azure && ev.ResourceID != "" {
-		own := keyOf(event.Azure, "", "", ev.ResourceID)
+		var own rkey
 		for _, r := range ev.Resources {
+			// An Azure key is the id lower-cased: a resource spelt as
+			// the operation's own, in any case, is it.
+			if event.SameARMID(r.UID, ev.ResourceID) {
+				continue
+			}
+			if own.id == "" {
+				own = keyOf(event.Azure, "", "", ev.ResourceID)
+			}
 			if k := key(r.UID); k != own {
 				l.forward[k] = appendKeys(l.forward[k], own)
 			}

@@ -3,6 +3,7 @@ package explain
 import (
 	"bytes"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/revertwatch/revertwatch/event"
@@ -240,35 +241,63 @@ func (s *Scope) admit(x *Index, ev *event.Event) {
 		x.add(ev, false)
 		return
 	}
-	whole := ev.UID != "" && s.uids[ev.UID]
-	for i := 0; !whole && i < len(ev.Resources); i++ {
-		whole = s.hasKey(ev.Provider, ev.Account, ev.Region, ev.Resources[i].UID)
+	keep, slim := s.decide(x, ev.UID, ev.OriginalUID, ev.Provider, ev.Account, ev.Region, ev.Resources,
+		principalOf(ev), ev.Time, ev.CorrelationUID, ev.ResourceID)
+	if keep {
+		x.add(ev, slim)
 	}
-	p := principalOf(ev)
-	r := s.principals[p]
-	slim := false
-	if !whole {
-		if r == nil {
+}
+
+// admitCall is admit for a call of the first read's Facts (Facts.replay):
+// e is its whole entry, original and resourceID its record's.
+func (s *Scope) admitCall(x *Index, e *Entry, original, resourceID string) {
+	x.read = true
+	if !s.everything {
+		keep, slim := s.decide(x, e.UID, original, e.Provider, e.Account, e.Region, e.Resources,
+			e.Principal, e.Time, e.correlation, resourceID)
+		if !keep {
 			return
 		}
-		slim = !r.full(ev.Time)
+		if slim {
+			e = e.slimmed()
+		}
 	}
-	if ev.OriginalUID != "" && ev.OriginalUID != ev.UID && !s.uids[ev.OriginalUID] {
+	if !x.folded(e.UID, original) {
+		x.insert(e, resourceID)
+	}
+}
+
+// decide reports whether a scoped index keeps a call, and whether slim,
+// noting in x's gaps what only the end of the read can settle.
+func (s *Scope) decide(x *Index, uid, original, provider, account, region string, resources []event.Resource,
+	principal string, t time.Time, correlation, resourceID string) (keep, slim bool) {
+	whole := uid != "" && s.uids[uid]
+	for i := 0; !whole && i < len(resources); i++ {
+		whole = s.hasKey(provider, account, region, resources[i].UID)
+	}
+	r := s.principals[principal]
+	if !whole {
+		if r == nil {
+			return false, false
+		}
+		slim = !r.full(t)
+	}
+	if original != "" && original != uid && !s.uids[original] {
 		// Whether the re-delivery folds into its original depends on
 		// the original being in the index: checked once the read ends.
 		// A record that is its own original (an Azure record without
 		// an eventDataId) is in the index once added.
-		x.gaps.original(ev.OriginalUID)
+		x.gaps.original(original)
 	}
-	if event.Phased(ev.Provider) && ev.CorrelationUID != "" && r == nil {
+	if event.Phased(provider) && correlation != "" && r == nil {
 		// The entry of an Azure or Google Cloud operation folds all its
 		// records: kept for a resource its body names or for its id,
 		// the others are found by the operation's own resource.
-		if ev.ResourceID != "" && !s.hasKey(ev.Provider, "", "", ev.ResourceID) {
-			x.gaps.key(keyOf(ev.Provider, "", "", ev.ResourceID))
+		if resourceID != "" && !s.hasKey(provider, "", "", resourceID) {
+			x.gaps.key(keyOf(provider, "", "", resourceID))
 		}
 	}
-	x.add(ev, slim)
+	return true, slim
 }
 
 // bounds returns the first and last time of a finding, its evidence
@@ -289,7 +318,11 @@ func bounds(f *finding.Finding) (first, last time.Time) {
 // gaps are what a scoped index was asked beyond its scope, or found it
 // could not build as a full index would: the next read widens the scope
 // by them.
+//
+// Explain runs over one index on several goroutines (explainAll): the
+// methods that note a gap take the lock.
 type gaps struct {
+	mu         sync.Mutex
 	keys       map[rkey]bool
 	principals map[string]bool
 	uids       map[string]bool
@@ -297,6 +330,8 @@ type gaps struct {
 }
 
 func (g *gaps) key(k rkey) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if g.keys == nil {
 		g.keys = map[rkey]bool{}
 	}
@@ -304,6 +339,8 @@ func (g *gaps) key(k rkey) {
 }
 
 func (g *gaps) principal(p string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if g.principals == nil {
 		g.principals = map[string]bool{}
 	}
@@ -311,6 +348,8 @@ func (g *gaps) principal(p string) {
 }
 
 func (g *gaps) original(uid string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if g.originals == nil {
 		g.originals = map[string]bool{}
 	}
