@@ -84,12 +84,12 @@ func SameARMID(a, b string) bool {
 		if isASCII(a) && isASCII(b) {
 			return false
 		}
-		return strings.ToLower(a) == strings.ToLower(b)
+		return lowerEqual(a, b)
 	}
 	for i := 0; i < len(a); i++ {
 		x, y := a[i], b[i]
 		if x|y >= utf8.RuneSelf {
-			return strings.ToLower(a) == strings.ToLower(b)
+			return lowerEqual(a, b)
 		}
 		if 'A' <= x && x <= 'Z' {
 			x += 'a' - 'A'
@@ -102,6 +102,15 @@ func SameARMID(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// lowerEqual is the comparison SameARMID stands for. strings.EqualFold
+// is another: it also matches letters whose lower cases differ (the long
+// s with s), and it does not turn an invalid byte into U+FFFD as ToLower
+// does.
+func lowerEqual(a, b string) bool {
+	la, lb := strings.ToLower(a), strings.ToLower(b)
+	return la == lb
 }
 
 func isASCII(s string) bool {

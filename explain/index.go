@@ -248,12 +248,21 @@ func (e *Entry) slimmed() *Entry {
 }
 
 func newEntry(ev *event.Event) *Entry {
-	e := &Entry{
+	e := new(Entry)
+	e.fill(ev)
+	return e
+}
+
+// fill makes e the whole entry of ev, using e's lists again (a pack's
+// scratch entry: Facts.pack).
+func (e *Entry) fill(ev *event.Event) {
+	resources, devices, disks := e.Resources[:0], e.Devices[:0], e.BodyDisks[:0]
+	*e = Entry{
 		UID: ev.UID, Time: ev.Time.UTC(), Provider: ev.Provider, Account: ev.Account, Region: ev.Region,
 		Operation: ev.OperationName, Outcome: ev.Outcome.String(), ErrorCode: ev.ErrorCode, ReadOnly: ev.ReadOnly,
 		Principal: principalOf(ev), Caller: ev.Caller, Service: ev.Actor.ServiceInitiated,
 		SrcIP: ev.SrcIP, UserAgent: ev.UserAgent,
-		Resources: append([]event.Resource(nil), ev.Resources...), Devices: append([]string(nil), ev.Keys.Devices...),
+		Resources: append(resources, ev.Resources...), Devices: append(devices, ev.Keys.Devices...),
 		File: ev.Source.Name, Line: ev.Source.Line,
 		op: strings.ToLower(ev.Operation), accessKey: ev.Actor.AccessKeyID, correlation: ev.CorrelationUID,
 	}
@@ -266,12 +275,11 @@ func newEntry(ev *event.Event) *Entry {
 	e.userName, e.roleName = names(ev)
 	switch {
 	case strings.Contains(e.op, "/restorepoints/write"):
-		e.BodyDisks = diskIDs(ev.Response, nil)
+		e.BodyDisks = diskIDs(ev.Response, disks)
 		e.BodyDisks = diskIDs(ev.Request, e.BodyDisks)
 	case ev.Operation == "CreateReplaceRootVolumeTask":
 		e.DeleteFlag = replaceDeletes(ev.Request)
 	}
-	return e
 }
 
 // merge folds another phase of the same Azure operation into e: the

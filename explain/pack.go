@@ -19,10 +19,11 @@ import (
 //
 // Only the goroutine that hands the read's events on packs (Collector.Add).
 type pack struct {
-	ids  map[string]uint32
-	strs []string
-	size int  // bytes of the files' packs and of the strings
-	full bool // past maxPack: no file is packed any more
+	ids     map[string]uint32
+	strs    []string
+	size    int  // bytes of the files' packs and of the strings
+	full    bool // past maxPack: no file is packed any more
+	scratch Entry
 }
 
 // maxPack bounds the bytes a pack holds (about 120 per Azure call): the
@@ -60,7 +61,8 @@ func (p *pack) add(f *packedFile, ev *event.Event) bool {
 	if ev.Time.IsZero() {
 		return true // an Index ignores it
 	}
-	e := newEntry(ev)
+	e := &p.scratch
+	e.fill(ev)
 	n := len(f.buf)
 	var flags byte
 	if e.ReadOnly {

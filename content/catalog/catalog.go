@@ -11,6 +11,7 @@ package catalog
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/revertwatch/revertwatch/event"
 )
@@ -508,9 +509,21 @@ func Deletes(provider, op string) bool {
 		return strings.HasSuffix(op, gcpDelete)
 	}
 	if provider == event.Azure {
-		return strings.HasSuffix(strings.ToLower(op), azureDelete)
+		return hasLowerSuffix(op, azureDelete)
 	}
 	return contains(awsDeletes, op)
+}
+
+// hasLowerSuffix is strings.HasSuffix(strings.ToLower(op), suffix) for a
+// lower-case ASCII suffix, without a lowered copy of an ASCII op (every
+// call of a bundle's timeline asks).
+func hasLowerSuffix(op, suffix string) bool {
+	for i := 0; i < len(op); i++ {
+		if op[i] >= utf8.RuneSelf {
+			return strings.HasSuffix(strings.ToLower(op), suffix)
+		}
+	}
+	return len(op) >= len(suffix) && strings.EqualFold(op[len(op)-len(suffix):], suffix)
 }
 
 // Shares reports whether the operation shares or exports a snapshot,
@@ -520,7 +533,7 @@ func Shares(provider, op string) bool {
 		return contains(gcpShares, op)
 	}
 	if provider == event.Azure {
-		return strings.HasSuffix(strings.ToLower(op), azureExport)
+		return hasLowerSuffix(op, azureExport)
 	}
 	return contains(awsShares, op)
 }

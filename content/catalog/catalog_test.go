@@ -116,3 +116,18 @@ func TestDeletesAndShares(t *testing.T) {
 		}
 	}
 }
+
+// An Azure operation deletes or shares whatever the case it is spelt in,
+// as its lower-cased spelling says.
+func TestAzureDeletesSharesAnyCase(t *testing.T) {
+	for _, op := range []string{"", "/delete", "Microsoft.Compute/disks/DELETE", "microsoft.compute/disks/delete",
+		"x/delet", "DELETE", "a/Delete\u212a", "\u0130/delete", "x/begingetaccess/action", "X/BeginGetAccess/Action"} {
+		lower := strings.ToLower(op)
+		if got, want := catalog.Deletes(event.Azure, op), strings.HasSuffix(lower, "/delete"); got != want {
+			t.Errorf("Deletes(%q) = %v, want %v", op, got, want)
+		}
+		if got, want := catalog.Shares(event.Azure, op), strings.HasSuffix(lower, "/begingetaccess/action"); got != want {
+			t.Errorf("Shares(%q) = %v, want %v", op, got, want)
+		}
+	}
+}
