@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/maphash"
+	"math/rand/v2"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -44,6 +45,7 @@ type Facts struct {
 	mu     sync.Mutex
 	files  map[string]*fileFacts
 	seed   maphash.Seed
+	tokens uint64 // the seed of tokenHash
 	prints atomic.Int64 // fingerprints kept, all files
 	calls  *pack
 }
@@ -73,7 +75,7 @@ const maxPrints = 32 << 20
 
 // NewFacts returns empty facts.
 func NewFacts() *Facts {
-	return &Facts{files: map[string]*fileFacts{}, seed: maphash.MakeSeed(), calls: newPack()}
+	return &Facts{files: map[string]*fileFacts{}, seed: maphash.MakeSeed(), tokens: rand.Uint64(), calls: newPack()}
 }
 
 func (f *Facts) file(name string) *fileFacts {
@@ -126,7 +128,7 @@ func (o *observer) observe(ev *event.Event, principal string, members []jsonx.Me
 		// Most tokens of a record were in the records before it: a
 		// small table that stays in the core's cache keeps them out of
 		// the file's list.
-		h := maphash.Bytes(f.seed, tok) ^ ff.salt
+		h := tokenHash(f.tokens, tok) ^ ff.salt
 		if i := h % uint64(len(o.seen.last)); o.seen.last[i] != h {
 			o.seen.last[i] = h
 			news = append(news, uint32(h>>32))
@@ -354,7 +356,7 @@ func (f *Facts) needed(name string, s *Scope) bool {
 	for u := range s.uids {
 		// The steps: an AWS event's id is its eventID, a token of
 		// the record.
-		if h, ok := idToken(f.seed, u); !ok || ff.has(h) {
+		if h, ok := idToken(f.tokens, u); !ok || ff.has(h) {
 			return true
 		}
 	}
@@ -368,7 +370,7 @@ func (f *Facts) needed(name string, s *Scope) bool {
 		if k.provider != event.AWS || !ff.scopes[[2]string{account, region}] {
 			continue // admit compares keys with the event's own provider and scope
 		}
-		if h, ok := idToken(f.seed, k.id); !ok || ff.has(h) {
+		if h, ok := idToken(f.tokens, k.id); !ok || ff.has(h) {
 			return true
 		}
 	}
@@ -379,12 +381,38 @@ func (f *Facts) needed(name string, s *Scope) bool {
 // filter can hold it: a decoder takes an id whole from a JSON string, or
 // as the part of one after a '/' or ':', so that the id's last segment is
 // a whole token of its record.
-func idToken(seed maphash.Seed, id string) (uint64, bool) {
+func idToken(seed uint64, id string) (uint64, bool) {
 	last := id[strings.LastIndexAny(id, "/:")+1:]
 	if last == "" || strings.ContainsAny(last, "\"\\") || structural[last[0]] || structural[last[len(last)-1]] {
 		return 0, false
 	}
-	return maphash.String(seed, last), true
+	return tokenHash(seed, last), true
+}
+
+// tokenHash is the hash of a token of a record (eachToken) or of an id's
+// last one (idToken): a multiply-mix of its bytes eight at a time. A large
+// export has tens of millions of short tokens, which maphash's call costs
+// more to hash; two tokens sharing a fingerprint cost a read, never a
+// call.
+func tokenHash[T string | []byte](seed uint64, b T) uint64 {
+	h := seed ^ uint64(len(b))*0x9e3779b97f4a7c15
+	for len(b) >= 8 {
+		w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+		h = mix64(h^w, 0xbf58476d1ce4e5b9)
+		b = b[8:]
+	}
+	var w uint64
+	for i := 0; i < len(b); i++ {
+		w |= uint64(b[i]) << (8 * i)
+	}
+	return mix64(mix64(h^w, 0x94d049bb133111eb), 0x9e3779b97f4a7c15)
+}
+
+// mix64 folds the 128-bit product of a and b into 64 bits.
+func mix64(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
 }
 
 // eachToken calls fn with each token of raw that may end an id: each

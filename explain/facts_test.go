@@ -205,3 +205,16 @@ func TestSortPrints(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTokenHash: an id's last token (a string) hashes as the same token
+// of a record (bytes) does, whatever its length.
+func FuzzTokenHash(f *testing.F) {
+	f.Add(uint64(1), "i-0123456789abcdef0")
+	f.Add(uint64(0), "")
+	f.Add(uint64(7), "snap-0a1b2c3d")
+	f.Fuzz(func(t *testing.T, seed uint64, tok string) {
+		if a, b := tokenHash(seed, tok), tokenHash(seed, []byte(tok)); a != b {
+			t.Fatalf("%q: string %x, bytes %x", tok, a, b)
+		}
+	})
+}
