@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/maphash"
-	"math/rand/v2"
 	"math/bits"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,7 +45,7 @@ type Facts struct {
 	mu     sync.Mutex
 	files  map[string]*fileFacts
 	seed   maphash.Seed
-	tokens uint64 // the seed of tokenHash
+	tokens uint64       // the seed of tokenHash
 	prints atomic.Int64 // fingerprints kept, all files
 	calls  *pack
 }
