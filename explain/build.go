@@ -197,14 +197,15 @@ func NewCollector(inputs []string) *Collector {
 
 // Want returns the ingest.Options.Want of the read given the reader's
 // own want: that, LinkWants, and every call of a provider other than AWS,
-// which Facts pack; or nil (every call whole) when the collector keeps
-// every call.
+// which Facts pack until the pack is full; or nil (every call whole) when
+// the collector keeps every call.
 func (c *Collector) Want(want func(provider, op string) bool) func(provider, op string) bool {
 	if c.full != nil || want == nil {
 		return nil
 	}
 	return func(provider, op string) bool {
-		return provider != event.AWS || want(provider, op) || LinkWants(provider, op)
+		return provider != event.AWS && (c.facts == nil || !c.facts.calls.full.Load()) ||
+			want(provider, op) || LinkWants(provider, op)
 	}
 }
 

@@ -3,6 +3,7 @@ package explain
 import (
 	"encoding/binary"
 	"errors"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -21,8 +22,8 @@ import (
 type pack struct {
 	ids     map[string]uint32
 	strs    []string
-	size    int  // bytes of the files' packs and of the strings
-	full    bool // past maxPack: no file is packed any more
+	size    int         // bytes of the files' packs and of the strings
+	full    atomic.Bool // past maxPack: no file is packed any more (Collector.Want reads it)
 	scratch Entry
 }
 
@@ -54,7 +55,7 @@ func newPack() *pack { return &pack{ids: map[string]uint32{"": 0}, strs: []strin
 // add packs ev's whole entry into f, and reports false once the pack is
 // full (f then speaks for nothing).
 func (p *pack) add(f *packedFile, ev *event.Event) bool {
-	if p.full {
+	if p.full.Load() {
 		return false
 	}
 	f.events++
@@ -110,7 +111,7 @@ func (p *pack) add(f *packedFile, ev *event.Event) bool {
 	f.buf = b
 	p.size += len(b) - n
 	if p.size > maxPack || len(p.strs) > maxPackStrings {
-		p.full = true
+		p.full.Store(true)
 		return false
 	}
 	return true
