@@ -538,18 +538,11 @@ func equalFold(b []byte, s string) bool {
 		return false
 	}
 	for i := range len(b) {
-		if lowerByte(b[i]) != lowerByte(s[i]) {
+		if jsonx.LowerASCII(b[i]) != jsonx.LowerASCII(s[i]) {
 			return false
 		}
 	}
 	return true
-}
-
-func lowerByte(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
 
 // hasValueString reports a member "value" holding a string, which the Azure

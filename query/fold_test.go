@@ -3,6 +3,8 @@ package query
 import (
 	"strings"
 	"testing"
+
+	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
 
 // TestContainsFoldAtAgainstLower checks the needle search against the
@@ -32,7 +34,7 @@ func FuzzContainsFoldAt(f *testing.F) {
 	f.Add("pPpP", "pp")
 	f.Fuzz(func(t *testing.T, s, needle string) {
 		needle = strings.ToLower(needle)
-		if needle == "" || !isASCII(needle) || !isASCII(s) {
+		if needle == "" || !jsonx.IsASCII(needle) || !jsonx.IsASCII(s) {
 			return
 		}
 		want := strings.Contains(strings.ToLower(s), needle)

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/revertwatch/revertwatch/internal/jsonx"
 	qs "github.com/revertwatch/revertwatch/query/syntax"
 )
 
@@ -32,7 +33,7 @@ type glob struct {
 // match reports whether s matches the whole pattern. It backtracks only to
 // the most recent '*', so it runs in O(len(s)·len(pat)) at worst.
 func (g *glob) match(s string) bool {
-	if isASCII(s) && isASCII(g.pat) {
+	if jsonx.IsASCII(s) && jsonx.IsASCII(g.pat) {
 		return g.matchASCII(s)
 	}
 	p := g.pat
@@ -242,15 +243,6 @@ func containsEmpty(lits []string) bool {
 	return false
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
 // matchASCII is match for ASCII text, byte by byte.
 func (g *glob) matchASCII(s string) bool {
 	p := g.pat
@@ -268,7 +260,7 @@ func (g *glob) matchASCII(s string) bool {
 				pi++
 				si++
 				continue
-			case pc == sc || g.fold && lowerASCII(pc) == lowerASCII(sc):
+			case pc == sc || g.fold && jsonx.LowerASCII(pc) == jsonx.LowerASCII(sc):
 				pi++
 				si++
 				continue

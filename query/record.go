@@ -142,7 +142,7 @@ const (
 
 func newAccessor(name string) *accessor {
 	a := &accessor{name: name}
-	if name != "" && !strings.ContainsAny(name, "._[]* ") && isASCII(name) {
+	if name != "" && !strings.ContainsAny(name, "._[]* ") && jsonx.IsASCII(name) {
 		a.needle = strings.ToLower(name)
 		a.pick = rarest(a.needle)
 	}
@@ -349,10 +349,10 @@ func (st *jsonAutoStage) findMembers(ms []jsonx.Member, name string) (v Value, f
 		return Null, false, true
 	}
 	exact, fold := -1, -1
-	c0 := lowerASCII(name[0])
+	c0 := jsonx.LowerASCII(name[0])
 	for i := range ms {
 		k := ms[i].Key
-		if len(k) == 0 || len(k) > len(name) || lowerASCII(k[0]) != c0 && !(k[0] == ' ' && c0 == '_') {
+		if len(k) == 0 || len(k) > len(name) || jsonx.LowerASCII(k[0]) != c0 && !(k[0] == ' ' && c0 == '_') {
 			continue
 		}
 		ex := keyMatch(k, name, false)
@@ -413,10 +413,10 @@ func (st *jsonAutoStage) findTop(keys []member, name string) (Value, bool) {
 	}
 	var foldOut Value
 	foldFound := false
-	c0 := lowerASCII(name[0])
+	c0 := jsonx.LowerASCII(name[0])
 	for i := range keys {
 		k := keys[i].key
-		if len(k) == 0 || len(k) > len(name) || lowerASCII(k[0]) != c0 && !(k[0] == ' ' && c0 == '_') {
+		if len(k) == 0 || len(k) > len(name) || jsonx.LowerASCII(k[0]) != c0 && !(k[0] == ' ' && c0 == '_') {
 			continue
 		}
 		if keyMatch(k, name, false) {
@@ -430,13 +430,6 @@ func (st *jsonAutoStage) findTop(keys []member, name string) (Value, bool) {
 		}
 	}
 	return foldOut, foldFound
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
 
 // parseEmbeddedJSON finds the JSON object in text (spec §5.1): the whole

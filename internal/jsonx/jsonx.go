@@ -367,7 +367,7 @@ func NewNameSet(names ...string) *NameSet {
 		switch {
 		case n == "":
 			continue // Get of "" finds a member "", which no caller wants
-		case !isASCII(n):
+		case !IsASCII(n):
 			s.wide = append(s.wide, i)
 		case len(n) < len(s.byLen):
 			s.byLen[len(n)] = append(s.byLen[len(n)], i)
@@ -378,7 +378,8 @@ func NewNameSet(names ...string) *NameSet {
 	return s
 }
 
-func isASCII[T string | []byte](s T) bool {
+// IsASCII reports whether s is all ASCII, eight bytes at a time.
+func IsASCII[T string | []byte](s T) bool {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
@@ -395,7 +396,8 @@ func isASCII[T string | []byte](s T) bool {
 	return true
 }
 
-func lowerASCII(c byte) byte {
+// LowerASCII is c lower-cased if it is an ASCII capital, else c.
+func LowerASCII(c byte) byte {
 	if 'A' <= c && c <= 'Z' {
 		return c + 'a' - 'A'
 	}
@@ -427,7 +429,7 @@ func (s *NameSet) GetAll(v *fastjson.Value, out []*fastjson.Value) {
 			// Names of one length mostly differ at the end; an ASCII
 			// byte is a letter of its own, which folds only to its
 			// other ASCII case.
-			if a, b := k[len(k)-1], n[len(n)-1]; a|b < utf8.RuneSelf && lowerASCII(a) != lowerASCII(b) {
+			if a, b := k[len(k)-1], n[len(n)-1]; a|b < utf8.RuneSelf && LowerASCII(a) != LowerASCII(b) {
 				return
 			}
 		}
@@ -439,7 +441,7 @@ func (s *NameSet) GetAll(v *fastjson.Value, out []*fastjson.Value) {
 		}
 	}
 	o.Visit(func(k []byte, m *fastjson.Value) {
-		if !isASCII(k) {
+		if !IsASCII(k) {
 			// A letter outside ASCII (K, ſ) may match a name of
 			// another length ignoring case.
 			for i, n := range s.names {
