@@ -4,23 +4,19 @@ import (
 	"bufio"
 	"container/heap"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
+	"unsafe"
 
 	"github.com/revertwatch/revertwatch/event"
 )
 
 // DefaultBudget is the memory a Sorter holds events in before it spills.
 const DefaultBudget = 256 << 20
-
-// eventOverhead is what an event costs beyond its byte fields and the
-// strings Size counts: the struct (about 1.2 KB), its slices' backing
-// arrays, and the allocator's rounding, as measured on CloudTrail events.
-const eventOverhead = 1600
 
 // SorterOptions configure a Sorter.
 type SorterOptions struct {
@@ -46,14 +42,33 @@ type SorterStats struct {
 // sorted and written to a run file, and Each merges the runs back. It is
 // not safe for concurrent use.
 type Sorter struct {
-	opt   SorterOptions
-	mem   []*event.Event
-	bytes int64
-	dir   string
-	runs  []string
-	stats SorterStats
-	done  bool
+	opt     SorterOptions
+	mem     []held   // the events held in memory, in the order added
+	blocks  [][]byte // their compact forms
+	tab     *strTable
+	scratch []byte
+	bytes   int64
+	dir     string
+	runs    []string
+	stats   SorterStats
+	done    bool
 }
+
+// held is an event the Sorter holds in memory: its time, and where its
+// compact form is.
+type held struct {
+	sec  int64
+	nsec int32
+	blk  int32
+	off  uint32
+	n    uint32
+}
+
+// heldSize is what a held event costs beyond its compact form.
+const heldSize = int64(unsafe.Sizeof(held{}))
+
+// blockSize is the size of the blocks the compact forms are kept in.
+const blockSize = 1 << 20
 
 // NewSorter returns an empty Sorter.
 func NewSorter(opt SorterOptions) *Sorter {
@@ -63,35 +78,30 @@ func NewSorter(opt SorterOptions) *Sorter {
 	return &Sorter{opt: opt}
 }
 
-// Size estimates the memory an event holds.
-func Size(ev *event.Event) int64 {
-	n := len(ev.Raw) + len(ev.Request) + len(ev.Response) + eventOverhead
-	n += len(ev.UID) + len(ev.CorrelationUID) + len(ev.OriginalUID) + len(ev.Account) + len(ev.Region) + len(ev.Service) +
-		len(ev.Operation) + len(ev.OperationName) + len(ev.EventType) + len(ev.Caller) + len(ev.SrcIP) + len(ev.SrcDomain) +
-		len(ev.UserAgent) + len(ev.ResourceGroup) + len(ev.ResourceID) + len(ev.ErrorCode) + len(ev.ErrorMessage)
-	a := &ev.Actor
-	n += len(a.UID) + len(a.Name) + len(a.Type) + len(a.Account) + len(a.PrincipalID) + len(a.AccessKeyID) + len(a.Role) +
-		len(a.AppID) + len(a.InvokedBy)
-	k := &ev.Keys
-	for _, l := range [][]string{k.Instances, k.SourceInstances, k.Volumes, k.SourceVolumes, k.Snapshots, k.SourceSnapshots, k.Images, k.Devices} {
-		for _, x := range l {
-			n += len(x) + 16
-		}
-	}
-	for _, r := range ev.Resources {
-		n += len(r.UID) + 48
-	}
-	return int64(n)
-}
-
 // Add takes one event; the Sorter keeps it, so the caller must not
 // modify it afterwards.
 func (s *Sorter) Add(ev *event.Event) error {
 	if s.done {
 		return errors.New("eventtime: Add after Each")
 	}
-	s.mem = append(s.mem, ev)
-	s.bytes += Size(ev)
+	if s.tab == nil {
+		s.tab = newStrTable()
+	}
+	var added int64
+	s.scratch, added = appendCompact(s.scratch[:0], ev, s.tab)
+	b := s.scratch
+	if len(b) > math.MaxUint32 {
+		return fmt.Errorf("eventtime: an event of %d bytes is too large to hold", len(b))
+	}
+	last := len(s.blocks) - 1
+	if last < 0 || cap(s.blocks[last])-len(s.blocks[last]) < len(b) {
+		s.blocks = append(s.blocks, make([]byte, 0, max(blockSize, len(b))))
+		last++
+	}
+	blk := s.blocks[last]
+	s.mem = append(s.mem, held{sec: ev.Time.Unix(), nsec: int32(ev.Time.Nanosecond()), blk: int32(last), off: uint32(len(blk)), n: uint32(len(b))})
+	s.blocks[last] = append(blk, b...)
+	s.bytes += int64(len(b)) + heldSize + added
 	s.stats.Events++
 	if s.bytes > s.stats.PeakBytes {
 		s.stats.PeakBytes = s.bytes
@@ -116,7 +126,7 @@ func (s *Sorter) spill() error {
 		}
 		s.dir = dir
 	}
-	slices.SortFunc(s.mem, Compare)
+	s.sortMem()
 	name := fmt.Sprintf("%s/run-%06d", s.dir, len(s.runs))
 	f, err := os.Create(name)
 	if err != nil {
@@ -124,16 +134,19 @@ func (s *Sorter) spill() error {
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	var hdr [binary.MaxVarintLen64]byte
-	for _, ev := range s.mem {
-		b, err := json.Marshal(ev)
+	for _, h := range s.mem {
+		// A run is written with its strings in full, so that it reads
+		// back without the table.
+		ev, err := decodeCompact(s.compact(h), s.tab, true)
 		if err != nil {
 			f.Close()
-			return fmt.Errorf("spilling %s:%d: %w", ev.Source.Name, ev.Source.Line, err)
+			return fmt.Errorf("spilling events: %w", err)
 		}
-		n := binary.PutUvarint(hdr[:], uint64(len(b)))
+		s.scratch, _ = appendCompact(s.scratch[:0], ev, nil)
+		n := binary.PutUvarint(hdr[:], uint64(len(s.scratch)))
 		w.Write(hdr[:n])
-		w.Write(b)
-		s.stats.Spilled += int64(n + len(b))
+		w.Write(s.scratch)
+		s.stats.Spilled += int64(n + len(s.scratch))
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -144,10 +157,27 @@ func (s *Sorter) spill() error {
 	}
 	s.runs = append(s.runs, name)
 	s.stats.Runs++
-	clear(s.mem)
-	s.mem = s.mem[:0]
+	s.mem, s.blocks, s.tab = s.mem[:0], nil, nil
 	s.bytes = 0
 	return nil
+}
+
+// compact is the compact form of a held event.
+func (s *Sorter) compact(h held) []byte {
+	return s.blocks[h.blk][h.off : h.off+h.n : h.off+h.n]
+}
+
+// sortMem puts the held events into Compare's order.
+func (s *Sorter) sortMem() {
+	slices.SortFunc(s.mem, func(a, b held) int {
+		if a.sec != b.sec {
+			return cmpInt(a.sec, b.sec)
+		}
+		if a.nsec != b.nsec {
+			return cmpInt(int64(a.nsec), int64(b.nsec))
+		}
+		return compareCompact(s.compact(a), s.compact(b), s.tab)
+	})
 }
 
 // Each hands every event to fn in the order of Less, merging the runs on
@@ -158,19 +188,25 @@ func (s *Sorter) Each(fn func(*event.Event) error) error {
 		return errors.New("eventtime: Each called twice")
 	}
 	s.done = true
-	slices.SortFunc(s.mem, Compare)
+	s.sortMem()
 	h := &mergeHeap{}
 	if len(s.mem) > 0 {
-		mem := s.mem
-		s.mem = nil
+		// The events read back are views of the blocks, which are
+		// never written again: the table's strings and the blocks are
+		// shared by every event the rules keep.
+		mem, blocks, tab := s.mem, s.blocks, s.tab
+		s.mem, s.blocks, s.tab = nil, nil, nil
 		i := 0
 		h.srcs = append(h.srcs, &source{next: func() (*event.Event, error) {
 			if i == len(mem) {
 				return nil, io.EOF
 			}
-			ev := mem[i]
-			mem[i] = nil
+			m := mem[i]
 			i++
+			ev, err := decodeCompact(blocks[m.blk][m.off:m.off+m.n:m.off+m.n], tab, true)
+			if err != nil {
+				return nil, fmt.Errorf("reading held events: %w", err)
+			}
 			return ev, nil
 		}})
 	}
@@ -233,18 +269,17 @@ func readRun(r *bufio.Reader, name string) (*event.Event, error) {
 	if uint64(len(b)) != n {
 		return nil, fmt.Errorf("reading spilled events from %s: a record is cut short (%d of %d bytes)", name, len(b), n)
 	}
-	ev := new(event.Event)
-	if err := json.Unmarshal(b, ev); err != nil {
+	ev, err := decodeCompact(b, nil, true)
+	if err != nil {
 		return nil, fmt.Errorf("reading spilled events from %s: %w", name, err)
 	}
-	ev.ShareBodies()
 	return ev, nil
 }
 
 // Close removes the runs and their directory. It is safe to call more
 // than once, and without Each (an interrupted hunt).
 func (s *Sorter) Close() error {
-	s.mem = nil
+	s.mem, s.blocks, s.tab = nil, nil, nil
 	if s.dir == "" {
 		return nil
 	}
