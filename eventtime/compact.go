@@ -2,9 +2,9 @@ package eventtime
 
 import (
 	"bytes"
-	"strings"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"time"
 	"unsafe"
 
