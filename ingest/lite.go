@@ -440,20 +440,21 @@ func (d *fileDecoder) azureCaller() (string, bool) {
 		}
 		claimMembers = d.inner3
 	}
-	for _, n := range [...]string{azureClaimUPN, "upn", azureClaimName, "unique_name", "appid", azureClaimOID} {
-		v, ok, known := plainText(getFold(claimMembers, n))
+	// The claims in the decoder's order, found in one walk; then the
+	// authorization's evidence.
+	var at [7]int
+	azureCallerClaims.FindMembers(claimMembers, at[:])
+	for _, j := range at {
+		if j < 0 {
+			continue
+		}
+		v, ok, known := plainText(&claimMembers[j])
 		if !known {
 			return "", false
 		}
 		if ok && len(v) > 0 {
 			return string(v), true
 		}
-	}
-	// The object id claim was tried; then "oid", then the evidence.
-	if v, ok, known := plainText(getFold(claimMembers, "oid")); !known {
-		return "", false
-	} else if ok && len(v) > 0 {
-		return string(v), true
 	}
 	// Seldom needed: the authorization's evidence.
 	var evidence []jsonx.Member
@@ -481,12 +482,12 @@ func (d *fileDecoder) azureCaller() (string, bool) {
 	return "", true
 }
 
-// Identity claim names, as the Azure decoder reads them.
-const (
-	azureClaimUPN  = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
-	azureClaimName = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
-	azureClaimOID  = "http://schemas.microsoft.com/identity/claims/objectidentifier"
-)
+// azureCallerClaims are the identity claims the Azure decoder takes the
+// caller from, in its order.
+var azureCallerClaims = jsonx.NewNameSet(
+	"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", "upn",
+	"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name", "unique_name", "appid",
+	"http://schemas.microsoft.com/identity/claims/objectidentifier", "oid")
 
 // resourceGroup reads an export record's resource group as the Azure
 // decoder does: resourceGroupName, else the segment of resourceId.
@@ -524,21 +525,22 @@ func getFold(ms []jsonx.Member, key string) *jsonx.Member {
 // equalFold is strings.EqualFold for a name held as bytes, without
 // converting it when both are ASCII (member names nearly always are).
 func equalFold(b []byte, s string) bool {
-	for i := range len(b) {
-		if b[i] >= 0x80 {
-			return strings.EqualFold(string(b), s)
-		}
-	}
-	for i := range len(s) {
-		if s[i] >= 0x80 {
-			return strings.EqualFold(string(b), s)
-		}
-	}
 	if len(b) != len(s) {
-		return false
+		// Only a letter outside ASCII (K, ſ) folds to one of another
+		// length.
+		if jsonx.IsASCII(b) && jsonx.IsASCII(s) {
+			return false
+		}
+		return strings.EqualFold(string(b), s)
 	}
 	for i := range len(b) {
-		if jsonx.LowerASCII(b[i]) != jsonx.LowerASCII(s[i]) {
+		x, y := b[i], s[i]
+		if x|y >= 0x80 {
+			return strings.EqualFold(string(b), s)
+		}
+		// Up to here both are ASCII, rune for rune: an ASCII letter
+		// folds only to its other ASCII case.
+		if x != y && jsonx.LowerASCII(x) != jsonx.LowerASCII(y) {
 			return false
 		}
 	}

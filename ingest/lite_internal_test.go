@@ -56,3 +56,16 @@ func TestEqualFold(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEqualFold holds equalFold to strings.EqualFold.
+func FuzzEqualFold(f *testing.F) {
+	f.Add("caller", "CALLER")
+	f.Add("kid", "\u212aid")
+	f.Add("ſ", "S")
+	f.Add("abc", "abcd")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got, want := equalFold([]byte(a), b), strings.EqualFold(a, b); got != want {
+			t.Fatalf("equalFold(%q, %q) = %v, want %v", a, b, got, want)
+		}
+	})
+}

@@ -9,6 +9,7 @@ package jsonx
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +121,25 @@ func FuzzGetAll(f *testing.F) {
 			}
 			if out[i] != want {
 				t.Fatalf("name %q of %s: got %v, want %v", n, doc, out[i], want)
+			}
+		}
+		// FindMembers finds the same members in what Members reads.
+		ms, ok := Members([]byte(doc), nil)
+		o, err := v.Object()
+		if !ok || err != nil {
+			return
+		}
+		var order []*fastjson.Value
+		o.Visit(func(_ []byte, m *fastjson.Value) { order = append(order, m) })
+		if len(order) != len(ms) {
+			return // fastjson keeps one of a repeated name
+		}
+		at := make([]int, set.Len())
+		set.FindMembers(ms, at)
+		for i, n := range set.names {
+			want := slices.Index(order, out[i])
+			if at[i] != want {
+				t.Fatalf("FindMembers %q of %s: member %d, GetAll's is %d", n, doc, at[i], want)
 			}
 		}
 	})

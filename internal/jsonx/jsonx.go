@@ -404,6 +404,81 @@ func LowerASCII(c byte) byte {
 	return c
 }
 
+// each calls fn with the place of every name of the set that the member
+// name k may match.
+func (s *NameSet) each(k []byte, fn func(i int)) {
+	if !IsASCII(k) {
+		// A letter outside ASCII (K, ſ) may match a name of another
+		// length ignoring case.
+		for i, n := range s.names {
+			if n != "" {
+				fn(i)
+			}
+		}
+		return
+	}
+	places := s.long
+	if len(k) < len(s.byLen) {
+		places = s.byLen[len(k)]
+	}
+	for _, i := range places {
+		fn(i)
+	}
+	for _, i := range s.wide {
+		fn(i)
+	}
+}
+
+// match reports whether the member name k is name i exactly (exact), or
+// else ignoring case (fold).
+func (s *NameSet) match(i int, k []byte) (exact, fold bool) {
+	n := s.names[i]
+	if len(k) == len(n) && len(n) > 0 {
+		// Names of one length mostly differ at the end; an ASCII byte
+		// is a letter of its own, which folds only to its other ASCII
+		// case.
+		if a, b := k[len(k)-1], n[len(n)-1]; a|b < utf8.RuneSelf && LowerASCII(a) != LowerASCII(b) {
+			return false, false
+		}
+	}
+	if string(k) == n {
+		return true, false
+	}
+	return false, bytes.EqualFold(k, []byte(n))
+}
+
+// FindMembers is GetAll over members Members found: out[i] is the place
+// in ms of the first member named exactly name i, else of the first whose
+// name matches it ignoring case, else -1. out must have Len elements.
+func (s *NameSet) FindMembers(ms []Member, out []int) {
+	var foldBuf [32]int
+	var fold []int
+	if len(s.names) <= len(foldBuf) {
+		fold = foldBuf[:len(s.names)]
+	} else {
+		fold = make([]int, len(s.names))
+	}
+	for i := range out {
+		out[i], fold[i] = -1, -1
+	}
+	for j := range ms {
+		k := ms[j].Key
+		s.each(k, func(i int) {
+			switch exact, folded := s.match(i, k); {
+			case exact && out[i] < 0:
+				out[i] = j
+			case folded && fold[i] < 0:
+				fold[i] = j
+			}
+		})
+	}
+	for i, j := range out {
+		if j < 0 {
+			out[i] = fold[i]
+		}
+	}
+}
+
 // Len returns the number of names.
 func (s *NameSet) Len() int { return len(s.names) }
 
@@ -423,44 +498,15 @@ func (s *NameSet) GetAll(v *fastjson.Value, out []*fastjson.Value) {
 	} else {
 		fold = make([]*fastjson.Value, len(s.names))
 	}
-	match := func(i int, k []byte, m *fastjson.Value) {
-		n := s.names[i]
-		if len(k) == len(n) && len(n) > 0 {
-			// Names of one length mostly differ at the end; an ASCII
-			// byte is a letter of its own, which folds only to its
-			// other ASCII case.
-			if a, b := k[len(k)-1], n[len(n)-1]; a|b < utf8.RuneSelf && LowerASCII(a) != LowerASCII(b) {
-				return
-			}
-		}
-		switch {
-		case out[i] == nil && string(k) == n:
-			out[i] = m
-		case fold[i] == nil && bytes.EqualFold(k, []byte(n)):
-			fold[i] = m
-		}
-	}
 	o.Visit(func(k []byte, m *fastjson.Value) {
-		if !IsASCII(k) {
-			// A letter outside ASCII (K, ſ) may match a name of
-			// another length ignoring case.
-			for i, n := range s.names {
-				if n != "" {
-					match(i, k, m)
-				}
+		s.each(k, func(i int) {
+			switch exact, folded := s.match(i, k); {
+			case exact && out[i] == nil:
+				out[i] = m
+			case folded && fold[i] == nil:
+				fold[i] = m
 			}
-			return
-		}
-		places := s.long
-		if len(k) < len(s.byLen) {
-			places = s.byLen[len(k)]
-		}
-		for _, i := range places {
-			match(i, k, m)
-		}
-		for _, i := range s.wide {
-			match(i, k, m)
-		}
+		})
 	})
 	for i, m := range out {
 		if m == nil {
