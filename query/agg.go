@@ -1,9 +1,9 @@
 package query
 
 import (
+	"encoding/binary"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 )
@@ -26,35 +26,100 @@ type aggState interface {
 // group is one row of the aggregation under construction.
 type group struct {
 	// keys are the group's key values; nil while every one is a plain
-	// string or Null, which key (the groups map's key, appendKey of each)
-	// holds: tens of thousands of groups then cost a string each, not a
-	// Value (64 bytes) per key. groupsInOrder sets them.
+	// string or Null, which key (the groups map's key) names: tens of
+	// thousands of groups then cost a few bytes each, the strings being
+	// numbered in the stage's table, not a Value (64 bytes) per key.
+	// groupsInOrder sets them.
 	keys   []Value
 	key    string
 	states []aggState
 	first  int // order of first appearance
 }
 
-// plainKey reports whether appendKey's text of v gives v back (keyValues).
+// plainKey reports whether v is Null or a string and nothing else, which
+// a group's key names without its Value (keyValues).
 func plainKey(v Value) bool {
 	return v.kind == KindNull || v.kind == KindString && !v.isInt && !v.b && v.i == 0 && v.f == 0 && v.list == nil
 }
 
-// keyValues reads back the n plain key values of a groups map key.
-func keyValues(key string, n int) []Value {
-	out := make([]Value, 0, n)
-	for p := 0; p < len(key); {
-		kind := Kind(key[p])
-		p++
-		if kind != KindString {
-			out = append(out, Null)
+// A groups map key starts with one of these bytes: the plain form names
+// Null and strings (numbered, or in full once the table is full); the
+// typed form is appendKey of each value. Neither can be the other.
+const (
+	keyPlain    = 'p'
+	keyTyped    = 't'
+	keyNumbered = 0xff // in the plain form: a string by its number
+)
+
+// keyStrings numbers the strings of an aggregation's group keys: the same
+// few hosts, callers and resource groups come in many groups. Past
+// maxInterned strings, keys hold them in full.
+type keyStrings struct {
+	ids  map[string]uint32
+	strs []string
+}
+
+// appendGroupKey appends the groups map key of the values kv, numbering
+// their strings in ks; plain reports the plain form.
+func appendGroupKey(buf []byte, kv []Value, ks *keyStrings) (_ []byte, plain bool) {
+	plain = true
+	for _, v := range kv {
+		plain = plain && plainKey(v)
+	}
+	if !plain {
+		buf = append(buf, keyTyped)
+		for _, v := range kv {
+			buf = appendKey(buf, v)
+		}
+		return buf, false
+	}
+	buf = append(buf, keyPlain)
+	for _, v := range kv {
+		if v.kind == KindNull {
+			buf = append(buf, byte(KindNull))
 			continue
 		}
-		j := p + strings.IndexByte(key[p:], ':')
-		l, _ := strconv.Atoi(key[p:j])
-		p = j + 1
-		out = append(out, Str(key[p:p+l]))
-		p += l
+		id, ok := ks.ids[v.s]
+		if !ok && len(ks.strs) < maxInterned {
+			if ks.ids == nil {
+				ks.ids = map[string]uint32{}
+			}
+			x := strings.Clone(v.s)
+			id, ok = uint32(len(ks.strs)), true
+			ks.ids[x] = id
+			ks.strs = append(ks.strs, x)
+		}
+		if ok {
+			buf = append(buf, keyNumbered)
+			buf = binary.AppendUvarint(buf, uint64(id))
+			continue
+		}
+		buf = append(buf, byte(KindString))
+		buf = binary.AppendUvarint(buf, uint64(len(v.s)))
+		buf = append(buf, v.s...)
+	}
+	return buf, true
+}
+
+// keyValues reads back the n values of a plain groups map key.
+func (ks *keyStrings) keyValues(key string, n int) []Value {
+	out := make([]Value, 0, n)
+	for p := 1; p < len(key); {
+		kind := key[p]
+		p++
+		switch kind {
+		case keyNumbered:
+			id, w := binary.Uvarint([]byte(key[p:]))
+			p += w
+			out = append(out, Str(ks.strs[id]))
+		case byte(KindString):
+			l, w := binary.Uvarint([]byte(key[p:]))
+			p += w
+			out = append(out, Str(key[p:p+int(l)]))
+			p += int(l)
+		default:
+			out = append(out, Null)
+		}
 	}
 	return out
 }
@@ -70,6 +135,7 @@ type aggStage struct {
 	sortGroups bool
 	groups     map[string]*group
 	order      []*group
+	strs       keyStrings
 	sc         aggScratch
 	mu         sync.Mutex // held while a group is updated (sharedAgg)
 }
@@ -81,7 +147,6 @@ func (s *aggStage) add(r *record) { s.addFrom(r, &s.sc) }
 type aggScratch struct {
 	buf  []byte
 	kv   []Value
-	offs []int // where each string key's bytes start in buf
 	args []Value
 }
 
@@ -89,7 +154,7 @@ type aggScratch struct {
 // the group is updated under the stage's lock, which the Workers of a
 // parallel plan share (sharedAgg).
 func (s *aggStage) addFrom(r *record, sc *aggScratch) {
-	sc.buf, sc.kv, sc.offs, sc.args = sc.buf[:0], sc.kv[:0], sc.offs[:0], sc.args[:0]
+	sc.kv, sc.args = sc.kv[:0], sc.args[:0]
 	for _, k := range s.keys {
 		v := r.get(k)
 		if v.kind == KindNull && !s.keepNull {
@@ -99,8 +164,6 @@ func (s *aggStage) addFrom(r *record, sc *aggScratch) {
 			v = Float(v.f) // 3.0 and 3 are one group
 		}
 		sc.kv = append(sc.kv, v)
-		sc.buf = appendKey(sc.buf, v)
-		sc.offs = append(sc.offs, len(sc.buf)-len(v.s))
 	}
 	for _, a := range s.aggs {
 		var v Value
@@ -111,6 +174,8 @@ func (s *aggStage) addFrom(r *record, sc *aggScratch) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var plain bool
+	sc.buf, plain = appendGroupKey(sc.buf[:0], sc.kv, &s.strs)
 	g := s.groups[string(sc.buf)]
 	if g == nil {
 		if s.groups == nil {
@@ -118,20 +183,10 @@ func (s *aggStage) addFrom(r *record, sc *aggScratch) {
 		}
 		key := string(sc.buf)
 		g = &group{key: key, states: make([]aggState, len(s.aggs)), first: len(s.order)}
-		plain := true
-		for _, v := range sc.kv {
-			plain = plain && plainKey(v)
-		}
 		if !plain {
 			g.keys = make([]Value, len(sc.kv))
 			for i, v := range sc.kv {
-				if v.kind == KindString {
-					// The key's text is in the map's key: no second copy.
-					v.s = key[sc.offs[i] : sc.offs[i]+len(v.s)]
-				} else {
-					v = v.clone()
-				}
-				g.keys[i] = v
+				g.keys[i] = v.clone()
 			}
 		}
 		for i, a := range s.aggs {
@@ -169,7 +224,7 @@ func (s *aggStage) groupsInOrder() []*group {
 	}
 	for _, g := range s.order {
 		if g.keys == nil && len(s.keys) > 0 {
-			g.keys = keyValues(g.key, len(s.keys))
+			g.keys = s.strs.keyValues(g.key, len(s.keys))
 		}
 	}
 	if s.sortGroups {
@@ -184,7 +239,7 @@ func (s *aggStage) groupsInOrder() []*group {
 		})
 	}
 	order := s.order
-	s.groups, s.order = nil, nil
+	s.groups, s.order, s.strs = nil, nil, keyStrings{}
 	return order
 }
 
@@ -247,6 +302,12 @@ func (c *countDistinct) result() Value { return Int(int64(len(c.seen))) }
 type valuesAgg struct {
 	list []string
 	seen map[string]struct{}
+	*valuesSpec
+}
+
+// valuesSpec is what every group's values(x) shares: tens of thousands
+// of groups then carry a pointer each, not three fields.
+type valuesSpec struct {
 	cap  int
 	warn *warnings
 	in   *interner

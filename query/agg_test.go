@@ -13,7 +13,7 @@ func TestValuesAggListAndSet(t *testing.T) {
 	for _, n := range []int{0, 1, maxValuesList - 1, maxValuesList, maxValuesList + 1, 3 * maxValuesList} {
 		for _, capN := range []int{0, 5, 100} {
 			var w warnings
-			c := &valuesAgg{cap: capN, warn: &w, in: &interner{}}
+			c := &valuesAgg{valuesSpec: &valuesSpec{cap: capN, warn: &w, in: &interner{}}}
 			set := map[string]bool{}
 			for i := 0; i < 4*n; i++ {
 				s := fmt.Sprintf("v%03d", (i*7919)%max(n, 1))
@@ -43,4 +43,46 @@ func TestValuesAggListAndSet(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A group key names its values unambiguously and gives them back: Null
+// and strings numbered in the table, strings in full once the table is
+// full, and typed values (a number, a list) in the typed form, which no
+// plain key can equal.
+func TestGroupKeys(t *testing.T) {
+	var ks keyStrings
+	tuples := [][]Value{
+		{Str("host"), Str("alice"), Null},
+		{Str("host"), Null, Str("alice")},
+		{Str(""), Str("x")},
+		{Str("1"), Str("x")},
+		{Int(1), Str("x")},
+		{List([]Value{Str("a")}), Str("x")},
+	}
+	check := func(stage string) {
+		seen := map[string]int{}
+		for i, kv := range tuples {
+			key, plain := appendGroupKey(nil, kv, &ks)
+			if j, dup := seen[string(key)]; dup {
+				t.Fatalf("%s: tuples %d and %d have one key %q", stage, j, i, key)
+			}
+			seen[string(key)] = i
+			if again, _ := appendGroupKey(nil, kv, &ks); string(again) != string(key) {
+				t.Fatalf("%s: tuple %d: key %q, then %q", stage, i, key, again)
+			}
+			if !plain {
+				continue
+			}
+			got := ks.keyValues(string(key), len(kv))
+			if fmt.Sprint(got) != fmt.Sprint(kv) {
+				t.Errorf("%s: tuple %d came back as %v", stage, i, got)
+			}
+		}
+	}
+	check("numbered")
+	for len(ks.strs) < maxInterned {
+		ks.strs = append(ks.strs, "")
+	}
+	tuples = append(tuples, []Value{Str("new"), Str("strings")}, []Value{Str("new"), Str("string"), Str("s")})
+	check("table full")
 }

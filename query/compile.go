@@ -626,8 +626,8 @@ func aggMaker(fn string, hasArg, sortBefore bool, sem Semantics, w *warnings) fu
 	case "count_distinct":
 		return func() aggState { return &countDistinct{} }
 	case "values":
-		in := &interner{}
-		return func() aggState { return &valuesAgg{cap: sem.ValuesCap, warn: w, in: in} }
+		spec := &valuesSpec{cap: sem.ValuesCap, warn: w, in: &interner{}}
+		return func() aggState { return &valuesAgg{valuesSpec: spec} }
 	case "first", "last":
 		last := fn == "last"
 		return func() aggState { return &firstLast{last: last, byArrival: sortBefore} }
