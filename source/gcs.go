@@ -12,14 +12,17 @@ import (
 	"sync/atomic"
 	"time"
 
-	"cloud.google.com/go/storage"
+	"net/http"
+
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/api/iterator"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+	storage "google.golang.org/api/storage/v1"
 )
 
 // EmulatorHostEnv names a Cloud Storage emulator (fake-gcs-server) the
-// client talks to instead of storage.googleapis.com, without credentials;
-// the Cloud Storage client library reads it itself.
+// client talks to instead of storage.googleapis.com, without credentials,
+// as the Cloud Storage client libraries read it: a host:port, or a URL.
 const EmulatorHostEnv = "STORAGE_EMULATOR_HOST"
 
 // IsGCSURL says whether a PATH argument names Cloud Storage.
@@ -38,10 +41,14 @@ func ParseGCSURL(s string) (bucket, prefix string, err error) {
 	return bucket, prefix, nil
 }
 
-// GCS reads Cloud Storage objects, counting its list and get calls.
+// GCS reads Cloud Storage objects, counting its list and get calls. It
+// speaks the JSON API through its generated REST client: the Cloud Storage
+// client library would bring gRPC's xDS and Envoy's protocol buffers into
+// every run of revertwatch (a third of the binary, and some 10 MB of
+// resident memory at start), for calls that are two GETs.
 type GCS struct {
-	client *storage.Client
-	jobs   int
+	svc  *storage.Service
+	jobs int
 	// Lists and Gets count list pages and object reads.
 	Lists, Gets atomic.Int64
 	mu          sync.Mutex
@@ -53,21 +60,35 @@ type GCS struct {
 // login, the metadata server), or for the emulator STORAGE_EMULATOR_HOST
 // names.
 func NewGCS(ctx context.Context, jobs int) (*GCS, error) {
-	// Reads through the JSON API, as listings go: one API for both, and
-	// the one emulators serve at any host name.
-	c, err := storage.NewClient(ctx, storage.WithJSONReads())
+	host := os.Getenv(EmulatorHostEnv)
+	var opts []option.ClientOption
+	if host != "" {
+		opts = append(opts, option.WithEndpoint(EmulatorEndpoint(host)), option.WithoutAuthentication())
+	} else {
+		opts = append(opts, option.WithScopes(storage.DevstorageReadOnlyScope))
+	}
+	svc, err := storage.NewService(ctx, opts...)
 	if err != nil {
-		if os.Getenv(EmulatorHostEnv) == "" {
+		if host == "" {
 			return nil, fmt.Errorf("gs://: no Google Cloud credentials (gcloud auth application-default login, GOOGLE_APPLICATION_CREDENTIALS, or the metadata server of a VM): %w", err)
 		}
-		return nil, fmt.Errorf("gs:// (%s=%s): %w", EmulatorHostEnv, os.Getenv(EmulatorHostEnv), err)
+		return nil, fmt.Errorf("gs:// (%s=%s): %w", EmulatorHostEnv, host, err)
 	}
-	return NewGCSClient(c, jobs), nil
+	return NewGCSClient(svc, jobs), nil
 }
 
-// NewGCSClient reads through a client the caller made.
-func NewGCSClient(c *storage.Client, jobs int) *GCS {
-	return &GCS{client: c, jobs: max(jobs, 1)}
+// EmulatorEndpoint is the JSON API's base URL at an emulator's host
+// (STORAGE_EMULATOR_HOST): host:port means plain HTTP.
+func EmulatorEndpoint(host string) string {
+	if !strings.Contains(host, "://") {
+		host = "http://" + host
+	}
+	return strings.TrimSuffix(host, "/") + "/storage/v1/"
+}
+
+// NewGCSClient reads through a service the caller made.
+func NewGCSClient(svc *storage.Service, jobs int) *GCS {
+	return &GCS{svc: svc, jobs: max(jobs, 1)}
 }
 
 // Pruned returns what the filters refused so far.
@@ -91,11 +112,14 @@ type GCSError struct {
 
 func (e *GCSError) Error() string {
 	msg := e.Err.Error()
-	switch {
-	case errors.Is(e.Err, storage.ErrBucketNotExist):
-		msg = "no such bucket"
-	case errors.Is(e.Err, storage.ErrObjectNotExist):
+	var ae *googleapi.Error
+	if errors.As(e.Err, &ae) && ae.Code == http.StatusNotFound {
+		// A listing names a bucket; a read an object (in a bucket that
+		// may not exist either).
 		msg = "no such object"
+		if e.Op == "listing" {
+			msg = "no such bucket"
+		}
 	}
 	return fmt.Sprintf("%s %s: %s", e.Op, e.Name, msg)
 }
@@ -110,7 +134,6 @@ func (e *GCSError) Unwrap() error { return e.Err }
 // reaches are listed, each day in one listing, and only the hourly files
 // whose hour it overlaps are read. Without one it lists the prefix flat.
 func (g *GCS) List(ctx context.Context, bucket, prefix string, f *Filter) ([]Object, error) {
-	b := g.client.Bucket(bucket)
 	name := func(p string) string { return "gs://" + bucket + "/" + p }
 	var (
 		mu  sync.Mutex
@@ -126,28 +149,32 @@ func (g *GCS) List(ctx context.Context, bucket, prefix string, f *Filter) ([]Obj
 		mu.Unlock()
 	}
 	list := func(ctx context.Context, prefix, delim string, dir func(string)) error {
-		it := b.Objects(ctx, &storage.Query{Prefix: prefix, Delimiter: delim})
-		pages := iterator.NewPager(it, 1000, "")
-		for {
-			var page []*storage.ObjectAttrs
+		call := g.svc.Objects.List(bucket).Context(ctx).Prefix(prefix).MaxResults(1000).
+			Fields("items(name,size)", "prefixes", "nextPageToken")
+		if delim != "" {
+			call = call.Delimiter(delim)
+		}
+		for token := ""; ; {
 			g.Lists.Add(1)
-			next, err := pages.NextPage(&page)
+			page, err := call.PageToken(token).Do()
 			if err != nil {
 				return &GCSError{Op: "listing", Name: name(prefix), Err: err}
 			}
-			for _, a := range page {
-				if a.Prefix != "" {
-					dir(a.Prefix)
-					continue
+			if dir != nil {
+				for _, p := range page.Prefixes {
+					dir(p)
 				}
-				if strings.HasSuffix(a.Name, "/") {
+			}
+			for _, o := range page.Items {
+				if strings.HasSuffix(o.Name, "/") {
 					continue // a folder placeholder
 				}
-				add(Object{Key: a.Name, Size: a.Size})
+				add(Object{Key: o.Name, Size: int64(o.Size)})
 			}
-			if next == "" {
+			if page.NextPageToken == "" {
 				return nil
 			}
+			token = page.NextPageToken
 		}
 	}
 	timed := f != nil && (!f.Since.IsZero() || !f.Until.IsZero())
@@ -190,14 +217,14 @@ func (g *GCS) List(ctx context.Context, bucket, prefix string, f *Filter) ([]Obj
 
 // Open starts reading an object; the body streams as it arrives (an
 // object stored with Content-Encoding gzip arrives decompressed by the
-// client; a gzip file stored as such is recognised by ingest).
+// HTTP client; a gzip file stored as such is recognised by ingest).
 func (g *GCS) Open(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
 	g.Gets.Add(1)
-	r, err := g.client.Bucket(bucket).Object(key).NewReader(ctx)
+	res, err := g.svc.Objects.Get(bucket, key).Context(ctx).Download()
 	if err != nil {
 		return nil, &GCSError{Op: "reading", Name: "gs://" + bucket + "/" + key, Err: err}
 	}
-	return r, nil
+	return res.Body, nil
 }
 
 // gcsSpan is the time a folder or file of the Cloud Storage sink's layout

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"google.golang.org/api/option"
+	storage "google.golang.org/api/storage/v1"
 
 	"github.com/revertwatch/revertwatch/source"
 )
@@ -94,7 +96,11 @@ func TestGCSListPrunes(t *testing.T) {
 			all = append(all, name)
 		}
 	}
-	g := source.NewGCSClient(srv.Client(), 4)
+	svc, err := storage.NewService(context.Background(), option.WithEndpoint(srv.URL()+"/storage/v1/"), option.WithHTTPClient(srv.HTTPClient()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := source.NewGCSClient(svc, 4)
 	f := &source.Filter{Since: time.Date(2026, 11, 2, 7, 0, 0, 0, time.UTC), Until: time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)}
 	objs, err := g.List(context.Background(), "sink", "", f)
 	if err != nil {
@@ -115,11 +121,25 @@ func TestGCSListPrunes(t *testing.T) {
 	if p := g.Pruned(); p.Total() == 0 {
 		t.Error("nothing counted as pruned")
 	}
-	flat, err := source.NewGCSClient(srv.Client(), 4).List(context.Background(), "sink", "", nil)
+	flat, err := source.NewGCSClient(svc, 4).List(context.Background(), "sink", "", nil)
 	if err != nil || len(flat) != len(all) {
 		t.Errorf("unfiltered listing: %d objects, %v", len(flat), err)
 	}
 	if _, err := g.Open(context.Background(), "sink", "p/none.json"); err == nil || !strings.Contains(err.Error(), "gs://sink/p/none.json: no such object") {
 		t.Errorf("missing object: %v", err)
+	}
+}
+
+// STORAGE_EMULATOR_HOST as the client libraries read it: host:port is
+// plain HTTP; a URL keeps its scheme.
+func TestEmulatorEndpoint(t *testing.T) {
+	for in, want := range map[string]string{
+		"localhost:4443":         "http://localhost:4443/storage/v1/",
+		"http://127.0.0.1:9000/": "http://127.0.0.1:9000/storage/v1/",
+		"https://gcs.test":       "https://gcs.test/storage/v1/",
+	} {
+		if got := source.EmulatorEndpoint(in); got != want {
+			t.Errorf("EmulatorEndpoint(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
