@@ -75,15 +75,38 @@ func (ch *chunk) release(ev *event.Event) {
 	}
 }
 
+// shrink copies the buffers of a chunk that fills little of them (a small
+// file's, the end of a file's) to buffers of its size, and gives the big
+// ones back at once: a small file's chunk may wait long for the reader
+// (Read's window holds up to filesAhead of them), and would hold the
+// buffers of a full one.
+func (ch *chunk) shrink() {
+	if len(ch.buf) >= cap(ch.buf)/4 || cap(ch.buf) > 2*chunkBytes {
+		return
+	}
+	buf := append(make([]byte, 0, len(ch.buf)), ch.buf...)
+	if ch.members != nil {
+		rebase(ch.members, ch.buf, buf)
+		if len(ch.members) < cap(ch.members)/4 {
+			ms := append(make([]jsonx.Member, 0, len(ch.members)), ch.members...)
+			clear(ch.members)
+			membersPool.Put(ch.members[:0]) //lint:ignore SA6002 the slice header is small; the pool is for its array
+			ch.members = ms
+		}
+	}
+	bufPool.Put(ch.buf[:0]) //lint:ignore SA6002 as above
+	ch.buf = buf
+}
+
 // recycle gives a consumed chunk's buffers back for reuse.
 func (ch *chunk) recycle() {
-	if ch.buf != nil && cap(ch.buf) <= 2*chunkBytes {
+	if ch.buf != nil && cap(ch.buf) >= chunkBytes && cap(ch.buf) <= 2*chunkBytes {
 		bufPool.Put(ch.buf[:0]) //lint:ignore SA6002 the slice header is small; the pool is for its array
 	}
 	if ch.partials != nil {
 		partialsPool.Put(ch.partials[:0]) //lint:ignore SA6002 as above
 	}
-	if ch.members != nil {
+	if ch.members != nil && cap(ch.members) >= 4096 {
 		clear(ch.members)               // they point into the buffer
 		membersPool.Put(ch.members[:0]) //lint:ignore SA6002 as above
 	}
@@ -189,6 +212,7 @@ func (c *chunker) flush() {
 		// (member names, separators) included; the scanner starts anew.
 		ch.buf = c.sc.buf
 		c.sc.buf = bufPool.Get().([]byte)[:0]
+		ch.shrink()
 	}
 	if c.stopped {
 		return
