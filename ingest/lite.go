@@ -424,8 +424,10 @@ func (d *fileDecoder) azureCaller() (string, bool) {
 	if id.Kind != '{' {
 		return "", false
 	}
+	// The identity's members and its claims' in one walk.
 	var ok bool
-	if d.inner2, ok = jsonx.Members(id.Val, d.inner2[:0]); !ok {
+	var in int
+	if d.inner2, d.inner3, in, ok = jsonx.MembersInner(id.Val, d.inner2[:0], "claims", d.inner3[:0]); !ok {
 		return "", false
 	}
 	claims := getFold(d.inner2, "claims")
@@ -435,7 +437,14 @@ func (d *fileDecoder) azureCaller() (string, bool) {
 	}
 	var claimMembers []jsonx.Member
 	if claims != nil {
-		if d.inner3, ok = jsonx.Members(claims.Val, d.inner3[:0]); !ok || hasValueString(d.inner3) {
+		if in < 0 || claims != &d.inner2[in] {
+			// Not the member the walk went into (an exact "claims"
+			// after a "Claims"): read it on its own.
+			if d.inner3, ok = jsonx.Members(claims.Val, d.inner3[:0]); !ok {
+				return "", false
+			}
+		}
+		if hasValueString(d.inner3) {
 			return "", false // the decoder would read {"value": "..."} as the claims
 		}
 		claimMembers = d.inner3

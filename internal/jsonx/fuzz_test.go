@@ -8,7 +8,9 @@ package jsonx
 // yields nil members; Embedded yields an object, an array or nil.
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -143,4 +145,59 @@ func FuzzGetAll(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzMembersInner: one walk gives what Members of the object gives, and
+// the members it lists of a member named name (ignoring case) are what
+// Members of that member's value gives.
+func FuzzMembersInner(f *testing.F) {
+	f.Add(`{"authorization":{"scope":"/x"},"claims":{"upn":"a@b","oid":"1"}}`, "claims")
+	f.Add(`{"Claims":{"a":1},"claims":{"b":2}}`, "claims")
+	f.Add(`{"claims":{"a\u0041":1},"CLAIMS":{"b":[{}]}}`, "claims")
+	f.Add(`{"claims":"text"}`, "claims")
+	f.Add(`{"k":{"x":`+strings.Repeat("[", 63)+strings.Repeat("]", 63)+`}}`, "K")
+	f.Fuzz(func(t *testing.T, doc, name string) {
+		want, wantOK := Members([]byte(doc), nil)
+		ms, in, at, ok := MembersInner([]byte(doc), nil, name, nil)
+		if ok != wantOK || ok && fmt.Sprint(ms) != fmt.Sprint(want) {
+			t.Fatalf("%s: MembersInner %v %v, Members %v %v", doc, ms, ok, want, wantOK)
+		}
+		if !ok || at < 0 {
+			return
+		}
+		if !bytes.EqualFold(ms[at].Key, []byte(name)) || ms[at].Kind != '{' {
+			t.Fatalf("%s: descended into %q", doc, ms[at].Key)
+		}
+		for _, m := range ms[:at] {
+			if bytes.EqualFold(m.Key, []byte(name)) && m.Kind == '{' {
+				if _, ok := Members(m.Val, nil); ok && depthBelow(m.Val) < maxDepth {
+					t.Fatalf("%s: passed %q for a later member", doc, m.Key)
+				}
+			}
+		}
+		inner, innerOK := Members(ms[at].Val, nil)
+		if !innerOK || fmt.Sprint(in) != fmt.Sprint(inner) {
+			t.Fatalf("%s: inner %v, Members of its value %v %v", doc, in, inner, innerOK)
+		}
+	})
+}
+
+// depthBelow is the deepest nesting of brackets in b (strings aside).
+func depthBelow(b []byte) int {
+	d, most, inStr := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case inStr && c == '\\':
+			i++
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == '{' || c == '[':
+			d++
+			most = max(most, d)
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return most
 }

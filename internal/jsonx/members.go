@@ -1,6 +1,7 @@
 package jsonx
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 )
@@ -34,30 +35,55 @@ func Members(b []byte, dst []Member) ([]Member, bool) {
 // followed by anything: it also returns the index just past the object.
 // An object that runs past the end of b is refused like a malformed one.
 func MembersPrefix(b []byte, dst []Member) (int, []Member, bool) {
+	end, dst, _, ok := membersPrefix(b, dst, maxDepth, nil)
+	return end, dst, ok
+}
+
+// MembersInner is Members of b that also lists, appended to inner, the
+// members of the first member whose name matches name ignoring case, when
+// its value is an object Members accepts: in one walk, where Members of
+// that value after Members of b reads its bytes twice. at is that member's
+// place in ms, or -1 (then inner is as given). ok is Members' verdict.
+func MembersInner(b []byte, dst []Member, name string, inner []Member) (ms, in []Member, at int, ok bool) {
+	d := &descent{name: name, members: inner, at: -1}
+	end, dst, _, ok := membersPrefix(b, dst, maxDepth, d)
+	return dst, d.members, d.at, ok && end == len(b)
+}
+
+// descent is the member MembersInner lists the members of.
+type descent struct {
+	name    string
+	members []Member
+	at      int
+}
+
+// membersPrefix is MembersPrefix with nesting bounded by limit levels
+// below b's object, listing d's member's members when d is not nil.
+func membersPrefix(b []byte, dst []Member, limit int, d *descent) (int, []Member, *descent, bool) {
 	n := len(b)
 	if n < 2 || b[0] != '{' {
-		return 0, dst, false
+		return 0, dst, d, false
 	}
 	i := skipSpace(b, 1)
 	if i < n && b[i] == '}' {
-		return i + 1, dst, true
+		return i + 1, dst, d, true
 	}
 	for {
 		if i >= n || b[i] != '"' {
-			return 0, dst, false
+			return 0, dst, d, false
 		}
 		end, esc, ok := scanString(b, i)
 		if !ok || esc {
-			return 0, dst, false
+			return 0, dst, d, false
 		}
 		m := Member{Key: b[i+1 : end-1]}
 		i = skipSpace(b, end)
 		if i >= n || b[i] != ':' {
-			return 0, dst, false
+			return 0, dst, d, false
 		}
 		i = skipSpace(b, i+1)
 		if i >= n {
-			return 0, dst, false
+			return 0, dst, d, false
 		}
 		start := i
 		switch c := b[i]; c {
@@ -65,8 +91,18 @@ func MembersPrefix(b []byte, dst []Member) (int, []Member, bool) {
 			end, m.Esc, ok = scanString(b, i)
 			m.Kind = '"'
 		case '{', '[':
-			end, ok = skipNested(b, i)
 			m.Kind = c
+			if c == '{' && d != nil && d.at < 0 && bytes.EqualFold(m.Key, []byte(d.name)) {
+				// Its members' values may nest one level less than
+				// skipping the object would allow.
+				if e, in, _, inOK := membersPrefix(b[i:], d.members, limit-1, nil); inOK {
+					d.members, d.at = in, len(dst)
+					end, ok = i+e, true
+					break
+				}
+				clear(d.members[len(d.members):cap(d.members)]) // what the failed walk left points into b
+			}
+			end, ok = skipNested(b, i, limit)
 		case 't':
 			end, ok = literal(b, i, "true")
 			m.Kind = c
@@ -81,7 +117,7 @@ func MembersPrefix(b []byte, dst []Member) (int, []Member, bool) {
 			m.Kind = '0'
 		}
 		if !ok {
-			return 0, dst, false
+			return 0, dst, d, false
 		}
 		if m.Kind == '"' {
 			m.Val = b[start+1 : end-1]
@@ -91,15 +127,15 @@ func MembersPrefix(b []byte, dst []Member) (int, []Member, bool) {
 		dst = append(dst, m)
 		i = skipSpace(b, end)
 		if i >= n {
-			return 0, dst, false
+			return 0, dst, d, false
 		}
 		switch b[i] {
 		case ',':
 			i = skipSpace(b, i+1)
 		case '}':
-			return i + 1, dst, true
+			return i + 1, dst, d, true
 		default:
-			return 0, dst, false
+			return 0, dst, d, false
 		}
 	}
 }
@@ -158,7 +194,7 @@ func member(b []byte, i int) (Member, int, bool) {
 		end, m.Esc, ok = scanString(b, i)
 		m.Kind = '"'
 	case '{', '[':
-		end, ok = skipNested(b, i)
+		end, ok = skipNested(b, i, maxDepth)
 		m.Kind = c
 	case 't':
 		end, ok = literal(b, i, "true")
@@ -252,7 +288,7 @@ func scanString(b []byte, i int) (int, bool, bool) {
 
 // skipNested checks the object or array that starts at b[i] and returns
 // the index past its end.
-func skipNested(b []byte, i int) (int, bool) {
+func skipNested(b []byte, i int, limit int) (int, bool) {
 	n := len(b)
 	var objects uint64 // one bit a level: set for an object, clear for an array
 	depth := 0
@@ -261,7 +297,7 @@ func skipNested(b []byte, i int) (int, bool) {
 		// A value starts at b[i].
 		switch c := b[i]; c {
 		case '{', '[':
-			if depth == maxDepth {
+			if depth == limit {
 				return i, false
 			}
 			depth++
