@@ -269,7 +269,14 @@ func (e *Event) Note(s string) { e.Notes = append(e.Notes, s) }
 // this event (DESIGN.md §4). Names compare case-insensitively. It reports
 // false for names it does not know or values it does not have.
 func (e *Event) Alias(name string) (string, bool) {
-	switch strings.ToLower(name) {
+	switch name {
+	case "operationname", "caller", "resourcegroup", "_sourcehost", "_sourcecategory", "_sourcename", "_messagetime":
+		// Already lower-case, as the query engine asks: the case of
+		// nearly every lookup of every record.
+	default:
+		name = strings.ToLower(name)
+	}
+	switch name {
 	case "operationname":
 		return e.OperationName, e.OperationName != ""
 	case "caller":
