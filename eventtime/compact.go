@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/internal/binread"
 )
 
 // The compact form is how the Sorter holds an event, in memory and in
@@ -226,74 +227,30 @@ func appendCompact(b []byte, ev *event.Event, tab *strTable) (out []byte, added 
 var errCompact = errors.New("a held event is damaged")
 
 // decoder reads the compact form. With view, strings and byte fields
-// point into b, which must then never change; else they are copied.
+// point into the bytes read, which must then never change; else they are
+// copied.
 type decoder struct {
-	b    []byte
+	binread.Reader
 	tab  *strTable
 	view bool
-	err  error
 }
 
-func (d *decoder) fail() {
-	if d.err == nil {
-		d.err = errCompact
-	}
-	d.b = nil
+func newDecoder(b []byte, tab *strTable, view bool) decoder {
+	return decoder{Reader: binread.New(b, errCompact), tab: tab, view: view}
 }
 
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) byte() byte {
-	if len(d.b) == 0 {
-		d.fail()
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-func (d *decoder) bool() bool { return d.byte() != 0 }
-
-// take returns the next n bytes.
-func (d *decoder) take(n uint64) []byte {
-	if n > uint64(len(d.b)) {
-		d.fail()
-		return nil
-	}
-	p := d.b[:n:n]
-	d.b = d.b[n:]
-	return p
-}
+func (d *decoder) bool() bool { return d.Byte() != 0 }
 
 func (d *decoder) str() string {
-	v := d.uvarint()
+	v := d.Uvarint()
 	if v&1 == 1 {
 		if d.tab == nil || v>>1 >= uint64(len(d.tab.strs)) {
-			d.fail()
+			d.Fail()
 			return ""
 		}
 		return d.tab.strs[v>>1]
 	}
-	p := d.take(v >> 1)
+	p := d.Take(v >> 1)
 	if len(p) == 0 {
 		return ""
 	}
@@ -304,12 +261,12 @@ func (d *decoder) str() string {
 }
 
 func (d *decoder) strs() []string {
-	n := d.uvarint()
+	n := d.Uvarint()
 	if n == 0 {
 		return nil
 	}
-	if n-1 > uint64(len(d.b)) { // each string takes a byte at least
-		d.fail()
+	if n-1 > uint64(len(d.B)) { // each string takes a byte at least
+		d.Fail()
 		return nil
 	}
 	l := make([]string, n-1)
@@ -320,11 +277,11 @@ func (d *decoder) strs() []string {
 }
 
 func (d *decoder) bytes() []byte {
-	n := d.uvarint()
+	n := d.Uvarint()
 	if n == 0 {
 		return nil
 	}
-	p := d.take(n - 1)
+	p := d.Take(n - 1)
 	if p == nil {
 		return []byte{}
 	}
@@ -335,45 +292,45 @@ func (d *decoder) bytes() []byte {
 }
 
 func (d *decoder) part(raw []byte) []byte {
-	if d.byte() == 0 {
+	if d.Byte() == 0 {
 		return d.bytes()
 	}
-	at, n := d.uvarint(), d.uvarint()
+	at, n := d.Uvarint(), d.Uvarint()
 	if at > uint64(len(raw)) || n > uint64(len(raw))-at {
-		d.fail()
+		d.Fail()
 		return nil
 	}
 	return raw[at : at+n : at+n]
 }
 
 func (d *decoder) time() time.Time {
-	sec, nsec := d.varint(), d.uvarint()
+	sec, nsec := d.Varint(), d.Uvarint()
 	if nsec >= 1e9 {
-		d.fail()
+		d.Fail()
 		return time.Time{}
 	}
 	t := time.Unix(sec, int64(nsec))
-	switch d.byte() {
+	switch d.Byte() {
 	case zoneUTC:
 		return t.UTC()
 	case zoneLocal:
 		return t
 	case zoneFixed:
-		off := d.varint()
+		off := d.Varint()
 		name := d.str()
 		if off < -1<<20 || off > 1<<20 {
-			d.fail()
+			d.Fail()
 			return time.Time{}
 		}
 		return t.In(time.FixedZone(name, int(off)))
 	}
-	d.fail()
+	d.Fail()
 	return time.Time{}
 }
 
 // decodeCompact reads one event in the compact form, all of b.
 func decodeCompact(b []byte, tab *strTable, view bool) (*event.Event, error) {
-	d := decoder{b: b, tab: tab, view: view}
+	d := newDecoder(b, tab, view)
 	ev := &event.Event{}
 	ev.Time = d.time()
 	ev.UID = d.str()
@@ -381,8 +338,8 @@ func decodeCompact(b []byte, tab *strTable, view bool) (*event.Event, error) {
 	ev.Format = event.Format(d.str())
 	ev.Raw = d.bytes()
 	ev.Source.Name = d.str()
-	ev.Source.Offset = d.varint()
-	ev.Source.Sub = int(d.varint())
+	ev.Source.Offset = d.Varint()
+	ev.Source.Sub = int(d.Varint())
 
 	ev.TimeField = d.str()
 	ev.LoggedTime = d.time()
@@ -396,7 +353,7 @@ func decodeCompact(b []byte, tab *strTable, view bool) (*event.Event, error) {
 	ev.OperationName = d.str()
 	ev.EventType = d.str()
 	ev.ReadOnly = d.bool()
-	ev.Outcome = event.Outcome(d.uvarint())
+	ev.Outcome = event.Outcome(d.Uvarint())
 	ev.Phase = event.Phase(d.str())
 	ev.ErrorCode = d.str()
 	ev.ErrorMessage = d.str()
@@ -423,9 +380,9 @@ func decodeCompact(b []byte, tab *strTable, view bool) (*event.Event, error) {
 	ev.UserAgent = d.str()
 	ev.ResourceGroup = d.str()
 	ev.ResourceID = d.str()
-	if n := d.uvarint(); n > 0 {
-		if n-1 > uint64(len(d.b)) {
-			d.fail()
+	if n := d.Uvarint(); n > 0 {
+		if n-1 > uint64(len(d.B)) {
+			d.Fail()
 		} else {
 			ev.Resources = make([]event.Resource, n-1)
 			for i := range ev.Resources {
@@ -450,13 +407,13 @@ func decodeCompact(b []byte, tab *strTable, view bool) (*event.Event, error) {
 	s := &ev.Source
 	s.Category = d.str()
 	s.Host = d.str()
-	s.Line = int(d.varint())
-	s.Index = int(d.varint())
+	s.Line = int(d.Varint())
+	s.Index = int(d.Varint())
 	s.Header = d.str()
-	if d.err != nil {
-		return nil, d.err
+	if d.Err != nil {
+		return nil, d.Err
 	}
-	if len(d.b) != 0 {
+	if len(d.B) != 0 {
 		return nil, errCompact
 	}
 	return ev, nil
@@ -465,7 +422,7 @@ func decodeCompact(b []byte, tab *strTable, view bool) (*event.Event, error) {
 // compareCompact is Compare on two events in the compact form, with
 // their times given: it reads only the fields Compare does.
 func compareCompact(a, b []byte, tab *strTable) int {
-	da, db := decoder{b: a, tab: tab, view: true}, decoder{b: b, tab: tab, view: true}
+	da, db := newDecoder(a, tab, true), newDecoder(b, tab, true)
 	da.skipTime()
 	db.skipTime()
 	if c := strings.Compare(da.str(), db.str()); c != 0 { // UID
@@ -483,17 +440,17 @@ func compareCompact(a, b []byte, tab *strTable) int {
 	if c := strings.Compare(da.str(), db.str()); c != 0 { // Source.Name
 		return c
 	}
-	if c := cmpInt(da.varint(), db.varint()); c != 0 { // Source.Offset
+	if c := cmpInt(da.Varint(), db.Varint()); c != 0 { // Source.Offset
 		return c
 	}
-	return cmpInt(da.varint(), db.varint()) // Source.Sub
+	return cmpInt(da.Varint(), db.Varint()) // Source.Sub
 }
 
 func (d *decoder) skipTime() {
-	d.varint()
-	d.uvarint()
-	if d.byte() == zoneFixed {
-		d.varint()
+	d.Varint()
+	d.Uvarint()
+	if d.Byte() == zoneFixed {
+		d.Varint()
 		d.str()
 	}
 }

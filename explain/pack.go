@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/internal/binread"
 )
 
 // A pack holds, in a few bytes each, the whole entries of the calls the
@@ -148,12 +149,12 @@ func (p *pack) done(f *packedFile) {
 // record's OriginalUID and resource id. The entry is fn's only during the
 // call (Index.insert copies what it keeps); its strings are the pack's.
 func (p *pack) each(f *packedFile, fn func(e *Entry, original, resourceID string)) error {
-	r := packReader{b: f.buf, strs: p.strs}
+	r := newPackReader(f.buf, p.strs)
 	var t int64
 	e := new(Entry)
-	for len(r.b) > 0 && r.err == nil {
-		flags := r.byte()
-		t += r.varint()
+	for len(r.B) > 0 && r.Err == nil {
+		flags := r.Byte()
+		t += r.Varint()
 		resources, devices, disks := e.Resources[:0], e.Devices[:0], e.BodyDisks[:0]
 		*e = Entry{Time: time.Unix(0, t).UTC()}
 		e.ReadOnly, e.Service, e.DeleteFlag = flags&packReadOnly != 0, flags&packService != 0, flags&packDeletes != 0
@@ -171,7 +172,7 @@ func (p *pack) each(f *packedFile, fn func(e *Entry, original, resourceID string
 			&e.Principal, &e.Caller, &e.SrcIP, &e.UserAgent, &e.File, &e.op, &e.accessKey, &e.userName, &e.roleName, &resourceID} {
 			*s = r.str()
 		}
-		e.Line = int(r.uvarint())
+		e.Line = int(r.Uvarint())
 		for n := r.count(); n > 0; n-- {
 			resources = append(resources, event.Resource{UID: r.str(), Type: r.str(), Role: r.str()})
 		}
@@ -181,7 +182,7 @@ func (p *pack) each(f *packedFile, fn func(e *Entry, original, resourceID string
 		for n := r.count(); n > 0; n-- {
 			disks = append(disks, r.str())
 		}
-		if r.err != nil {
+		if r.Err != nil {
 			break
 		}
 		// An entry decoded from its record has no empty lists, only nil.
@@ -190,7 +191,7 @@ func (p *pack) each(f *packedFile, fn func(e *Entry, original, resourceID string
 		fn(e, original, resourceID)
 		e.Resources, e.Devices, e.BodyDisks = resources, devices, disks
 	}
-	return r.err
+	return r.Err
 }
 
 // nilEmpty returns list, or nil when it is empty.
@@ -203,50 +204,19 @@ func nilEmpty[T any](list []T) []T {
 
 // packReader reads a packedFile's bytes; the first error stops it.
 type packReader struct {
-	b    []byte
+	binread.Reader
 	strs []string
-	err  error
 }
 
-func (r *packReader) fail() {
-	r.err, r.b = errPack, nil
-}
-
-func (r *packReader) byte() byte {
-	if len(r.b) == 0 {
-		r.fail()
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-
-func (r *packReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *packReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
+func newPackReader(b []byte, strs []string) packReader {
+	return packReader{Reader: binread.New(b, errPack), strs: strs}
 }
 
 // count reads a length no larger than the bytes left.
 func (r *packReader) count() int {
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		r.fail()
+	n := r.Uvarint()
+	if n > uint64(len(r.B)) {
+		r.Fail()
 		return 0
 	}
 	return int(n)
@@ -259,15 +229,15 @@ func (r *packReader) inline() string {
 	if n == 0 {
 		return ""
 	}
-	s := unsafe.String(&r.b[0], n)
-	r.b = r.b[n:]
+	s := unsafe.String(&r.B[0], n)
+	r.B = r.B[n:]
 	return s
 }
 
 func (r *packReader) str() string {
-	id := r.uvarint()
+	id := r.Uvarint()
 	if id >= uint64(len(r.strs)) {
-		r.fail()
+		r.Fail()
 		return ""
 	}
 	return r.strs[id]
