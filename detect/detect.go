@@ -193,6 +193,7 @@ func (d *Detector) Process(ev *event.Event) {
 		if event.Phased(ev.Provider) && ev.Phase != event.PhaseNone {
 			d.observeOp(ev)
 		}
+		d.eng.NoteHeld(ev)
 		if d.sig == nil && ev.Provider == event.AWS {
 			// Nothing reads a CloudTrail record's bytes before a finding
 			// names it: they wait on disk, and the Sorter holds the rest.
@@ -205,6 +206,10 @@ func (d *Detector) Process(ev *event.Event) {
 	}
 	d.eng.Process(ev)
 }
+
+// pruneLone turns the engine's at-rest pruning on (a switch for the test
+// that holds the findings to those without it).
+var pruneLone = true
 
 // Needs reports whether some rule needs ev (a whole event): the
 // engine's operations, and the records a loaded Sigma rule matches. What
@@ -295,6 +300,11 @@ func (d *Detector) flushRest(ctx context.Context) error {
 		d.eng.ExpectUnlogged(k, d.ops[k].lastUID)
 	}
 	d.ops = nil
+	// Every event the rules will see was noted: what waits on a value
+	// no other event holds is not kept (the findings are the same).
+	if pruneLone {
+		d.eng.PruneLone()
+	}
 	n := 0
 	err := d.rest.Each(func(ev *event.Event) error {
 		if n++; n%4096 == 1 && ctx.Err() != nil {

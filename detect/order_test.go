@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math/rand"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/revertwatch/revertwatch/emulate"
@@ -178,6 +179,71 @@ func TestAtRestEvidenceKeepsItsBytes(t *testing.T) {
 		}
 		if n < 40 {
 			t.Fatalf("only %d evidence events", n)
+		}
+	}
+}
+
+// TestPruneLoneSameFindings: at rest the engine keeps no sequence waiting
+// on a value no other event holds, nor a context entry under one. The
+// findings are byte-identical to keeping them, in the corpus order, newest
+// first and shuffled, with a background that starts many sequences that
+// never advance; and the pruning does keep less.
+func TestPruneLoneSameFindings(t *testing.T) {
+	corpus, err := emulate.Generate(emulate.Options{Seed: 3, Noise: 3000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []*event.Event
+	for _, f := range corpus.Files {
+		_, err := ingest.DecodeStream(context.Background(), f.Path, bytes.NewReader(f.Data), ingest.Options{},
+			ingest.Handlers{Event: func(ev *event.Event) error { evs = append(evs, ev); return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	peak := func(evs []*event.Event, prune bool) ([]byte, int) {
+		t.Helper()
+		pruneLone = prune
+		defer func() { pruneLone = true }()
+		d, err := New(Options{AtRest: true, SpillDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			c := *ev
+			d.Process(&c)
+		}
+		if err := d.FlushContext(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := finding.Write(&b, finding.FormatNDJSON, d.Findings(), d.Rules(), "test"); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes(), d.Summary().Engine.PeakPartials
+	}
+	rng := rand.New(rand.NewSource(11))
+	for i := range 3 {
+		perm := append([]*event.Event(nil), evs...)
+		switch i {
+		case 1:
+			slices.Reverse(perm)
+		case 2:
+			rng.Shuffle(len(perm), func(a, b int) { perm[a], perm[b] = perm[b], perm[a] })
+		}
+		kept, keptPeak := peak(perm, false)
+		pruned, prunedPeak := peak(perm, true)
+		if n := bytes.Count(kept, []byte("\n")); n < 20 {
+			t.Fatalf("order %d: only %d findings", i, n)
+		}
+		if !bytes.Equal(kept, pruned) {
+			t.Fatalf("order %d: pruning changed the findings:\n%s", i, firstDiff(pruned, kept))
+		}
+		if prunedPeak*2 > keptPeak {
+			t.Errorf("order %d: at most %d sequences waiting with pruning, %d without", i, prunedPeak, keptPeak)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package sequence
 import (
 	"container/heap"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"strings"
@@ -152,6 +153,25 @@ type Engine struct {
 	keyBuf           []byte
 	ibuf, jbuf, vbuf [1]string
 	cands            []*partial
+
+	lone loneValues
+}
+
+// loneValues counts, at rest, the calls whose events hold each key value
+// (NoteHeld), so that the engine does not keep a sequence waiting on a
+// value no other call holds, nor a context entry no other call can look
+// up (PruneLone). Values and calls (eventtime.Identity: the copies of a
+// record in several shapes are one call) are counted by 64-bit hashes, up
+// to two calls: a collision can only keep something, never drop it.
+type loneValues struct {
+	seed maphash.Seed
+	n    map[uint64]loneCount
+	on   bool
+}
+
+type loneCount struct {
+	calls uint8  // 1 or 2 (two or more)
+	first uint64 // the identity of the first call, 0 for none
 }
 
 // scopeState is the engine's part of one scope: the partial sequences by
@@ -415,6 +435,56 @@ func (e *Engine) Watermark(provider, account, region string) time.Time {
 	return e.core.Watermark(provider, account, region)
 }
 
+// NoteHeld counts the key values of ev, an event the engine will be
+// given at rest, before the first Process (see PruneLone). A value counts
+// once per call: a sequence never joins a call to itself, and the copies
+// of one record are one call to the rules.
+func (e *Engine) NoteHeld(ev *event.Event) {
+	if !e.Uses(ev.Provider, ev.Operation) {
+		return
+	}
+	if e.lone.n == nil {
+		e.lone.seed, e.lone.n = maphash.MakeSeed(), map[uint64]loneCount{}
+	}
+	var call uint64 // 0: a record of no known identity counts on its own
+	if id := eventtime.Identity(ev); id != "" {
+		call = maphash.String(e.lone.seed, id) | 1
+	}
+	var buf [16]uint64
+	seen := buf[:0]
+	for f := Field(1); f < numFields; f++ {
+		for _, v := range f.values(ev, &e.vbuf) {
+			if v == "" {
+				continue
+			}
+			h := maphash.String(e.lone.seed, v)
+			if slices.Contains(seen, h) {
+				continue
+			}
+			seen = append(seen, h)
+			switch c := e.lone.n[h]; {
+			case c.calls == 0:
+				e.lone.n[h] = loneCount{calls: 1, first: call}
+			case c.calls == 1 && (call == 0 || c.first == 0 || call != c.first):
+				e.lone.n[h] = loneCount{calls: 2}
+			}
+		}
+	}
+}
+
+// PruneLone tells the engine that every event it will be given was
+// noted (NoteHeld): a sequence waiting on a value that only one of them
+// holds can never advance, and a context entry under such a value can
+// never be looked up by another event's sequence, so neither is kept.
+// The findings are the same; the state, at rest, is what can still
+// match. End lets the counts go.
+func (e *Engine) PruneLone() { e.lone.on = e.lone.n != nil }
+
+// isLone reports whether pruning is on and at most one noted call holds v.
+func (e *Engine) isLone(v string) bool {
+	return e.lone.on && e.lone.n[maphash.String(e.lone.seed, v)].calls < 2
+}
+
 // Process takes one event, in any order. Events of operations no rule
 // uses only move the watermark. The engine keeps ev (as evidence) if a
 // rule uses it; the caller must not modify it afterwards.
@@ -431,7 +501,10 @@ func (e *Engine) Flush() { e.core.Flush() }
 // End ends the input: Flush, then every Azure operation still waiting for
 // its outcome record counts as done with its outcome not logged (a Failure
 // record arriving later no longer cancels it).
-func (e *Engine) End() { e.core.End() }
+func (e *Engine) End() {
+	e.core.End()
+	e.lone = loneValues{}
+}
 
 // PhaseKey names the Azure operation a record is a phase of, as the
 // engine groups its Start, Accept and outcome records.
@@ -720,7 +793,7 @@ func (e *Engine) advanceTo(p *partial, j int, ev *event.Event, phases []*event.E
 func (e *Engine) insert(p *partial) {
 	r := p.rule
 	v := p.vals[r.steps[p.next].index.slot]
-	if v == "" {
+	if v == "" || e.isLone(v) {
 		return
 	}
 	key := string(e.indexKey(p.sc.name, r.idx, p.next, v))
@@ -797,6 +870,9 @@ func (e *Engine) addContext(gidx int, sc *scopeState, ev *event.Event, phases []
 		return
 	}
 	for _, v := range c.Field.values(ev, &e.ibuf) {
+		if e.isLone(v) {
+			continue
+		}
 		key := string(e.ctxKey(sc.name, gidx, v))
 		ring := e.ctx[key]
 		if ring == nil {
