@@ -510,13 +510,21 @@ func (d *Detector) match(m *sequence.Match) {
 	for _, e := range m.Evidence {
 		evs = append(evs, e.Event)
 		if d.raws != nil {
-			d.raws.restore(e.Event)
+			d.restore(e.Event)
 			for _, p := range e.Phases {
-				d.raws.restore(p)
+				d.restore(p)
 			}
 		}
 	}
 	d.report(FromMatch(det, m), evs)
+}
+
+// restore gives an evidence event held at rest its record's bytes back,
+// and storage of its own (eventtime.Detach): the finding outlives the
+// Sorter's blocks, which it would otherwise keep.
+func (d *Detector) restore(ev *event.Event) {
+	eventtime.Detach(ev)
+	d.raws.restore(ev)
 }
 
 // report tunes a finding of the built-in content or of a Sigma rule,

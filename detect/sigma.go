@@ -51,7 +51,7 @@ func (d *Detector) sigmaHit(h *sigma.Hit) {
 	for i, e := range h.Events {
 		evs[i] = e.Event
 		if d.raws != nil {
-			d.raws.restore(e.Event)
+			d.restore(e.Event)
 		}
 	}
 	d.report(FromHit(h), evs)

@@ -179,3 +179,22 @@ func FuzzDecodeCompact(f *testing.F) {
 		}
 	})
 }
+
+// A detached event keeps its values when the bytes it was read from are
+// overwritten: it shares nothing with them.
+func TestDetach(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	ev := &event.Event{}
+	fillAll(t, reflect.ValueOf(ev).Elem(), rng, "ev")
+	want, _ := json.Marshal(ev)
+	b, _ := appendCompact(nil, ev, nil)
+	view, err := decodeCompact(b, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Detach(view)
+	clear(b)
+	if got, _ := json.Marshal(view); string(got) != string(want) {
+		t.Fatalf("a detached event changed with its source's bytes:\n got %s\nwant %s", got, want)
+	}
+}
