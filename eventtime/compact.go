@@ -16,7 +16,7 @@ import (
 // its runs on disk: every field of event.Event, in binary, with the
 // strings that repeat across a log (accounts, regions, operations,
 // callers, file names) written once in a table and named by number. A
-// held CloudTrail event whose record waits on disk takes about 250 bytes
+// held CloudTrail event whose record waits on disk takes about 480 bytes
 // this way, against some 1,700 as an event.Event.
 //
 // The fields Compare reads come first, so that the Sorter orders events
