@@ -18,8 +18,13 @@ import (
 // emulatedEvents decodes every file of the emulated scenarios, in the
 // order of the corpus.
 func emulatedEvents(t *testing.T) []*event.Event {
+	return corpusEvents(t, emulate.Options{Seed: 1})
+}
+
+// corpusEvents decodes every file of the corpus opt generates, in order.
+func corpusEvents(t *testing.T, opt emulate.Options) []*event.Event {
 	t.Helper()
-	corpus, err := emulate.Generate(emulate.Options{Seed: 1})
+	corpus, err := emulate.Generate(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +42,13 @@ func emulatedEvents(t *testing.T) []*event.Event {
 // huntAtRest runs the at-rest detector over events in the given order and
 // returns its findings as ndjson.
 func huntAtRest(t *testing.T, evs []*event.Event, budget int64) []byte {
+	t.Helper()
+	b, _ := huntAtRestSummary(t, evs, budget)
+	return b
+}
+
+// huntAtRestSummary is huntAtRest that also returns the run's summary.
+func huntAtRestSummary(t *testing.T, evs []*event.Event, budget int64) ([]byte, Summary) {
 	t.Helper()
 	d, err := New(Options{AtRest: true, MemoryBudget: budget, SpillDir: t.TempDir()})
 	if err != nil {
@@ -57,7 +69,7 @@ func huntAtRest(t *testing.T, evs []*event.Event, budget int64) []byte {
 	if err := finding.Write(&b, finding.FormatNDJSON, d.Findings(), d.Rules(), "test"); err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
+	return b.Bytes(), d.Summary()
 }
 
 // TestOrderProperty: random permutations of the records of the emulated
@@ -189,41 +201,13 @@ func TestAtRestEvidenceKeepsItsBytes(t *testing.T) {
 // first and shuffled, with a background that starts many sequences that
 // never advance; and the pruning does keep less.
 func TestPruneLoneSameFindings(t *testing.T) {
-	corpus, err := emulate.Generate(emulate.Options{Seed: 3, Noise: 3000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var evs []*event.Event
-	for _, f := range corpus.Files {
-		_, err := ingest.DecodeStream(context.Background(), f.Path, bytes.NewReader(f.Data), ingest.Options{},
-			ingest.Handlers{Event: func(ev *event.Event) error { evs = append(evs, ev); return nil }})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	evs := corpusEvents(t, emulate.Options{Seed: 3, Noise: 3000})
 	peak := func(evs []*event.Event, prune bool) ([]byte, int) {
 		t.Helper()
 		pruneLone = prune
 		defer func() { pruneLone = true }()
-		d, err := New(Options{AtRest: true, SpillDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range evs {
-			c := *ev
-			d.Process(&c)
-		}
-		if err := d.FlushContext(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.Close(); err != nil {
-			t.Fatal(err)
-		}
-		var b bytes.Buffer
-		if err := finding.Write(&b, finding.FormatNDJSON, d.Findings(), d.Rules(), "test"); err != nil {
-			t.Fatal(err)
-		}
-		return b.Bytes(), d.Summary().Engine.PeakPartials
+		b, sum := huntAtRestSummary(t, evs, 0)
+		return b, sum.Engine.PeakPartials
 	}
 	rng := rand.New(rand.NewSource(11))
 	for i := range 3 {
