@@ -137,7 +137,7 @@ func (s *Sorter) spill() error {
 	for _, h := range s.mem {
 		// A run is written with its strings in full, so that it reads
 		// back without the table.
-		ev, err := decodeCompact(s.compact(h), s.tab, true)
+		ev, err := decodeCompact(h.in(s.blocks), s.tab, true)
 		if err != nil {
 			f.Close()
 			return fmt.Errorf("spilling events: %w", err)
@@ -162,9 +162,9 @@ func (s *Sorter) spill() error {
 	return nil
 }
 
-// compact is the compact form of a held event.
-func (s *Sorter) compact(h held) []byte {
-	return s.blocks[h.blk][h.off : h.off+h.n : h.off+h.n]
+// in is the compact form of a held event, in blocks.
+func (h held) in(blocks [][]byte) []byte {
+	return blocks[h.blk][h.off : h.off+h.n : h.off+h.n]
 }
 
 // sortMem puts the held events into Compare's order.
@@ -176,7 +176,7 @@ func (s *Sorter) sortMem() {
 		if a.nsec != b.nsec {
 			return cmpInt(int64(a.nsec), int64(b.nsec))
 		}
-		return compareCompact(s.compact(a), s.compact(b), s.tab)
+		return compareCompact(a.in(s.blocks), b.in(s.blocks), s.tab)
 	})
 }
 
@@ -203,7 +203,7 @@ func (s *Sorter) Each(fn func(*event.Event) error) error {
 			}
 			m := mem[i]
 			i++
-			ev, err := decodeCompact(blocks[m.blk][m.off:m.off+m.n:m.off+m.n], tab, true)
+			ev, err := decodeCompact(m.in(blocks), tab, true)
 			if err != nil {
 				return nil, fmt.Errorf("reading held events: %w", err)
 			}
