@@ -10,6 +10,7 @@ import (
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/internal/binread"
+	"github.com/revertwatch/revertwatch/internal/strnum"
 )
 
 // The compact form is how the Sorter holds an event, in memory and in
@@ -22,24 +23,11 @@ import (
 // The fields Compare reads come first, so that the Sorter orders events
 // without decoding them.
 
-// maxStrings bounds the table: past it, strings are written out in full.
-// A log with very many distinct callers fills it with strings met once,
-// which costs at most a few megabytes.
-const maxStrings = 1 << 16
-
-// strTable numbers the strings of the compact form.
-type strTable struct {
-	ids  map[string]uint32
-	strs []string
-}
-
-func newStrTable() *strTable { return &strTable{ids: map[string]uint32{}} }
-
 // encoder appends compact events to b. With no table, every string is
 // written out in full (the runs on disk are self-contained).
 type encoder struct {
 	b     []byte
-	tab   *strTable
+	tab   *strnum.Table
 	added int64 // bytes the table grew by
 }
 
@@ -58,12 +46,8 @@ func (e *encoder) bool(v bool) {
 // table has room, as its number in the table (odd).
 func (e *encoder) str(s string, common bool) {
 	if common && e.tab != nil && s != "" {
-		id, ok := e.tab.ids[s]
-		if !ok && len(e.tab.strs) < maxStrings {
-			s = string([]byte(s)) // not a view of a record the table would keep alive
-			id, ok = uint32(len(e.tab.strs)), true
-			e.tab.ids[s] = id
-			e.tab.strs = append(e.tab.strs, s)
+		id, added, ok := e.tab.Number(s)
+		if added {
 			e.added += int64(len(s)) + 64 // the string, its header and its map entry
 		}
 		if ok {
@@ -138,7 +122,7 @@ func (e *encoder) time(t time.Time) {
 }
 
 // appendCompact appends ev's compact form to b.
-func appendCompact(b []byte, ev *event.Event, tab *strTable) (out []byte, added int64) {
+func appendCompact(b []byte, ev *event.Event, tab *strnum.Table) (out []byte, added int64) {
 	e := encoder{b: b, tab: tab}
 	// What Compare reads, in its order (but the time, which the Sorter
 	// keeps beside the bytes).
@@ -231,11 +215,11 @@ var errCompact = errors.New("a held event is damaged")
 // copied.
 type decoder struct {
 	binread.Reader
-	tab  *strTable
+	tab  *strnum.Table
 	view bool
 }
 
-func newDecoder(b []byte, tab *strTable, view bool) decoder {
+func newDecoder(b []byte, tab *strnum.Table, view bool) decoder {
 	return decoder{Reader: binread.New(b, errCompact), tab: tab, view: view}
 }
 
@@ -244,11 +228,11 @@ func (d *decoder) bool() bool { return d.Byte() != 0 }
 func (d *decoder) str() string {
 	v := d.Uvarint()
 	if v&1 == 1 {
-		if d.tab == nil || v>>1 >= uint64(len(d.tab.strs)) {
+		s, ok := d.tab.String(v >> 1)
+		if !ok {
 			d.Fail()
-			return ""
 		}
-		return d.tab.strs[v>>1]
+		return s
 	}
 	p := d.Take(v >> 1)
 	if len(p) == 0 {
@@ -329,7 +313,7 @@ func (d *decoder) time() time.Time {
 }
 
 // decodeCompact reads one event in the compact form, all of b.
-func decodeCompact(b []byte, tab *strTable, view bool) (*event.Event, error) {
+func decodeCompact(b []byte, tab *strnum.Table, view bool) (*event.Event, error) {
 	d := newDecoder(b, tab, view)
 	ev := &event.Event{}
 	ev.Time = d.time()
@@ -421,7 +405,7 @@ func decodeCompact(b []byte, tab *strTable, view bool) (*event.Event, error) {
 
 // compareCompact is Compare on two events in the compact form, with
 // their times given: it reads only the fields Compare does.
-func compareCompact(a, b []byte, tab *strTable) int {
+func compareCompact(a, b []byte, tab *strnum.Table) int {
 	da, db := newDecoder(a, tab, true), newDecoder(b, tab, true)
 	da.skipTime()
 	db.skipTime()

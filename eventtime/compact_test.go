@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/internal/strnum"
 )
 
 // fillAll sets every field of v, however deep, to a value that is not
@@ -55,7 +56,7 @@ func fillAll(t testing.TB, v reflect.Value, rng *rand.Rand, path string) {
 // viewed, and nil lists and bytes stay nil.
 func TestCompactRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
-	tab := newStrTable()
+	tab := &strnum.Table{}
 	for i := 0; i < 200; i++ {
 		ev := &event.Event{}
 		if i > 0 { // the first is the zero event
@@ -68,7 +69,7 @@ func TestCompactRoundTrip(t *testing.T) {
 		if i%5 == 2 {
 			ev.Keys.Volumes, ev.Notes, ev.Request = nil, nil, nil
 		}
-		for _, tb := range []*strTable{tab, nil} {
+		for _, tb := range []*strnum.Table{tab, nil} {
 			b, _ := appendCompact(nil, ev, tb)
 			for _, view := range []bool{true, false} {
 				got, err := decodeCompact(b, tb, view)
@@ -86,7 +87,7 @@ func TestCompactRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if len(tab.strs) == 0 {
+	if tab.Len() == 0 {
 		t.Error("nothing was numbered in the table")
 	}
 }
@@ -100,7 +101,7 @@ func TestCompactTimeZones(t *testing.T) {
 		time.Date(2026, 3, 1, 10, 0, 0, 0, time.Local),
 		{},
 	} {
-		tab := newStrTable()
+		tab := &strnum.Table{}
 		b, _ := appendCompact(nil, &event.Event{Time: tm, LoggedTime: tm}, tab)
 		got, err := decodeCompact(b, tab, false)
 		if err != nil {
@@ -119,7 +120,7 @@ func TestCompactTimeZones(t *testing.T) {
 func TestCompareCompact(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tab := newStrTable()
+	tab := &strnum.Table{}
 	var evs []*event.Event
 	var bs [][]byte
 	pick := func(l ...string) string { return l[rng.Intn(len(l))] }
@@ -151,7 +152,7 @@ func TestCompareCompact(t *testing.T) {
 // Damaged compact bytes are an error, never a panic; what decodes
 // encodes back to itself.
 func FuzzDecodeCompact(f *testing.F) {
-	tab := newStrTable()
+	tab := &strnum.Table{}
 	rng := rand.New(rand.NewSource(1))
 	for i := 0; i < 4; i++ {
 		ev := &event.Event{}

@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/internal/strnum"
 )
 
 // DefaultBudget is the memory a Sorter holds events in before it spills.
@@ -45,7 +46,7 @@ type Sorter struct {
 	opt     SorterOptions
 	mem     []held   // the events held in memory, in the order added
 	blocks  [][]byte // their compact forms
-	tab     *strTable
+	tab     *strnum.Table
 	scratch []byte
 	bytes   int64
 	dir     string
@@ -85,7 +86,7 @@ func (s *Sorter) Add(ev *event.Event) error {
 		return errors.New("eventtime: Add after Each")
 	}
 	if s.tab == nil {
-		s.tab = newStrTable()
+		s.tab = &strnum.Table{}
 	}
 	var added int64
 	s.scratch, added = appendCompact(s.scratch[:0], ev, s.tab)

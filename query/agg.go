@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/revertwatch/revertwatch/internal/strnum"
 )
 
 // aggFunc is one compiled aggregate of an aggregation stage.
@@ -51,17 +53,11 @@ const (
 	keyNumbered = 0xff // in the plain form: a string by its number
 )
 
-// keyStrings numbers the strings of an aggregation's group keys: the same
-// few hosts, callers and resource groups come in many groups. Past
-// maxInterned strings, keys hold them in full.
-type keyStrings struct {
-	ids  map[string]uint32
-	strs []string
-}
-
 // appendGroupKey appends the groups map key of the values kv, numbering
-// their strings in ks; plain reports the plain form.
-func appendGroupKey(buf []byte, kv []Value, ks *keyStrings) (_ []byte, plain bool) {
+// their strings in ks (the same few hosts, callers and resource groups
+// come in many groups; past strnum.Max, keys hold strings in full); plain
+// reports the plain form.
+func appendGroupKey(buf []byte, kv []Value, ks *strnum.Table) (_ []byte, plain bool) {
 	plain = true
 	for _, v := range kv {
 		plain = plain && plainKey(v)
@@ -79,17 +75,7 @@ func appendGroupKey(buf []byte, kv []Value, ks *keyStrings) (_ []byte, plain boo
 			buf = append(buf, byte(KindNull))
 			continue
 		}
-		id, ok := ks.ids[v.s]
-		if !ok && len(ks.strs) < maxInterned {
-			if ks.ids == nil {
-				ks.ids = map[string]uint32{}
-			}
-			x := strings.Clone(v.s)
-			id, ok = uint32(len(ks.strs)), true
-			ks.ids[x] = id
-			ks.strs = append(ks.strs, x)
-		}
-		if ok {
+		if id, _, ok := ks.Number(v.s); ok {
 			buf = append(buf, keyNumbered)
 			buf = binary.AppendUvarint(buf, uint64(id))
 			continue
@@ -101,8 +87,9 @@ func appendGroupKey(buf []byte, kv []Value, ks *keyStrings) (_ []byte, plain boo
 	return buf, true
 }
 
-// keyValues reads back the n values of a plain groups map key.
-func (ks *keyStrings) keyValues(key string, n int) []Value {
+// keyValues reads back the n values of a plain groups map key, whose
+// strings ks numbered.
+func keyValues(ks *strnum.Table, key string, n int) []Value {
 	out := make([]Value, 0, n)
 	for p := 1; p < len(key); {
 		kind := key[p]
@@ -111,7 +98,8 @@ func (ks *keyStrings) keyValues(key string, n int) []Value {
 		case keyNumbered:
 			id, w := binary.Uvarint([]byte(key[p:]))
 			p += w
-			out = append(out, Str(ks.strs[id]))
+			s, _ := ks.String(id)
+			out = append(out, Str(s))
 		case byte(KindString):
 			l, w := binary.Uvarint([]byte(key[p:]))
 			p += w
@@ -135,7 +123,7 @@ type aggStage struct {
 	sortGroups bool
 	groups     map[string]*group
 	order      []*group
-	strs       keyStrings
+	strs       strnum.Table
 	sc         aggScratch
 	mu         sync.Mutex // held while a group is updated (sharedAgg)
 }
@@ -224,7 +212,7 @@ func (s *aggStage) groupsInOrder() []*group {
 	}
 	for _, g := range s.order {
 		if g.keys == nil && len(s.keys) > 0 {
-			g.keys = s.strs.keyValues(g.key, len(s.keys))
+			g.keys = keyValues(&s.strs, g.key, len(s.keys))
 		}
 	}
 	if s.sortGroups {
@@ -239,7 +227,7 @@ func (s *aggStage) groupsInOrder() []*group {
 		})
 	}
 	order := s.order
-	s.groups, s.order, s.strs = nil, nil, keyStrings{}
+	s.groups, s.order, s.strs = nil, nil, strnum.Table{}
 	return order
 }
 

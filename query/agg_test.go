@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"testing"
+
+	"github.com/revertwatch/revertwatch/internal/strnum"
 )
 
 // TestValuesAggListAndSet feeds values() more distinct values than its
@@ -50,7 +52,7 @@ func TestValuesAggListAndSet(t *testing.T) {
 // full, and typed values (a number, a list) in the typed form, which no
 // plain key can equal.
 func TestGroupKeys(t *testing.T) {
-	var ks keyStrings
+	var ks strnum.Table
 	tuples := [][]Value{
 		{Str("host"), Str("alice"), Null},
 		{Str("host"), Null, Str("alice")},
@@ -73,15 +75,15 @@ func TestGroupKeys(t *testing.T) {
 			if !plain {
 				continue
 			}
-			got := ks.keyValues(string(key), len(kv))
+			got := keyValues(&ks, string(key), len(kv))
 			if fmt.Sprint(got) != fmt.Sprint(kv) {
 				t.Errorf("%s: tuple %d came back as %v", stage, i, got)
 			}
 		}
 	}
 	check("numbered")
-	for len(ks.strs) < maxInterned {
-		ks.strs = append(ks.strs, "")
+	for i := 0; ks.Len() < strnum.Max; i++ {
+		ks.Number(fmt.Sprint("filler-", i))
 	}
 	tuples = append(tuples, []Value{Str("new"), Str("strings")}, []Value{Str("new"), Str("string"), Str("s")})
 	check("table full")
