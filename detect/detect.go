@@ -60,6 +60,11 @@ type Options struct {
 	// SpillDir is where sorted runs go ("" means os.TempDir()); they are
 	// removed by Close.
 	SpillDir string
+	// EachHit reports, at rest, every record a single-record Sigma rule
+	// matches as a finding of its own. Without it they fold into one
+	// finding per rule, scope, caller and repeat window of the tuning
+	// (see folds); a repeat window of 0 reports each as well.
+	EachHit bool
 	// noDirect holds the events of single-event Sigma rules at rest and
 	// fires those rules on release, as a correlation's are: the
 	// reference the direct firing is tested against.
@@ -102,11 +107,18 @@ type Detector struct {
 	// events are read (sigma.RunOptions.Direct), into spool.
 	direct bool
 	spool  *spool
+	// folds gathers the direct hits unless Options.EachHit.
+	folds *folds
 	// The workers that make the direct findings (fire), and the batch
 	// being filled for them.
 	fireq  chan []fireJob
 	firing []fireJob
 	fireWG sync.WaitGroup
+	// inDecoders is set when the rules fire in the decoding goroutines
+	// (DecoderFilter), by firers.
+	inDecoders bool
+	firersMu   sync.Mutex
+	firers     []*decoderFirer
 }
 
 // azureOp is what logs at rest hold of one Azure operation: whether an
@@ -148,6 +160,13 @@ func New(opt Options) (*Detector, error) {
 	d.direct = opt.AtRest && opt.Rules != nil && opt.OnFinding == nil && !opt.Stream && !opt.noDirect
 	if d.direct {
 		d.spool = newSpool(cmpOr(opt.MemoryBudget, DefaultMemoryBudget), opt.SpillDir)
+		window := tune.DefaultRepeatWindow
+		if opt.Config != nil {
+			window = opt.Config.RepeatWindow
+		}
+		if !opt.EachHit && window > 0 {
+			d.folds = newFolds(window)
+		}
 	}
 	d.newSigma()
 	if d.sig != nil {
@@ -184,7 +203,7 @@ func (d *Detector) Process(ev *event.Event) {
 		if ev == nil {
 			return
 		}
-		if d.direct {
+		if d.direct && !d.inDecoders {
 			d.fire(ev)
 		}
 		if !d.Needs(ev) {

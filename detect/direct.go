@@ -7,9 +7,12 @@ import (
 	"io"
 	"runtime"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/sigma"
+	"github.com/revertwatch/revertwatch/tune"
 )
 
 // fireJob is one event and the single-event rules it fires.
@@ -51,14 +54,21 @@ func (d *Detector) fire(ev *event.Event) {
 func (d *Detector) fireWorker() {
 	defer d.fireWG.Done()
 	enc := d.spool.newEncoder()
+	var hits []foldHit
 	for batch := range d.fireq {
+		if d.folds != nil {
+			hits = hits[:0]
+			for _, j := range batch {
+				for _, rule := range j.rules {
+					hits = append(hits, d.folds.prepare(d.opt.Config, rule, j.ev))
+				}
+			}
+			d.folds.add(hits)
+			continue
+		}
 		for _, j := range batch {
 			for _, rule := range j.rules {
-				f := FromHit(&sigma.Hit{Rule: rule, Events: []sigma.HitEvent{{Rule: rule.Ref(), Event: j.ev}}, First: j.ev.Time, Last: j.ev.Time})
-				// Counted when the spool keeps this copy of the record.
-				dec := d.opt.Config.ApplyUncounted(&f, []*event.Event{j.ev})
-				fixConfidence(&f)
-				d.spool.add(enc, &f, dec, j.ev)
+				d.spoolHit(enc, rule, j.ev)
 			}
 		}
 	}
@@ -67,7 +77,15 @@ func (d *Detector) fireWorker() {
 // drainFire waits for the workers to make every finding fire sent
 // them. Nothing fires after it.
 func (d *Detector) drainFire() {
+	for _, w := range d.firers {
+		if len(w.batch) > 0 {
+			d.folds.add(w.batch)
+			w.batch = nil
+		}
+	}
+	d.firers = nil
 	if d.fireq == nil {
+		d.foldsDone()
 		return
 	}
 	if len(d.firing) > 0 {
@@ -76,6 +94,20 @@ func (d *Detector) drainFire() {
 	close(d.fireq)
 	d.fireWG.Wait()
 	d.fireq, d.firing = nil, nil
+	d.foldsDone()
+}
+
+// foldsDone puts the folds' findings in the spool, once every hit is
+// folded.
+func (d *Detector) foldsDone() {
+	if d.folds == nil {
+		return
+	}
+	enc := d.spool.newEncoder()
+	d.folds.each(d.opt.Config, func(f *finding.Finding, dec tune.Decision, ev *event.Event) {
+		d.spool.add(enc, f, dec, ev)
+	})
+	d.folds = nil
 }
 
 // Spooled is how many findings of single-record Sigma rules wait in the
@@ -174,4 +206,62 @@ func (d *Detector) WriteNDJSON(w io.Writer) error {
 		return err
 	}
 	return bw.Flush()
+}
+
+// decoderFirer fires the single-record Sigma rules in one decoding
+// goroutine (DecoderFilter).
+type decoderFirer struct {
+	d     *Detector
+	t     *sigma.Tester
+	enc   *spoolEncoder
+	batch []foldHit
+}
+
+// DecoderFilter returns, at rest with single-record Sigma rules, a maker
+// of ingest.Options.NewFilter's filters: each fires those rules on the
+// events its decoding goroutine decodes, on every core at once, and
+// keeps only the events Process still needs (the built-in content's
+// operations and the records of the correlations), so that the rest
+// never reach the one goroutine that orders events. Once it is called,
+// Process fires nothing: every event must reach Process through one of
+// these filters. Nil when the rules fire on release instead.
+func (d *Detector) DecoderFilter() func() func(*event.Event, *fastjson.Value) bool {
+	if !d.direct {
+		return nil
+	}
+	d.inDecoders = true
+	return func() func(*event.Event, *fastjson.Value) bool {
+		w := &decoderFirer{d: d, t: d.sig.NewTester(), enc: d.spool.newEncoder()}
+		d.firersMu.Lock()
+		d.firers = append(d.firers, w)
+		d.firersMu.Unlock()
+		return w.filter
+	}
+}
+
+// filter fires ev's rules and reports whether Process needs ev; parsed
+// is ev.Raw parsed, when the decoder has it.
+func (w *decoderFirer) filter(ev *event.Event, parsed *fastjson.Value) bool {
+	rules, wanted := w.t.Fire(ev, parsed)
+	for _, rule := range rules {
+		if w.d.folds != nil {
+			w.batch = append(w.batch, w.d.folds.prepare(w.d.opt.Config, rule, ev))
+			continue
+		}
+		w.d.spoolHit(w.enc, rule, ev)
+	}
+	if len(w.batch) >= fireBatch {
+		w.d.folds.add(w.batch)
+		w.batch = w.batch[:0]
+	}
+	return wanted || w.d.eng.Uses(ev.Provider, ev.Operation)
+}
+
+// spoolHit makes the finding of one hit and keeps it in the spool.
+func (d *Detector) spoolHit(enc *spoolEncoder, rule *sigma.Rule, ev *event.Event) {
+	f := FromHit(&sigma.Hit{Rule: rule, Events: []sigma.HitEvent{{Rule: rule.Ref(), Event: ev}}, First: ev.Time, Last: ev.Time})
+	// Counted when the spool keeps this copy of the record.
+	dec := d.opt.Config.ApplyUncounted(&f, []*event.Event{ev})
+	fixConfidence(&f)
+	d.spool.add(enc, &f, dec, ev)
 }

@@ -80,6 +80,11 @@ type Finding struct {
 	FirstSeen     time.Time        `json:"first_seen"`
 	LastSeen      time.Time        `json:"last_seen"`
 	Evidence      []Evidence       `json:"evidence"`
+	// Hits is how many records a finding of a single-record Sigma rule
+	// folds (hunt at rest: one finding per rule, scope, caller and
+	// repeat window), when more than one; its evidence is then the first
+	// and the last of them.
+	Hits int `json:"hits,omitempty"`
 	// Late is set when an event of the finding arrived beyond the
 	// allowed lateness and was replayed in its place (live only; nothing
 	// is late at rest); LateBy says how late the latest one was.

@@ -259,7 +259,9 @@ func decodeChunks(work <-chan *chunk, opt *Options) {
 				continue
 			}
 			if r.ev != nil {
-				ch.items = append(ch.items, item{ev: r.ev})
+				if !d.filtered(r.ev) {
+					ch.items = append(ch.items, item{ev: r.ev})
+				}
 				continue
 			}
 			d.cwSkip, d.cwGroup = r.cwSkip, r.cwGroup

@@ -58,8 +58,12 @@ type fileDecoder struct {
 	pre      []jsonx.Member                               // the record's members as the splitter indexed them, or nil
 	arena    *chunk                                       // the chunk a worker decodes: partial events come from it
 	sel      func(*event.Event, []jsonx.Member) Selection // this decoder's Options.NewSelect
-	strs     map[string]string
-	lowers   map[string]string
+	filter   func(*event.Event, *fastjson.Value) bool     // this decoder's Options.NewFilter
+	// parsed is the record being dispatched and its parse, for filter.
+	parsedRaw []byte
+	parsed    *fastjson.Value
+	strs      map[string]string
+	lowers    map[string]string
 	// recKey is the first member name of a record of the array being
 	// read, for a resync when a damaged record's own is unreadable.
 	recKey string
@@ -639,7 +643,9 @@ func (d *fileDecoder) decode(buf []byte, pos recordPos, index int, envelope stri
 		d.report(Rejected, pos, index, "not a JSON object", fmt.Sprintf("record %d is a JSON %s, not an object", index, v.Type()))
 		return
 	}
+	d.parsedRaw, d.parsed = raw, v
 	d.dispatch(v, raw, pos, index, envelope)
+	d.parsedRaw, d.parsed = nil, nil
 }
 
 // newEvent starts an event with its source position.
@@ -672,10 +678,33 @@ func (d *fileDecoder) out(ev *event.Event) {
 	d.stats.Events++
 	d.stats.addFormat(string(ev.Format))
 	if d.chunks != nil {
-		d.chunks.event(ev) // decoded by the splitter (a console CSV row)
+		d.chunks.event(ev) // decoded by the splitter (a console CSV row); a worker filters it
+		return
+	}
+	if d.filtered(ev) {
 		return
 	}
 	d.emit(ev)
+}
+
+// filtered asks the decoder's filter (Options.NewFilter) about ev and
+// reports whether it said to drop it, counted.
+func (d *fileDecoder) filtered(ev *event.Event) bool {
+	if d.opt.NewFilter == nil {
+		return false
+	}
+	if d.filter == nil {
+		d.filter = d.opt.NewFilter()
+	}
+	var v *fastjson.Value
+	if len(ev.Raw) > 0 && len(ev.Raw) == len(d.parsedRaw) && &ev.Raw[0] == &d.parsedRaw[0] {
+		v = d.parsed
+	}
+	if d.filter(ev, v) {
+		return false
+	}
+	d.stats.dropped++
+	return true
 }
 
 // unusable rejects a decoded record that has no readable time or no

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/valyala/fastjson"
 
 	"github.com/revertwatch/revertwatch/emulate"
 	"github.com/revertwatch/revertwatch/event"
@@ -258,18 +259,7 @@ func gzipped(b []byte) []byte {
 // through carry their Raw and, from CloudTrail, their Caller, whatever
 // Want says. Diagnostics and stats do not change.
 func TestSelect(t *testing.T) {
-	dir := t.TempDir()
-	c, err := emulate.Generate(emulate.Options{Seed: 9, Noise: 300})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Write(dir); err != nil {
-		t.Fatal(err)
-	}
-	inputs, err := ingest.Expand([]string{dir, filepath.Join("..", "testdata", "formats")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	inputs := selectInputs(t)
 	full := read(t, inputs, ingest.Options{Jobs: 2})
 	var asked atomic.Int64
 	sel := func(ev *event.Event) ingest.Selection {
@@ -347,18 +337,7 @@ func TestSelect(t *testing.T) {
 // and nothing else of the event shares the chunk's memory (the events are
 // compared once the read ended, every chunk reused).
 func TestBorrowEvents(t *testing.T) {
-	dir := t.TempDir()
-	c, err := emulate.Generate(emulate.Options{Seed: 9, Noise: 300})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Write(dir); err != nil {
-		t.Fatal(err)
-	}
-	inputs, err := ingest.Expand([]string{dir, filepath.Join("..", "testdata", "formats")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	inputs := selectInputs(t)
 	full := read(t, inputs, ingest.Options{Jobs: 2})
 	var got []*event.Event
 	sel := func(ev *event.Event) ingest.Selection { return ingest.SelectWhole }
@@ -393,4 +372,83 @@ func clone(b json.RawMessage) json.RawMessage {
 		return nil
 	}
 	return append(json.RawMessage{}, b...)
+}
+
+// TestFilter checks Options.NewFilter against a read without it: every
+// event is asked about once, in a decoding goroutine, with its record
+// parsed when Raw is the record itself (and that parse is Raw's); the
+// events it drops are counted and not handed on, the others are handed
+// on unchanged; diagnostics and stats do not change. Console CSV rows,
+// which the splitter decodes, are asked about too.
+func TestFilter(t *testing.T) {
+	inputs := selectInputs(t)
+	full := read(t, inputs, ingest.Options{Jobs: 2})
+	var asked, parsed, made atomic.Int64
+	newFilter := func() func(*event.Event, *fastjson.Value) bool {
+		made.Add(1)
+		return func(ev *event.Event, v *fastjson.Value) bool {
+			asked.Add(1)
+			if v != nil {
+				parsed.Add(1)
+				if !bytes.Equal(v.MarshalTo(nil), mustCompact(t, ev.Raw)) {
+					t.Errorf("%s:%d: the parse given is not Raw's", ev.Source.Name, ev.Source.Line)
+				}
+			}
+			return ev.Source.Index%2 == 0
+		}
+	}
+	var got run
+	sum, err := ingest.Read(t.Context(), inputs, ingest.Options{Jobs: 2, NewFilter: newFilter}, ingest.Handlers{
+		Event: func(ev *event.Event) error { got.events = append(got.events, ev); return nil },
+		Diag:  func(d ingest.Diag) { got.diags = append(got.diags, d) },
+		File:  func(s ingest.FileStats) { got.files = append(got.files, s) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.sum = sum
+	if n := asked.Load(); n != int64(len(full.events)) || parsed.Load() == 0 || made.Load() == 0 {
+		t.Fatalf("asked about %d events (%d parsed, %d filters) of %d", n, parsed.Load(), made.Load(), len(full.events))
+	}
+	if !reflect.DeepEqual(full.diags, got.diags) || !reflect.DeepEqual(full.files, got.files) || full.sum != got.sum {
+		t.Fatalf("the filter changed the diagnostics or stats:\n%+v\n%+v", got.sum, full.sum)
+	}
+	var want []*event.Event
+	for _, ev := range full.events {
+		if ev.Source.Index%2 == 0 {
+			want = append(want, ev)
+		}
+	}
+	if !reflect.DeepEqual(want, got.events) {
+		t.Fatalf("handed on %d events, want the %d kept, unchanged", len(got.events), len(want))
+	}
+}
+
+// mustCompact is b without the whitespace between its tokens.
+func mustCompact(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := json.Compact(&out, b); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// selectInputs writes an emulated corpus with a background and returns
+// its files and those of testdata/formats.
+func selectInputs(t *testing.T) []string {
+	t.Helper()
+	dir := t.TempDir()
+	c, err := emulate.Generate(emulate.Options{Seed: 9, Noise: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	inputs, err := ingest.Expand([]string{dir, filepath.Join("..", "testdata", "formats")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inputs
 }

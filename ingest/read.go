@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
@@ -122,6 +124,17 @@ type Options struct {
 	// without locks, and looks fields up in the members instead of
 	// parsing Raw again.
 	NewSelect func() func(ev *event.Event, members []jsonx.Member) Selection
+	// NewFilter, when set, is called once by each decoding goroutine for
+	// a filter of its own, asked about every event before it is handed
+	// on, in that goroutine: false counts the event and hands nothing
+	// on. A reader whose per-event work needs no order (single-record
+	// rules) does it there, on every core, and keeps on one goroutine
+	// only what still needs one. The event is the reader's to keep, as
+	// Handlers.Event's is, unless BorrowEvents is set. v is ev.Raw as the
+	// decoder parsed it, when Raw is the very record it parsed (nil
+	// otherwise: a record inside an envelope, a CSV row), valid only
+	// during the call, and not to be changed.
+	NewFilter func() func(ev *event.Event, v *fastjson.Value) bool
 	// Inflate, when set, is asked before a record's own compressed
 	// payload (CloudWatch Logs' awslogs.data) is inflated, with 0, and
 	// told after how many bytes it inflated to: a caller that counts what

@@ -125,7 +125,7 @@ func TestIndexPrunes(t *testing.T) {
 			always++
 		}
 	}
-	ec := r.evalQuiet(corpusEvent(ct("ec2.amazonaws.com", "StopInstances")))
+	ec := r.evalQuiet(corpusEvent(ct("ec2.amazonaws.com", "StopInstances")), nil)
 	cand := r.candidates(ec, event.AWS, nil)
 	if len(cand) == 0 || len(cand) >= len(r.p.detections)/2 {
 		t.Errorf("%d candidates of %d rules (%d unindexable) for StopInstances", len(cand), len(r.p.detections), always)

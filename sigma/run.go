@@ -170,20 +170,26 @@ func (r *Runner) outcome(ev *event.Event) (hits []ruleHit, unparsed bool) {
 	if hits, unparsed, ok := r.cached(ev); ok {
 		return hits, unparsed
 	}
-	ec := r.evalQuiet(ev)
+	ec := r.evalQuiet(ev, nil)
 	c := &r.last
 	c.valid = false
-	c.hits = c.hits[:0]
+	c.hits = r.testAll(ec, ev, c.hits[:0])
+	c.raw = append(c.raw[:0], ev.Raw...)
+	c.format, c.provider, c.unparsed, c.valid = ev.Format, ev.Provider, ec.d.root == nil, true
+	return c.hits, c.unparsed
+}
+
+// testAll appends to hits the candidate rules ev matches or a filter
+// removed.
+func (r *Runner) testAll(ec *evalCtx, ev *event.Event, hits []ruleHit) []ruleHit {
 	r.cand = r.candidates(ec, ev.Provider, r.cand[:0])
 	for _, rule := range r.cand {
 		ok, filtered := r.test(rule, ec, ev)
 		if ok || filtered {
-			c.hits = append(c.hits, ruleHit{rule: rule, filtered: filtered})
+			hits = append(hits, ruleHit{rule: rule, filtered: filtered})
 		}
 	}
-	c.raw = append(c.raw[:0], ev.Raw...)
-	c.format, c.provider, c.unparsed, c.valid = ev.Format, ev.Provider, ec.d.root == nil, true
-	return c.hits, c.unparsed
+	return hits
 }
 
 // rscope is one scope's correlation state.
@@ -321,11 +327,17 @@ func (r *Runner) Fire(ev *event.Event) []*Rule {
 	return out
 }
 
-// evalQuiet parses ev for the detections without counting.
-func (r *Runner) evalQuiet(ev *event.Event) *evalCtx {
+// evalQuiet parses ev for the detections without counting; parsed,
+// when not nil, is ev.Raw parsed already.
+func (r *Runner) evalQuiet(ev *event.Event, parsed *fastjson.Value) *evalCtx {
 	r.d.root = nil
 	r.d.setRaw(ev.Raw)
-	if len(ev.Raw) > 0 {
+	switch {
+	case parsed != nil:
+		if parsed.Type() == fastjson.TypeObject {
+			r.d.root = parsed
+		}
+	case len(ev.Raw) > 0:
 		if v, err := r.parser.ParseBytes(ev.Raw); err == nil && v.Type() == fastjson.TypeObject {
 			r.d.root = v
 		}
@@ -404,7 +416,7 @@ func (r *Runner) Release(cs *eventtime.ScopeState, rel *eventtime.Release) {
 		}
 		for _, u := range r.p.users[rule] {
 			if ec == nil {
-				ec = r.evalQuiet(ev)
+				ec = r.evalQuiet(ev, nil)
 			}
 			o := &occ{corr: u.corr, pos: u.pos, t: ev.Time, late: rel.Late,
 				events: []HitEvent{{Rule: rule.Ref(), Event: ev}}}
@@ -576,4 +588,42 @@ func groupValues(ev *event.Event, vals []string) []string {
 		out[i] = v[strings.LastIndexByte(v, '/')+1:]
 	}
 	return out
+}
+
+// A Tester tests records against the single-record rules of the Runner
+// it was made from (Fire), with scratch of its own: a parser, the rule
+// index and its field cache. Runner.Fire is not safe for concurrent
+// use; one Tester per goroutine is, over the same rules.
+type Tester struct {
+	r    *Runner
+	out  []*Rule
+	hits []ruleHit
+}
+
+// NewTester returns a Tester over r's rules and options.
+func (r *Runner) NewTester() *Tester {
+	t := &Runner{rs: r.rs, p: r.p, res: newResolver(r.rs.cfg), opt: r.opt, noIndex: r.noIndex, plans: r.plans}
+	t.idx, t.stamp = map[string]*ruleIndex{}, make([]uint32, len(r.p.detections))
+	return &Tester{r: t}
+}
+
+// Fire returns what Runner.Fire returns for ev, in a slice valid until
+// the next call, and whether a correlation needs ev as well: what
+// Runner.Wants says with RunOptions.Direct. parsed, when not nil, is
+// ev.Raw parsed already (fastjson), which Fire only reads.
+func (t *Tester) Fire(ev *event.Event, parsed *fastjson.Value) (rules []*Rule, wanted bool) {
+	t.hits = t.r.testAll(t.r.evalQuiet(ev, parsed), ev, t.hits[:0])
+	t.out = t.out[:0]
+	for _, h := range t.hits {
+		if h.filtered {
+			continue
+		}
+		if t.r.p.standalone[h.rule] {
+			t.out = append(t.out, h.rule)
+		}
+		if !t.r.opt.Direct || len(t.r.p.users[h.rule]) > 0 {
+			wanted = true
+		}
+	}
+	return t.out, wanted
 }

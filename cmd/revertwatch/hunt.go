@@ -39,7 +39,7 @@ func newHuntCmd() *cobra.Command {
 	var lateness time.Duration
 	var budget sizeFlag = detect.DefaultMemoryBudget
 	var spillDir string
-	var failOnFindings, showSuppressed bool
+	var failOnFindings, showSuppressed, eachHit bool
 	var minSeverity string
 	var sig sigmaFlags
 	var explainFormat string
@@ -101,7 +101,7 @@ place (the finding says it was late).`,
 			}
 			det, err := detect.New(detect.Options{
 				Lateness: lateness, Config: conf, Rules: rules, NoBuiltin: sig.noBuiltin,
-				AtRest: atRest, MemoryBudget: int64(budget), SpillDir: spillDir,
+				AtRest: atRest, MemoryBudget: int64(budget), SpillDir: spillDir, EachHit: eachHit,
 				OnLate: func(ev *event.Event) {
 					lateSeen++
 					if lateSeen <= maxLateReports {
@@ -135,6 +135,12 @@ place (the finding says it was late).`,
 				// read again once the findings are known.
 				opt.Want = idx.Want(opt.Want)
 				opt.NewSelect = idx.NewSelect()
+			}
+			if idx == nil && in.keeps() == nil {
+				// Single-record Sigma rules fire as the records are
+				// decoded, on every core; only what the other rules
+				// need comes on to the detector.
+				opt.NewFilter = det.DecoderFilter()
 			}
 			h := in.handlers()
 			if idx != nil {
@@ -248,6 +254,7 @@ place (the finding says it was late).`,
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "where spilled runs go (default the system's temporary directory); removed on exit")
 	cmd.Flags().BoolVar(&failOnFindings, "fail-on-findings", false, "exit 1 when there are findings")
 	cmd.Flags().StringVar(&minSeverity, "min-severity", "", "report only findings of this severity or higher: informational, low, medium, high, critical")
+	cmd.Flags().BoolVar(&eachHit, "each-hit", false, "report every record a single-record Sigma rule matches; by default they fold into one finding per rule, account, region, caller and repeat window (24h, UTC-aligned) with the count, the first and the last")
 	cmd.Flags().BoolVar(&showSuppressed, "show-suppressed", false, "show suppressed findings in the table (ndjson, ocsf and sarif always carry them)")
 	sig.register(cmd)
 	cmd.Flags().StringVar(&explainFormat, "explain", "", "write each finding's investigation bundle instead of the list: markdown (the default), json or html (--explain html and --explain=html alike)")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/revertwatch/revertwatch/emulate"
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/finding"
 )
 
 func huntRuleIDs(t *testing.T, args ...string) []string {
@@ -114,31 +115,11 @@ func TestHuntNoBuiltinNeedsRules(t *testing.T) {
 }
 
 // TestHuntNoisyRuleStreams: a Sigma rule that fires on most records
-// (SigmaHQ's AssumeRole misuse does) gives the same findings streamed as
+// (SigmaHQ's AssumeRole misuse does), each hit reported, gives the same findings streamed as
 // NDJSON as held for another format, and hunt says when it holds many.
 func TestHuntNoisyRuleStreams(t *testing.T) {
-	c, err := emulate.Generate(emulate.Options{Seed: 4, Noise: 300, Shapes: []emulate.Shape{event.FormatCloudTrailRecords}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := t.TempDir()
-	if err := c.Write(logs); err != nil {
-		t.Fatal(err)
-	}
-	rules := t.TempDir()
-	noisy := `title: Any assumed role call
-id: 9d1e2c3b-0000-4000-8000-00000000000a
-logsource: {product: aws, service: cloudtrail}
-detection:
-    selection:
-        userIdentity.type: AssumedRole
-    condition: selection
-level: low
-`
-	if err := os.WriteFile(filepath.Join(rules, "noisy.yml"), []byte(noisy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	streamed, stderr, code := runStderr(t, "hunt", "--quiet", "--rules", rules, "--format", "ndjson", "--memory-budget", "64KiB", logs)
+	logs, rules := noisyRuleRun(t)
+	streamed, stderr, code := runStderr(t, "hunt", "--quiet", "--each-hit", "--rules", rules, "--format", "ndjson", "--memory-budget", "64KiB", logs)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -152,7 +133,7 @@ level: low
 	saved := manyFindings
 	manyFindings = 10
 	defer func() { manyFindings = saved }()
-	held, stderr, code := runStderr(t, "hunt", "--quiet", "--rules", rules, "--format", "ndjson", "--summary", "--memory-budget", "64KiB", logs)
+	held, stderr, code := runStderr(t, "hunt", "--quiet", "--each-hit", "--rules", rules, "--format", "ndjson", "--summary", "--memory-budget", "64KiB", logs)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -162,4 +143,69 @@ level: low
 	if !strings.Contains(stderr, "holds them all in memory") {
 		t.Errorf("hunt did not say it holds %d findings in memory:\n%s", n, stderr)
 	}
+}
+
+// TestHuntFoldsNoisyRule: by default the hits of a single-record rule
+// fold into one finding per rule, scope, caller and day, which counts
+// them all and shows the first and the last; --each-hit reports each.
+func TestHuntFoldsNoisyRule(t *testing.T) {
+	logs, rules := noisyRuleRun(t)
+	each, stderr, code := runStderr(t, "hunt", "--quiet", "--each-hit", "--no-builtin", "--rules", rules, "--format", "ndjson", logs)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	folded, stderr, code := runStderr(t, "hunt", "--quiet", "--no-builtin", "--rules", rules, "--format", "ndjson", logs)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// A record filter keeps the rules on the detector's goroutine: the
+	// same folds as fired in the decoding goroutines.
+	onOne, stderr, code := runStderr(t, "hunt", "--quiet", "--no-builtin", "--since", "2000-01-01", "--rules", rules, "--format", "ndjson", logs)
+	if code != 0 || onOne != folded {
+		t.Fatalf("exit %d (%s); the rules fired in the decoders and on one goroutine differ:\n%s\n%s", code, stderr, folded, onOne)
+	}
+	hits, n := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(folded), "\n") {
+		var f finding.Finding
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		hits += max(f.Hits, 1)
+		if f.Hits > 1 && (len(f.Evidence) != 2 || !strings.Contains(strings.Join(f.Reasons, "\n"), "--each-hit")) {
+			t.Errorf("fold %s of %d hits: %d records of evidence, reasons %q", f.ID, f.Hits, len(f.Evidence), f.Reasons)
+		}
+	}
+	if m := strings.Count(each, "\n"); hits != m || n*10 > m {
+		t.Fatalf("%d folds count %d hits; --each-hit reported %d", n, hits, m)
+	}
+}
+
+// noisyRuleRun writes CloudTrail logs with a background of 300 calls,
+// most of them by assumed roles, and a rule that matches every
+// assumed-role call; it returns the two directories.
+func noisyRuleRun(t *testing.T) (logs, rules string) {
+	t.Helper()
+	c, err := emulate.Generate(emulate.Options{Seed: 4, Noise: 300, Shapes: []emulate.Shape{event.FormatCloudTrailRecords}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs = t.TempDir()
+	if err := c.Write(logs); err != nil {
+		t.Fatal(err)
+	}
+	rules = t.TempDir()
+	noisy := `title: Any assumed role call
+id: 9d1e2c3b-0000-4000-8000-00000000000a
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection:
+        userIdentity.type: AssumedRole
+    condition: selection
+level: low
+`
+	if err := os.WriteFile(filepath.Join(rules, "noisy.yml"), []byte(noisy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return logs, rules
 }

@@ -1,0 +1,224 @@
+package detect
+
+import (
+	"cmp"
+	"fmt"
+	"hash/maphash"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/eventtime"
+	"github.com/revertwatch/revertwatch/finding"
+	"github.com/revertwatch/revertwatch/sigma"
+	"github.com/revertwatch/revertwatch/tune"
+)
+
+// folds gathers, at rest, the records a single-record Sigma rule
+// matches into one finding per rule, scope, caller, tuning decision and
+// repeat window of event time, as a SIEM suppresses the repeats of one
+// signal on one entity: SigmaHQ's AssumeRole misuse matches nearly
+// every assumed-role call, and a million findings of it tell an
+// analyst less than one per role and day with the count. The windows
+// are aligned to the Unix epoch (UTC days for the default 24 hours),
+// not opened by a first hit, and a fold's samples are its first and
+// last records in event-time order, so that the findings are the same
+// for any order of records and files. Copies of one record count once.
+type folds struct {
+	window time.Duration
+	seed   maphash.Seed
+
+	mu   sync.Mutex
+	byID map[foldKey]*fold
+	seen map[foldSeen]struct{}
+}
+
+// foldKey is what the hits of one fold share.
+type foldKey struct {
+	rule   *sigma.Rule
+	scope  eventtime.Scope
+	caller string
+	bucket int64
+	// dec is the tuning decision, as a string: every hit of a fold was
+	// tuned alike, so the fold's finding is tuned as each of them was.
+	dec string
+}
+
+// foldSeen is one record of one fold: its identity and, for the phases
+// of an Azure operation, which record (see spool.add).
+type foldSeen struct {
+	f *fold
+	h uint64
+}
+
+// fold is the state of one fold.
+type fold struct {
+	hits        int
+	first, last foldSample
+}
+
+// foldSample is a record a fold keeps as evidence.
+type foldSample struct {
+	ev               *event.Event
+	identity, record string
+	// own is set once ev has storage of its own (eventtime.Detach);
+	// until then it is the event of the batch being folded.
+	own bool
+}
+
+// foldHit is one hit as a worker prepares it, before the lock.
+type foldHit struct {
+	key    foldKey
+	sample foldSample
+}
+
+func newFolds(window time.Duration) *folds {
+	return &folds{window: window, seed: maphash.MakeSeed(), byID: map[foldKey]*fold{}, seen: map[foldSeen]struct{}{}}
+}
+
+// prepare works out, without the lock, what fold a hit of rule on ev
+// goes to.
+func (fs *folds) prepare(conf *tune.Config, rule *sigma.Rule, ev *event.Event) foldHit {
+	// The decision ApplyUncounted would take on the one-record finding:
+	// it reads the rule and the record only.
+	dec := conf.ApplyUncounted(&finding.Finding{RuleID: rule.Ref()}, []*event.Event{ev})
+	k := foldKey{rule: rule, scope: eventtime.ScopeOf(ev), caller: ev.Caller, bucket: floorDiv(ev.Time.UnixNano(), int64(fs.window)), dec: decisionKey(dec)}
+	s := foldSample{ev: ev, identity: eventtime.Identity(ev)}
+	if event.Phased(ev.Provider) && ev.CorrelationUID != "" {
+		s.record = cmp.Or(ev.OriginalUID, ev.UID)
+	}
+	return foldHit{key: k, sample: s}
+}
+
+// add folds a worker's batch of hits. The events are the batch's: the
+// samples that are still theirs when the batch is done get storage of
+// their own.
+func (fs *folds) add(hits []foldHit) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	var touched []*fold
+	for i := range hits {
+		h := &hits[i]
+		f := fs.byID[h.key]
+		if f == nil {
+			k := h.key
+			k.scope = eventtime.Scope{Provider: strings.Clone(k.scope.Provider), Account: strings.Clone(k.scope.Account), Region: strings.Clone(k.scope.Region)}
+			k.caller = strings.Clone(k.caller)
+			f = &fold{first: h.sample, last: h.sample}
+			fs.byID[k] = f
+		}
+		var mh maphash.Hash
+		mh.SetSeed(fs.seed)
+		mh.WriteString(h.sample.identity)
+		mh.WriteByte(0)
+		mh.WriteString(h.sample.record)
+		seen := foldSeen{f: f, h: mh.Sum64()}
+		if _, ok := fs.seen[seen]; !ok {
+			fs.seen[seen] = struct{}{}
+			f.hits++
+		}
+		// The first record and the last; of copies of one, the copy
+		// that sorts first.
+		if c := compareRecords(&h.sample, &f.first); c < 0 || c == 0 && copyKey(h.sample.ev) < copyKey(f.first.ev) {
+			f.first = h.sample
+		}
+		if c := compareRecords(&h.sample, &f.last); c > 0 || c == 0 && copyKey(h.sample.ev) < copyKey(f.last.ev) {
+			f.last = h.sample
+		}
+		if !f.first.own || !f.last.own {
+			touched = append(touched, f)
+		}
+	}
+	for _, f := range touched {
+		own(&f.first)
+		own(&f.last)
+	}
+}
+
+// own gives a sample's event storage of its own.
+func own(s *foldSample) {
+	if s.own {
+		return
+	}
+	c := *s.ev
+	eventtime.Detach(&c)
+	s.ev, s.own = &c, true
+	s.identity, s.record = strings.Clone(s.identity), strings.Clone(s.record)
+}
+
+// compareRecords orders a fold's records as the output orders their
+// findings: event time, then the record. Copies of one record compare
+// equal; of them, the fold keeps the one the event-time core would
+// (copyKey's first), whichever is read first.
+func compareRecords(a, b *foldSample) int {
+	if c := a.ev.Time.Compare(b.ev.Time); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.identity, b.identity); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.record, b.record)
+}
+
+// sameRecord reports whether two samples are copies of one record.
+func sameRecord(a, b *foldSample) bool { return compareRecords(a, b) == 0 }
+
+// decisionKey is what tells two tuning decisions apart.
+func decisionKey(d tune.Decision) string {
+	if d.Action == tune.Keep && d.Entry == "" && len(d.Benign) == 0 && !d.AllBenign {
+		return ""
+	}
+	return d.Action.String() + "|" + d.Entry + "|" + strings.Join(d.Benign, ",") + "|" + strconv.FormatBool(d.AllBenign)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// each calls fn with every fold's finding, made from its first record
+// as that record's own finding would be, then widened to the fold, and
+// the tuning decision it shares with every hit it folds.
+func (fs *folds) each(conf *tune.Config, fn func(f *finding.Finding, dec tune.Decision, ev *event.Event)) {
+	for k, fo := range fs.byID {
+		ev := fo.first.ev
+		f := FromHit(&sigma.Hit{Rule: k.rule, Events: []sigma.HitEvent{{Rule: k.rule.Ref(), Event: ev}}, First: ev.Time, Last: ev.Time})
+		dec := conf.ApplyUncounted(&f, []*event.Event{ev})
+		fixConfidence(&f)
+		if fo.hits > 1 {
+			fs.widen(&f, k, fo)
+		}
+		fn(&f, dec, ev)
+	}
+}
+
+// widen makes a fold's finding of its first record's: its own id, the
+// span to the last record, that record as a second evidence, and the
+// count.
+func (fs *folds) widen(f *finding.Finding, k foldKey, fo *fold) {
+	start := time.Unix(0, k.bucket*int64(fs.window)).UTC()
+	f.ID = finding.StableID(k.rule.Ref(), "fold", k.scope.Provider, k.scope.Account, k.scope.Region, k.caller, start.Format(time.RFC3339Nano), fs.window.String(), k.dec)
+	f.Hits = fo.hits
+	last := fo.last.ev
+	if !sameRecord(&fo.first, &fo.last) {
+		f.LastSeen = last.Time
+		f.Evidence = append(f.Evidence, finding.NewEvidence(k.rule.Ref(), last))
+		f.Actor.AddContext(last)
+		for _, r := range last.Resources {
+			if !hasResource(f.Resources, r) {
+				f.Resources = append(f.Resources, r)
+			}
+		}
+	}
+	caller := k.caller
+	if caller == "" {
+		caller = "an unnamed caller"
+	}
+	f.Reasons = append(f.Reasons, fmt.Sprintf("%d records matched, by %s, from %s to %s: folded into one finding per %s of event time (the repeat window, from %s); the evidence is the first and the last (hunt --each-hit reports every record)",
+		fo.hits, caller, f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339), fs.window, start.Format(time.RFC3339)))
+}
