@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,7 +33,6 @@ type folds struct {
 
 	mu   sync.Mutex
 	byID map[foldKey]*fold
-	seen map[foldSeen]struct{}
 }
 
 // foldKey is what the hits of one fold share.
@@ -46,16 +46,13 @@ type foldKey struct {
 	dec string
 }
 
-// foldSeen is one record of one fold: its identity and, for the phases
-// of an Azure operation, which record (see spool.add).
-type foldSeen struct {
-	f *fold
-	h uint64
-}
-
 // fold is the state of one fold.
 type fold struct {
-	hits        int
+	// records holds a hash of each hit's record: its identity and, for
+	// the phases of an Azure operation, which record (see spool.add).
+	// Copies of one record hash alike; the distinct hashes are the hits
+	// (8 bytes a hit, where a set would take some 40).
+	records     []uint64
 	first, last foldSample
 }
 
@@ -75,7 +72,7 @@ type foldHit struct {
 }
 
 func newFolds(window time.Duration) *folds {
-	return &folds{window: window, seed: maphash.MakeSeed(), byID: map[foldKey]*fold{}, seen: map[foldSeen]struct{}{}}
+	return &folds{window: window, seed: maphash.MakeSeed(), byID: map[foldKey]*fold{}}
 }
 
 // prepare works out, without the lock, what fold a hit of rule on ev
@@ -114,11 +111,7 @@ func (fs *folds) add(hits []foldHit) {
 		mh.WriteString(h.sample.identity)
 		mh.WriteByte(0)
 		mh.WriteString(h.sample.record)
-		seen := foldSeen{f: f, h: mh.Sum64()}
-		if _, ok := fs.seen[seen]; !ok {
-			fs.seen[seen] = struct{}{}
-			f.hits++
-		}
+		f.records = append(f.records, mh.Sum64())
 		// The first record and the last; of copies of one, the copy
 		// that sorts first.
 		if c := compareRecords(&h.sample, &f.first); c < 0 || c == 0 && copyKey(h.sample.ev) < copyKey(f.first.ev) {
@@ -186,12 +179,15 @@ func floorDiv(a, b int64) int64 {
 // the tuning decision it shares with every hit it folds.
 func (fs *folds) each(conf *tune.Config, fn func(f *finding.Finding, dec tune.Decision, ev *event.Event)) {
 	for k, fo := range fs.byID {
+		slices.Sort(fo.records)
+		hits := len(slices.Compact(fo.records))
+		fo.records = nil
 		ev := fo.first.ev
 		f := FromHit(&sigma.Hit{Rule: k.rule, Events: []sigma.HitEvent{{Rule: k.rule.Ref(), Event: ev}}, First: ev.Time, Last: ev.Time})
 		dec := conf.ApplyUncounted(&f, []*event.Event{ev})
 		fixConfidence(&f)
-		if fo.hits > 1 {
-			fs.widen(&f, k, fo)
+		if hits > 1 {
+			fs.widen(&f, k, fo, hits)
 		}
 		fn(&f, dec, ev)
 	}
@@ -200,10 +196,10 @@ func (fs *folds) each(conf *tune.Config, fn func(f *finding.Finding, dec tune.De
 // widen makes a fold's finding of its first record's: its own id, the
 // span to the last record, that record as a second evidence, and the
 // count.
-func (fs *folds) widen(f *finding.Finding, k foldKey, fo *fold) {
+func (fs *folds) widen(f *finding.Finding, k foldKey, fo *fold, hits int) {
 	start := time.Unix(0, k.bucket*int64(fs.window)).UTC()
 	f.ID = finding.StableID(k.rule.Ref(), "fold", k.scope.Provider, k.scope.Account, k.scope.Region, k.caller, start.Format(time.RFC3339Nano), fs.window.String(), k.dec)
-	f.Hits = fo.hits
+	f.Hits = hits
 	last := fo.last.ev
 	if !sameRecord(&fo.first, &fo.last) {
 		f.LastSeen = last.Time
@@ -220,5 +216,5 @@ func (fs *folds) widen(f *finding.Finding, k foldKey, fo *fold) {
 		caller = "an unnamed caller"
 	}
 	f.Reasons = append(f.Reasons, fmt.Sprintf("%d records matched, by %s, from %s to %s: folded into one finding per %s of event time (the repeat window, from %s); the evidence is the first and the last (hunt --each-hit reports every record)",
-		fo.hits, caller, f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339), fs.window, start.Format(time.RFC3339)))
+		hits, caller, f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339), fs.window, start.Format(time.RFC3339)))
 }
