@@ -203,11 +203,16 @@ func (d *Detector) Process(ev *event.Event) {
 		if ev == nil {
 			return
 		}
-		if d.direct && !d.inDecoders {
+		switch {
+		case d.inDecoders:
+			// The decoders' filter let through only what is needed.
+		case d.direct:
 			d.fire(ev)
-		}
-		if !d.Needs(ev) {
-			return
+			fallthrough
+		default:
+			if !d.Needs(ev) {
+				return
+			}
 		}
 		if event.Phased(ev.Provider) && ev.Phase != event.PhaseNone {
 			d.observeOp(ev)
