@@ -410,7 +410,7 @@ func (c *compiler) compileField(k, v *yaml.Node) (*fieldMatcher, error) {
 			if err != nil {
 				return nil, errAt(v, "%s|re: %v", fm.field, err)
 			}
-			mt = reMatcher{re}
+			mt = newReMatcher(re)
 		case "cidr":
 			p, err := netip.ParsePrefix(strings.TrimSpace(s.s))
 			if err != nil {

@@ -1,6 +1,9 @@
 package sigma
 
 import (
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fastjson"
@@ -32,6 +35,44 @@ func FuzzKeywordPrefilter(f *testing.F) {
 		d.setRaw([]byte(raw))
 		if !d.mayContain(kw) && walkStrings(v, kw.match) {
 			t.Fatalf("record %s: keyword %q matches, but the prefilter ruled it out", raw, keyword)
+		}
+	})
+}
+
+// TestRequiredLiterals: the literals a match must contain, from the
+// top-level concatenation only, and none that case-folds.
+func TestRequiredLiterals(t *testing.T) {
+	for expr, want := range map[string][]string{
+		`.+:assumed-role/aws:.+`: {":assumed-role/aws:"},
+		`^arn:aws:iam::\d+:root$`: {"arn:aws:iam::", ":root"},
+		`(?i)assumed-role`:        nil,
+		`a|b`:                     nil,
+		`(foo)bar`:                {"foo", "bar"},
+		`x*`:                      nil,
+		`[`:                       nil,
+	} {
+		if got := requiredLiterals(expr); !slices.Equal(got, want) {
+			t.Errorf("requiredLiterals(%q) = %q, want %q", expr, got, want)
+		}
+	}
+}
+
+// FuzzRequiredLiterals: a string an expression matches contains every
+// literal requiredLiterals says it must.
+func FuzzRequiredLiterals(f *testing.F) {
+	f.Add(`.+:assumed-role/aws:.+`, "arn:aws:sts::1:assumed-role/aws:ec2-instance/i-1")
+	f.Add(`^a(b)c$`, "abc")
+	f.Add(`(?s)x.y`, "x\ny")
+	f.Add(`(?i)ab`, "AB")
+	f.Fuzz(func(t *testing.T, expr, s string) {
+		re, err := regexp.Compile(expr)
+		if err != nil || !re.MatchString(s) {
+			return
+		}
+		for _, lit := range requiredLiterals(re.String()) {
+			if !strings.Contains(s, lit) {
+				t.Fatalf("%q matches %q, which lacks the required %q", expr, s, lit)
+			}
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/netip"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"time"
@@ -202,9 +203,60 @@ func (p *pattern) matchLeaf(l leaf) bool {
 	return p.match(l.s)
 }
 
-type reMatcher struct{ re *regexp.Regexp }
+// reMatcher is a field's |re value. must are literals every match
+// contains (requiredLiterals): a value without one of them is refused
+// without running the expression, which SigmaHQ writes unanchored and
+// led by .+ (userIdentity.arn|re: '.+:assumed-role/aws:.+', tested on
+// every CloudTrail record) and Go's engine then tries from every offset.
+type reMatcher struct {
+	re   *regexp.Regexp
+	must []string
+}
 
-func (r reMatcher) matchLeaf(l leaf) bool { return l.kind != leafNull && r.re.MatchString(l.s) }
+func newReMatcher(re *regexp.Regexp) reMatcher {
+	return reMatcher{re: re, must: requiredLiterals(re.String())}
+}
+
+func (r reMatcher) matchLeaf(l leaf) bool {
+	if l.kind == leafNull {
+		return false
+	}
+	for _, lit := range r.must {
+		if !strings.Contains(l.s, lit) {
+			return false
+		}
+	}
+	return r.re.MatchString(l.s)
+}
+
+// requiredLiterals returns literals that a string expr matches must
+// contain: those of its top-level concatenation that match only
+// themselves (not case-folded). It may return fewer than there are,
+// never one a match can lack.
+func requiredLiterals(expr string) []string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	re = re.Simplify()
+	for re.Op == syntax.OpCapture && len(re.Sub) == 1 {
+		re = re.Sub[0]
+	}
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		subs = re.Sub
+	}
+	var out []string
+	for _, sub := range subs {
+		for sub.Op == syntax.OpCapture && len(sub.Sub) == 1 {
+			sub = sub.Sub[0]
+		}
+		if sub.Op == syntax.OpLiteral && sub.Flags&syntax.FoldCase == 0 && len(sub.Rune) > 0 {
+			out = append(out, string(sub.Rune))
+		}
+	}
+	return out
+}
 
 type cidrMatcher struct{ prefix netip.Prefix }
 
