@@ -43,7 +43,7 @@ func FuzzKeywordPrefilter(f *testing.F) {
 // top-level concatenation only, and none that case-folds.
 func TestRequiredLiterals(t *testing.T) {
 	for expr, want := range map[string][]string{
-		`.+:assumed-role/aws:.+`: {":assumed-role/aws:"},
+		`.+:assumed-role/aws:.+`:  {":assumed-role/aws:"},
 		`^arn:aws:iam::\d+:root$`: {"arn:aws:iam::", ":root"},
 		`(?i)assumed-role`:        nil,
 		`a|b`:                     nil,
