@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -94,17 +95,14 @@ func (d *doc) mayContain(p *pattern) bool {
 		if len(d.raw) == 0 {
 			return true
 		}
-		d.lowered = d.lowered[:0]
-		for _, c := range d.raw {
-			if c >= utf8.RuneSelf || c == '\\' {
-				return true
-			}
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			d.lowered = append(d.lowered, c)
+		if cap(d.lowered) < len(d.raw) {
+			d.lowered = make([]byte, len(d.raw))
 		}
-		d.plain = 1
+		low := d.lowered[:len(d.raw)]
+		if !lowerPlain(low, d.raw) {
+			return true
+		}
+		d.lowered, d.plain = low, 1
 	}
 	for _, t := range p.toks {
 		if t.lit != "" && !bytes.Contains(d.lowered, []byte(t.lit)) {
@@ -191,6 +189,39 @@ func (d *doc) collect(v *fastjson.Value, p string, out []leaf, depth int, fold b
 		return d.collect(iv, p, out, depth+1, fold)
 	}
 	return out, false
+}
+
+// lowerPlain writes src lower-cased to dst (as long as src) and reports
+// whether src is ASCII without a backslash; it stops at the first byte
+// that is not. Eight bytes at a time: a word with no high bit set and no
+// backslash has its A-Z bytes found by adding to each byte what carries
+// it into its high bit from 'A' up and from past 'Z' up.
+func lowerPlain(dst, src []byte) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(src); i += 8 {
+		x := binary.LittleEndian.Uint64(src[i:])
+		bs := x ^ ('\\' * ones)
+		if x&highs != 0 || (bs-ones)&^bs&highs != 0 {
+			return false
+		}
+		upper := (x + (0x80-'A')*ones) &^ (x + (0x80-'Z'-1)*ones) & highs
+		binary.LittleEndian.PutUint64(dst[i:], x|upper>>2)
+	}
+	for ; i < len(src); i++ {
+		c := src[i]
+		if c >= utf8.RuneSelf || c == '\\' {
+			return false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst[i] = c
+	}
+	return true
 }
 
 // keyPrefix reports whether key k is the whole of p or its first dotted

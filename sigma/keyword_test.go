@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"bytes"
 	"regexp"
 	"slices"
 	"strings"
@@ -73,6 +74,30 @@ func FuzzRequiredLiterals(f *testing.F) {
 			if !strings.Contains(s, lit) {
 				t.Fatalf("%q matches %q, which lacks the required %q", expr, s, lit)
 			}
+		}
+	})
+}
+
+// FuzzLowerPlain holds lowerPlain to the byte-by-byte loop it replaces:
+// the same answer and, for plain text, the same lower-cased bytes.
+func FuzzLowerPlain(f *testing.F) {
+	f.Add([]byte("{\"operationName\":\"MICROSOFT.COMPUTE/DISKS/WRITE\",\"a\":\"@[`{\"}"))
+	f.Add([]byte("ÀZ\\z"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		want, plain := make([]byte, len(src)), true
+		for i, c := range src {
+			if c >= 0x80 || c == '\\' {
+				plain = false
+				break
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			want[i] = c
+		}
+		got := make([]byte, len(src))
+		if lowerPlain(got, src) != plain || plain && !bytes.Equal(got, want) {
+			t.Fatalf("lowerPlain(%q) = %v %q, want %v %q", src, !plain, got, plain, want)
 		}
 	})
 }
