@@ -267,7 +267,8 @@ func (r *Runner) candidates(ec *evalCtx, provider string, buf []*Rule) []*Rule {
 				r.ids = ids
 				return append(buf, r.p.detections...)
 			}
-			if l, ok := ix.folded[f][lower(v.s)]; ok {
+			r.low = appendLower(r.low[:0], v.s)
+			if l, ok := ix.folded[f][string(r.low)]; ok {
 				take(l)
 			}
 			if l, ok := ix.cased[f][v.s]; ok {

@@ -101,3 +101,32 @@ func FuzzLowerPlain(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPatternFolds holds a case-insensitive pattern's match to lower-
+// casing the value and comparing: the ASCII values it compares in place.
+func FuzzPatternFolds(f *testing.F) {
+	f.Add("CreateSnapshot", "createsnapshot")
+	f.Add("Microsoft.Compute/*", "MICROSOFT.COMPUTE/DISKS/WRITE")
+	f.Add("*/write", "Microsoft.Compute/disks/WRITE")
+	f.Add("\u212a*", "K")
+	f.Fuzz(func(t *testing.T, text, s string) {
+		p := newPattern(parseWildcards(text), false, text)
+		low := lower(s)
+		var want bool
+		switch p.kind {
+		case 1:
+			want = low == p.exact
+		case 2:
+			want = strings.HasPrefix(low, p.prefix)
+		case 3:
+			want = strings.HasSuffix(low, p.suffix)
+		case 4:
+			want = strings.Contains(low, p.contains)
+		default:
+			want = globMatch(p.toks, low)
+		}
+		if got := p.match(s); got != want {
+			t.Fatalf("pattern %q on %q: %v, want %v", text, s, got, want)
+		}
+	})
+}

@@ -132,6 +132,7 @@ type Runner struct {
 	gen     uint32
 	ids     []int32
 	cand    []*Rule
+	low     []byte // a value lower-cased, for the index
 	// last is the outcome of the last record tested: the core ranks a
 	// record (Wants) and then releases it, and the release reuses it.
 	last matchCache

@@ -120,6 +120,18 @@ func newPattern(toks []token, cased bool, display string) *pattern {
 
 func (p *pattern) match(s string) bool {
 	if !p.cased {
+		if p.kind >= 1 && p.kind <= 3 && isASCII(s) {
+			// The pattern is lower-cased; an ASCII value compares
+			// without a lower-cased copy of its own.
+			switch p.kind {
+			case 1:
+				return len(s) == len(p.exact) && foldedASCII(s, p.exact)
+			case 2:
+				return len(s) >= len(p.prefix) && foldedASCII(s[:len(p.prefix)], p.prefix)
+			default:
+				return len(s) >= len(p.suffix) && foldedASCII(s[len(s)-len(p.suffix):], p.suffix)
+			}
+		}
 		s = lower(s)
 	}
 	switch p.kind {
@@ -133,6 +145,46 @@ func (p *pattern) match(s string) bool {
 		return strings.Contains(s, p.contains)
 	}
 	return globMatch(p.toks, s)
+}
+
+// isASCII reports whether s is ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// foldedASCII reports whether the ASCII s, lower-cased, is low (as long
+// as s).
+func foldedASCII(s, low string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != low[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// appendLower appends s lower-cased, as lower would return it.
+func appendLower(b []byte, s string) []byte {
+	if !isASCII(s) {
+		return append(b, strings.ToLower(s)...)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // lower lower-cases s, without allocating when it has no upper case.

@@ -126,14 +126,39 @@ func matchStars(parts []string, s string) bool {
 // hasPrefixFold reports whether the ASCII s starts with the lower-case
 // ASCII prefix p, ignoring the case of s.
 func hasPrefixFold(s, p string) bool {
-	return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p)
+	return len(s) >= len(p) && equalLower(s[:len(p)], p)
+}
+
+// equalLower reports whether the ASCII s, lower-cased, is the lower-case
+// p of its length.
+func equalLower(s, p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != p[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // indexFold is the index of the lower-case ASCII p in the ASCII s,
-// ignoring the case of s, or -1.
+// ignoring the case of s, or -1. Only where s holds p's first byte, in
+// either case, is the rest compared.
 func indexFold(s, p string) int {
+	if p == "" {
+		return 0
+	}
+	first, mask := p[0], byte(0)
+	if 'a' <= first && first <= 'z' {
+		// Of all bytes only first and its upper case are first with
+		// this bit set.
+		mask = 'a' - 'A'
+	}
 	for i := 0; i+len(p) <= len(s); i++ {
-		if hasPrefixFold(s[i:], p) {
+		if s[i]|mask == first && equalLower(s[i+1:i+len(p)], p[1:]) {
 			return i
 		}
 	}
