@@ -70,8 +70,15 @@ func TestSARIFValidates(t *testing.T) {
 	for _, suppressed := range []bool{false, true} {
 		var buf bytes.Buffer
 		rules := []finding.RuleInfo{{ID: "aws-stop-start", Title: "Stop/start", Severity: "high"}, {ID: "unused", Title: "Unused", Severity: "low"}}
-		if err := finding.WriteSARIF(&buf, sample(suppressed), rules, "test"); err != nil {
+		fs := sample(suppressed)
+		if suppressed {
+			fs[0].Hits = 7 // a folded finding: occurrenceCount
+		}
+		if err := finding.WriteSARIF(&buf, fs, rules, "test"); err != nil {
 			t.Fatal(err)
+		}
+		if suppressed != strings.Contains(buf.String(), `"occurrenceCount": 7`) {
+			t.Errorf("occurrenceCount: %v, want it for the folded finding only", !suppressed)
 		}
 		doc, err := jsonschema.UnmarshalJSON(&buf)
 		if err != nil {
@@ -126,6 +133,18 @@ func TestOCSFRequired(t *testing.T) {
 	}
 	if m["class_uid"].(float64) != 2004 || m["type_uid"].(float64) != 200401 || m["status_id"].(float64) != 3 {
 		t.Errorf("wrong class, type or status: %v %v %v", m["class_uid"], m["type_uid"], m["status_id"])
+	}
+	if _, ok := m["count"]; ok {
+		t.Errorf("a finding of one occurrence has a count: %v", m["count"])
+	}
+	folded := sample(false)
+	folded[0].Hits = 7
+	var fb bytes.Buffer
+	if err := finding.WriteOCSF(&fb, folded, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fb.String(), `"count":7`) {
+		t.Errorf("a folded finding's OCSF has no count of 7: %s", fb.String())
 	}
 	attack, _ := lookup(m, "finding_info.attacks")
 	if !strings.Contains(toJSON(attack), `"uid":"T1578.004"`) {

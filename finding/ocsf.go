@@ -123,6 +123,7 @@ type ocsfFinding struct {
 	Time         int64           `json:"time"`
 	StartTime    int64           `json:"start_time"`
 	EndTime      int64           `json:"end_time"`
+	Count        int             `json:"count,omitempty"` // the records a folded finding stands for (Finding.Hits)
 	Severity     string          `json:"severity"`
 	SeverityID   int             `json:"severity_id"`
 	Confidence   string          `json:"confidence"`
@@ -159,7 +160,7 @@ func OCSF(f *Finding, version string) any {
 		CategoryUID: ocsfCategoryFindings, CategoryName: "Findings",
 		ClassUID: ocsfClassDetection, ClassName: "Detection Finding",
 		TypeUID: ocsfClassDetection*100 + ocsfActivityCreate, TypeName: "Detection Finding: Create",
-		Time: f.LastSeen.UnixMilli(), StartTime: f.FirstSeen.UnixMilli(), EndTime: f.LastSeen.UnixMilli(),
+		Time: f.LastSeen.UnixMilli(), StartTime: f.FirstSeen.UnixMilli(), EndTime: f.LastSeen.UnixMilli(), Count: f.Hits,
 		Severity: title(f.Severity), SeverityID: severity.OCSFSeverityID(),
 		Confidence: title(f.Confidence), ConfidenceID: confidence.OCSFConfidenceID(),
 		Status: "New", StatusID: ocsfStatusNew,

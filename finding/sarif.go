@@ -79,6 +79,7 @@ type sarifResult struct {
 	RelatedLocations    []sarifLocation    `json:"relatedLocations,omitempty"`
 	PartialFingerprints map[string]string  `json:"partialFingerprints"`
 	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	OccurrenceCount     int                `json:"occurrenceCount,omitempty"` // the records a folded finding stands for (Finding.Hits)
 	Properties          map[string]any     `json:"properties"`
 }
 
@@ -143,6 +144,7 @@ func SARIF(fs []Finding, rules []RuleInfo, version string) any {
 			RuleID: f.RuleID, RuleIndex: index[f.RuleID], Level: sarifLevel(f.Severity),
 			Message:             sarifText{Text: sarifMessage(f)},
 			PartialFingerprints: map[string]string{"revertwatchFindingId/v1": f.ID},
+			OccurrenceCount:     f.Hits,
 			Properties: map[string]any{
 				"severity": f.Severity, "confidence": f.Confidence, "provider": f.Provider, "account": f.Account,
 				"region": f.Region, "caller": f.Actor.Caller, "firstSeen": f.FirstSeen, "lastSeen": f.LastSeen,
