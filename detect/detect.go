@@ -165,7 +165,7 @@ func New(opt Options) (*Detector, error) {
 			window = opt.Config.RepeatWindow
 		}
 		if !opt.EachHit && window > 0 {
-			d.folds = newFolds(window)
+			d.folds = newFolds(window, cmpOr(opt.MemoryBudget, DefaultMemoryBudget), opt.SpillDir)
 		}
 	}
 	d.newSigma()
@@ -362,6 +362,11 @@ func (d *Detector) Close() error {
 	cerr := d.rest.Close()
 	if err := d.raws.close(); cerr == nil {
 		cerr = err
+	}
+	if d.folds != nil {
+		// Interrupted before the folds were done.
+		d.folds.close()
+		d.folds = nil
 	}
 	if d.spool != nil {
 		if err := d.spool.close(); cerr == nil {

@@ -104,9 +104,14 @@ func (d *Detector) foldsDone() {
 		return
 	}
 	enc := d.spool.newEncoder()
-	d.folds.each(d.opt.Config, func(f *finding.Finding, dec tune.Decision, ev *event.Event) {
+	err := d.folds.each(d.opt.Config, func(f *finding.Finding, dec tune.Decision, ev *event.Event) {
 		d.spool.add(enc, f, dec, ev)
 	})
+	if err != nil && d.spool.err == nil {
+		// The findings would come out short: the output and Close
+		// say why.
+		d.spool.err = err
+	}
 	d.folds = nil
 }
 
@@ -130,6 +135,9 @@ func (d *Detector) Spooled() int {
 // first walk counts the spool's findings into Summary.
 func (d *Detector) EachFinding(fn func(f *finding.Finding, line []byte) error) error {
 	d.drainFire()
+	if d.spool != nil && d.spool.err != nil {
+		return d.spool.err
+	}
 	held := append([]finding.Finding(nil), d.findings...)
 	finding.Sort(held)
 	if d.spool == nil || d.spool.empty() {

@@ -88,7 +88,7 @@ const directTuning = `allow:
 
 // directRules loads the built-in content exported as Sigma and
 // noisyRules.
-func directRules(t *testing.T) *sigma.Ruleset {
+func directRules(t testing.TB) *sigma.Ruleset {
 	t.Helper()
 	docs, err := platforms.ExportSigma(content.Reverts(), platforms.SigmaOptions{})
 	if err != nil {
@@ -207,24 +207,27 @@ func TestDirectSigmaSameAsReleased(t *testing.T) {
 	}
 }
 
-// TestSpoolSpillFails: findings that cannot spill make the output fail
-// with the reason, not come out short.
+// TestSpoolSpillFails: findings, or folds, that cannot spill make the
+// output fail with the reason, not come out short.
 func TestSpoolSpillFails(t *testing.T) {
-	d, err := New(Options{AtRest: true, Rules: directRules(t), MemoryBudget: 1, SpillDir: t.TempDir() + "/gone"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range emulatedEvents(t) {
-		d.Process(ev)
-	}
-	if err := d.FlushContext(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := d.WriteNDJSON(&b); err == nil || !strings.Contains(err.Error(), "spilling findings") {
-		t.Fatalf("WriteNDJSON = %v, want the spill's error", err)
-	}
-	if err := d.Close(); err == nil {
-		t.Fatal("Close reported no error: the findings would look complete")
+	for _, eachHit := range []bool{true, false} {
+		d, err := New(Options{AtRest: true, Rules: directRules(t), MemoryBudget: 1, SpillDir: t.TempDir() + "/gone", EachHit: eachHit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range emulatedEvents(t) {
+			d.Process(ev)
+		}
+		if err := d.FlushContext(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		want := map[bool]string{true: "spilling findings", false: "spilling folds"}[eachHit]
+		var b bytes.Buffer
+		if err := d.WriteNDJSON(&b); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("each hit %v: WriteNDJSON = %v, want the spill's error", eachHit, err)
+		}
+		if err := d.Close(); err == nil {
+			t.Fatalf("each hit %v: Close reported no error: the findings would look complete", eachHit)
+		}
 	}
 }

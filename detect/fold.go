@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"hash/maphash"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,12 +28,25 @@ import (
 // not opened by a first hit, and a fold's samples are its first and
 // last records in event-time order, so that the findings are the same
 // for any order of records and files. Copies of one record count once.
+//
+// The folds are held in memory up to the memory budget, then spilled to
+// runs sorted by key (foldspill.go); a fold's parts in several runs merge
+// exactly (the hashes concatenate, the first and last samples compare).
 type folds struct {
 	window time.Duration
 	seed   maphash.Seed
+	budget int64
+	dir    string
 
 	mu   sync.Mutex
 	byID map[foldKey]*fold
+	// size is what byID holds, roughly, in bytes (foldSize).
+	size int64
+	// rules numbers the rules of the folds, for the runs.
+	rules map[*sigma.Rule]int
+	order []*sigma.Rule
+	runs  []*os.File
+	err   error
 }
 
 // foldKey is what the hits of one fold share.
@@ -71,8 +85,8 @@ type foldHit struct {
 	sample foldSample
 }
 
-func newFolds(window time.Duration) *folds {
-	return &folds{window: window, seed: maphash.MakeSeed(), byID: map[foldKey]*fold{}}
+func newFolds(window time.Duration, budget int64, dir string) *folds {
+	return &folds{window: window, seed: maphash.MakeSeed(), budget: budget, dir: dir, byID: map[foldKey]*fold{}, rules: map[*sigma.Rule]int{}}
 }
 
 // prepare works out, without the lock, what fold a hit of rule on ev
@@ -95,16 +109,25 @@ func (fs *folds) prepare(conf *tune.Config, rule *sigma.Rule, ev *event.Event) f
 func (fs *folds) add(hits []foldHit) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	if fs.err != nil {
+		return // the output will be this error
+	}
 	var touched []*fold
 	for i := range hits {
 		h := &hits[i]
-		f := fs.byID[h.key]
+		f, fresh := fs.byID[h.key], false
 		if f == nil {
+			fresh = true
 			k := h.key
 			k.scope = eventtime.Scope{Provider: strings.Clone(k.scope.Provider), Account: strings.Clone(k.scope.Account), Region: strings.Clone(k.scope.Region)}
 			k.caller = strings.Clone(k.caller)
 			f = &fold{first: h.sample, last: h.sample}
 			fs.byID[k] = f
+			fs.size += keySize(k)
+			if _, ok := fs.rules[k.rule]; !ok {
+				fs.rules[k.rule] = len(fs.order)
+				fs.order = append(fs.order, k.rule)
+			}
 		}
 		var mh maphash.Hash
 		mh.SetSeed(fs.seed)
@@ -112,22 +135,58 @@ func (fs *folds) add(hits []foldHit) {
 		mh.WriteByte(0)
 		mh.WriteString(h.sample.record)
 		f.records = append(f.records, mh.Sum64())
-		// The first record and the last; of copies of one, the copy
-		// that sorts first.
-		if c := compareRecords(&h.sample, &f.first); c < 0 || c == 0 && copyKey(h.sample.ev) < copyKey(f.first.ev) {
-			f.first = h.sample
-		}
-		if c := compareRecords(&h.sample, &f.last); c > 0 || c == 0 && copyKey(h.sample.ev) < copyKey(f.last.ev) {
-			f.last = h.sample
-		}
-		if !f.first.own || !f.last.own {
+		fs.size += 8
+		if fresh || fs.keep(f, h.sample) {
 			touched = append(touched, f)
 		}
 	}
 	for _, f := range touched {
-		own(&f.first)
-		own(&f.last)
+		fs.own(&f.first)
+		fs.own(&f.last)
 	}
+	if fs.size > fs.budget {
+		fs.spill()
+	}
+}
+
+// keep makes s the fold's first or last record if it is one, and
+// reports whether a sample of f is not yet its own.
+func (fs *folds) keep(f *fold, s foldSample) bool {
+	// The first record and the last; of copies of one, the copy that
+	// sorts first.
+	if c := compareRecords(&s, &f.first); c < 0 || c == 0 && copyKey(s.ev) < copyKey(f.first.ev) {
+		fs.drop(&f.first)
+		f.first = s
+	}
+	if c := compareRecords(&s, &f.last); c > 0 || c == 0 && copyKey(s.ev) < copyKey(f.last.ev) {
+		fs.drop(&f.last)
+		f.last = s
+	}
+	return !f.first.own || !f.last.own
+}
+
+// drop uncounts a sample about to be replaced.
+func (fs *folds) drop(s *foldSample) {
+	if s.own {
+		fs.size -= sampleSize(s.ev)
+	}
+}
+
+// own gives a sample's event storage of its own, counted.
+func (fs *folds) own(s *foldSample) {
+	if !s.own {
+		own(s)
+		fs.size += sampleSize(s.ev)
+	}
+}
+
+// sampleSize is about what a sample's event holds: its record and the
+// rest.
+func sampleSize(ev *event.Event) int64 { return int64(len(ev.Raw)) + 1024 }
+
+// keySize is about what a new fold and its key take.
+func keySize(k foldKey) int64 {
+	return int64(len(k.scope.Provider)+len(k.scope.Account)+len(k.scope.Region)+len(k.caller)+len(k.dec)) + 256
 }
 
 // own gives a sample's event storage of its own.
@@ -177,8 +236,8 @@ func floorDiv(a, b int64) int64 {
 // each calls fn with every fold's finding, made from its first record
 // as that record's own finding would be, then widened to the fold, and
 // the tuning decision it shares with every hit it folds.
-func (fs *folds) each(conf *tune.Config, fn func(f *finding.Finding, dec tune.Decision, ev *event.Event)) {
-	for k, fo := range fs.byID {
+func (fs *folds) each(conf *tune.Config, fn func(f *finding.Finding, dec tune.Decision, ev *event.Event)) error {
+	emit := func(k foldKey, fo *fold) {
 		slices.Sort(fo.records)
 		hits := len(slices.Compact(fo.records))
 		fo.records = nil
@@ -191,6 +250,19 @@ func (fs *folds) each(conf *tune.Config, fn func(f *finding.Finding, dec tune.De
 		}
 		fn(&f, dec, ev)
 	}
+	if len(fs.runs) == 0 && fs.err == nil {
+		for k, fo := range fs.byID {
+			emit(k, fo)
+		}
+		return nil
+	}
+	if len(fs.byID) > 0 {
+		fs.spill()
+	}
+	if fs.err != nil {
+		return fs.err
+	}
+	return fs.merge(emit)
 }
 
 // widen makes a fold's finding of its first record's: its own id, the

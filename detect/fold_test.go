@@ -16,6 +16,7 @@ import (
 	"github.com/revertwatch/revertwatch/eventtime"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/sigma"
 	"github.com/revertwatch/revertwatch/tune"
 )
 
@@ -219,4 +220,24 @@ func TestDecoderFilterSameFindings(t *testing.T) {
 			t.Fatalf("each hit %v: the tuning counted\n%+v, want\n%+v", eachHit, tuning, wantTuning)
 		}
 	}
+}
+
+// FuzzReadFold: a damaged spilled fold is an error, never a panic, and
+// a fold appendFold wrote reads back.
+func FuzzReadFold(f *testing.F) {
+	rule := directRules(f).Rules[0]
+	fs := newFolds(24*time.Hour, 1<<20, f.TempDir())
+	fs.rules[rule], fs.order = 0, []*sigma.Rule{rule}
+	ev := &event.Event{UID: "e-1", Provider: event.AWS, Format: event.FormatCloudTrailRecords, Time: time.Unix(1700000000, 0).UTC(), Raw: []byte(`{"a":1}`)}
+	s := foldSample{ev: ev, identity: "e-1", own: true}
+	k := foldKey{rule: rule, scope: eventtime.Scope{Provider: event.AWS, Account: "1"}, caller: "c", bucket: 19675}
+	good := fs.appendFold(nil, k, &fold{records: []uint64{1, 2}, first: s, last: s})
+	if gk, gf, err := fs.readFold(good); err != nil || gk != k || len(gf.records) != 2 || gf.last.ev.UID != "e-1" {
+		f.Fatalf("read back %+v %+v %v", gk, gf, err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fs.readFold(b)
+	})
 }

@@ -439,6 +439,18 @@ func (d *decoder) skipTime() {
 	}
 }
 
+// AppendEvent appends ev in the compact binary form, whole and
+// self-contained (its strings in full, no table), for a caller that
+// spills events to runs of its own; DecodeEvent reads it back.
+func AppendEvent(b []byte, ev *event.Event) []byte {
+	b, _ = appendCompact(b, ev, nil)
+	return b
+}
+
+// DecodeEvent reads an event AppendEvent wrote, all of b, into storage
+// of its own; damaged bytes are an error.
+func DecodeEvent(b []byte) (*event.Event, error) { return decodeCompact(b, nil, false) }
+
 // Detach gives ev's strings and bytes storage of their own. An event the
 // Sorter hands out shares its block of held events (1 MB) and its table's
 // strings: a finding that keeps such an event as evidence would keep the

@@ -199,3 +199,24 @@ func TestDetach(t *testing.T) {
 		t.Fatalf("a detached event changed with its source's bytes:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestAppendEvent: an event written by AppendEvent reads back whole with
+// DecodeEvent, into storage of its own, and damage is an error.
+func TestAppendEvent(t *testing.T) {
+	rng := rand.New(rand.NewSource(10))
+	ev := &event.Event{}
+	fillAll(t, reflect.ValueOf(ev).Elem(), rng, "ev")
+	want, _ := json.Marshal(ev)
+	b := AppendEvent([]byte("prefix"), ev)[len("prefix"):]
+	got, err := DecodeEvent(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(b)
+	if g, _ := json.Marshal(got); string(g) != string(want) {
+		t.Fatalf("read back\n got %s\nwant %s", g, want)
+	}
+	if _, err := DecodeEvent(AppendEvent(nil, ev)[:10]); err == nil {
+		t.Fatal("a truncated event read back without an error")
+	}
+}
