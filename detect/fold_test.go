@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand"
 	"reflect"
 	"slices"
@@ -240,4 +241,41 @@ func FuzzReadFold(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fs.readFold(b)
 	})
+}
+
+// TestFoldsStayInBudget: hits of as many callers as records (a crafted
+// log, or a rule that names every caller) keep the folds held within the
+// budget, spilling the rest, and every fold comes back once.
+func TestFoldsStayInBudget(t *testing.T) {
+	rule := directRules(t).Rules[0]
+	const budget = 64 << 10
+	fs := newFolds(24*time.Hour, budget, t.TempDir())
+	raw := []byte(`{"pad":"` + strings.Repeat("x", 1000) + `"}`)
+	const n = 3000
+	for i := range n / 100 {
+		batch := make([]foldHit, 0, 100)
+		for j := range 100 {
+			ev := &event.Event{UID: fmt.Sprintf("e-%d-%d", i, j), Provider: event.AWS, Account: "1", Format: event.FormatCloudTrailRecords,
+				Time: time.Unix(1700000000+int64(j), 0).UTC(), Caller: fmt.Sprintf("arn:aws:iam::1:user/u%d-%d", i, j), Raw: raw}
+			batch = append(batch, foldHit{key: foldKey{rule: rule, scope: eventtime.ScopeOf(ev), caller: ev.Caller, bucket: 19675},
+				sample: foldSample{ev: ev, identity: ev.UID}})
+		}
+		fs.add(batch)
+		if fs.size > budget {
+			t.Fatalf("after %d hits the folds hold %d bytes, over the budget of %d", (i+1)*100, fs.size, budget)
+		}
+	}
+	if len(fs.runs) < 2 {
+		t.Fatalf("%d runs: the folds did not spill", len(fs.runs))
+	}
+	seen := map[string]bool{}
+	err := fs.each(nil, func(f *finding.Finding, _ tune.Decision, _ *event.Event) {
+		if seen[f.Actor.Caller] || f.Hits > 1 {
+			t.Errorf("caller %s: a second fold, or %d hits", f.Actor.Caller, f.Hits)
+		}
+		seen[f.Actor.Caller] = true
+	})
+	if err != nil || len(seen) != n {
+		t.Fatalf("%d folds back (%v), want %d", len(seen), err, n)
+	}
 }
