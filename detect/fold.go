@@ -245,6 +245,9 @@ func (fs *folds) each(conf *tune.Config, fn func(f *finding.Finding, dec tune.De
 		f := FromHit(&sigma.Hit{Rule: k.rule, Events: []sigma.HitEvent{{Rule: k.rule.Ref(), Event: ev}}, First: ev.Time, Last: ev.Time})
 		dec := conf.ApplyUncounted(&f, []*event.Event{ev})
 		fixConfidence(&f)
+		// The folds of one caller in other windows are the repeats of
+		// this one; those of other callers are not.
+		f.GroupID = finding.StableID(k.rule.Ref(), k.scope.Provider, k.scope.Account, k.scope.Region, "caller="+k.caller)
 		if hits > 1 {
 			fs.widen(&f, k, fo, hits)
 		}

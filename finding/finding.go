@@ -59,7 +59,9 @@ type Finding struct {
 	// instance on two days.
 	ID string `json:"id"`
 	// GroupID names the rule and its keys alone: repeats of one revert
-	// (the same instance stopped and started daily) share it.
+	// (the same instance stopped and started daily) share it. A fold of
+	// a single-record rule's hits (Hits) names its rule, scope and
+	// caller: the folds of one caller on other days share it.
 	GroupID       string           `json:"group_id"`
 	RuleID        string           `json:"rule_id"`
 	Title         string           `json:"title"`

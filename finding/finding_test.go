@@ -226,3 +226,18 @@ func TestTableGroupsRepeats(t *testing.T) {
 		t.Errorf("table:\n%s", out)
 	}
 }
+
+// TestTableShowsFold: a fold's row says how many records it stands for,
+// and its first and last, not a sequence of steps.
+func TestTableShowsFold(t *testing.T) {
+	day := time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)
+	f := finding.Finding{ID: "rw-f", GroupID: "rw-g", RuleID: "905d389b", Severity: "low", Confidence: "medium", FirstSeen: day, LastSeen: day.Add(time.Hour), Hits: 10560,
+		Evidence: []finding.Evidence{{Operation: "Decrypt", Time: day}, {Operation: "DescribeVolumes", Time: day.Add(time.Hour)}}}
+	var b strings.Builder
+	if err := finding.WriteTable(&b, []finding.Finding{f}); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.Contains(out, "10560 records, the first Decrypt 09:00:00, the last DescribeVolumes 10:00:00") || strings.Contains(out, "→") {
+		t.Errorf("table:\n%s", out)
+	}
+}

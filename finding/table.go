@@ -175,6 +175,10 @@ func WriteTableWith(w io.Writer, all []Finding, opt TableOptions) error {
 		for _, e := range fs[i].Evidence {
 			steps = append(steps, e.Operation+" "+e.Time.UTC().Format("15:04:05"))
 		}
+		if h := fs[i].Hits; h > 1 && len(steps) > 0 {
+			// A fold: its first and last record, not a sequence.
+			steps = []string{fmt.Sprintf("%d records, the first %s, the last %s", h, steps[0], steps[len(steps)-1])}
+		}
 		for _, l := range wrapJoin(steps, " → ", "    ", opt.Width) {
 			fmt.Fprintln(w, l)
 		}
