@@ -56,22 +56,26 @@ func (d *Detector) fireWorker() {
 	enc := d.spool.newEncoder()
 	var hits []foldHit
 	for batch := range d.fireq {
-		if d.folds != nil {
-			hits = hits[:0]
-			for _, j := range batch {
-				for _, rule := range j.rules {
-					hits = append(hits, d.folds.prepare(d.opt.Config, rule, j.ev))
-				}
-			}
-			d.folds.add(hits)
-			continue
-		}
 		for _, j := range batch {
 			for _, rule := range j.rules {
-				d.spoolHit(enc, rule, j.ev)
+				hits = d.hit(enc, hits, rule, j.ev)
 			}
 		}
+		if len(hits) > 0 {
+			d.folds.add(hits)
+			hits = hits[:0]
+		}
 	}
+}
+
+// hit takes one hit of a single-record rule: with folds, prepared and
+// appended to hits for folds.add; else made a finding in the spool.
+func (d *Detector) hit(enc *spoolEncoder, hits []foldHit, rule *sigma.Rule, ev *event.Event) []foldHit {
+	if d.folds != nil {
+		return append(hits, d.folds.prepare(d.opt.Config, rule, ev))
+	}
+	d.spoolHit(enc, rule, ev)
+	return hits
 }
 
 // drainFire waits for the workers to make every finding fire sent
@@ -252,11 +256,7 @@ func (d *Detector) DecoderFilter() func() func(*event.Event, *fastjson.Value) bo
 func (w *decoderFirer) filter(ev *event.Event, parsed *fastjson.Value) bool {
 	rules, wanted := w.t.Fire(ev, parsed)
 	for _, rule := range rules {
-		if w.d.folds != nil {
-			w.batch = append(w.batch, w.d.folds.prepare(w.d.opt.Config, rule, ev))
-			continue
-		}
-		w.d.spoolHit(w.enc, rule, ev)
+		w.batch = w.d.hit(w.enc, w.batch, rule, ev)
 	}
 	if len(w.batch) >= fireBatch {
 		w.d.folds.add(w.batch)

@@ -76,6 +76,22 @@ func AppendLower(dst []byte, id string) []byte {
 	return dst
 }
 
+// LowerIs reports whether the ASCII s, lower-cased, is low, a
+// lower-case string at least as long: the compare of a case-insensitive
+// pattern without a lower-cased copy of the value.
+func LowerIs(s, low string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != low[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // SameARMID reports whether two ids are one in the spelling Azure ids
 // compare in (strings.ToLower of each), without lowering ASCII ids.
 func SameARMID(a, b string) bool {

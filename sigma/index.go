@@ -3,6 +3,8 @@ package sigma
 import (
 	"slices"
 	"strings"
+
+	"github.com/revertwatch/revertwatch/event"
 )
 
 // The rule index. Each detection rule is planned once: the equality
@@ -267,7 +269,7 @@ func (r *Runner) candidates(ec *evalCtx, provider string, buf []*Rule) []*Rule {
 				r.ids = ids
 				return append(buf, r.p.detections...)
 			}
-			r.low = appendLower(r.low[:0], v.s)
+			r.low = event.AppendLower(r.low[:0], v.s)
 			if l, ok := ix.folded[f][string(r.low)]; ok {
 				take(l)
 			}

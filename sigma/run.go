@@ -265,7 +265,7 @@ func (r *Runner) rank(ev *event.Event) (int, bool) {
 	hits, _ := r.outcome(ev)
 	rank, ok := 0, false
 	for _, h := range hits {
-		if r.opt.Direct && len(r.p.users[h.rule]) == 0 {
+		if !r.heldFor(h.rule) {
 			// Fire reports it; no correlation needs the event.
 			continue
 		}
@@ -275,6 +275,11 @@ func (r *Runner) rank(ev *event.Event) (int, bool) {
 	}
 	return rank, ok
 }
+
+// heldFor reports whether a record rule matches must be held and
+// released in order: always, but with RunOptions.Direct only for the
+// rules a correlation uses (Fire reports the others).
+func (r *Runner) heldFor(rule *Rule) bool { return !r.opt.Direct || len(r.p.users[rule]) > 0 }
 
 // Stats returns the counters.
 func (r *Runner) Stats() RunStats {
@@ -622,9 +627,7 @@ func (t *Tester) Fire(ev *event.Event, parsed *fastjson.Value) (rules []*Rule, w
 		if t.r.p.standalone[h.rule] {
 			t.out = append(t.out, h.rule)
 		}
-		if !t.r.opt.Direct || len(t.r.p.users[h.rule]) > 0 {
-			wanted = true
-		}
+		wanted = wanted || t.r.heldFor(h.rule)
 	}
 	return t.out, wanted
 }

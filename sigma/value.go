@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/revertwatch/revertwatch/event"
 )
 
 // Modifiers lists every value modifier this package supports, in the
@@ -125,11 +127,11 @@ func (p *pattern) match(s string) bool {
 			// without a lower-cased copy of its own.
 			switch p.kind {
 			case 1:
-				return len(s) == len(p.exact) && foldedASCII(s, p.exact)
+				return len(s) == len(p.exact) && event.LowerIs(s, p.exact)
 			case 2:
-				return len(s) >= len(p.prefix) && foldedASCII(s[:len(p.prefix)], p.prefix)
+				return len(s) >= len(p.prefix) && event.LowerIs(s[:len(p.prefix)], p.prefix)
 			default:
-				return len(s) >= len(p.suffix) && foldedASCII(s[len(s)-len(p.suffix):], p.suffix)
+				return len(s) >= len(p.suffix) && event.LowerIs(s[len(s)-len(p.suffix):], p.suffix)
 			}
 		}
 		s = lower(s)
@@ -155,36 +157,6 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// foldedASCII reports whether the ASCII s, lower-cased, is low (as long
-// as s).
-func foldedASCII(s, low string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != low[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// appendLower appends s lower-cased, as lower would return it.
-func appendLower(b []byte, s string) []byte {
-	if !isASCII(s) {
-		return append(b, strings.ToLower(s)...)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-	}
-	return b
 }
 
 // lower lower-cases s, without allocating when it has no upper case.

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/revertwatch/revertwatch/event"
 )
 
 // Glob is a compiled shell-style pattern, matched case-insensitively
@@ -126,22 +128,7 @@ func matchStars(parts []string, s string) bool {
 // hasPrefixFold reports whether the ASCII s starts with the lower-case
 // ASCII prefix p, ignoring the case of s.
 func hasPrefixFold(s, p string) bool {
-	return len(s) >= len(p) && equalLower(s[:len(p)], p)
-}
-
-// equalLower reports whether the ASCII s, lower-cased, is the lower-case
-// p of its length.
-func equalLower(s, p string) bool {
-	for i := 0; i < len(p); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != p[i] {
-			return false
-		}
-	}
-	return true
+	return len(s) >= len(p) && event.LowerIs(s[:len(p)], p)
 }
 
 // indexFold is the index of the lower-case ASCII p in the ASCII s,
@@ -158,7 +145,7 @@ func indexFold(s, p string) int {
 		mask = 'a' - 'A'
 	}
 	for i := 0; i+len(p) <= len(s); i++ {
-		if s[i]|mask == first && equalLower(s[i+1:i+len(p)], p[1:]) {
+		if s[i]|mask == first && event.LowerIs(s[i+1:i+len(p)], p[1:]) {
 			return i
 		}
 	}
