@@ -16,7 +16,6 @@ type aggFunc struct {
 	arg  evalFn // nil for count and count(*)
 	name string // output column
 	text string // canonical text for --explain
-	mk   func() aggState
 }
 
 // aggState accumulates one aggregate for one group.
@@ -25,23 +24,49 @@ type aggState interface {
 	result() Value
 }
 
-// group is one row of the aggregation under construction.
-type group struct {
-	// keys are the group's key values; nil while every one is a plain
-	// string or Null, which key (the groups map's key) names: tens of
-	// thousands of groups then cost a few bytes each, the strings being
-	// numbered in the stage's table, not a Value (64 bytes) per key.
-	// groupsInOrder sets them.
-	keys   []Value
-	key    string
+// aggColumn holds one aggregate's state for every group of a stage, by
+// group number (0, 1, … in order of first appearance). Tens of thousands
+// of groups then cost a slice element each per aggregate, not a state
+// object behind an interface; count and values, the seed's aggregates,
+// have columns of their own, the others a state per group (stateColumn).
+type aggColumn interface {
+	grow()                         // makes room for the next group
+	add(g int, v Value, r *record) // adds a row's argument to group g
+	result(g int) Value            // group g's value; its state may then go
+}
+
+// countColumn is count, count(*) and count(x).
+type countColumn struct {
+	n       []int64
+	nonNull bool // count(x) under CountFieldNonNull: Nulls do not count
+}
+
+func (c *countColumn) grow() { c.n = append(c.n, 0) }
+func (c *countColumn) add(g int, v Value, _ *record) {
+	if !c.nonNull || v.kind != KindNull {
+		c.n[g]++
+	}
+}
+func (c *countColumn) result(g int) Value { return Int(c.n[g]) }
+
+// stateColumn is any aggregate as one aggState per group.
+type stateColumn struct {
 	states []aggState
-	first  int // order of first appearance
+	mk     func() aggState
+}
+
+func (c *stateColumn) grow()                         { c.states = append(c.states, c.mk()) }
+func (c *stateColumn) add(g int, v Value, r *record) { c.states[g].add(v, r) }
+func (c *stateColumn) result(g int) Value {
+	v := c.states[g].result()
+	c.states[g] = nil
+	return v
 }
 
 // plainKey reports whether v is Null or a string and nothing else, which
 // a group's key names without its Value (keyValues).
 func plainKey(v Value) bool {
-	return v.kind == KindNull || v.kind == KindString && !v.isInt && !v.b && v.i == 0 && v.f == 0 && v.list == nil
+	return v.kind == KindNull || v.kind == KindString && !v.isInt && !v.b && v.n == 0 && v.lp == nil
 }
 
 // A groups map key starts with one of these bytes: the plain form names
@@ -87,10 +112,9 @@ func appendGroupKey(buf []byte, kv []Value, ks *strnum.Table) (_ []byte, plain b
 	return buf, true
 }
 
-// keyValues reads back the n values of a plain groups map key, whose
-// strings ks numbered.
-func keyValues(ks *strnum.Table, key string, n int) []Value {
-	out := make([]Value, 0, n)
+// appendKeyValues appends to dst the values of a plain groups map key,
+// whose strings ks numbered.
+func appendKeyValues(dst []Value, ks *strnum.Table, key string) []Value {
 	for p := 1; p < len(key); {
 		kind := key[p]
 		p++
@@ -99,33 +123,39 @@ func keyValues(ks *strnum.Table, key string, n int) []Value {
 			id, w := binary.Uvarint([]byte(key[p:]))
 			p += w
 			s, _ := ks.String(id)
-			out = append(out, Str(s))
+			dst = append(dst, Str(s))
 		case byte(KindString):
 			l, w := binary.Uvarint([]byte(key[p:]))
 			p += w
-			out = append(out, Str(key[p:p+int(l)]))
+			dst = append(dst, Str(key[p:p+int(l)]))
 			p += int(l)
 		default:
-			out = append(out, Null)
+			dst = append(dst, Null)
 		}
 	}
-	return out
+	return dst
 }
 
 // aggStage is the hash aggregation (spec §5.7, §9), angle-grinder's
 // MultiGrouper: one group per distinct key tuple, typed and case-sensitive.
+// A group is a number: its key is groupKeys[g], its aggregates' states
+// are element g of each column.
 type aggStage struct {
 	keys       []*accessor
 	keyNames   []string
 	aggs       []*aggFunc
+	cols       []aggColumn
 	keepNull   bool
 	emptyRow   bool
 	sortGroups bool
-	groups     map[string]*group
-	order      []*group
-	strs       strnum.Table
-	sc         aggScratch
-	mu         sync.Mutex // held while a group is updated (sharedAgg)
+	groups     map[string]int32 // groups map key → group number
+	groupKeys  []string         // group number → groups map key
+	// typed holds the key values of the groups whose key is not plain
+	// (appendGroupKey); the plain ones are read back from their map key.
+	typed map[int32][]Value
+	strs  strnum.Table
+	sc    aggScratch
+	mu    sync.Mutex // held while a group is updated (sharedAgg)
 }
 
 func (s *aggStage) add(r *record) { s.addFrom(r, &s.sc) }
@@ -149,7 +179,7 @@ func (s *aggStage) addFrom(r *record, sc *aggScratch) {
 			return
 		}
 		if v.kind == KindNumber && !v.isInt {
-			v = Float(v.f) // 3.0 and 3 are one group
+			v = Float(v.float()) // 3.0 and 3 are one group
 		}
 		sc.kv = append(sc.kv, v)
 	}
@@ -164,28 +194,38 @@ func (s *aggStage) addFrom(r *record, sc *aggScratch) {
 	defer s.mu.Unlock()
 	var plain bool
 	sc.buf, plain = appendGroupKey(sc.buf[:0], sc.kv, &s.strs)
-	g := s.groups[string(sc.buf)]
-	if g == nil {
-		if s.groups == nil {
-			s.groups = map[string]*group{}
-		}
-		key := string(sc.buf)
-		g = &group{key: key, states: make([]aggState, len(s.aggs)), first: len(s.order)}
+	g, ok := s.groups[string(sc.buf)]
+	if !ok {
+		g = s.newGroup(string(sc.buf))
 		if !plain {
-			g.keys = make([]Value, len(sc.kv))
+			keys := make([]Value, len(sc.kv))
 			for i, v := range sc.kv {
-				g.keys[i] = v.clone()
+				keys[i] = v.clone()
 			}
+			if s.typed == nil {
+				s.typed = map[int32][]Value{}
+			}
+			s.typed[g] = keys
 		}
-		for i, a := range s.aggs {
-			g.states[i] = a.mk()
-		}
-		s.groups[key] = g
-		s.order = append(s.order, g)
 	}
-	for i := range s.aggs {
-		g.states[i].add(sc.args[i], r)
+	for i, c := range s.cols {
+		c.add(int(g), sc.args[i], r)
 	}
+}
+
+// newGroup adds the group of the groups map key key and returns its
+// number.
+func (s *aggStage) newGroup(key string) int32 {
+	if s.groups == nil {
+		s.groups = map[string]int32{}
+	}
+	g := int32(len(s.groupKeys))
+	s.groups[key] = g
+	s.groupKeys = append(s.groupKeys, key)
+	for _, c := range s.cols {
+		c.grow()
+	}
+	return g
 }
 
 // sharedAgg is a Worker's view of its Runner's aggregation: the Workers
@@ -199,70 +239,60 @@ type sharedAgg struct {
 func (w *sharedAgg) add(r *record)       { w.s.addFrom(r, &w.sc) }
 func (w *sharedAgg) flush(func(*record)) {}
 
-// groupsInOrder returns the groups in output order, with the one row of
-// an empty aggregation without a group clause (EmptyCountRow), and lets
-// go of the map.
-func (s *aggStage) groupsInOrder() []*group {
-	if len(s.order) == 0 && len(s.keys) == 0 && s.emptyRow {
-		g := &group{states: make([]aggState, len(s.aggs))}
-		for i, a := range s.aggs {
-			g.states[i] = a.mk()
-		}
-		s.order = append(s.order, g)
+// rows returns the groups' rows in output order, each its key values then
+// its aggregates' results, with the one row of an empty aggregation
+// without a group clause (EmptyCountRow), and lets go of the groups: a
+// group's state goes as its row is made.
+func (s *aggStage) rows() [][]Value {
+	if len(s.groupKeys) == 0 && len(s.keys) == 0 && s.emptyRow {
+		s.newGroup("")
 	}
-	for _, g := range s.order {
-		if g.keys == nil && len(s.keys) > 0 {
-			g.keys = keyValues(&s.strs, g.key, len(s.keys))
+	nk := len(s.keys)
+	rows := make([][]Value, len(s.groupKeys))
+	s.groups = nil // the map goes first: the rows take its place
+	for g, key := range s.groupKeys {
+		row := make([]Value, 0, nk+len(s.cols))
+		if keys, ok := s.typed[int32(g)]; ok {
+			row = append(row, keys...)
+		} else if nk > 0 {
+			row = appendKeyValues(row, &s.strs, key)
 		}
+		for _, c := range s.cols {
+			row = append(row, c.result(g))
+		}
+		rows[g] = row
+		s.groupKeys[g] = ""
 	}
 	if s.sortGroups {
-		sort.SliceStable(s.order, func(i, j int) bool {
-			a, b := s.order[i].keys, s.order[j].keys
-			for k := range a {
-				if c := compareSort(a[k], b[k], false, true); c != 0 {
+		sort.SliceStable(rows, func(i, j int) bool {
+			for k := range nk {
+				if c := compareSort(rows[i][k], rows[j][k], false, true); c != 0 {
 					return c < 0
 				}
 			}
 			return false
 		})
 	}
-	order := s.order
-	s.groups, s.order, s.strs = nil, nil, strnum.Table{}
-	return order
+	s.groupKeys, s.typed, s.cols, s.strs = nil, nil, nil, strnum.Table{}
+	return rows
 }
 
 func (s *aggStage) flush(emit func(*record)) {
-	order := s.groupsInOrder()
-	for n, g := range order {
-		order[n] = nil // the group lives on in its row only
+	rows := s.rows()
+	names := append(append([]string(nil), s.keyNames...), make([]string, len(s.aggs))...)
+	for i, a := range s.aggs {
+		names[len(s.keyNames)+i] = a.name
+	}
+	for n, row := range rows {
+		rows[n] = nil // the row lives on in its record only
 		r := &record{mat: true, own: true, ord: int64(n)}
-		for i, k := range g.keys {
-			r.fields = append(r.fields, field{name: s.keyNames[i], v: k})
-		}
-		for i, a := range s.aggs {
-			r.fields = append(r.fields, field{name: a.name, v: g.states[i].result()})
-		}
-		for i := range r.fields {
-			r.fields[i].seq = int32(i + 1)
+		for i, v := range row {
+			r.fields = append(r.fields, field{name: names[i], v: v, seq: int32(i + 1)})
 		}
 		r.seq = int32(len(r.fields))
 		emit(r)
 	}
 }
-
-type countAll struct{ n int64 }
-
-func (c *countAll) add(Value, *record) { c.n++ }
-func (c *countAll) result() Value      { return Int(c.n) }
-
-type countNonNull struct{ n int64 }
-
-func (c *countNonNull) add(v Value, _ *record) {
-	if v.kind != KindNull {
-		c.n++
-	}
-}
-func (c *countNonNull) result() Value { return Int(c.n) }
 
 type countDistinct struct {
 	seen map[string]struct{}
@@ -283,66 +313,69 @@ func (c *countDistinct) add(v Value, _ *record) {
 }
 func (c *countDistinct) result() Value { return Int(int64(len(c.seen))) }
 
-// valuesAgg is values(x): the distinct renderings, sorted byte-wise,
-// keeping the cap smallest (spec §9). A group seldom has more than a few:
-// they are kept in a sorted slice of interned strings, and in a set only
-// past maxValuesList.
-type valuesAgg struct {
-	list []string
-	seen map[string]struct{}
-	*valuesSpec
-}
-
-// valuesSpec is what every group's values(x) shares: tens of thousands
-// of groups then carry a pointer each, not three fields.
-type valuesSpec struct {
-	cap  int
-	warn *warnings
-	in   *interner
+// valuesColumn is values(x): per group, the distinct renderings, sorted
+// byte-wise, keeping the cap smallest (spec §9). A group seldom has more
+// than a few: they are kept in a sorted slice of interned strings, and in
+// a set only past maxValuesList.
+type valuesColumn struct {
+	lists [][]string
+	sets  map[int]map[string]struct{} // the groups past maxValuesList
+	cap   int
+	warn  *warnings
+	in    interner
 }
 
 // maxValuesList is the number of distinct values a values() keeps in its
 // sorted slice; past it, in a set.
 const maxValuesList = 32
 
-func (c *valuesAgg) add(v Value, _ *record) {
+func (c *valuesColumn) grow() { c.lists = append(c.lists, nil) }
+
+func (c *valuesColumn) add(g int, v Value, _ *record) {
 	if v.kind == KindNull {
 		return
 	}
 	s := render(v)
-	if c.seen != nil {
-		if _, ok := c.seen[s]; !ok {
-			c.seen[c.in.intern(s)] = struct{}{}
+	if set := c.sets[g]; set != nil {
+		if _, ok := set[s]; !ok {
+			set[c.in.intern(s)] = struct{}{}
 		}
 		return
 	}
-	i := sort.SearchStrings(c.list, s)
-	if i < len(c.list) && c.list[i] == s {
+	list := c.lists[g]
+	i := sort.SearchStrings(list, s)
+	if i < len(list) && list[i] == s {
 		return
 	}
-	if len(c.list) == maxValuesList {
-		c.seen = make(map[string]struct{}, 2*maxValuesList)
-		for _, x := range c.list {
-			c.seen[x] = struct{}{}
+	if len(list) == maxValuesList {
+		set := make(map[string]struct{}, 2*maxValuesList)
+		for _, x := range list {
+			set[x] = struct{}{}
 		}
-		c.list = nil
-		c.seen[c.in.intern(s)] = struct{}{}
+		set[c.in.intern(s)] = struct{}{}
+		if c.sets == nil {
+			c.sets = map[int]map[string]struct{}{}
+		}
+		c.sets[g], c.lists[g] = set, nil
 		return
 	}
-	c.list = append(c.list, "")
-	copy(c.list[i+1:], c.list[i:])
-	c.list[i] = c.in.intern(s)
+	list = append(list, "")
+	copy(list[i+1:], list[i:])
+	list[i] = c.in.intern(s)
+	c.lists[g] = list
 }
 
-func (c *valuesAgg) result() Value {
-	list := c.list
-	if c.seen != nil {
-		list = make([]string, 0, len(c.seen))
-		for s := range c.seen {
+func (c *valuesColumn) result(g int) Value {
+	list := c.lists[g]
+	if set := c.sets[g]; set != nil {
+		list = make([]string, 0, len(set))
+		for s := range set {
 			list = append(list, s)
 		}
 		sort.Strings(list)
+		delete(c.sets, g)
 	}
+	c.lists[g] = nil
 	if c.cap > 0 && len(list) > c.cap {
 		list = list[:c.cap]
 		c.warn.add(warnValuesCap)
@@ -428,8 +461,8 @@ func (c *numericAgg) add(v Value, _ *record) {
 	}
 	c.n++
 	if c.ints && n.isInt {
-		s := c.isum + n.i
-		if (s > c.isum) == (n.i > 0) {
+		s := c.isum + n.int()
+		if (s > c.isum) == (n.int() > 0) {
 			c.isum = s
 		} else {
 			c.ints = false

@@ -4,24 +4,32 @@ import (
 	"fmt"
 	"sort"
 	"testing"
+	"unsafe"
 
 	"github.com/revertwatch/revertwatch/internal/strnum"
 )
 
 // TestValuesAggListAndSet feeds values() more distinct values than its
 // sorted slice holds, in a scrambled order with repeats, and checks the
-// result against sorting the distinct set, below and past the cap.
+// result against sorting the distinct set, below and past the cap. Two
+// other groups of the column, one before and one after, take other
+// values in between, which must not leak into it.
 func TestValuesAggListAndSet(t *testing.T) {
 	for _, n := range []int{0, 1, maxValuesList - 1, maxValuesList, maxValuesList + 1, 3 * maxValuesList} {
 		for _, capN := range []int{0, 5, 100} {
 			var w warnings
-			c := &valuesAgg{valuesSpec: &valuesSpec{cap: capN, warn: &w, in: &interner{}}}
+			c := &valuesColumn{cap: capN, warn: &w}
+			c.grow()
+			c.grow()
+			c.grow()
 			set := map[string]bool{}
 			for i := 0; i < 4*n; i++ {
 				s := fmt.Sprintf("v%03d", (i*7919)%max(n, 1))
 				set[s] = true
-				c.add(Str(s), nil)
-				c.add(Null, nil)
+				c.add(1, Str(s), nil)
+				c.add(1, Null, nil)
+				c.add(0, Str("other"+s), nil)
+				c.add(2, Int(int64(i)), nil)
 			}
 			var want []string
 			for s := range set {
@@ -31,7 +39,7 @@ func TestValuesAggListAndSet(t *testing.T) {
 			if capN > 0 && len(want) > capN {
 				want = want[:capN]
 			}
-			got := c.result().Items()
+			got := c.result(1).Items()
 			if len(got) != len(want) {
 				t.Fatalf("n=%d cap=%d: %d values, want %d", n, capN, len(got), len(want))
 			}
@@ -75,7 +83,7 @@ func TestGroupKeys(t *testing.T) {
 			if !plain {
 				continue
 			}
-			got := keyValues(&ks, string(key), len(kv))
+			got := appendKeyValues(nil, &ks, string(key))
 			if fmt.Sprint(got) != fmt.Sprint(kv) {
 				t.Errorf("%s: tuple %d came back as %v", stage, i, got)
 			}
@@ -87,4 +95,24 @@ func TestGroupKeys(t *testing.T) {
 	}
 	tuples = append(tuples, []Value{Str("new"), Str("strings")}, []Value{Str("new"), Str("string"), Str("s")})
 	check("table full")
+}
+
+// A Value is 40 bytes and a group of the seed's count and values costs a
+// slice element per aggregate: the high-cardinality benchmark's 58k
+// groups and their result rows are what query's memory is made of.
+func TestValueSize(t *testing.T) {
+	if n := unsafe.Sizeof(Value{}); n != 40 {
+		t.Errorf("a Value is %d bytes, want 40", n)
+	}
+	items := []Value{Str("a"), Int(-3), Float(2.5), Bool(true), Null}
+	l := List(items)
+	if got := l.Items(); len(got) != len(items) || cap(got) != len(items) || got[2].float() != 2.5 || got[1].int() != -3 {
+		t.Errorf("a List gave back %v", got)
+	}
+	if c := l.clone(); &c.Items()[0] == &items[0] || c.String() != l.String() {
+		t.Errorf("clone shares or changes the list: %v", c)
+	}
+	if List(nil).Items() != nil || Str("x").Items() != nil || List(nil).String() != "[]" {
+		t.Error("an empty List or a string has items")
+	}
 }

@@ -593,10 +593,9 @@ func (c *compiler) aggregate(s *qs.Aggregate, sortBefore bool) *stageSpec {
 	}
 	spec.make = func(w *warnings) any {
 		st := &aggStage{keys: keys, keyNames: keyNames, keepNull: sem.KeepNullGroups, emptyRow: sem.EmptyCountRow, sortGroups: sem.SortGroups}
+		st.aggs = aggs
 		for _, a := range aggs {
-			a := *a
-			a.mk = aggMaker(a.fn, a.arg != nil, sortBefore, sem, w)
-			st.aggs = append(st.aggs, &a)
+			st.cols = append(st.cols, aggColumnFor(a.fn, a.arg != nil, sortBefore, sem, w))
 		}
 		return st
 	}
@@ -616,23 +615,20 @@ func formFor(name string) qs.FieldForm {
 	return qs.QuotedName
 }
 
-func aggMaker(fn string, hasArg, sortBefore bool, sem Semantics, w *warnings) func() aggState {
+// aggColumnFor returns a new column of the aggregate fn for one stage.
+func aggColumnFor(fn string, hasArg, sortBefore bool, sem Semantics, w *warnings) aggColumn {
 	switch fn {
 	case "count":
-		if hasArg && sem.CountFieldNonNull {
-			return func() aggState { return &countNonNull{} }
-		}
-		return func() aggState { return &countAll{} }
+		return &countColumn{nonNull: hasArg && sem.CountFieldNonNull}
 	case "count_distinct":
-		return func() aggState { return &countDistinct{} }
+		return &stateColumn{mk: func() aggState { return &countDistinct{} }}
 	case "values":
-		spec := &valuesSpec{cap: sem.ValuesCap, warn: w, in: &interner{}}
-		return func() aggState { return &valuesAgg{valuesSpec: spec} }
+		return &valuesColumn{cap: sem.ValuesCap, warn: w}
 	case "first", "last":
 		last := fn == "last"
-		return func() aggState { return &firstLast{last: last, byArrival: sortBefore} }
+		return &stateColumn{mk: func() aggState { return &firstLast{last: last, byArrival: sortBefore} }}
 	}
-	return func() aggState { return &numericAgg{fn: fn} }
+	return &stateColumn{mk: func() aggState { return &numericAgg{fn: fn} }}
 }
 
 func (c *compiler) sortStage(keys []*qs.SortKey, sp qs.Span) *stageSpec {

@@ -135,10 +135,10 @@ func (c *compiler) unary(e *syntax.Unary) *cexpr {
 		if !ok {
 			return Null
 		}
-		if n.isInt && n.i != math.MinInt64 {
-			return Int(-n.i)
+		if n.isInt && n.int() != math.MinInt64 {
+			return Int(-n.int())
 		}
-		return Value{kind: KindNumber, f: -n.float()}
+		return floatValue(-n.float())
 	}}
 }
 
@@ -247,7 +247,7 @@ func cmpTest(op syntax.Op) func(int) bool {
 // otherwise; division by zero is Null.
 func arith(op syntax.Op, a, b Value) Value {
 	if a.isInt && b.isInt {
-		x, y := a.i, b.i
+		x, y := a.int(), b.int()
 		switch op {
 		case syntax.OpAdd:
 			if s := x + y; (s > x) == (y > 0) {
@@ -481,10 +481,10 @@ func init() {
 			if n.isInt {
 				return n
 			}
-			if math.IsNaN(n.f) || math.IsInf(n.f, 0) {
+			if math.IsNaN(n.float()) || math.IsInf(n.float(), 0) {
 				return Null
 			}
-			return Int(int64(n.f))
+			return Int(int64(n.float()))
 		})},
 		{name: "toString", min: 1, max: 1, conversion: true, build: unaryFn(func(v Value) Value {
 			if v.kind == KindNull || v.kind == KindString {

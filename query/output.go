@@ -13,8 +13,9 @@ import (
 // line (Sumo's display), Null as empty.
 func cellText(v Value) string {
 	if v.kind == KindList {
-		parts := make([]string, len(v.list))
-		for i, x := range v.list {
+		items := v.items()
+		parts := make([]string, len(items))
+		for i, x := range items {
 			parts[i] = cellText(x)
 		}
 		return strings.Join(parts, "\n")

@@ -604,7 +604,7 @@ func jsonScalar(v *fastjson.Value) Value {
 			return Int(i)
 		}
 		f, _ := v.Float64()
-		return Value{kind: KindNumber, f: f}
+		return floatValue(f)
 	case fastjson.TypeTrue:
 		return Bool(true)
 	case fastjson.TypeFalse:

@@ -212,17 +212,7 @@ func (r *Runner) finishAggregation(res *Result) bool {
 			}
 		}
 	}
-	order := agg.groupsInOrder()
-	rows := make([][]Value, len(order))
-	for n, g := range order {
-		order[n] = nil // the group lives on in its row only
-		row := make([]Value, len(cols))
-		copy(row, g.keys)
-		for i := range agg.aggs {
-			row[len(g.keys)+i] = g.states[i].result()
-		}
-		rows[n] = row
-	}
+	rows := agg.rows()
 	if srt != nil {
 		at := make([]int, len(srt.keys))
 		for k, key := range srt.keys {

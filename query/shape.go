@@ -82,9 +82,9 @@ func timeText(v Value) (string, bool) {
 	if v.kind != KindNumber {
 		return "", false
 	}
-	ms := v.i
+	ms := v.int()
 	if !v.isInt {
-		ms = int64(v.f)
+		ms = int64(v.float())
 	}
 	t := time.UnixMilli(ms).UTC()
 	if ms%1000 != 0 {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Kind is the type of a Value.
@@ -25,15 +26,26 @@ var kindNames = [...]string{"null", "string", "number", "bool", "list"}
 func (k Kind) String() string { return kindNames[k] }
 
 // Value is one field value. The zero Value is Null. Numbers keep an int64
-// fast path next to float64.
+// fast path next to float64. A Value is 40 bytes, not the 64 of a field
+// each: an aggregation's result holds tens of thousands of rows of them.
 type Value struct {
 	kind  Kind
 	isInt bool
 	b     bool
-	i     int64
-	f     float64
+	n     uint64 // a Number's int64 (isInt) or float64 bits; a List's length
 	s     string
-	list  []Value
+	lp    *Value // a List's first item
+}
+
+// int returns an integral Number's value.
+func (v Value) int() int64 { return int64(v.n) }
+
+// items returns a List's items (cap = len, so appending copies).
+func (v Value) items() []Value {
+	if v.kind != KindList {
+		return nil
+	}
+	return unsafe.Slice(v.lp, v.n)
 }
 
 // Null is the missing value.
@@ -43,7 +55,7 @@ var Null = Value{}
 func Str(s string) Value { return Value{kind: KindString, s: s} }
 
 // Int returns an integer Number.
-func Int(i int64) Value { return Value{kind: KindNumber, isInt: true, i: i, f: float64(i)} }
+func Int(i int64) Value { return Value{kind: KindNumber, isInt: true, n: uint64(i)} }
 
 // Float returns a Number; integral values that fit an int64 keep the int
 // fast path.
@@ -51,14 +63,22 @@ func Float(f float64) Value {
 	if f == math.Trunc(f) && f >= -9.2e18 && f <= 9.2e18 {
 		return Int(int64(f))
 	}
-	return Value{kind: KindNumber, f: f}
+	return floatValue(f)
 }
+
+// floatValue is a Number that is f, without Float's int fast path.
+func floatValue(f float64) Value { return Value{kind: KindNumber, n: math.Float64bits(f)} }
 
 // Bool returns a Bool value.
 func Bool(b bool) Value { return Value{kind: KindBool, b: b} }
 
 // List returns a List value.
-func List(vs []Value) Value { return Value{kind: KindList, list: vs} }
+func List(vs []Value) Value {
+	if len(vs) == 0 {
+		return Value{kind: KindList}
+	}
+	return Value{kind: KindList, n: uint64(len(vs)), lp: &vs[0]}
+}
 
 // Kind returns the value's type.
 func (v Value) Kind() Kind { return v.kind }
@@ -67,7 +87,7 @@ func (v Value) Kind() Kind { return v.kind }
 func (v Value) IsNull() bool { return v.kind == KindNull }
 
 // Items returns the elements of a List, or nil.
-func (v Value) Items() []Value { return v.list }
+func (v Value) Items() []Value { return v.items() }
 
 // Bool returns the value of a Bool.
 func (v Value) Bool() bool { return v.b }
@@ -81,9 +101,9 @@ func (v Value) String() string {
 		return v.s
 	case KindNumber:
 		if v.isInt {
-			return strconv.FormatInt(v.i, 10)
+			return strconv.FormatInt(v.int(), 10)
 		}
-		return formatFloat(v.f)
+		return formatFloat(v.float())
 	case KindBool:
 		if v.b {
 			return "true"
@@ -114,17 +134,18 @@ func (v Value) jsonValue() any {
 		return v.s
 	case KindNumber:
 		if v.isInt {
-			return v.i
+			return v.int()
 		}
-		if math.IsInf(v.f, 0) || math.IsNaN(v.f) {
-			return formatFloat(v.f)
+		if math.IsInf(v.float(), 0) || math.IsNaN(v.float()) {
+			return formatFloat(v.float())
 		}
-		return json.Number(formatFloat(v.f))
+		return json.Number(formatFloat(v.float()))
 	case KindBool:
 		return v.b
 	case KindList:
-		out := make([]any, len(v.list))
-		for i, x := range v.list {
+		items := v.items()
+		out := make([]any, len(items))
+		for i, x := range items {
 			out[i] = x.jsonValue()
 		}
 		return out
@@ -142,11 +163,12 @@ func (v Value) clone() Value {
 	case KindString:
 		v.s = strings.Clone(v.s)
 	case KindList:
-		l := make([]Value, len(v.list))
-		for i, x := range v.list {
+		items := v.items()
+		l := make([]Value, len(items))
+		for i, x := range items {
 			l[i] = x.clone()
 		}
-		v.list = l
+		return List(l)
 	}
 	return v
 }
@@ -175,14 +197,14 @@ func parseNumber(s string) (Value, bool) {
 	if err != nil {
 		return Null, false
 	}
-	return Value{kind: KindNumber, f: f}, true
+	return floatValue(f), true
 }
 
 func (v Value) float() float64 {
 	if v.isInt {
-		return float64(v.i)
+		return float64(int64(v.n))
 	}
-	return v.f
+	return math.Float64frombits(v.n)
 }
 
 // truth reads v as a condition: Bools, and the strings "true" and "false"
@@ -206,9 +228,9 @@ func (v Value) truth() (val, known bool) {
 func compareNumbers(a, b Value) int {
 	if a.isInt && b.isInt {
 		switch {
-		case a.i < b.i:
+		case a.int() < b.int():
 			return -1
-		case a.i > b.i:
+		case a.int() > b.int():
 			return 1
 		}
 		return 0
@@ -286,9 +308,9 @@ func appendKey(buf []byte, v Value) []byte {
 		buf = append(buf, v.s...)
 	case KindNumber:
 		if v.isInt {
-			buf = strconv.AppendInt(buf, v.i, 10)
+			buf = strconv.AppendInt(buf, v.int(), 10)
 		} else {
-			buf = strconv.AppendFloat(buf, v.f, 'g', -1, 64)
+			buf = strconv.AppendFloat(buf, v.float(), 'g', -1, 64)
 		}
 		buf = append(buf, ';')
 	case KindBool:
