@@ -314,68 +314,141 @@ func (c *countDistinct) add(v Value, _ *record) {
 func (c *countDistinct) result() Value { return Int(int64(len(c.seen))) }
 
 // valuesColumn is values(x): per group, the distinct renderings, sorted
-// byte-wise, keeping the cap smallest (spec §9). A group seldom has more
-// than a few: they are kept in a sorted slice of interned strings, and in
-// a set only past maxValuesList.
+// byte-wise, keeping the cap smallest (spec §9). Most groups have a few
+// values, and many groups the same few (the operations a caller ran): a
+// group of up to maxSharedList values names its list by number in a
+// table of distinct short lists, four bytes a group; past it, or once the
+// table is full, the group has a sorted list of its own, and past
+// maxValuesList a set.
 type valuesColumn struct {
-	lists [][]string
-	sets  map[int]map[string]struct{} // the groups past maxValuesList
-	cap   int
-	warn  *warnings
-	in    interner
+	at     []uint32          // per group: its short list's number, or ownedBit | its owned's index
+	shared [][]string        // the distinct short lists, by number; 0 is the empty one
+	ids    map[string]uint32 // a short list's key (appendListKey) → its number
+	owned  []ownedValues     // the groups with lists of their own
+	key    []byte            // scratch for a list's key
+	cap    int
+	warn   *warnings
+	in     interner
 }
 
-// maxValuesList is the number of distinct values a values() keeps in its
-// sorted slice; past it, in a set.
-const maxValuesList = 32
+// ownedValues is the values of a group past the shared lists.
+type ownedValues struct {
+	list []string
+	set  map[string]struct{} // past maxValuesList, instead of list
+}
 
-func (c *valuesColumn) grow() { c.lists = append(c.lists, nil) }
+const (
+	// maxValuesList is the number of distinct values a values() keeps in
+	// a sorted slice; past it, in a set.
+	maxValuesList = 32
+	// maxSharedList is the longest list a group may share.
+	maxSharedList = 4
+	// maxSharedLists bounds the table of short lists: groups whose lists
+	// are all different (values of an id) then cost no more than a list
+	// each.
+	maxSharedLists = 1 << 14
+	// ownedBit marks a group's at as an index in owned.
+	ownedBit = 1 << 31
+)
+
+func (c *valuesColumn) grow() { c.at = append(c.at, 0) }
 
 func (c *valuesColumn) add(g int, v Value, _ *record) {
 	if v.kind == KindNull {
 		return
 	}
 	s := render(v)
-	if set := c.sets[g]; set != nil {
-		if _, ok := set[s]; !ok {
-			set[c.in.intern(s)] = struct{}{}
-		}
+	if c.at[g]&ownedBit != 0 {
+		c.owned[c.at[g]&^ownedBit].add(s, &c.in)
 		return
 	}
-	list := c.lists[g]
+	if c.shared == nil {
+		c.shared = [][]string{nil}
+	}
+	list := c.shared[c.at[g]]
 	i := sort.SearchStrings(list, s)
 	if i < len(list) && list[i] == s {
 		return
 	}
-	if len(list) == maxValuesList {
-		set := make(map[string]struct{}, 2*maxValuesList)
-		for _, x := range list {
-			set[x] = struct{}{}
+	if len(list) < maxSharedList {
+		// The list with s, if the table has it or has room for it.
+		c.key = appendListKey(c.key[:0], list[:i])
+		c.key = appendListKey(c.key, []string{s})
+		c.key = appendListKey(c.key, list[i:])
+		if id, ok := c.ids[string(c.key)]; ok {
+			c.at[g] = id
+			return
 		}
-		set[c.in.intern(s)] = struct{}{}
-		if c.sets == nil {
-			c.sets = map[int]map[string]struct{}{}
+		if len(c.shared) < maxSharedLists {
+			next := make([]string, 0, len(list)+1)
+			next = append(append(append(next, list[:i]...), c.in.intern(s)), list[i:]...)
+			if c.ids == nil {
+				c.ids = map[string]uint32{}
+			}
+			c.at[g] = uint32(len(c.shared))
+			c.ids[string(c.key)] = c.at[g]
+			c.shared = append(c.shared, next)
+			return
 		}
-		c.sets[g], c.lists[g] = set, nil
+	}
+	o := ownedValues{list: append(make([]string, 0, len(list)+1), list...)}
+	o.add(s, &c.in)
+	c.at[g] = ownedBit | uint32(len(c.owned))
+	c.owned = append(c.owned, o)
+}
+
+// appendListKey appends the strings of list, each after its length, to
+// key: the key of a list names it unambiguously.
+func appendListKey(key []byte, list []string) []byte {
+	for _, s := range list {
+		key = binary.AppendUvarint(key, uint64(len(s)))
+		key = append(key, s...)
+	}
+	return key
+}
+
+// add adds s to the group's values.
+func (o *ownedValues) add(s string, in *interner) {
+	if o.set != nil {
+		if _, ok := o.set[s]; !ok {
+			o.set[in.intern(s)] = struct{}{}
+		}
 		return
 	}
-	list = append(list, "")
-	copy(list[i+1:], list[i:])
-	list[i] = c.in.intern(s)
-	c.lists[g] = list
+	i := sort.SearchStrings(o.list, s)
+	if i < len(o.list) && o.list[i] == s {
+		return
+	}
+	if len(o.list) == maxValuesList {
+		o.set = make(map[string]struct{}, 2*maxValuesList)
+		for _, x := range o.list {
+			o.set[x] = struct{}{}
+		}
+		o.set[in.intern(s)] = struct{}{}
+		o.list = nil
+		return
+	}
+	o.list = append(o.list, "")
+	copy(o.list[i+1:], o.list[i:])
+	o.list[i] = in.intern(s)
 }
 
 func (c *valuesColumn) result(g int) Value {
-	list := c.lists[g]
-	if set := c.sets[g]; set != nil {
-		list = make([]string, 0, len(set))
-		for s := range set {
-			list = append(list, s)
+	var list []string
+	if at := c.at[g]; at&ownedBit != 0 {
+		o := &c.owned[at&^ownedBit]
+		list = o.list
+		if o.set != nil {
+			list = make([]string, 0, len(o.set))
+			for s := range o.set {
+				list = append(list, s)
+			}
+			sort.Strings(list)
 		}
-		sort.Strings(list)
-		delete(c.sets, g)
+		*o = ownedValues{}
+	} else if c.shared != nil {
+		list = c.shared[at]
 	}
-	c.lists[g] = nil
 	if c.cap > 0 && len(list) > c.cap {
 		list = list[:c.cap]
 		c.warn.add(warnValuesCap)

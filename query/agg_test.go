@@ -116,3 +116,52 @@ func TestValueSize(t *testing.T) {
 		t.Error("an empty List or a string has items")
 	}
 }
+
+// TestValuesColumnDifferential adds values to many groups of one column
+// in a scrambled order, from a small universe (groups share their short
+// lists) and from a large one (every list differs, so the table of short
+// lists fills and later groups own theirs), and checks each group's
+// result against its sorted set.
+func TestValuesColumnDifferential(t *testing.T) {
+	for _, universe := range []int{3, 1 << 20} {
+		var w warnings
+		c := &valuesColumn{warn: &w}
+		const groups = maxSharedLists + 4000
+		for range groups {
+			c.grow()
+		}
+		want := make([]map[string]bool, groups)
+		for i := range 6 * groups {
+			g := (i * 7919) % groups
+			n := (i * 104729) % universe
+			if i%5 == 0 {
+				n = g % (maxValuesList + 8) // some groups go past the list to a set
+			}
+			s := fmt.Sprint("v", n)
+			c.add(g, Str(s), nil)
+			if want[g] == nil {
+				want[g] = map[string]bool{}
+			}
+			want[g][s] = true
+		}
+		if universe > maxSharedLists && len(c.owned) == 0 {
+			t.Fatalf("universe %d: no group owns its list", universe)
+		}
+		for g := range groups {
+			var ws []string
+			for s := range want[g] {
+				ws = append(ws, s)
+			}
+			sort.Strings(ws)
+			got := c.result(g).Items()
+			if len(got) != len(ws) {
+				t.Fatalf("universe %d: group %d has %d values, want %d", universe, g, len(got), len(ws))
+			}
+			for i := range ws {
+				if got[i].String() != ws[i] {
+					t.Fatalf("universe %d: group %d value %d is %q, want %q", universe, g, i, got[i].String(), ws[i])
+				}
+			}
+		}
+	}
+}
