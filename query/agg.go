@@ -321,14 +321,15 @@ func (c *countDistinct) result() Value { return Int(int64(len(c.seen))) }
 // table is full, the group has a sorted list of its own, and past
 // maxValuesList a set.
 type valuesColumn struct {
-	at     []uint32          // per group: its short list's number, or ownedBit | its owned's index
-	shared [][]string        // the distinct short lists, by number; 0 is the empty one
-	ids    map[string]uint32 // a short list's key (appendListKey) → its number
-	owned  []ownedValues     // the groups with lists of their own
-	key    []byte            // scratch for a list's key
-	cap    int
-	warn   *warnings
-	in     interner
+	at      []uint32          // per group: its short list's number, or ownedBit | its owned's index
+	shared  [][]string        // the distinct short lists, by number; 0 is the empty one
+	ids     map[string]uint32 // a short list's key (appendListKey) → its number
+	owned   []ownedValues     // the groups with lists of their own
+	results []Value           // a short list's result, by number, once made
+	key     []byte            // scratch for a list's key
+	cap     int
+	warn    *warnings
+	in      interner
 }
 
 // ownedValues is the values of a group past the shared lists.
@@ -434,10 +435,10 @@ func (o *ownedValues) add(s string, in *interner) {
 }
 
 func (c *valuesColumn) result(g int) Value {
-	var list []string
-	if at := c.at[g]; at&ownedBit != 0 {
+	at := c.at[g]
+	if at&ownedBit != 0 {
 		o := &c.owned[at&^ownedBit]
-		list = o.list
+		list := o.list
 		if o.set != nil {
 			list = make([]string, 0, len(o.set))
 			for s := range o.set {
@@ -446,9 +447,26 @@ func (c *valuesColumn) result(g int) Value {
 			sort.Strings(list)
 		}
 		*o = ownedValues{}
-	} else if c.shared != nil {
-		list = c.shared[at]
+		return c.listValue(list)
 	}
+	if c.shared == nil {
+		return c.listValue(nil)
+	}
+	// The groups of one short list share its result, as they share the
+	// list: a Value is not changed once made.
+	if c.results == nil {
+		c.results = make([]Value, len(c.shared))
+	}
+	if c.results[at].kind != KindList {
+		c.results[at] = c.listValue(c.shared[at])
+	} else if c.cap > 0 && len(c.shared[at]) > c.cap {
+		c.warn.add(warnValuesCap)
+	}
+	return c.results[at]
+}
+
+// listValue is the result of a sorted list: its first cap values.
+func (c *valuesColumn) listValue(list []string) Value {
 	if c.cap > 0 && len(list) > c.cap {
 		list = list[:c.cap]
 		c.warn.add(warnValuesCap)

@@ -16,7 +16,7 @@ import (
 // values in between, which must not leak into it.
 func TestValuesAggListAndSet(t *testing.T) {
 	for _, n := range []int{0, 1, maxValuesList - 1, maxValuesList, maxValuesList + 1, 3 * maxValuesList} {
-		for _, capN := range []int{0, 5, 100} {
+		for _, capN := range []int{0, 2, 5, 100} {
 			var w warnings
 			c := &valuesColumn{cap: capN, warn: &w}
 			c.grow()
