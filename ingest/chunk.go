@@ -13,7 +13,7 @@ import (
 // into chunks; workers parse and decode the chunks in parallel; the reader
 // takes each file's chunks back in order. See Read.
 const (
-	chunkBytes   = 256 << 10 // record bytes in a chunk before it is sent
+	chunkBytes   = 128 << 10 // record bytes in a chunk before it is sent
 	chunkRecords = 1024      // records in a chunk before it is sent
 	chunksAhead  = 4         // chunks a file's splitter may run ahead of the reader
 	filesAhead   = 16        // files split ahead of the reader (Read's window)
@@ -47,7 +47,7 @@ var (
 	bufPool      = sync.Pool{New: func() any { return make([]byte, 0, chunkBytes+chunkBytes/4) }}
 	partialsPool = sync.Pool{New: func() any { return []event.Event(nil) }}
 	recsPool     = sync.Pool{New: func() any { return make([]pending, 0, 256) }}
-	membersPool  = sync.Pool{New: func() any { return make([]jsonx.Member, 0, 4096) }}
+	membersPool  = sync.Pool{New: func() any { return make([]jsonx.Member, 0, 2048) }}
 )
 
 // partial returns a zeroed event from the chunk's partial events.
@@ -106,7 +106,7 @@ func (ch *chunk) recycle() {
 	if ch.partials != nil {
 		partialsPool.Put(ch.partials[:0]) //lint:ignore SA6002 as above
 	}
-	if ch.members != nil && cap(ch.members) >= 4096 {
+	if ch.members != nil && cap(ch.members) >= 2048 {
 		clear(ch.members)               // they point into the buffer
 		membersPool.Put(ch.members[:0]) //lint:ignore SA6002 as above
 	}

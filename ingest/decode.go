@@ -126,7 +126,7 @@ func (d *fileDecoder) run(r io.Reader) {
 		if d.chunks != nil {
 			// Decompress on a goroutine of its own, a few blocks ahead:
 			// a file's gzip and its splitting then run side by side.
-			ra := newReadAhead(zr, 4)
+			ra := newReadAhead(zr, 8)
 			defer ra.close()
 			src = ra
 		}

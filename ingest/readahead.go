@@ -20,7 +20,7 @@ type raBlock struct {
 	err error
 }
 
-const readAheadBlock = 256 << 10
+const readAheadBlock = 64 << 10
 
 var raPool = sync.Pool{New: func() any { return make([]byte, readAheadBlock) }}
 
