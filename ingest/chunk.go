@@ -15,6 +15,7 @@ import (
 const (
 	chunkBytes   = 128 << 10 // record bytes in a chunk before it is sent
 	chunkRecords = 1024      // records in a chunk before it is sent
+	chunkMembers = 2048      // top-level members a pooled chunk has room for (some 100 records' worth)
 	chunksAhead  = 4         // chunks a file's splitter may run ahead of the reader
 	filesAhead   = 16        // files split ahead of the reader (Read's window)
 )
@@ -47,7 +48,7 @@ var (
 	bufPool      = sync.Pool{New: func() any { return make([]byte, 0, chunkBytes+chunkBytes/4) }}
 	partialsPool = sync.Pool{New: func() any { return []event.Event(nil) }}
 	recsPool     = sync.Pool{New: func() any { return make([]pending, 0, 256) }}
-	membersPool  = sync.Pool{New: func() any { return make([]jsonx.Member, 0, 2048) }}
+	membersPool  = sync.Pool{New: func() any { return make([]jsonx.Member, 0, chunkMembers) }}
 )
 
 // partial returns a zeroed event from the chunk's partial events.
@@ -106,7 +107,7 @@ func (ch *chunk) recycle() {
 	if ch.partials != nil {
 		partialsPool.Put(ch.partials[:0]) //lint:ignore SA6002 as above
 	}
-	if ch.members != nil && cap(ch.members) >= 2048 {
+	if ch.members != nil && cap(ch.members) >= chunkMembers {
 		clear(ch.members)               // they point into the buffer
 		membersPool.Put(ch.members[:0]) //lint:ignore SA6002 as above
 	}
