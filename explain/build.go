@@ -104,6 +104,7 @@ func (s *Scope) readAll(ctx context.Context, x *Index, facts *Facts, inputs []st
 			if err := facts.replay(inputs[i], s, x); err != nil {
 				return err
 			}
+			facts.release(inputs[i])
 			st.Packed++
 			i++
 			continue

@@ -272,6 +272,21 @@ func (f *Facts) replay(name string, s *Scope, x *Index) error {
 	})
 }
 
+// release drops the pack of a covered file once Build admitted its calls:
+// the pack is the largest thing the first read kept, and the index Build
+// fills grows while the replays go on. A later read of a wider scope
+// (seldom: Build's widening) reads the file itself, which the facts
+// cannot rule out.
+func (f *Facts) release(name string) {
+	f.mu.Lock()
+	ff := f.files[name]
+	f.mu.Unlock()
+	ff.mu.Lock()
+	defer ff.mu.Unlock()
+	ff.unpack(f.calls)
+	ff.covered = false
+}
+
 // done says that the read of a file ended with events events: the facts
 // speak for the file only if each of them was observed.
 func (f *Facts) done(name string, events int) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/internal/binread"
@@ -222,14 +221,15 @@ func (r *packReader) count() int {
 	return int(n)
 }
 
-// inline reads a string written inline, as a view of the pack's bytes,
-// which are not written again once the pack is done.
+// inline reads a string written inline, as a copy: what an index keeps
+// of a replayed call must not hold on to the pack's bytes, which Build
+// lets go of once the file is replayed (Facts.release).
 func (r *packReader) inline() string {
 	n := r.count()
 	if n == 0 {
 		return ""
 	}
-	s := unsafe.String(&r.B[0], n)
+	s := string(r.B[:n])
 	r.B = r.B[n:]
 	return s
 }
