@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -133,4 +134,52 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+// BenchmarkAggregateGroups is the aggregation of many groups, the shape of
+// query-hc (bench/run.sh): 50,000 callers, each with one to three of a few
+// operations and levels, as count and two values() by caller and resource
+// group. It reports the live heap each group costs once every record is
+// in (the aggregation) and once the result is made (its rows).
+func BenchmarkAggregateGroups(b *testing.B) {
+	const groups = 50000
+	ops := []string{"Microsoft.Compute/disks/write", "Microsoft.Compute/snapshots/write", "Microsoft.Compute/virtualMachines/write"}
+	var evs []*event.Event
+	for i := range 3 * groups {
+		g := i % groups
+		raw := fmt.Sprintf(`{"caller":"user-%d@example.com","group":"rg-%d","op":%q,"level":"Informational"}`, g, g%2000, ops[(i/groups+g)%len(ops)])
+		evs = append(evs, &event.Event{Raw: []byte(raw)})
+	}
+	p, err := query.Compile(`* | json auto | count as n, values(op) as ops, values(level) as levels by caller, group`, query.DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var aggBytes, rowBytes float64
+	for b.Loop() {
+		before := liveHeap()
+		r := p.NewRunner()
+		for _, ev := range evs {
+			r.Push(ev)
+		}
+		agg := liveHeap()
+		res := r.Finish()
+		rows := liveHeap()
+		if len(res.Rows) != groups {
+			b.Fatalf("%d rows, want %d", len(res.Rows), groups)
+		}
+		aggBytes += float64(agg - before)
+		rowBytes += float64(rows - before)
+		runtime.KeepAlive(r)
+		runtime.KeepAlive(res)
+	}
+	b.ReportMetric(aggBytes/float64(b.N)/groups, "agg-B/group")
+	b.ReportMetric(rowBytes/float64(b.N)/groups, "result-B/group")
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
