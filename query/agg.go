@@ -277,12 +277,19 @@ func (s *aggStage) rows() [][]Value {
 	return rows
 }
 
-func (s *aggStage) flush(emit func(*record)) {
-	rows := s.rows()
-	names := append(append([]string(nil), s.keyNames...), make([]string, len(s.aggs))...)
-	for i, a := range s.aggs {
-		names[len(s.keyNames)+i] = a.name
+// columns names the columns of the stage's rows: its keys, then its
+// aggregates.
+func (s *aggStage) columns() []string {
+	cols := append([]string(nil), s.keyNames...)
+	for _, a := range s.aggs {
+		cols = append(cols, a.name)
 	}
+	return cols
+}
+
+func (s *aggStage) flush(emit func(*record)) {
+	names := s.columns()
+	rows := s.rows()
 	for n, row := range rows {
 		rows[n] = nil // the row lives on in its record only
 		r := &record{mat: true, own: true, ord: int64(n)}
@@ -352,6 +359,12 @@ const (
 	ownedBit = 1 << 31
 )
 
+// newValuesColumn returns an empty values() column keeping the cap
+// smallest values (none: all).
+func newValuesColumn(cap int, w *warnings) *valuesColumn {
+	return &valuesColumn{shared: [][]string{nil}, cap: cap, warn: w}
+}
+
 func (c *valuesColumn) grow() { c.at = append(c.at, 0) }
 
 func (c *valuesColumn) add(g int, v Value, _ *record) {
@@ -362,9 +375,6 @@ func (c *valuesColumn) add(g int, v Value, _ *record) {
 	if c.at[g]&ownedBit != 0 {
 		c.owned[c.at[g]&^ownedBit].add(s, &c.in)
 		return
-	}
-	if c.shared == nil {
-		c.shared = [][]string{nil}
 	}
 	list := c.shared[c.at[g]]
 	i := sort.SearchStrings(list, s)
@@ -436,9 +446,10 @@ func (o *ownedValues) add(s string, in *interner) {
 
 func (c *valuesColumn) result(g int) Value {
 	at := c.at[g]
+	var list []string
 	if at&ownedBit != 0 {
 		o := &c.owned[at&^ownedBit]
-		list := o.list
+		list = o.list
 		if o.set != nil {
 			list = make([]string, 0, len(o.set))
 			for s := range o.set {
@@ -447,10 +458,15 @@ func (c *valuesColumn) result(g int) Value {
 			sort.Strings(list)
 		}
 		*o = ownedValues{}
-		return c.listValue(list)
+	} else {
+		list = c.shared[at]
 	}
-	if c.shared == nil {
-		return c.listValue(nil)
+	if c.cap > 0 && len(list) > c.cap {
+		list = list[:c.cap]
+		c.warn.add(warnValuesCap)
+	}
+	if at&ownedBit != 0 {
+		return listValue(list)
 	}
 	// The groups of one short list share its result, as they share the
 	// list: a Value is not changed once made.
@@ -458,19 +474,13 @@ func (c *valuesColumn) result(g int) Value {
 		c.results = make([]Value, len(c.shared))
 	}
 	if c.results[at].kind != KindList {
-		c.results[at] = c.listValue(c.shared[at])
-	} else if c.cap > 0 && len(c.shared[at]) > c.cap {
-		c.warn.add(warnValuesCap)
+		c.results[at] = listValue(list)
 	}
 	return c.results[at]
 }
 
-// listValue is the result of a sorted list: its first cap values.
-func (c *valuesColumn) listValue(list []string) Value {
-	if c.cap > 0 && len(list) > c.cap {
-		list = list[:c.cap]
-		c.warn.add(warnValuesCap)
-	}
+// listValue is the List of the strings of list.
+func listValue(list []string) Value {
 	out := make([]Value, len(list))
 	for i, s := range list {
 		out[i] = Str(s)

@@ -18,7 +18,7 @@ func TestValuesAggListAndSet(t *testing.T) {
 	for _, n := range []int{0, 1, maxValuesList - 1, maxValuesList, maxValuesList + 1, 3 * maxValuesList} {
 		for _, capN := range []int{0, 2, 5, 100} {
 			var w warnings
-			c := &valuesColumn{cap: capN, warn: &w}
+			c := newValuesColumn(capN, &w)
 			c.grow()
 			c.grow()
 			c.grow()
@@ -125,7 +125,7 @@ func TestValueSize(t *testing.T) {
 func TestValuesColumnDifferential(t *testing.T) {
 	for _, universe := range []int{3, 1 << 20} {
 		var w warnings
-		c := &valuesColumn{warn: &w}
+		c := newValuesColumn(0, &w)
 		const groups = maxSharedLists + 4000
 		for range groups {
 			c.grow()

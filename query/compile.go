@@ -623,7 +623,7 @@ func aggColumnFor(fn string, hasArg, sortBefore bool, sem Semantics, w *warnings
 	case "count_distinct":
 		return &stateColumn{mk: func() aggState { return &countDistinct{} }}
 	case "values":
-		return &valuesColumn{cap: sem.ValuesCap, warn: w}
+		return newValuesColumn(sem.ValuesCap, w)
 	case "first", "last":
 		last := fn == "last"
 		return &stateColumn{mk: func() aggState { return &firstLast{last: last, byArrival: sortBefore} }}

@@ -13,7 +13,7 @@ import (
 // line (Sumo's display), Null as empty.
 func cellText(v Value) string {
 	if v.kind == KindList {
-		items := v.items()
+		items := v.Items()
 		parts := make([]string, len(items))
 		for i, x := range items {
 			parts[i] = cellText(x)

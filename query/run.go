@@ -201,10 +201,7 @@ func (r *Runner) finishAggregation(res *Result) bool {
 	if !ok {
 		return false
 	}
-	cols := append([]string(nil), agg.keyNames...)
-	for _, a := range agg.aggs {
-		cols = append(cols, a.name)
-	}
+	cols := agg.columns()
 	for i := range cols {
 		for j := range i {
 			if strings.EqualFold(cols[i], cols[j]) {

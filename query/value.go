@@ -40,14 +40,6 @@ type Value struct {
 // int returns an integral Number's value.
 func (v Value) int() int64 { return int64(v.n) }
 
-// items returns a List's items (cap = len, so appending copies).
-func (v Value) items() []Value {
-	if v.kind != KindList {
-		return nil
-	}
-	return unsafe.Slice(v.lp, v.n)
-}
-
 // Null is the missing value.
 var Null = Value{}
 
@@ -86,8 +78,14 @@ func (v Value) Kind() Kind { return v.kind }
 // IsNull reports whether v is Null.
 func (v Value) IsNull() bool { return v.kind == KindNull }
 
-// Items returns the elements of a List, or nil.
-func (v Value) Items() []Value { return v.items() }
+// Items returns the elements of a List, or nil (cap = len, so appending
+// copies).
+func (v Value) Items() []Value {
+	if v.kind != KindList {
+		return nil
+	}
+	return unsafe.Slice(v.lp, v.n)
+}
 
 // Bool returns the value of a Bool.
 func (v Value) Bool() bool { return v.b }
@@ -143,7 +141,7 @@ func (v Value) jsonValue() any {
 	case KindBool:
 		return v.b
 	case KindList:
-		items := v.items()
+		items := v.Items()
 		out := make([]any, len(items))
 		for i, x := range items {
 			out[i] = x.jsonValue()
@@ -163,7 +161,7 @@ func (v Value) clone() Value {
 	case KindString:
 		v.s = strings.Clone(v.s)
 	case KindList:
-		items := v.items()
+		items := v.Items()
 		l := make([]Value, len(items))
 		for i, x := range items {
 			l[i] = x.clone()
