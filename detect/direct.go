@@ -53,12 +53,12 @@ func (d *Detector) fire(ev *event.Event) {
 // fireWorker makes the findings of the jobs it is sent.
 func (d *Detector) fireWorker() {
 	defer d.fireWG.Done()
-	enc := d.spool.newEncoder()
+	enc, memo := d.spool.newEncoder(), d.opt.Config.NewMemo()
 	var hits []foldHit
 	for batch := range d.fireq {
 		for _, j := range batch {
 			for _, rule := range j.rules {
-				hits = d.hit(enc, hits, rule, j.ev)
+				hits = d.hit(enc, memo, hits, rule, j.ev)
 			}
 		}
 		if len(hits) > 0 {
@@ -69,10 +69,11 @@ func (d *Detector) fireWorker() {
 }
 
 // hit takes one hit of a single-record rule: with folds, prepared and
-// appended to hits for folds.add; else made a finding in the spool.
-func (d *Detector) hit(enc *spoolEncoder, hits []foldHit, rule *sigma.Rule, ev *event.Event) []foldHit {
+// appended to hits for folds.add; else made a finding in the spool. enc
+// and memo are the calling goroutine's.
+func (d *Detector) hit(enc *spoolEncoder, memo *tune.Memo, hits []foldHit, rule *sigma.Rule, ev *event.Event) []foldHit {
 	if d.folds != nil {
-		return append(hits, d.folds.prepare(d.opt.Config, rule, ev))
+		return append(hits, d.folds.prepare(memo, rule, ev))
 	}
 	d.spoolHit(enc, rule, ev)
 	return hits
@@ -226,6 +227,7 @@ type decoderFirer struct {
 	d     *Detector
 	t     *sigma.Tester
 	enc   *spoolEncoder
+	memo  *tune.Memo
 	batch []foldHit
 }
 
@@ -243,7 +245,7 @@ func (d *Detector) DecoderFilter() func() func(*event.Event, *fastjson.Value) bo
 	}
 	d.inDecoders = true
 	return func() func(*event.Event, *fastjson.Value) bool {
-		w := &decoderFirer{d: d, t: d.sig.NewTester(), enc: d.spool.newEncoder()}
+		w := &decoderFirer{d: d, t: d.sig.NewTester(), enc: d.spool.newEncoder(), memo: d.opt.Config.NewMemo()}
 		d.firersMu.Lock()
 		d.firers = append(d.firers, w)
 		d.firersMu.Unlock()
@@ -256,7 +258,7 @@ func (d *Detector) DecoderFilter() func() func(*event.Event, *fastjson.Value) bo
 func (w *decoderFirer) filter(ev *event.Event, parsed *fastjson.Value) bool {
 	rules, wanted := w.t.Fire(ev, parsed)
 	for _, rule := range rules {
-		w.batch = w.d.hit(w.enc, w.batch, rule, ev)
+		w.batch = w.d.hit(w.enc, w.memo, w.batch, rule, ev)
 	}
 	if len(w.batch) >= fireBatch {
 		w.d.folds.add(w.batch)

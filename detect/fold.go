@@ -6,7 +6,6 @@ import (
 	"hash/maphash"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -90,12 +89,12 @@ func newFolds(window time.Duration, budget int64, dir string) *folds {
 }
 
 // prepare works out, without the lock, what fold a hit of rule on ev
-// goes to.
-func (fs *folds) prepare(conf *tune.Config, rule *sigma.Rule, ev *event.Event) foldHit {
+// goes to. memo is the calling goroutine's.
+func (fs *folds) prepare(memo *tune.Memo, rule *sigma.Rule, ev *event.Event) foldHit {
 	// The decision ApplyUncounted would take on the one-record finding:
 	// it reads the rule and the record only.
-	dec := conf.ApplyUncounted(&finding.Finding{RuleID: rule.Ref()}, []*event.Event{ev})
-	k := foldKey{rule: rule, scope: eventtime.ScopeOf(ev), caller: ev.Caller, bucket: floorDiv(ev.Time.UnixNano(), int64(fs.window)), dec: decisionKey(dec)}
+	_, dec := memo.Decide(rule.Ref(), ev)
+	k := foldKey{rule: rule, scope: eventtime.ScopeOf(ev), caller: ev.Caller, bucket: floorDiv(ev.Time.UnixNano(), int64(fs.window)), dec: dec}
 	s := foldSample{ev: ev, identity: eventtime.Identity(ev)}
 	if event.Phased(ev.Provider) && ev.CorrelationUID != "" {
 		s.record = cmp.Or(ev.OriginalUID, ev.UID)
@@ -216,14 +215,6 @@ func compareRecords(a, b *foldSample) int {
 
 // sameRecord reports whether two samples are copies of one record.
 func sameRecord(a, b *foldSample) bool { return compareRecords(a, b) == 0 }
-
-// decisionKey is what tells two tuning decisions apart.
-func decisionKey(d tune.Decision) string {
-	if d.Action == tune.Keep && d.Entry == "" && len(d.Benign) == 0 && !d.AllBenign {
-		return ""
-	}
-	return d.Action.String() + "|" + d.Entry + "|" + strings.Join(d.Benign, ",") + "|" + strconv.FormatBool(d.AllBenign)
-}
 
 func floorDiv(a, b int64) int64 {
 	q := a / b

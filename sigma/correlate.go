@@ -285,7 +285,7 @@ func (r *Runner) hitField(h *Hit, field string) []string {
 			continue
 		}
 		d := &doc{root: v}
-		ec := &evalCtx{d: d, format: e.Event.Format, res: r.res}
+		ec := newEvalCtx(d, e.Event.Format, r.res)
 		if vs := r.stringsOf(ec, field); len(vs) > 0 {
 			return groupValues(e.Event, vs)
 		}

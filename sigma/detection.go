@@ -463,12 +463,50 @@ type evalCtx struct {
 	res    *resolver
 	buf    []leaf
 	buf2   []leaf
+	// The searches of the detection being matched already evaluated on
+	// the record (detection.match): its condition may name one twice.
+	det      *detection
+	searched []searched
+	search   func(string) bool // e.searchOnce, made once
 }
 
+// searched is a search's outcome on the record.
+type searched struct {
+	name string
+	hit  bool
+}
+
+func newEvalCtx(d *doc, format event.Format, res *resolver) *evalCtx {
+	e := &evalCtx{d: d, format: format, res: res}
+	e.search = e.searchOnce
+	return e
+}
+
+// values returns the values of a rule's field on the record, resolved
+// once a record (doc.memo): the slice is the caller's to read, not to
+// append to.
 func (e *evalCtx) values(field string) ([]leaf, bool) {
+	if vals, present, ok := e.d.memoised(field); ok {
+		return vals, present
+	}
+	e.d.parsedInner = false
 	vals, ok := e.res.values(e.d, e.format, field, e.buf[:0])
 	e.buf = vals
-	return vals, ok
+	return e.d.keep(field, vals, ok), ok
+}
+
+// searchOnce evaluates the search name of the detection being matched,
+// once a match.
+func (e *evalCtx) searchOnce(name string) bool {
+	for _, s := range e.searched {
+		if s.name == name {
+			return s.hit
+		}
+	}
+	s := e.det.searches[name]
+	hit := s != nil && s.match(e)
+	e.searched = append(e.searched, searched{name: name, hit: hit})
+	return hit
 }
 
 func (s *search) match(e *evalCtx) bool {
@@ -596,17 +634,6 @@ func (fm *fieldMatcher) matchRef(e *evalCtx, vals []leaf) bool {
 
 // match evaluates the detection on a record.
 func (d *detection) match(e *evalCtx) bool {
-	memo := map[string]int8{}
-	return d.cond.eval(func(name string) bool {
-		if v, ok := memo[name]; ok {
-			return v > 0
-		}
-		s := d.searches[name]
-		r := s != nil && s.match(e)
-		memo[name] = -1
-		if r {
-			memo[name] = 1
-		}
-		return r
-	})
+	e.det, e.searched = d, e.searched[:0]
+	return d.cond.eval(e.search)
 }

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -184,4 +185,35 @@ func FuzzParse(f *testing.F) {
 		r.Flush()
 		_, _ = Lint("f.yml", data, LintOptions{})
 	})
+}
+
+// TestFieldMemoInnerJSON runs rules over a record whose fields hold JSON
+// in strings, two of them parsed by the same inner parser: a field's
+// values are resolved once a record (doc.memo), but not values that point
+// into an inner parser a later lookup reuses. Each rule must match as it
+// does alone.
+func TestFieldMemoInnerJSON(t *testing.T) {
+	rules := []string{
+		"  s: {requestParameters.body.obj: deep}\n  condition: s",
+		"  s: {requestParameters.other.k: shallow}\n  condition: s",
+		"  s: {requestParameters.body.obj: deep, eventName: X}\n  condition: s",
+		"  s: {requestParameters.other.k: shallow, eventName: X}\n  condition: s",
+	}
+	raw := `{"eventName":"X","requestParameters":{"body":"{\"obj\":{\"k\":\"deep\"}}","other":"{\"k\":\"shallow\"}"}}`
+	rs := NewRuleset(nil)
+	for i, r := range rules {
+		rs.AddFile(fmt.Sprintf("r%d.yml", i), []byte(strings.Replace(rule1(r), "title: t", fmt.Sprintf("title: t%d", i), 1)))
+	}
+	rs.Resolve()
+	if len(rs.Problems) > 0 {
+		t.Fatalf("problems: %v", rs.Problems)
+	}
+	for _, noIndex := range []bool{false, true} {
+		r := newRunner(rs, RunOptions{}, noIndex)
+		for range 2 {
+			if got := r.Match(corpusEvent(raw)); len(got) != len(rules) {
+				t.Errorf("noIndex %v: %d of %d rules matched", noIndex, len(got), len(rules))
+			}
+		}
+	}
 }

@@ -75,10 +75,60 @@ type doc struct {
 	// escapes: 0 not yet looked at, 1 plain, -1 not (or no raw).
 	lowered []byte
 	plain   int8
+	// The values of the fields rules name, resolved once a record: the
+	// index and rule after rule ask for the same few fields. memo finds
+	// a field's span of leaves, valid while its gen is the record's.
+	memo   map[string]memoSpan
+	leaves []leaf
+	gen    uint32
+	// parsedInner is set when a lookup parsed JSON carried in a string:
+	// its leaves may point into an inner parser that a later lookup
+	// reuses, so they are not kept.
+	parsedInner bool
+}
+
+// memoSpan is where a field's values are in doc.leaves.
+type memoSpan struct {
+	gen        uint32
+	start, end int32
+	present    bool
+}
+
+// reset starts a new record: its tree (nil when it is not a JSON object)
+// and its text, for mayContain.
+func (d *doc) reset(root *fastjson.Value, raw []byte) {
+	d.root, d.raw, d.plain = root, raw, 0
+	d.gen++
+	d.leaves = d.leaves[:0]
 }
 
 // setRaw starts a new record's text for mayContain.
-func (d *doc) setRaw(raw []byte) { d.raw, d.plain = raw, 0 }
+func (d *doc) setRaw(raw []byte) { d.reset(d.root, raw) }
+
+// memoised returns the values of field resolved earlier on this record.
+func (d *doc) memoised(field string) (vals []leaf, present, ok bool) {
+	m, ok := d.memo[field]
+	if !ok || m.gen != d.gen {
+		return nil, false, false
+	}
+	return d.leaves[m.start:m.end:m.end], m.present, true
+}
+
+// keep remembers field's values on this record, unless their lookup
+// parsed JSON in a string (parsedInner), and returns them.
+func (d *doc) keep(field string, vals []leaf, present bool) []leaf {
+	if d.parsedInner {
+		return vals
+	}
+	if d.memo == nil {
+		d.memo = map[string]memoSpan{}
+	}
+	start := len(d.leaves)
+	d.leaves = append(d.leaves, vals...)
+	end := len(d.leaves)
+	d.memo[field] = memoSpan{gen: d.gen, start: int32(start), end: int32(end), present: present}
+	return d.leaves[start:end:end]
+}
 
 // mayContain reports whether some string of the record may match the
 // keyword p. A record whose text is ASCII without escapes holds each of
@@ -182,6 +232,7 @@ func (d *doc) collect(v *fastjson.Value, p string, out []leaf, depth int, fold b
 		if t == "" || (t[0] != '{' && t[0] != '[') {
 			return out, false
 		}
+		d.parsedInner = true
 		iv, err := d.inner[depth].Parse(t)
 		if err != nil {
 			return out, false

@@ -110,6 +110,7 @@ type Runner struct {
 	core    *eventtime.Core
 	parser  fastjson.Parser
 	d       doc
+	ec      *evalCtx // the record being matched, on d
 	scopes  map[string]*rscope
 	stats   RunStats
 	ngroups int
@@ -336,19 +337,23 @@ func (r *Runner) Fire(ev *event.Event) []*Rule {
 // evalQuiet parses ev for the detections without counting; parsed,
 // when not nil, is ev.Raw parsed already.
 func (r *Runner) evalQuiet(ev *event.Event, parsed *fastjson.Value) *evalCtx {
-	r.d.root = nil
-	r.d.setRaw(ev.Raw)
+	var root *fastjson.Value
 	switch {
 	case parsed != nil:
 		if parsed.Type() == fastjson.TypeObject {
-			r.d.root = parsed
+			root = parsed
 		}
 	case len(ev.Raw) > 0:
 		if v, err := r.parser.ParseBytes(ev.Raw); err == nil && v.Type() == fastjson.TypeObject {
-			r.d.root = v
+			root = v
 		}
 	}
-	return &evalCtx{d: &r.d, format: ev.Format, res: r.res}
+	r.d.reset(root, ev.Raw)
+	if r.ec == nil {
+		r.ec = newEvalCtx(&r.d, ev.Format, r.res)
+	}
+	r.ec.format = ev.Format
+	return r.ec
 }
 
 // test reports whether rule matches, and whether a filter removed a

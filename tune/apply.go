@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -148,6 +149,15 @@ func (c *Config) ApplyUncounted(f *finding.Finding, evs []*event.Event) Decision
 	c.applyBenign(f, subjects, &dec)
 	c.applyEntries(f, subjects, &dec)
 	return dec
+}
+
+// Key is what tells two decisions apart: equal for equal decisions, ""
+// for one that changed nothing.
+func (d Decision) Key() string {
+	if d.Action == Keep && d.Entry == "" && len(d.Benign) == 0 && !d.AllBenign {
+		return ""
+	}
+	return d.Action.String() + "|" + d.Entry + "|" + strings.Join(d.Benign, ",") + "|" + strconv.FormatBool(d.AllBenign)
 }
 
 // Count counts a decision of ApplyUncounted into the summary: the benign
