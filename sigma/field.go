@@ -155,11 +155,55 @@ func (d *doc) mayContain(p *pattern) bool {
 		d.lowered, d.plain = low, 1
 	}
 	for _, t := range p.toks {
-		if t.lit != "" && !bytes.Contains(d.lowered, []byte(t.lit)) {
+		if t.lit != "" && !containsRare(d.lowered, t.lit) {
 			return false
 		}
 	}
 	return true
+}
+
+// byteRank orders bytes by how often they appear in lower-cased cloud
+// audit records, most often first; a byte not listed is rarer than all.
+const byteRank = `"e:,ta.oisrn-c/0_1m23d4l5u6p789{}gthfwbyv[]kx@=jqz `
+
+// rarity is each byte's place in byteRank, or len(byteRank).
+var rarity = func() (r [256]uint8) {
+	for i := range r {
+		r[i] = uint8(len(byteRank))
+	}
+	for i := len(byteRank) - 1; i >= 0; i-- {
+		r[byteRank[i]] = uint8(i)
+	}
+	return r
+}()
+
+// containsRare is bytes.Contains(text, lit), searching for lit's rarest
+// byte instead of its first: the keywords of SigmaHQ's Azure rules start
+// with "microsoft.", whose m a record holds every few bytes.
+func containsRare(text []byte, lit string) bool {
+	if len(lit) < 2 {
+		return bytes.Contains(text, []byte(lit))
+	}
+	k := 0
+	for i := 1; i < len(lit); i++ {
+		if rarity[lit[i]] > rarity[lit[k]] {
+			k = i
+		}
+	}
+	c := lit[k]
+	// lit's byte k is at text[from+j]: lit starts at text[from+j-k].
+	for from := k; from+len(lit)-k <= len(text); {
+		j := bytes.IndexByte(text[from:len(text)-(len(lit)-k-1)], c)
+		if j < 0 {
+			return false
+		}
+		at := from + j - k
+		if string(text[at:at+len(lit)]) == lit {
+			return true
+		}
+		from += j + 1
+	}
+	return false
 }
 
 // lookup collects the values at p. present reports whether the path
@@ -280,6 +324,9 @@ func lowerPlain(dst, src []byte) bool {
 func keyPrefix(p string, k []byte, fold bool) (string, bool) {
 	if len(k) > len(p) {
 		return "", false
+	}
+	if !fold && len(k) > 0 && k[0] != p[0] {
+		return "", false // most keys of an object: no call to compare them
 	}
 	head := p[:len(k)]
 	if fold {

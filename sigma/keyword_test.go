@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"regexp"
 	"slices"
 	"strings"
@@ -129,4 +130,29 @@ func FuzzPatternFolds(f *testing.F) {
 			t.Fatalf("pattern %q on %q: %v, want %v", text, s, got, want)
 		}
 	})
+}
+
+// TestContainsRare checks containsRare against bytes.Contains on random
+// texts and literals over a small alphabet, so that matches overlap, sit
+// at either end and repeat.
+func TestContainsRare(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "ab/mq"[rng.IntN(5)]
+		}
+		return string(b)
+	}
+	for range 20000 {
+		text, lit := word(rng.IntN(40)), word(1+rng.IntN(6))
+		if rng.IntN(3) == 0 && len(text) > 0 {
+			// A literal the text holds.
+			i := rng.IntN(len(text))
+			lit = text[i:min(len(text), i+1+rng.IntN(6))]
+		}
+		if got, want := containsRare([]byte(text), lit), strings.Contains(text, lit); got != want {
+			t.Fatalf("containsRare(%q, %q) = %v, want %v", text, lit, got, want)
+		}
+	}
 }
