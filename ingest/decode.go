@@ -53,6 +53,7 @@ type fileDecoder struct {
 	index    int
 	chunks   *chunker // set when records are decoded by the workers of Read
 	lite     liteScanner
+	kind     Format // the record's format, when light found it as classify would
 	inner2   []jsonx.Member                               // members of a nested object, for partial events
 	inner3   []jsonx.Member                               // and of one nested in it
 	pre      []jsonx.Member                               // the record's members as the splitter indexed them, or nil
@@ -613,6 +614,7 @@ func (d *fileDecoder) indexed(pos recordPos, envelope string, read func([]jsonx.
 func (d *fileDecoder) decode(buf []byte, pos recordPos, index int, envelope string) {
 	buf = bytes.TrimSpace(buf)
 	checked := false
+	d.kind = ""
 	if d.opt.Want != nil || d.opt.QueryFields {
 		d.lite.checked = false
 		if d.light(buf, pos, index, envelope) {
@@ -738,7 +740,10 @@ func (d *fileDecoder) dispatch(v *fastjson.Value, raw []byte, pos recordPos, ind
 
 	kind := d.forced
 	if kind == "" || kind == FormatAuto {
-		kind = classify(v, envelope)
+		kind, d.kind = d.kind, "" // the record light scanned, not one inside it
+		if kind == "" {
+			kind = classify(v, envelope)
+		}
 	}
 	switch kind {
 	case FormatCloudTrail:

@@ -16,6 +16,9 @@ type liteScanner struct {
 	own     []jsonx.Member
 	idx     [len(liteKeys)]int // the first member of each of liteKeys, or -1
 	checked bool               // scan accepted the record: it is JSON as parseStrict checks it
+	// bigQuery is set when a member is named protopayload_auditlog in
+	// some letter case (gcp.Classify looks for it so).
+	bigQuery bool
 }
 
 // liteKeys are the member names light looks up on every record: one pass
@@ -25,6 +28,10 @@ var liteKeys = [...]string{
 	"digestStartTime", "digestPublicKeyFingerprint", "eventType", "generator", "eventVersion", "eventSource",
 	"eventName", "userIdentity", "awsRegion", "OperationNameValue", "TimeGenerated", "Caller", "operationName",
 	"eventTimestamp", "time", "resourceId", "resultType", "eventTime", "recipientAccountId",
+	// What classify looks for before it calls a record CloudTrail
+	// (notCloudTrail).
+	"message", "data", "protoPayload", "logName", "configRuleName", "configurationItemCaptureTime",
+	"configurationItemStatus", "SchemaVersion", "Findings", "service",
 }
 
 // liteSlot maps a name of liteKeys to its place (a switch: cheaper than a
@@ -85,6 +92,26 @@ func liteSlot(key string) (int, bool) {
 		return 25, true
 	case "recipientAccountId":
 		return 26, true
+	case "message":
+		return 27, true
+	case "data":
+		return 28, true
+	case "protoPayload":
+		return 29, true
+	case "logName":
+		return 30, true
+	case "configRuleName":
+		return 31, true
+	case "configurationItemCaptureTime":
+		return 32, true
+	case "configurationItemStatus":
+		return 33, true
+	case "SchemaVersion":
+		return 34, true
+	case "Findings":
+		return 35, true
+	case "service":
+		return 36, true
 	}
 	return 0, false
 }
@@ -101,16 +128,32 @@ func (s *liteScanner) scan(buf []byte, pre []jsonx.Member) bool {
 		}
 		s.members = s.own
 	}
-	s.checked = true
+	s.checked, s.bigQuery = true, false
 	for i := range s.idx {
 		s.idx[i] = -1
 	}
 	for i := range s.members {
-		if k, found := liteSlot(string(s.members[i].Key)); found && s.idx[k] < 0 {
-			s.idx[k] = i
+		k := s.members[i].Key
+		if slot, found := liteSlot(string(k)); found {
+			if s.idx[slot] < 0 {
+				s.idx[slot] = i
+			}
+		} else if len(k) == len("protopayload_auditlog") && equalFold(k, "protopayload_auditlog") {
+			s.bigQuery = true
 		}
 	}
 	return true
+}
+
+// notCloudTrail reports whether the record has a member that classify
+// tests, after the ones light tests itself, before it tests for a
+// CloudTrail record: a Pub/Sub message, a Cloud Logging entry, an AWS
+// Config item or notification, a Security Hub or GuardDuty finding. Without one, a record
+// light takes for CloudTrail is CloudTrail to classify too.
+func (s *liteScanner) notCloudTrail() bool {
+	return s.has("message") || s.has("data") || s.has("protoPayload") || s.bigQuery || s.has("logName") || s.has("messageType") ||
+		s.has("configRuleName") || s.has("configurationItemCaptureTime") || s.has("configurationItemStatus") ||
+		s.has("SchemaVersion") || s.has("Findings") || s.has("service")
 }
 
 // get returns the first member named key, as fastjson's Get would.
@@ -197,6 +240,11 @@ func (d *fileDecoder) light(buf []byte, pos recordPos, index int, envelope strin
 	}
 	switch {
 	case s.has("eventVersion") || s.has("eventSource") || s.has("eventName") && (s.has("userIdentity") || s.has("awsRegion")):
+		if envelope != "receivedMessages" && !s.notCloudTrail() {
+			// What classify would say: the full decoder, if it comes
+			// to it, need not ask again.
+			d.kind = FormatCloudTrail
+		}
 		return d.lightCloudTrail(buf, pos, index, envelope)
 	case s.has("OperationNameValue") || s.has("TimeGenerated") && s.has("Caller"):
 		return false // Log Analytics

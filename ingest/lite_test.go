@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -451,4 +452,64 @@ func selectInputs(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	return inputs
+}
+
+// TestLightClassifiesAsFull checks the format light hands the full
+// decoder (so that it need not classify a record again) against classify:
+// a CloudTrail record with each member added that classify tests before
+// it calls a record CloudTrail decodes alike with Want (every operation
+// wanted: light scans each record, then the full decoder reads it) and
+// without it.
+func TestLightClassifiesAsFull(t *testing.T) {
+	base := `"eventVersion":"1.08","eventTime":"2026-11-02T10:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances",` +
+		`"awsRegion":"us-east-1","recipientAccountId":"111122223333","eventID":"e-%d","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"}`
+	extras := []string{
+		``,
+		`"message":{"data":"e30="}`,
+		`"data":"e30=","attributes":{}`,
+		`"protoPayload":{"methodName":"v1.compute.instances.stop"}`,
+		`"ProtoPayload_AuditLog":{"methodName":"x"}`,
+		`"logName":"projects/p/logs/cloudaudit.googleapis.com%%2Factivity","timestamp":"2026-11-02T10:00:00Z"`,
+		`"configRuleName":"r","invokingEvent":"{}"`,
+		`"configurationItemCaptureTime":"2026-11-02T10:00:00Z"`,
+		`"configurationItemStatus":"OK"`,
+		`"SchemaVersion":"2018-10-08","ProductArn":"arn:aws:securityhub:::product/x"`,
+		`-"Findings":[]`, // a leading - drops eventName, as these records lack it
+		`-"service":{"serviceName":"guardduty"}`,
+		`"messageType":"ConfigurationItemChangeNotification"`,
+		`"eventType":"AwsCloudTrailInsight"`,
+		`"generator":"revertwatch emulate 1"`,
+	}
+	var b bytes.Buffer
+	for i, x := range extras {
+		rec := base
+		if strings.HasPrefix(x, "-") {
+			x, rec = x[1:], strings.Replace(base, `"eventName":"StopInstances",`, "", 1)
+		}
+		if x != "" {
+			x = "," + x
+		}
+		fmt.Fprintf(&b, "{"+rec+x+"}\n", i)
+	}
+	path := filepath.Join(t.TempDir(), "records.json")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	full := read(t, []string{path}, ingest.Options{Jobs: 1})
+	lit := readCopies(t, []string{path}, ingest.Options{Jobs: 1, Want: func(string, string) bool { return true }})
+	if !reflect.DeepEqual(full.diags, lit.diags) || full.sum != lit.sum {
+		t.Fatalf("diagnostics or stats differ:\n%+v\n%+v\n%+v\n%+v", full.diags, lit.diags, full.sum, lit.sum)
+	}
+	if len(full.events) != len(lit.events) {
+		t.Fatalf("%d events with Want, %d without", len(lit.events), len(full.events))
+	}
+	for i, f := range full.events {
+		if !reflect.DeepEqual(f, lit.events[i]) {
+			t.Errorf("record %d decodes otherwise with Want:\n%+v\n%+v", f.Source.Index, lit.events[i], f)
+		}
+	}
+	// Only the base record is CloudTrail to classify.
+	if len(full.events) != 1 || len(full.diags) != len(extras)-1 {
+		t.Errorf("%d events and %d diagnostics, want 1 and %d: the records are not what the test means", len(full.events), len(full.diags), len(extras)-1)
+	}
 }

@@ -389,7 +389,14 @@ type subject struct {
 }
 
 func subjectOf(ev *event.Event) subject {
-	s := subject{
+	var s subject
+	s.fill(ev)
+	return s
+}
+
+// fill makes s the subject of ev, reusing its lists' arrays.
+func (s *subject) fill(ev *event.Event) {
+	*s = subject{
 		provider:      ev.Provider,
 		role:          ev.Actor.Role,
 		invokedBy:     ev.Actor.InvokedBy,
@@ -399,6 +406,11 @@ func subjectOf(ev *event.Event) subject {
 		resourceGroup: ev.ResourceGroup,
 		request:       ev.Request,
 		time:          ev.Time,
+		identities:    s.identities[:0],
+		operations:    s.operations[:0],
+		userAgents:    s.userAgents[:0],
+		srcIPs:        s.srcIPs[:0],
+		resources:     s.resources[:0],
 	}
 	s.identities = appendNonEmpty(s.identities, ev.Caller, ev.Actor.UID, ev.Actor.AppID)
 	if ev.Provider == event.Azure {
@@ -407,9 +419,9 @@ func subjectOf(ev *event.Event) subject {
 		// matched only as part of the ARN.
 		s.identities = appendNonEmpty(s.identities, ev.Actor.Name)
 	}
-	s.operations = appendNonEmpty(nil, firstNonEmpty(ev.OperationName, ev.Operation))
-	s.userAgents = appendNonEmpty(nil, ev.UserAgent)
-	s.srcIPs = appendNonEmpty(nil, firstNonEmpty(ev.SrcIP, ev.SrcDomain))
+	s.operations = appendNonEmpty(s.operations, firstNonEmpty(ev.OperationName, ev.Operation))
+	s.userAgents = appendNonEmpty(s.userAgents, ev.UserAgent)
+	s.srcIPs = appendNonEmpty(s.srcIPs, firstNonEmpty(ev.SrcIP, ev.SrcDomain))
 	for _, r := range ev.Resources {
 		s.resources = appendNonEmpty(s.resources, r.UID)
 	}
@@ -417,7 +429,6 @@ func subjectOf(ev *event.Event) subject {
 	if s.resourceGroup == "" {
 		s.resourceGroup = event.ARMResourceGroup(ev.ResourceID)
 	}
-	return s
 }
 
 // subjectsOfFinding builds subjects from a finding alone, for callers that

@@ -33,6 +33,7 @@ type Memo struct {
 	decisions map[[2]uint64]memoised
 	seeds     [2]maphash.Seed
 	key       []byte
+	subject   subject // scratch of Decide
 	// until is when the next allow entry expires (zero: none will): the
 	// decisions taken before hold until then.
 	until time.Time
@@ -96,8 +97,8 @@ func (m *Memo) Decide(ruleID string, ev *event.Event) (Decision, string) {
 			m.until = m.c.nextExpiry(now)
 		}
 	}
-	s := subjectOf(ev)
-	m.key = m.appendKey(m.key[:0], ruleID, &s)
+	m.subject.fill(ev)
+	m.key = m.appendKey(m.key[:0], ruleID, &m.subject)
 	h := [2]uint64{maphash.Bytes(m.seeds[0], m.key), maphash.Bytes(m.seeds[1], m.key)}
 	if d, ok := m.decisions[h]; ok {
 		return d.d, d.key
