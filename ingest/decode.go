@@ -53,7 +53,7 @@ type fileDecoder struct {
 	index    int
 	chunks   *chunker // set when records are decoded by the workers of Read
 	lite     liteScanner
-	kind     Format // the record's format, when light found it as classify would
+	kind     Format                                       // the record's format, when light found it as classify would
 	inner2   []jsonx.Member                               // members of a nested object, for partial events
 	inner3   []jsonx.Member                               // and of one nested in it
 	pre      []jsonx.Member                               // the record's members as the splitter indexed them, or nil
