@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/revertwatch/revertwatch/event"
+	"github.com/revertwatch/revertwatch/internal/jsonx"
 )
 
 // The rule index. Each detection rule is planned once: the equality
@@ -176,6 +177,31 @@ type ruleIndex struct {
 	fields []string
 	folded []map[string][]int32 // by field: lower-cased value → rules
 	cased  []map[string][]int32 // by field: exact value → rules
+	// lens are the lengths of each field's values, folded or cased: an
+	// ASCII value of another length is in neither map, and is not
+	// lower-cased to find that out (a user agent, on every record).
+	lens []lenSet
+}
+
+// lenSet is a set of lengths.
+type lenSet struct {
+	short [4]uint64 // lengths below 256
+	long  bool      // any length from 256
+}
+
+func (l *lenSet) add(n int) {
+	if n >= 256 {
+		l.long = true
+		return
+	}
+	l.short[n/64] |= 1 << (n % 64)
+}
+
+func (l *lenSet) has(n int) bool {
+	if n >= 256 {
+		return l.long
+	}
+	return l.short[n/64]&(1<<(n%64)) != 0
 }
 
 // buildIndex indexes the detections a provider admits.
@@ -206,7 +232,9 @@ func buildIndex(dets []*Rule, plans []indexPlan, provider string) *ruleIndex {
 				ix.fields = append(ix.fields, k.field)
 				ix.folded = append(ix.folded, map[string][]int32{})
 				ix.cased = append(ix.cased, map[string][]int32{})
+				ix.lens = append(ix.lens, lenSet{})
 			}
+			ix.lens[f].add(len(k.val))
 			if k.cased {
 				add(ix.cased[f], k.val, int32(i))
 			} else {
@@ -268,6 +296,9 @@ func (r *Runner) candidates(ec *evalCtx, provider string, buf []*Rule) []*Rule {
 				// indexing; every rule is a candidate.
 				r.ids = ids
 				return append(buf, r.p.detections...)
+			}
+			if !ix.lens[f].has(len(v.s)) && jsonx.IsASCII(v.s) {
+				continue // lower-cased, it is as long: no value of the field
 			}
 			r.low = event.AppendLower(r.low[:0], v.s)
 			if l, ok := ix.folded[f][string(r.low)]; ok {

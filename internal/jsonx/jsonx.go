@@ -27,11 +27,23 @@ func Get(v *fastjson.Value, key string) *fastjson.Value {
 	o, _ := v.Object()
 	var found *fastjson.Value
 	o.Visit(func(k []byte, m *fastjson.Value) {
-		if found == nil && bytes.EqualFold(k, []byte(key)) {
+		if found == nil && foldEqual(k, key) {
 			found = m
 		}
 	})
 	return found
+}
+
+// foldEqual is bytes.EqualFold(k, []byte(key)), refusing at once a k
+// whose first byte and key's are ASCII and differ beyond letter case: the
+// lot of the names Get's fallback compares (an ASCII byte is a rune of
+// its own, and two ASCII runes fold together only as letters of one
+// case pair).
+func foldEqual(k []byte, key string) bool {
+	if len(k) > 0 && len(key) > 0 && k[0] < utf8.RuneSelf && key[0] < utf8.RuneSelf && LowerASCII(k[0]) != LowerASCII(key[0]) {
+		return false
+	}
+	return bytes.EqualFold(k, []byte(key))
 }
 
 // Path follows keys case-insensitively through nested objects.

@@ -178,3 +178,17 @@ func TestMembersPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldEqual holds foldEqual to bytes.EqualFold, on names that fold
+// together through runes that are not ASCII (the Kelvin sign and k, the
+// long s and s) and names of every pair of a small alphabet.
+func TestFoldEqual(t *testing.T) {
+	names := []string{"", "k", "K", "\u212a", "key", "KEY", "\u212aey", "s", "\u017f", "service", "\u017fervice", "Service", "a", "b", "ab", "[", "{", "é", "É", "1"}
+	for _, a := range names {
+		for _, b := range names {
+			if got, want := foldEqual([]byte(a), b), bytes.EqualFold([]byte(a), []byte(b)); got != want {
+				t.Errorf("foldEqual(%q, %q) = %v, want %v", a, b, got, want)
+			}
+		}
+	}
+}
