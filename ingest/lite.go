@@ -16,9 +16,6 @@ type liteScanner struct {
 	own     []jsonx.Member
 	idx     [len(liteKeys)]int // the first member of each of liteKeys, or -1
 	checked bool               // scan accepted the record: it is JSON as parseStrict checks it
-	// bigQuery is set when a member is named protopayload_auditlog in
-	// some letter case (gcp.Classify looks for it so).
-	bigQuery bool
 }
 
 // liteKeys are the member names light looks up on every record: one pass
@@ -28,10 +25,6 @@ var liteKeys = [...]string{
 	"digestStartTime", "digestPublicKeyFingerprint", "eventType", "generator", "eventVersion", "eventSource",
 	"eventName", "userIdentity", "awsRegion", "OperationNameValue", "TimeGenerated", "Caller", "operationName",
 	"eventTimestamp", "time", "resourceId", "resultType", "eventTime", "recipientAccountId",
-	// What classify looks for before it calls a record CloudTrail
-	// (notCloudTrail).
-	"message", "data", "protoPayload", "logName", "configRuleName", "configurationItemCaptureTime",
-	"configurationItemStatus", "SchemaVersion", "Findings", "service",
 }
 
 // liteSlot maps a name of liteKeys to its place (a switch: cheaper than a
@@ -92,26 +85,6 @@ func liteSlot(key string) (int, bool) {
 		return 25, true
 	case "recipientAccountId":
 		return 26, true
-	case "message":
-		return 27, true
-	case "data":
-		return 28, true
-	case "protoPayload":
-		return 29, true
-	case "logName":
-		return 30, true
-	case "configRuleName":
-		return 31, true
-	case "configurationItemCaptureTime":
-		return 32, true
-	case "configurationItemStatus":
-		return 33, true
-	case "SchemaVersion":
-		return 34, true
-	case "Findings":
-		return 35, true
-	case "service":
-		return 36, true
 	}
 	return 0, false
 }
@@ -128,18 +101,13 @@ func (s *liteScanner) scan(buf []byte, pre []jsonx.Member) bool {
 		}
 		s.members = s.own
 	}
-	s.checked, s.bigQuery = true, false
+	s.checked = true
 	for i := range s.idx {
 		s.idx[i] = -1
 	}
 	for i := range s.members {
-		k := s.members[i].Key
-		if slot, found := liteSlot(string(k)); found {
-			if s.idx[slot] < 0 {
-				s.idx[slot] = i
-			}
-		} else if len(k) == len("protopayload_auditlog") && equalFold(k, "protopayload_auditlog") {
-			s.bigQuery = true
+		if k, found := liteSlot(string(s.members[i].Key)); found && s.idx[k] < 0 {
+			s.idx[k] = i
 		}
 	}
 	return true
@@ -151,9 +119,19 @@ func (s *liteScanner) scan(buf []byte, pre []jsonx.Member) bool {
 // Config item or notification, a Security Hub or GuardDuty finding. Without one, a record
 // light takes for CloudTrail is CloudTrail to classify too.
 func (s *liteScanner) notCloudTrail() bool {
-	return s.has("message") || s.has("data") || s.has("protoPayload") || s.bigQuery || s.has("logName") || s.has("messageType") ||
-		s.has("configRuleName") || s.has("configurationItemCaptureTime") || s.has("configurationItemStatus") ||
-		s.has("SchemaVersion") || s.has("Findings") || s.has("service")
+	for i := range s.members {
+		switch k := s.members[i].Key; string(k) {
+		case "message", "data", "protoPayload", "logName", "messageType", "configRuleName", "configurationItemCaptureTime",
+			"configurationItemStatus", "SchemaVersion", "Findings", "service":
+			return true
+		default:
+			// gcp.Classify looks this one up in any letter case.
+			if len(k) == len("protopayload_auditlog") && equalFold(k, "protopayload_auditlog") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // get returns the first member named key, as fastjson's Get would.
@@ -240,12 +218,15 @@ func (d *fileDecoder) light(buf []byte, pos recordPos, index int, envelope strin
 	}
 	switch {
 	case s.has("eventVersion") || s.has("eventSource") || s.has("eventName") && (s.has("userIdentity") || s.has("awsRegion")):
+		if d.lightCloudTrail(buf, pos, index, envelope) {
+			return true
+		}
 		if envelope != "receivedMessages" && !s.notCloudTrail() {
-			// What classify would say: the full decoder, if it comes
-			// to it, need not ask again.
+			// What classify would say: the full decoder need not ask
+			// again.
 			d.kind = FormatCloudTrail
 		}
-		return d.lightCloudTrail(buf, pos, index, envelope)
+		return false
 	case s.has("OperationNameValue") || s.has("TimeGenerated") && s.has("Caller"):
 		return false // Log Analytics
 	}
