@@ -2,9 +2,7 @@ package detect_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"sort"
 	"strings"
 	"testing"
@@ -15,7 +13,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/eventtime"
 	"github.com/revertwatch/revertwatch/finding"
-	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/internal/emutest"
 	"github.com/revertwatch/revertwatch/sigma"
 	"github.com/revertwatch/revertwatch/tune"
 )
@@ -24,23 +22,7 @@ import (
 // input of clouds with in-order delivery would see it.
 func liveEvents(t *testing.T) []*event.Event {
 	t.Helper()
-	corpus, err := emulate.Generate(emulate.Options{Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	var names []string
-	for _, f := range corpus.Files {
-		files[f.Path] = f.Data
-		names = append(names, f.Path)
-	}
-	var evs []*event.Event
-	_, err = ingest.Read(context.Background(), names, ingest.Options{Jobs: 1, Open: func(n string) (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(files[n])), nil
-	}}, ingest.Handlers{Event: func(ev *event.Event) error { evs = append(evs, ev); return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	evs := emutest.Events(t, emulate.Options{Seed: 3})
 	sort.SliceStable(evs, func(i, j int) bool { return eventtime.Less(evs[i], evs[j]) })
 	return evs
 }

@@ -2,11 +2,9 @@ package sigma
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"os"
 	"sort"
 	"strings"
@@ -16,7 +14,7 @@ import (
 	"github.com/revertwatch/revertwatch/emulate"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/eventtime"
-	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/internal/emutest"
 )
 
 // countRules are correlations of every other kind over the exported
@@ -94,23 +92,7 @@ func stateRules(t testing.TB) *Ruleset {
 // newer ones.
 func emulated(t testing.TB, opt emulate.Options, jitter time.Duration) []*event.Event {
 	t.Helper()
-	corpus, err := emulate.Generate(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	var names []string
-	for _, f := range corpus.Files {
-		files[f.Path] = f.Data
-		names = append(names, f.Path)
-	}
-	var evs []*event.Event
-	_, err = ingest.Read(context.Background(), names, ingest.Options{Jobs: 1, Open: func(n string) (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(files[n])), nil
-	}}, ingest.Handlers{Event: func(ev *event.Event) error { evs = append(evs, ev); return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	evs := emutest.Events(t, opt)
 	at := func(ev *event.Event) time.Time {
 		if jitter <= 0 {
 			return ev.Time

@@ -1,10 +1,7 @@
 package tune_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"reflect"
 	"testing"
@@ -13,7 +10,7 @@ import (
 	"github.com/revertwatch/revertwatch/emulate"
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
-	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/internal/emutest"
 	"github.com/revertwatch/revertwatch/tune"
 )
 
@@ -104,24 +101,8 @@ func TestMemoSameAsApply(t *testing.T) {
 // CloudTrail and Azure shapes.
 func emulatedEvents(t *testing.T) []*event.Event {
 	t.Helper()
-	corpus, err := emulate.Generate(emulate.Options{Seed: 3, Noise: 300,
+	evs := emutest.Events(t, emulate.Options{Seed: 3, Noise: 300,
 		Shapes: []emulate.Shape{event.FormatCloudTrailLines, event.FormatAzureStorage}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	var names []string
-	for _, f := range corpus.Files {
-		files[f.Path] = f.Data
-		names = append(names, f.Path)
-	}
-	var evs []*event.Event
-	_, err = ingest.Read(context.Background(), names, ingest.Options{Jobs: 1, Open: func(n string) (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(files[n])), nil
-	}}, ingest.Handlers{Event: func(ev *event.Event) error { evs = append(evs, ev); return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(evs) < 500 {
 		t.Fatalf("only %d events", len(evs))
 	}
