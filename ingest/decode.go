@@ -54,6 +54,8 @@ type fileDecoder struct {
 	chunks   *chunker // set when records are decoded by the workers of Read
 	lite     liteScanner
 	kind     Format                                       // the record's format, when light found it as classify would
+	req      span                                         // with kind: requestParameters in the record, as MarshalTo writes it
+	resp     span                                         // and responseElements
 	inner2   []jsonx.Member                               // members of a nested object, for partial events
 	inner3   []jsonx.Member                               // and of one nested in it
 	pre      []jsonx.Member                               // the record's members as the splitter indexed them, or nil
@@ -614,7 +616,7 @@ func (d *fileDecoder) indexed(pos recordPos, envelope string, read func([]jsonx.
 func (d *fileDecoder) decode(buf []byte, pos recordPos, index int, envelope string) {
 	buf = bytes.TrimSpace(buf)
 	checked := false
-	d.kind = ""
+	d.kind, d.req, d.resp = "", span{}, span{}
 	if d.opt.Want != nil || d.opt.QueryFields {
 		d.lite.checked = false
 		if d.light(buf, pos, index, envelope) {
@@ -747,12 +749,11 @@ func (d *fileDecoder) dispatch(v *fastjson.Value, raw []byte, pos recordPos, ind
 	}
 	switch kind {
 	case FormatCloudTrail:
-		f := event.FormatCloudTrailLines
-		if envelope == "Records" {
-			f = event.FormatCloudTrailRecords
-		}
-		ev := d.newEvent(raw, pos, index, 0, f)
-		cloudtrail.Decode(v, ev)
+		// The bodies light found, when it found the format.
+		req, resp := d.req.of(raw), d.resp.of(raw)
+		d.req, d.resp = span{}, span{}
+		ev := d.newEvent(raw, pos, index, 0, cloudTrailFormat(envelope))
+		cloudtrail.DecodeBodies(v, ev, req, resp)
 		d.out(ev)
 
 	case FormatEventBridge:
@@ -1010,6 +1011,14 @@ func classify(v *fastjson.Value, envelope string) Format {
 		return FormatCloudTrail
 	}
 	return ""
+}
+
+// cloudTrailFormat is the format of a CloudTrail record in envelope.
+func cloudTrailFormat(envelope string) event.Format {
+	if envelope == "Records" {
+		return event.FormatCloudTrailRecords
+	}
+	return event.FormatCloudTrailLines
 }
 
 // errNotJSON is a record the parser took but JSON does not allow.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/internal/jsonx"
@@ -111,6 +112,36 @@ func (s *liteScanner) scan(buf []byte, pre []jsonx.Member) bool {
 		}
 	}
 	return true
+}
+
+// span is where a member's value is in the record: buf[off:off+n]; n 0
+// for none.
+type span struct{ off, n int }
+
+// of returns the span's bytes in raw, a copy of the record or the record
+// itself, or nil for none.
+func (sp span) of(raw []byte) []byte {
+	if sp.n == 0 || sp.off+sp.n > len(raw) {
+		return nil
+	}
+	return raw[sp.off : sp.off+sp.n : sp.off+sp.n]
+}
+
+// compactBody returns the span in buf, the record the scanner indexed, of
+// its member key when that is an object or an array written compactly
+// (jsonx.Compact), as fastjson's MarshalTo would write it.
+func (s *liteScanner) compactBody(buf []byte, key string) span {
+	m := s.get(key)
+	if m == nil || m.Kind != '{' && m.Kind != '[' || !jsonx.Compact(m.Val) {
+		return span{}
+	}
+	// m.Val is a slice of buf, or of the chunk buf is a slice of:
+	// their capacities end together.
+	off := cap(buf) - cap(m.Val)
+	if off < 0 || off+len(m.Val) > len(buf) || unsafe.SliceData(buf[off:]) != unsafe.SliceData(m.Val) {
+		return span{}
+	}
+	return span{off: off, n: len(m.Val)}
 }
 
 // notCloudTrail reports whether the record has a member that classify
@@ -223,8 +254,10 @@ func (d *fileDecoder) light(buf []byte, pos recordPos, index int, envelope strin
 		}
 		if envelope != "receivedMessages" && !s.notCloudTrail() {
 			// What classify would say: the full decoder need not ask
-			// again.
+			// again, nor write out again the bodies the record holds
+			// as it would write them.
 			d.kind = FormatCloudTrail
+			d.req, d.resp = s.compactBody(buf, "requestParameters"), s.compactBody(buf, "responseElements")
 		}
 		return false
 	case s.has("OperationNameValue") || s.has("TimeGenerated") && s.has("Caller"):

@@ -513,3 +513,49 @@ func TestLightClassifiesAsFull(t *testing.T) {
 		t.Errorf("%d events and %d diagnostics, want 1 and %d: the records are not what the test means", len(full.events), len(full.diags), len(extras)-1)
 	}
 }
+
+// TestWantEverySameAsFull reads the emulated corpus in every shape, the
+// repository's format samples and the shared real-world corpus with Want
+// wanting every operation (each record scanned by light, then decoded in
+// full with what light found: its format, its bodies as written) and
+// without Want: the same events, byte for byte, the same diagnostics and
+// stats.
+func TestWantEverySameAsFull(t *testing.T) {
+	dir := t.TempDir()
+	c, err := emulate.Generate(emulate.Options{Seed: 9, Noise: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{dir, filepath.Join("..", "testdata", "formats")}
+	if real := sharedCorpus(); real != "" {
+		paths = append(paths, real)
+	}
+	inputs, err := ingest.Expand(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := readCopies(t, inputs, ingest.Options{Jobs: 2})
+	every := readCopies(t, inputs, ingest.Options{Jobs: 2, Want: func(string, string) bool { return true }})
+	if !reflect.DeepEqual(full.diags, every.diags) || !reflect.DeepEqual(full.files, every.files) || full.sum != every.sum {
+		t.Fatalf("Want changed the diagnostics or stats:\n%+v\n%+v", every.sum, full.sum)
+	}
+	if len(full.events) != len(every.events) {
+		t.Fatalf("%d events with Want, %d without", len(every.events), len(full.events))
+	}
+	bodies := 0
+	for i, f := range full.events {
+		if !reflect.DeepEqual(f, every.events[i]) {
+			t.Fatalf("%s:%d: the event differs with Want:\n%+v\n%+v", f.Source.Name, f.Source.Line, every.events[i], f)
+		}
+		if f.Provider == event.AWS && len(f.Request) > 0 {
+			bodies++
+		}
+	}
+	if bodies < 100 {
+		t.Errorf("only %d CloudTrail events with a request: the test reads too little", bodies)
+	}
+	t.Logf("%d events, %d CloudTrail requests", len(full.events), bodies)
+}

@@ -33,7 +33,14 @@ func IsRecord(v *fastjson.Value) bool {
 // Decode fills ev from the CloudTrail record v. ev.Raw and ev.Source are the
 // caller's; everything else is set here. Decode never fails: what is missing
 // stays empty, and what had to be guessed is noted on the event.
-func Decode(v *fastjson.Value, ev *event.Event) {
+func Decode(v *fastjson.Value, ev *event.Event) { DecodeBodies(v, ev, nil, nil) }
+
+// DecodeBodies is Decode for a caller that holds requestParameters or
+// responseElements as ev.Raw writes them, where that is what fastjson's
+// MarshalTo would write (an object or array, jsonx.Compact): Decode then
+// takes those bytes instead of writing the value out again. nil stands
+// for a body the caller does not hold so.
+func DecodeBodies(v *fastjson.Value, ev *event.Event, rawReq, rawResp []byte) {
 	ev.Provider = event.AWS
 	if ev.Format == "" {
 		ev.Format = event.FormatCloudTrailLines
@@ -83,14 +90,23 @@ func Decode(v *fastjson.Value, ev *event.Event) {
 	}
 
 	req, resp := v.Get("requestParameters"), v.Get("responseElements")
-	if req != nil && req.Type() != fastjson.TypeNull {
-		ev.Request = req.MarshalTo(nil)
+	written := false // a body was written out: it may be shared with Raw
+	switch {
+	case rawReq != nil:
+		ev.Request = rawReq
+	case req != nil && req.Type() != fastjson.TypeNull:
+		ev.Request, written = req.MarshalTo(nil), true
 	}
-	if resp != nil && resp.Type() != fastjson.TypeNull {
-		ev.Response = resp.MarshalTo(nil)
+	switch {
+	case rawResp != nil:
+		ev.Response = rawResp
+	case resp != nil && resp.Type() != fastjson.TypeNull:
+		ev.Response, written = resp.MarshalTo(nil), true
 	}
 	extractKeys(ev, req, resp)
-	ev.ShareBodies()
+	if written {
+		ev.ShareBodies()
+	}
 }
 
 func decodeTime(v *fastjson.Value, ev *event.Event) {

@@ -201,3 +201,21 @@ func depthBelow(b []byte) int {
 	}
 	return most
 }
+
+// FuzzCompact holds Compact to a byte-by-byte reading of its definition.
+func FuzzCompact(f *testing.F) {
+	f.Add([]byte(`{"a":[1,2],"b":"c d"}`))
+	f.Add([]byte(`{"instancesSet":{"items":[{"instanceId":"i-0abc"}]}}`))
+	f.Add([]byte("\x80\x21\xff\\"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want := true
+		for _, c := range b {
+			if c <= ' ' || c == '\\' {
+				want = false
+			}
+		}
+		if got := Compact(b); got != want {
+			t.Fatalf("Compact(%q) = %v, want %v", b, got, want)
+		}
+	})
+}
