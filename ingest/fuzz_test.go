@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -285,6 +286,12 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte(`{"detail-type":"x","detail":{"eventSource":"s"}}`), uint8(0))
 	f.Add([]byte(fuzzGCP), uint8(5))
 	f.Add([]byte(`{"ackId":"a","message":{"data":"e30="}}`), uint8(6))
+	// CloudTrail bodies as fastjson writes them and not: spaces, an
+	// escape, null, a string.
+	for _, body := range []string{`{"a":[1,2]}`, `{ "a" : [1, 2] }`, `{"a":"x\u0041"}`, `null`, `"s"`} {
+		f.Add([]byte(`{"eventVersion":"1.08","eventTime":"2026-11-02T10:00:00Z","eventName":"StopInstances","awsRegion":"us-east-1",`+
+			`"recipientAccountId":"111122223333","requestParameters":`+body+`,"responseElements":`+body+`}`), uint8(0))
+	}
 	envelopes := []string{"Records", "records", "value", "Events", "logEvents", "entries", "receivedMessages"}
 	f.Fuzz(func(t *testing.T, rec []byte, which uint8) {
 		if !json.Valid(rec) {
@@ -298,7 +305,37 @@ func FuzzDecodeRecord(f *testing.F) {
 		in := header + `"` + env + `":[` + string(rec) + `,` + string(rec) + `]}`
 		fuzzDecode(t, []byte(in), Options{})
 		fuzzDecode(t, append(append([]byte(nil), rec...), '\n'), Options{Format: InputFormats[int(which)%len(InputFormats)]})
+		// Every operation wanted: light scans each record and hands the
+		// full decoder what it found (the format, the bodies as
+		// written), which must change nothing.
+		for _, data := range [][]byte{[]byte(in), append(append([]byte(nil), rec...), '\n')} {
+			full, fullDiags := decodeCopies(t, data, Options{Jobs: 1})
+			every, everyDiags := decodeCopies(t, data, Options{Jobs: 1, Want: func(string, string) bool { return true }})
+			if !reflect.DeepEqual(full, every) || !reflect.DeepEqual(fullDiags, everyDiags) {
+				t.Fatalf("%s: decoded otherwise with Want:\n%+v %v\n%+v %v", data, every, everyDiags, full, fullDiags)
+			}
+		}
 	})
+}
+
+// decodeCopies decodes data as one file, returning copies of its events
+// and its diagnostics.
+func decodeCopies(t *testing.T, data []byte, opt Options) ([]event.Event, []Diag) {
+	var evs []event.Event
+	var diags []Diag
+	_, err := DecodeStream(context.Background(), "fuzz", bytes.NewReader(data), opt, Handlers{
+		Event: func(ev *event.Event) error {
+			c := *ev
+			c.Raw = append([]byte(nil), ev.Raw...)
+			evs = append(evs, c)
+			return nil
+		},
+		Diag: func(d Diag) { diags = append(diags, d) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs, diags
 }
 
 // FuzzResync damages one quote of a record between two good ones in a
