@@ -147,8 +147,9 @@ func (s *liteScanner) compactBody(buf []byte, key string) span {
 // notCloudTrail reports whether the record has a member that classify
 // tests, after the ones light tests itself, before it tests for a
 // CloudTrail record: a Pub/Sub message, a Cloud Logging entry, an AWS
-// Config item or notification, a Security Hub or GuardDuty finding. Without one, a record
-// light takes for CloudTrail is CloudTrail to classify too.
+// Config item or notification, a Security Hub or GuardDuty finding.
+// Without one, a record light takes for CloudTrail is CloudTrail to
+// classify too.
 func (s *liteScanner) notCloudTrail() bool {
 	for i := range s.members {
 		switch k := s.members[i].Key; string(k) {
@@ -322,11 +323,7 @@ func (d *fileDecoder) lightCloudTrail(buf []byte, pos recordPos, index int, enve
 	if !tok || !aok || !aknown || len(account) == 0 || !rknown {
 		return false // the full decoder looks further (another time field, the actor's account)
 	}
-	f := event.FormatCloudTrailLines
-	if envelope == "Records" {
-		f = event.FormatCloudTrailRecords
-	}
-	ev := d.newPartial(pos, index, f)
+	ev := d.newPartial(pos, index, cloudTrailFormat(envelope))
 	if kind == partialQuery || d.selects() {
 		ev.Raw = d.partialRaw(buf)
 		ev.Caller = caller

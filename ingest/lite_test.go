@@ -27,26 +27,11 @@ import (
 // partial event carries exactly the full event's time, provider, account,
 // region, operation, format and source.
 func TestWantPartialEvents(t *testing.T) {
-	dir := t.TempDir()
 	// The partial decoder reads CloudTrail and Azure records; Google
 	// Cloud entries are always decoded in full, so their shapes are left
 	// out of the share of partial events this test expects.
-	c, err := emulate.Generate(emulate.Options{Seed: 5, Noise: 400,
+	inputs := sampleInputs(t, emulate.Options{Seed: 5, Noise: 400,
 		Shapes: append(append([]emulate.Shape(nil), emulate.AWSShapes...), emulate.AzureShapes...)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Write(dir); err != nil {
-		t.Fatal(err)
-	}
-	paths := []string{dir, filepath.Join("..", "testdata", "formats")}
-	if real := sharedCorpus(); real != "" {
-		paths = append(paths, real)
-	}
-	inputs, err := ingest.Expand(paths)
-	if err != nil {
-		t.Fatal(err)
-	}
 	full := read(t, inputs, ingest.Options{Jobs: 2})
 	var asked atomic.Int64
 	lite := readCopies(t, inputs, ingest.Options{Jobs: 2, Want: func(provider, op string) bool {
@@ -514,15 +499,13 @@ func TestLightClassifiesAsFull(t *testing.T) {
 	}
 }
 
-// TestWantEverySameAsFull reads the emulated corpus in every shape, the
-// repository's format samples and the shared real-world corpus with Want
-// wanting every operation (each record scanned by light, then decoded in
-// full with what light found: its format, its bodies as written) and
-// without Want: the same events, byte for byte, the same diagnostics and
-// stats.
-func TestWantEverySameAsFull(t *testing.T) {
+// sampleInputs writes the emulated corpus opt describes to a temporary
+// directory and returns its files, the repository's format samples and
+// the shared real-world corpus when it is there.
+func sampleInputs(t *testing.T, opt emulate.Options) []string {
+	t.Helper()
 	dir := t.TempDir()
-	c, err := emulate.Generate(emulate.Options{Seed: 9, Noise: 300})
+	c, err := emulate.Generate(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,6 +520,17 @@ func TestWantEverySameAsFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return inputs
+}
+
+// TestWantEverySameAsFull reads the emulated corpus in every shape, the
+// repository's format samples and the shared real-world corpus with Want
+// wanting every operation (each record scanned by light, then decoded in
+// full with what light found: its format, its bodies as written) and
+// without Want: the same events, byte for byte, the same diagnostics and
+// stats.
+func TestWantEverySameAsFull(t *testing.T) {
+	inputs := sampleInputs(t, emulate.Options{Seed: 9, Noise: 300})
 	full := readCopies(t, inputs, ingest.Options{Jobs: 2})
 	every := readCopies(t, inputs, ingest.Options{Jobs: 2, Want: func(string, string) bool { return true }})
 	if !reflect.DeepEqual(full.diags, every.diags) || !reflect.DeepEqual(full.files, every.files) || full.sum != every.sum {
