@@ -3,8 +3,6 @@ package explain
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"os"
 	"sort"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/internal/emutest"
 )
 
 // memCorpus is an emulated corpus held in memory, read as files.
@@ -25,24 +24,9 @@ type memCorpus struct {
 
 func newMemCorpus(t testing.TB, opt emulate.Options) *memCorpus {
 	t.Helper()
-	c, err := emulate.Generate(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	var names []string
-	for _, f := range c.Files {
-		files[f.Path] = f.Data
-		names = append(names, f.Path)
-	}
+	_, names, open := emutest.Files(t, opt)
 	sort.Strings(names)
-	return &memCorpus{names: names, opt: ingest.Options{Jobs: 2, Open: func(name string) (io.ReadCloser, error) {
-		data, ok := files[name]
-		if !ok {
-			return nil, fmt.Errorf("%s: %w", name, os.ErrNotExist)
-		}
-		return io.NopCloser(bytes.NewReader(data)), nil
-	}}}
+	return &memCorpus{names: names, opt: ingest.Options{Jobs: 2, Open: open}}
 }
 
 // hunt reads the corpus as 'hunt --explain' does: at rest, partially

@@ -1,11 +1,7 @@
 package explain
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
-	"os"
 	"sort"
 	"testing"
 
@@ -14,6 +10,7 @@ import (
 	"github.com/revertwatch/revertwatch/event"
 	"github.com/revertwatch/revertwatch/finding"
 	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/internal/emutest"
 )
 
 // hunted is an emulated corpus read once: its findings and its index.
@@ -27,25 +24,10 @@ type hunted struct {
 // every file in memory, hunts it and indexes it, as 'hunt --explain' does.
 func huntEmulated(t *testing.T, noise int, scenarios ...string) *hunted {
 	t.Helper()
-	c, err := emulate.Generate(emulate.Options{Seed: 7, Noise: noise, Scenarios: scenarios,
+	c, names, open := emutest.Files(t, emulate.Options{Seed: 7, Noise: noise, Scenarios: scenarios,
 		Shapes: []emulate.Shape{event.FormatCloudTrailRecords, event.FormatAzureStorage, event.FormatGCPArray}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	var names []string
-	for _, f := range c.Files {
-		files[f.Path] = f.Data
-		names = append(names, f.Path)
-	}
 	sort.Strings(names)
-	opt := ingest.Options{Jobs: 1, Open: func(name string) (io.ReadCloser, error) {
-		data, ok := files[name]
-		if !ok {
-			return nil, fmt.Errorf("%s: %w", name, os.ErrNotExist)
-		}
-		return io.NopCloser(bytes.NewReader(data)), nil
-	}}
+	opt := ingest.Options{Jobs: 1, Open: open}
 	names = ingest.SortByTime(context.Background(), names, opt)
 	det, err := detect.New(detect.Options{Lateness: detectLateness})
 	if err != nil {

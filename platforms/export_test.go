@@ -2,18 +2,15 @@ package platforms
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/revertwatch/revertwatch/emulate"
 	"github.com/revertwatch/revertwatch/event"
-	"github.com/revertwatch/revertwatch/ingest"
+	"github.com/revertwatch/revertwatch/internal/emutest"
 	"github.com/revertwatch/revertwatch/query"
 	"github.com/revertwatch/revertwatch/sequence"
 )
@@ -22,31 +19,8 @@ import (
 // Storage and Cloud Storage sink shapes, in memory.
 func emulatedEvents(t *testing.T) []*event.Event {
 	t.Helper()
-	c, err := emulate.Generate(emulate.Options{Seed: 5, Noise: 200,
+	return emutest.Events(t, emulate.Options{Seed: 5, Noise: 200,
 		Shapes: []emulate.Shape{event.FormatCloudTrailRecords, event.FormatAzureStorage, event.FormatGCPLogEntry}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	var names []string
-	for _, f := range c.Files {
-		files[f.Path] = f.Data
-		names = append(names, f.Path)
-	}
-	opt := ingest.Options{Jobs: 1, Open: func(name string) (io.ReadCloser, error) {
-		if d, ok := files[name]; ok {
-			return io.NopCloser(bytes.NewReader(d)), nil
-		}
-		return nil, os.ErrNotExist
-	}}
-	var evs []*event.Event
-	if _, err := ingest.Read(context.Background(), names, opt, ingest.Handlers{Event: func(ev *event.Event) error {
-		evs = append(evs, ev)
-		return nil
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	return evs
 }
 
 // Every Sumo export and every hunting query compiles in revertwatch's own

@@ -6,6 +6,7 @@ package emutest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -15,10 +16,11 @@ import (
 	"github.com/revertwatch/revertwatch/ingest"
 )
 
-// Events generates the corpus opt describes and returns its events, read
-// by one decoder in the order Generate lists the files. A generation or
-// read error fails t.
-func Events(t testing.TB, opt emulate.Options) []*event.Event {
+// Files generates the corpus opt describes and serves its files from
+// memory: the corpus, the files' names in the order Generate lists them,
+// and an Open for ingest.Options that refuses any other name
+// (os.ErrNotExist). A generation error fails t.
+func Files(t testing.TB, opt emulate.Options) (*emulate.Corpus, []string, func(string) (io.ReadCloser, error)) {
 	t.Helper()
 	corpus, err := emulate.Generate(opt)
 	if err != nil {
@@ -30,14 +32,24 @@ func Events(t testing.TB, opt emulate.Options) []*event.Event {
 		files[f.Path] = f.Data
 		names = append(names, f.Path)
 	}
-	var evs []*event.Event
-	_, err = ingest.Read(context.Background(), names, ingest.Options{Jobs: 1, Open: func(n string) (io.ReadCloser, error) {
-		b, ok := files[n]
+	return corpus, names, func(name string) (io.ReadCloser, error) {
+		b, ok := files[name]
 		if !ok {
-			return nil, os.ErrNotExist
+			return nil, fmt.Errorf("%s: %w", name, os.ErrNotExist)
 		}
 		return io.NopCloser(bytes.NewReader(b)), nil
-	}}, ingest.Handlers{Event: func(ev *event.Event) error { evs = append(evs, ev); return nil }})
+	}
+}
+
+// Events generates the corpus opt describes and returns its events, read
+// by one decoder in the order Generate lists the files. A generation or
+// read error fails t.
+func Events(t testing.TB, opt emulate.Options) []*event.Event {
+	t.Helper()
+	_, names, open := Files(t, opt)
+	var evs []*event.Event
+	_, err := ingest.Read(context.Background(), names, ingest.Options{Jobs: 1, Open: open},
+		ingest.Handlers{Event: func(ev *event.Event) error { evs = append(evs, ev); return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
